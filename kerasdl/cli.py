@@ -1,0 +1,120 @@
+"""The ``kerasdl`` command: ``kerasdl list``, ``kerasdl export`` and one sub-command per app.
+
+Exit status: 0 on success, 1 when the work fails (missing data, a failed check), 2 for a
+usage error (unknown builder or data set, bad flag or value), as argparse does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+
+class UsageError(Exception):
+    """A bad command-line value; reported as ``kerasdl CMD: error: ...`` with exit status 2."""
+
+
+def _run(parser: argparse.ArgumentParser, run, args) -> int:
+    from kerasdl.data import DatasetNotFoundError
+
+    try:
+        return run(args) or 0
+    except (UsageError, ValueError) as error:
+        parser.print_usage(sys.stderr)
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    except (DatasetNotFoundError, FileNotFoundError, FileExistsError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def app_main(module_name: str, argv=None) -> int:
+    """Entry point shared by every ``python -m apps.NAME``."""
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {module_name}", description=module.DESCRIPTION,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    module.add_arguments(parser)
+    return _run(parser, module.run, parser.parse_args(argv))
+
+
+# ------------------------------------------------------------------ built-in sub-commands
+
+
+def _list(args) -> int:
+    from apps import APPS
+    from kerasdl.data import DATASETS
+    from kerasdl.models import BUILDERS
+
+    print("Builders (kerasdl.models, usable with `kerasdl train BUILDER`):")
+    for name, builder in BUILDERS.items():
+        summary = (builder.__doc__ or "").strip().splitlines()[0] if builder.__doc__ else ""
+        print(f"  {name:22s} {summary}")
+    print("\nData sets (--dataset):")
+    print("  " + ", ".join(DATASETS))
+    print("\nApps (`kerasdl APP` or `python -m apps.APP`):")
+    for name, module_name in APPS.items():
+        print(f"  {name:22s} {importlib.import_module(module_name).DESCRIPTION}")
+    return 0
+
+
+def _add_export_arguments(parser):
+    parser.add_argument("model", help="a .keras file to export")
+    parser.add_argument("output", help="folder to write the SavedModel to (must not exist unless --overwrite)")
+    parser.add_argument("--uint8-images", action="store_true",
+                        help="serve uint8 images: add Rescaling(1/255) in front of the model")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing export")
+
+
+def _export(args) -> int:
+    import keras
+
+    from kerasdl.export import export_saved_model, load_keras, with_preprocessing
+
+    model = load_keras(args.model, compile=False)
+    if args.uint8_images:
+        model = with_preprocessing(model, keras.layers.Rescaling(1 / 255))
+    path = export_saved_model(model, args.output, overwrite=args.overwrite)
+    print(f"SavedModel written to {path} (endpoint 'serve')")
+    return 0
+
+
+_BUILTINS = {
+    "list": ("list builders, data sets and apps", lambda p: None, _list),
+    "export": ("export a .keras model as a SavedModel", _add_export_arguments, _export),
+}
+
+
+def build_parser():
+    from apps import APPS
+
+    parser = argparse.ArgumentParser(prog="kerasdl", description="kerasdl: Keras builders, training loops and apps.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    handlers = {}
+    for name, (help_text, add_arguments, run) in _BUILTINS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        add_arguments(sub)
+        handlers[name] = (sub, run)
+    for name, module_name in APPS.items():
+        module = importlib.import_module(module_name)
+        sub = subparsers.add_parser(
+            name, help=module.DESCRIPTION, description=module.DESCRIPTION,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        module.add_arguments(sub)
+        handlers[name] = (sub, module.run)
+    return parser, handlers
+
+
+def main(argv=None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    sub, run = handlers[args.command]
+    return _run(sub, run, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

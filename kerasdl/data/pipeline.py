@@ -1,0 +1,130 @@
+"""Turning arrays into training-ready data: scaling, labels, splits and tf.data pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kerasdl._validation import check_float, check_int
+
+
+def scale_images(images: np.ndarray, max_value: float = 255.0) -> np.ndarray:
+    """uint8 (N, H, W[, C]) images → float32 in [0, 1], channels-last with a channel axis."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, C), got {images.shape}")
+    return images.astype("float32") / np.float32(max_value)
+
+
+def to_one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Integer labels → one-hot float32 rows (``keras.utils.to_categorical``)."""
+    import keras
+
+    labels = np.asarray(labels).reshape(-1)
+    check_int("num_classes", num_classes, minimum=1)
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"labels must lie in [0, {num_classes - 1}] for num_classes={num_classes}, "
+            f"got values in [{labels.min()}, {labels.max()}]"
+        )
+    return keras.utils.to_categorical(labels, num_classes).astype("float32")
+
+
+def train_val_split(x, y, validation_fraction: float = 0.1, seed: int = 0, stratify: bool = True):
+    """Split arrays into ``(x_train, y_train), (x_val, y_val)`` (scikit-learn, stratified)."""
+    from sklearn.model_selection import train_test_split
+
+    check_float("validation_fraction", validation_fraction, minimum=0.0, maximum=1.0,
+                min_inclusive=False, max_inclusive=False)
+    labels = np.asarray(y)
+    strat = labels.reshape(len(labels), -1)[:, 0] if stratify and labels.ndim <= 2 else None
+    x_train, x_val, y_train, y_val = train_test_split(
+        x, y, test_size=validation_fraction, random_state=seed, stratify=strat
+    )
+    return (x_train, y_train), (x_val, y_val)
+
+
+def make_dataset(
+    x,
+    y=None,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    augment=None,
+    cache: bool = True,
+    seed: int | None = None,
+    drop_remainder: bool = False,
+):
+    """A batched, prefetched ``tf.data.Dataset`` from arrays.
+
+    Order: cache (the raw elements, once) → shuffle (a full-size buffer, reshuffled each
+    epoch) → batch → ``augment`` (a callable on an image batch, e.g. a ``keras.Sequential``
+    of random layers, applied in parallel and only in this pipeline) → prefetch.
+    """
+    import tensorflow as tf
+
+    check_int("batch_size", batch_size, minimum=1)
+    if augment is not None and not callable(augment):
+        raise ValueError(f"augment must be a callable on a batch of images or None, got {augment!r}")
+    if y is not None and len(x) != len(y):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if augment is not None:
+        if y is None:
+            ds = ds.map(lambda xb: augment(xb, training=True) if _takes_training(augment) else augment(xb),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = ds.map(
+                lambda xb, yb: (augment(xb, training=True) if _takes_training(augment) else augment(xb), yb),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _takes_training(fn) -> bool:
+    import keras
+
+    return isinstance(fn, keras.layers.Layer)
+
+
+def image_augmentation(translation: float = 0.1, rotation: float = 0.05, zoom: float = 0.0, flip: bool = False, seed=None):
+    """A ``keras.Sequential`` of Keras' random image layers for :func:`make_dataset`."""
+    import keras
+
+    layers = []
+    if flip:
+        layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
+    if translation:
+        layers.append(keras.layers.RandomTranslation(translation, translation, fill_mode="constant", seed=seed))
+    if rotation:
+        layers.append(keras.layers.RandomRotation(rotation, fill_mode="constant", seed=seed))
+    if zoom:
+        layers.append(keras.layers.RandomZoom(zoom, fill_mode="constant", seed=seed))
+    if not layers:
+        raise ValueError("image_augmentation needs at least one of translation, rotation, zoom, flip")
+    return keras.Sequential(layers, name="augmentation")
+
+
+@dataclass
+class ImageClassificationData:
+    """An image classification data set ready for training: float32 NHWC in [0, 1], int labels."""
+
+    name: str
+    source: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    class_names: list = field(default_factory=list)
+
+    @property
+    def input_shape(self) -> tuple:
+        return tuple(self.x_train.shape[1:])

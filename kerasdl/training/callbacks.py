@@ -1,0 +1,56 @@
+"""The usual Keras callbacks, configured in one call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+
+from kerasdl._validation import check_int
+
+
+def make_callbacks(
+    *,
+    checkpoint_path=None,
+    early_stopping_patience: int | None = None,
+    monitor: str = "val_loss",
+    tensorboard_dir=None,
+    csv_path=None,
+    terminate_on_nan: bool = True,
+):
+    """Build a callback list.
+
+    - ``early_stopping_patience``: ``EarlyStopping(restore_best_weights=True)``.
+    - ``checkpoint_path``: ``ModelCheckpoint(save_best_only=True)`` on ``monitor`` (a
+      ``.keras`` or ``.weights.h5`` path), so a run that blows up keeps its last good model.
+    - ``tensorboard_dir``: ``TensorBoard`` logs; ``csv_path``: ``CSVLogger``.
+    - ``terminate_on_nan``: ``TerminateOnNaN`` stops at the first NaN/inf loss (on by default).
+    """
+    callbacks = []
+    if terminate_on_nan:
+        callbacks.append(keras.callbacks.TerminateOnNaN())
+    if early_stopping_patience is not None:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor,
+                patience=check_int("early_stopping_patience", early_stopping_patience, minimum=0),
+                restore_best_weights=True,
+            )
+        )
+    if checkpoint_path is not None:
+        path = Path(checkpoint_path)
+        if not (path.name.endswith(".keras") or path.name.endswith(".weights.h5")):
+            raise ValueError(f"checkpoint_path must end in .keras or .weights.h5, got {str(path)!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(
+                str(path), monitor=monitor, save_best_only=True,
+                save_weights_only=path.name.endswith(".weights.h5"),
+            )
+        )
+    if tensorboard_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir)))
+    if csv_path is not None:
+        Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.CSVLogger(str(csv_path)))
+    return callbacks

@@ -1,0 +1,66 @@
+"""Runtime switches: seeds, determinism, XLA, mixed precision and distribution strategy."""
+
+from __future__ import annotations
+
+from kerasdl._validation import check_choice, check_int
+
+
+def gpu_available() -> bool:
+    """True when TensorFlow sees at least one GPU."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def resolve_jit_compile(jit_compile="auto") -> bool:
+    """``"auto"`` → XLA on when a GPU is present, off on CPU; ``True``/``False`` force it.
+
+    On CPU, XLA compilation time rarely pays back for the small models here; on a GPU,
+    fusing the step's kernels usually does. ``benchmarks/mnist_cnn.py`` measures the ratio.
+    """
+    check_choice("jit_compile", jit_compile, ("auto", True, False))
+    return gpu_available() if jit_compile == "auto" else bool(jit_compile)
+
+
+def set_seed(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and TensorFlow (``keras.utils.set_random_seed``).
+
+    ``deterministic=True`` also turns on TensorFlow op determinism
+    (``tf.config.experimental.enable_op_determinism``): bit-identical reruns, at some speed cost.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(check_int("seed", seed, minimum=0))
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def set_mixed_precision(enabled: bool = True, policy: str | None = None) -> str:
+    """Switch Keras' global dtype policy; returns the policy name now in force.
+
+    ``enabled=True`` picks ``mixed_float16`` on a GPU and ``mixed_bfloat16`` on CPU (the
+    CPU has no fast float16 path); pass ``policy`` to choose. Keep the last layer's
+    output in float32 (``dtype="float32"``) for a numerically stable softmax/loss.
+    """
+    import keras
+
+    if policy is None:
+        policy = ("mixed_float16" if gpu_available() else "mixed_bfloat16") if enabled else "float32"
+    check_choice("policy", policy, ("float32", "mixed_float16", "mixed_bfloat16", "bfloat16", "float16"))
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+def strategy():
+    """The distribution strategy builders and apps build under.
+
+    ``MirroredStrategy`` when several GPUs are visible, else the default strategy (which
+    places everything on the one device). Use ``with strategy().scope(): model = ...``.
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
