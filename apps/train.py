@@ -121,6 +121,7 @@ def train_and_export(
         make_dataset(x_train, y_train, batch_size, shuffle=True, seed=seed),
         validation_data=make_dataset(x_val, y_val, batch_size, shuffle=False),
         epochs=epochs,
+        shuffle=False,  # make_dataset already reshuffles every epoch
         callbacks=make_callbacks(checkpoint_path=run_dir / "best.keras", csv_path=run_dir / "history.csv"),
         verbose=verbose,
     )

@@ -86,7 +86,7 @@ def main(argv=None) -> int:
         def on_epoch_end(self, epoch, logs=None):
             epoch_times.append(time.perf_counter() - self.start)
 
-    history = model.fit(train_ds, epochs=args.epochs, callbacks=[EpochTimer()], verbose=2)
+    history = model.fit(train_ds, epochs=args.epochs, shuffle=False, callbacks=[EpochTimer()], verbose=2)
     test_loss, test_accuracy = model.evaluate(make_dataset(data.x_test, data.y_test, 512, shuffle=False), verbose=0)
 
     xb, yb = data.x_train[: args.batch_size], data.y_train[: args.batch_size]

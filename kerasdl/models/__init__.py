@@ -1,0 +1,50 @@
+"""Functional-API model builders, one module per family.
+
+Every builder is a plain function returning a ``keras.Model`` with deterministic layer
+names, validates its arguments up front (``ValueError`` naming the argument), and accepts
+the keyword arguments ``input_shape`` and ``num_classes``, so the command line can call
+``BUILDERS[name](input_shape=..., num_classes=...)``.
+
+=====================  ==================================  =====================
+builder                reference                           parameters (defaults)
+=====================  ==================================  =====================
+logistic_regression    binary logistic regression          prod(input_shape) + 1
+softmax_regression     multinomial logistic regression     (prod + 1) * classes
+mlp                    multilayer perceptron               535,818 (28x28, 10)
+mnist_cnn              TF "Deep MNIST" CNN                 3,274,634
+lenet5                 LeCun et al. 1998                   61,706
+alexnet                Krizhevsky et al. 2012              62,378,344
+vgg16                  Simonyan & Zisserman 2014 (D)       138,357,544
+vgg19                  Simonyan & Zisserman 2014 (E)       143,667,240
+=====================  ==================================  =====================
+"""
+
+from kerasdl.models.alexnet import alexnet
+from kerasdl.models.lenet import lenet5
+from kerasdl.models.linear import logistic_regression, softmax_regression
+from kerasdl.models.mlp import mlp
+from kerasdl.models.mnist_cnn import mnist_cnn
+from kerasdl.models.vgg import vgg16, vgg19
+
+BUILDERS = {
+    "logistic_regression": logistic_regression,
+    "softmax_regression": softmax_regression,
+    "mlp": mlp,
+    "mnist_cnn": mnist_cnn,
+    "lenet5": lenet5,
+    "alexnet": alexnet,
+    "vgg16": vgg16,
+    "vgg19": vgg19,
+}
+
+__all__ = [
+    "BUILDERS",
+    "alexnet",
+    "lenet5",
+    "logistic_regression",
+    "mlp",
+    "mnist_cnn",
+    "softmax_regression",
+    "vgg16",
+    "vgg19",
+]

@@ -1,0 +1,102 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kerasdl import cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*argv):
+    return cli.main(list(argv))
+
+
+def test_console_script_and_module_entry_points():
+    for command in (["kerasdl", "--help"], [sys.executable, "-m", "apps.demo", "--help"]):
+        if command[0] == "kerasdl":
+            command[0] = str(Path(sys.executable).with_name("kerasdl"))
+        out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert "usage:" in out.stdout
+
+
+def test_list_shows_builders_datasets_and_apps(capsys):
+    assert run_cli("list") == 0
+    out = capsys.readouterr().out
+    for name in ("mnist_cnn", "lenet5", "vgg16", "alexnet", "mlp", "digits", "mnist", "demo", "train"):
+        assert name in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "resnet9000", "--dataset", "digits"], "unknown builder 'resnet9000'"),
+        (["train", "vgg16", "--dataset", "digits", "--epochs", "1"], "32"),
+        (["train", "mnist_cnn", "--dataset", "digits", "--epochs", "0"], "epochs must be >= 1"),
+        (["train", "mnist_cnn", "--dataset", "digits", "--optimizer", "adamant"], "optimizer must be one of"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_clear_message(argv, message, capsys, no_data_dir):
+    assert run_cli(*argv) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["train", "mnist_cnn", "--dataset", "imagenet"], ["demo", "--bogus"], ["nosuch"]])
+def test_argparse_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        run_cli(*argv)
+    assert info.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_missing_dataset_exits_1(capsys, no_data_dir):
+    assert run_cli("train", "mnist_cnn", "--dataset", "mnist", "--epochs", "1") == 1
+    assert "mnist.npz" in capsys.readouterr().err
+
+
+def test_demo_trains_exports_and_verifies_reload(tmp_path, capsys, no_data_dir):
+    code = run_cli("demo", "--epochs", "3", "--export", str(tmp_path / "exports"),
+                   "--runs-dir", str(tmp_path / "runs"))
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "training on digits" in out and "MNIST not found" in out
+    [export] = list((tmp_path / "exports").iterdir())
+    assert (export / "saved_model.pb").is_file()
+    [run_dir] = list((tmp_path / "runs").iterdir())
+    assert run_dir.name == export.name  # the run id ties curves and export together
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["dataset"] == "digits" and summary["parameters"] == 3_274_634
+    assert summary["test_accuracy"] > 0.85
+    assert summary["export_max_abs_diff"] <= 1e-5
+    png = (run_dir / "training_curves.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert "test accuracy" in out and str(export) in out
+
+    # the export serves raw uint8 images and needs nothing from kerasdl
+    from kerasdl.data import load_digits
+    from kerasdl.export import load_saved_model
+
+    _, (x_test, y_test) = load_digits()
+    probs = np.asarray(load_saved_model(export)(x_test[..., None]))
+    assert probs.shape == (len(x_test), 10)
+    assert np.mean(probs.argmax(1) == y_test) == pytest.approx(summary["test_accuracy"], abs=0.02)
+
+
+def test_train_and_export_command_round_trip(tmp_path, capsys, no_data_dir):
+    code = run_cli("train", "softmax_regression", "--dataset", "digits", "--epochs", "4",
+                   "--learning-rate", "0.01", "--export", str(tmp_path / "sm"), "--runs-dir", str(tmp_path / "runs"))
+    assert code == 0
+    [run_dir] = list((tmp_path / "runs").iterdir())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["builder"] == "softmax_regression" and summary["test_accuracy"] > 0.8
+
+    # `kerasdl export` turns the best checkpoint into a SavedModel that takes uint8 images
+    out_dir = tmp_path / "from_keras"
+    assert run_cli("export", str(run_dir / "best.keras"), str(out_dir), "--uint8-images") == 0
+    assert (out_dir / "saved_model.pb").is_file()
+    assert run_cli("export", str(run_dir / "best.keras"), str(out_dir)) == 1  # exists, no --overwrite
+    assert "overwrite" in capsys.readouterr().err
