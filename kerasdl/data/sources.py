@@ -132,36 +132,52 @@ def _keras_dir(path: str):
 
 
 def _missing_message(name: str, files: list[str]) -> str:
-    wanted = ", ".join(f"datasets/{f}" for f in files)
+    wanted = ", ".join(files)
+    folders = sorted({str(Path(f).parent) for f in files})
     return (
-        f"The {name} data set is not available: {wanted} was found neither in the data folder "
+        f"{name} is not available: {wanted} was found neither in the data folder "
         f"({DATA_DIR_ENV}={os.environ.get(DATA_DIR_ENV, '<unset>')}, looked in <folder>/keras/) "
         f"nor in the Keras cache ({user_keras_home()}), and it could not be downloaded. "
-        f"Put the file(s) under $KERASDL_DATA_DIR/keras/datasets/ (or {user_keras_home()}/datasets/) "
+        f"Put the file(s) under $KERASDL_DATA_DIR/keras/{folders[0]}/ (or {user_keras_home()}/{folders[0]}/) "
         f"and try again."
     )
 
 
 def run_keras_loader(name: str, files: list[str], loader):
-    """Call a ``keras.datasets`` loader that needs ``files`` (relative to ``datasets/``).
+    """Call a Keras function that reads ``files`` from Keras' cache (paths relative to
+    ``KERAS_HOME``, e.g. ``"datasets/mnist.npz"`` or ``"models/<weights>.h5"``).
 
     Order: the configured data folder's ``keras/`` (through a linked temporary cache), then
     the user's Keras cache, then one download attempt with a short timeout.
     """
     root = data_dir()
-    if root is not None and all((root / "keras" / "datasets" / f).exists() for f in files):
-        with keras_home(root / "keras"):
+    if root is not None and all((root / "keras" / f).exists() for f in files):
+        with keras_home(root / "keras"), _download_guard(name, files, found=True):
             return loader()
-    if all((user_keras_home() / "datasets" / f).exists() for f in files):
-        return loader()
-    if _offline():
+    in_cache = all((user_keras_home() / f).exists() for f in files)
+    if not in_cache and _offline():
         raise DatasetNotFoundError(_missing_message(name, files) + f" ({OFFLINE_ENV} is set.)")
+    with _download_guard(name, files, found=in_cache):
+        return loader()
+
+
+@contextlib.contextmanager
+def _download_guard(name: str, files: list[str], found: bool):
+    """Bound any download Keras starts (a missing file, or a cached one failing its hash
+    check) by a short socket timeout, and report a failure as :class:`DatasetNotFoundError`."""
     old_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
-        return loader()
-    except Exception as error:  # Keras wraps URL errors in a bare Exception
-        raise DatasetNotFoundError(_missing_message(name, files) + f" Download error: {error}") from error
+        yield
+    except Exception as error:
+        if "URL fetch failure" not in str(error) and not isinstance(error, OSError):
+            raise
+        if found:
+            message = (f"{name}: Keras rejected the file(s) {', '.join(files)} found on disk (their hash "
+                       f"differs from the one Keras expects) and could not download a replacement.")
+        else:
+            message = _missing_message(name, files)
+        raise DatasetNotFoundError(f"{message} Download error: {error}") from error
     finally:
         socket.setdefaulttimeout(old_timeout)
 
@@ -219,15 +235,15 @@ def load_mnist():
 
     import keras
 
-    return run_keras_loader("MNIST", ["mnist.npz"], keras.datasets.mnist.load_data)
+    return run_keras_loader("The MNIST data set", ["datasets/mnist.npz"], keras.datasets.mnist.load_data)
 
 
 def load_fashion_mnist():
     """Fashion-MNIST through ``keras.datasets.fashion_mnist.load_data()`` (uint8 arrays)."""
     import keras
 
-    files = [f"fashion-mnist/{f}" for f in _MNIST_IDX.values()]
-    return run_keras_loader("Fashion-MNIST", files, keras.datasets.fashion_mnist.load_data)
+    files = [f"datasets/fashion-mnist/{f}" for f in _MNIST_IDX.values()]
+    return run_keras_loader("The Fashion-MNIST data set", files, keras.datasets.fashion_mnist.load_data)
 
 
 def load_cifar10():
@@ -235,7 +251,7 @@ def load_cifar10():
     import keras
 
     return run_keras_loader(
-        "CIFAR-10", ["cifar-10-batches-py-target"], keras.datasets.cifar10.load_data
+        "The CIFAR-10 data set", ["datasets/cifar-10-batches-py-target"], keras.datasets.cifar10.load_data
     )
 
 
@@ -244,8 +260,8 @@ def load_imdb(num_words: int | None = None, maxlen: int | None = None, **kwargs)
     import keras
 
     return run_keras_loader(
-        "IMDB",
-        ["imdb.npz"],
+        "The IMDB data set",
+        ["datasets/imdb.npz"],
         lambda: keras.datasets.imdb.load_data(num_words=num_words, maxlen=maxlen, **kwargs),
     )
 

@@ -10,8 +10,6 @@ same names (``block1_conv1`` ... ``block5_pool``, ``flatten``, ``fc1``, ``fc2``,
 
 from __future__ import annotations
 
-import os
-
 import keras
 
 from kerasdl._validation import check_choice, check_num_classes
@@ -22,6 +20,7 @@ from kerasdl.layers.blocks import (
     classifier_head,
     min_input_size,
 )
+from kerasdl.models.weights import WeightsFile, check_weights, load_weights
 
 DEFAULT_INPUT_SIZE = 224
 STAGE_FILTERS = (64, 128, 256, 512, 512)
@@ -29,21 +28,19 @@ STAGE_FILTERS = (64, 128, 256, 512, 512)
 MIN_INPUT_SIZE = min_input_size([(2, 2, "valid")] * len(STAGE_FILTERS))
 
 
-def _check_weights(weights, weights_file):
-    if weights is None:
-        return None
-    if isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
-        return os.fspath(weights)
-    hint = ""
-    if weights == "imagenet":
-        hint = (
-            " ImageNet weights cannot be downloaded here (no internet access): copy the Keras "
-            f"weights file {weights_file!r} onto this machine and pass its path instead."
-        )
-    raise ValueError(
-        f"weights must be None (random initialisation) or the path to an existing weights "
-        f"file, got {weights!r}.{hint}"
-    )
+# keras.applications' VGG weight files: (file name, md5) with and without the top.
+_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg{depth}/"
+_WEIGHTS_MD5 = {
+    ("vgg16", True): "64373286793e3c8b2b4e3219cbf3544b",
+    ("vgg16", False): "6d6bbae143d832006294945121d1f1fc",
+    ("vgg19", True): "cbe5617147190e668d6c5d5026f83318",
+    ("vgg19", False): "253f8cb515780f3b799900260a226db6",
+}
+
+
+def _imagenet_file(name, include_top):
+    file_name = f"{name}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    return WeightsFile(file_name, _WEIGHTS_URL.format(depth=name[3:]) + file_name, _WEIGHTS_MD5[(name, include_top)])
 
 
 def _vgg(
@@ -59,9 +56,7 @@ def _vgg(
 ):
     """Build a VGG network with ``stage_convs[i]`` 3x3 convolutions in stage ``i + 1``."""
     check_choice("include_top", include_top, [True, False])
-    weights = _check_weights(
-        weights, f"{name}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    )
+    weights = check_weights(weights)
     input_shape = check_backbone_input_shape(
         input_shape, include_top=include_top, min_size=MIN_INPUT_SIZE, default_size=DEFAULT_INPUT_SIZE
     )
@@ -86,18 +81,16 @@ def _vgg(
         classifier_activation=classifier_activation,
     )
     model = keras.Model(inputs, outputs, name=name)
-    if weights is not None:
-        model.load_weights(weights)
-    return model
+    return load_weights(model, weights, _imagenet_file(name, include_top))
 
 
 _ARGS_DOC = """
     Args:
         include_top: include the three fully connected layers ``fc1``, ``fc2``,
             ``predictions`` (after ``flatten``).
-        weights: ``None`` (random initialisation) or the path to a weights file for
-            ``model.load_weights`` (e.g. the ``keras.applications`` ImageNet file, whose
-            layer names match). ``"imagenet"`` is not accepted: nothing can be downloaded.
+        weights: ``None`` (random initialisation), ``"imagenet"`` (the file
+            ``keras.applications`` uses, found in the data folder or Keras cache; see
+            :mod:`kerasdl.models.weights`), or the path of a weights file.
         input_shape: ``(height, width, channels)``; defaults to ``(224, 224, 3)``.
             Height and width must be at least 32 (five 2x2 poolings); without the top they
             may be ``None``. With the top on, a size other than 224 changes ``fc1``.
