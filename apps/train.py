@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 DESCRIPTION = "train a kerasdl builder on an image data set and export a SavedModel"
+# Unknown --flags are passed to the builder, e.g. `kerasdl train resnet_cifar --depth 20`.
+BUILDER_OPTIONS = True
 
 # Reloaded SavedModel vs in-memory predictions: both run the same float32 graph, so any
 # difference beyond float rounding means the export is wrong.
@@ -76,10 +78,12 @@ def train_and_export(
     runs_dir="runs/train",
     seed: int = 0,
     jit_compile="auto",
+    builder_options: dict | None = None,
     verbose: int = 1,
     log=print,
 ) -> TrainResult:
     """Train ``builder`` on ``dataset`` and export it; see the module docstring for the steps."""
+    import inspect
     import time
 
     import keras
@@ -95,6 +99,13 @@ def train_and_export(
 
     if builder not in BUILDERS:
         raise UsageError(f"unknown builder {builder!r}; choose one of: {', '.join(BUILDERS)}")
+    builder_options = dict(builder_options or {})
+    accepted = inspect.signature(BUILDERS[builder]).parameters
+    for option in builder_options:
+        if option in ("input_shape", "num_classes") or option not in accepted:
+            allowed = [f"--{p.replace('_', '-')}" for p in accepted if p not in ("input_shape", "num_classes")]
+            raise UsageError(f"builder {builder!r} has no option --{option.replace('_', '-')}; "
+                             f"its options: {', '.join(allowed) or 'none'}")
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     start = time.perf_counter()
@@ -105,7 +116,7 @@ def train_and_export(
         f"images of shape {data.input_shape}, {data.num_classes} classes")
     with strategy().scope():
         try:
-            model = BUILDERS[builder](input_shape=data.input_shape, num_classes=data.num_classes)
+            model = BUILDERS[builder](input_shape=data.input_shape, num_classes=data.num_classes, **builder_options)
         except (TypeError, ValueError) as error:
             raise UsageError(f"builder {builder!r} does not fit data set {dataset!r}: {error}") from error
         if model.output_shape[-1] != data.num_classes:
@@ -170,6 +181,7 @@ def run(args) -> int:
         args.builder, args.dataset, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.learning_rate, validation_fraction=args.validation_fraction,
         export_dir=args.export_dir, runs_dir=args.runs_dir, seed=args.seed, jit_compile=jit_flag(args.jit_compile),
+        builder_options=args.builder_options,
     )
     print_summary(result)
     return 0

@@ -7,6 +7,7 @@ usage error (unknown builder or data set, bad flag or value), as argparse does.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import sys
 
@@ -29,6 +30,41 @@ def _run(parser: argparse.ArgumentParser, run, args) -> int:
         return 1
 
 
+def parse_builder_options(tokens) -> dict:
+    """``["--depth", "20", "--alpha=0.5"]`` → ``{"depth": 20, "alpha": 0.5}``.
+
+    Values are Python literals when they parse as one (numbers, True/False/None, tuples),
+    else strings. Used for builder-specific flags such as ``kerasdl train resnet_cifar --depth 20``.
+    """
+    options, tokens = {}, list(tokens)
+    while tokens:
+        token = tokens.pop(0)
+        if not token.startswith("--") or len(token) < 3:
+            raise UsageError(f"unexpected argument {token!r}")
+        name, _, value = token[2:].partition("=")
+        if not value:
+            if not tokens or tokens[0].startswith("--"):
+                raise UsageError(f"option --{name} needs a value")
+            value = tokens.pop(0)
+        try:
+            options[name.replace("-", "_")] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            options[name.replace("-", "_")] = value
+    return options
+
+
+def _parse(parser, module, argv):
+    """Parse ``argv``; apps with ``BUILDER_OPTIONS = True`` get unknown ``--flags`` as builder options."""
+    if not getattr(module, "BUILDER_OPTIONS", False):
+        return parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    try:
+        args.builder_options = parse_builder_options(extra)
+    except UsageError as error:
+        parser.error(str(error))
+    return args
+
+
 def app_main(module_name: str, argv=None) -> int:
     """Entry point shared by every ``python -m apps.NAME``."""
     module = importlib.import_module(module_name)
@@ -37,7 +73,7 @@ def app_main(module_name: str, argv=None) -> int:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     module.add_arguments(parser)
-    return _run(parser, module.run, parser.parse_args(argv))
+    return _run(parser, module.run, _parse(parser, module, argv))
 
 
 # ------------------------------------------------------------------ built-in sub-commands
@@ -105,15 +141,19 @@ def build_parser():
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
         module.add_arguments(sub)
-        handlers[name] = (sub, module.run)
+        handlers[name] = (sub, module)
     return parser, handlers
 
 
 def main(argv=None) -> int:
     parser, handlers = build_parser()
-    args = parser.parse_args(argv)
-    sub, run = handlers[args.command]
-    return _run(sub, run, args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = parser.parse_known_args(argv)[0].command
+    sub, handler = handlers[command]
+    if callable(handler):  # a built-in sub-command
+        return _run(sub, handler, parser.parse_args(argv))
+    rest = argv[argv.index(command) + 1:]
+    return _run(sub, handler.run, _parse(sub, handler, rest))
 
 
 if __name__ == "__main__":

@@ -31,3 +31,30 @@ def no_data_dir(monkeypatch, tmp_path):
 
     monkeypatch.setattr(sources, "_data_dir_override", None)
     return tmp_path
+
+
+@pytest.fixture
+def imagenet_file_from(tmp_path, monkeypatch):
+    """Store a model's weights as a keras.applications ImageNet file in a fresh data folder.
+
+    ``imagenet_file_from(reference_model, file_name)`` writes ``reference_model``'s weights in
+    the legacy HDF5 layout of the official files to ``<tmp>/keras/models/<file_name>``, makes
+    that folder the data folder, and skips Keras' hash check (only Google's own file can
+    pass it). A builder's ``weights="imagenet"`` then goes through the real lookup path.
+    """
+    import h5py
+    from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
+
+    from kerasdl.models import weights
+
+    def store(reference_model, file_name):
+        folder = tmp_path / "weights-data" / "keras" / "models"
+        folder.mkdir(parents=True, exist_ok=True)
+        with h5py.File(folder / file_name, "w") as f:
+            save_weights_to_hdf5_group(f, reference_model)
+        monkeypatch.setenv("KERASDL_DATA_DIR", str(folder.parents[1]))
+        real_get_file = weights._get_file
+        monkeypatch.setattr(weights, "_get_file", lambda *a, file_hash=None, **k: real_get_file(*a, file_hash=None, **k))
+        return folder / file_name
+
+    return store

@@ -38,6 +38,8 @@ def test_list_shows_builders_datasets_and_apps(capsys):
         (["train", "vgg16", "--dataset", "digits", "--epochs", "1"], "32"),
         (["train", "mnist_cnn", "--dataset", "digits", "--epochs", "0"], "epochs must be >= 1"),
         (["train", "mnist_cnn", "--dataset", "digits", "--optimizer", "adamant"], "optimizer must be one of"),
+        (["train", "mnist_cnn", "--dataset", "digits", "--depth", "20"], "has no option --depth; its options: --dropout"),
+        (["train", "mlp", "--dataset", "digits", "--dropout", "1.5"], "dropout"),
     ],
 )
 def test_usage_errors_exit_2_with_a_clear_message(argv, message, capsys, no_data_dir):
@@ -45,12 +47,20 @@ def test_usage_errors_exit_2_with_a_clear_message(argv, message, capsys, no_data
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [["train", "mnist_cnn", "--dataset", "imagenet"], ["demo", "--bogus"], ["nosuch"]])
+@pytest.mark.parametrize("argv", [["train", "mnist_cnn", "--dataset", "imagenet"], ["demo", "--bogus"], ["nosuch"],
+                                  ["train", "mlp", "--dataset", "digits", "--dropout"]])
 def test_argparse_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as info:
         run_cli(*argv)
     assert info.value.code == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_builder_options_parse_as_literals():
+    assert cli.parse_builder_options(["--depth", "20", "--alpha=0.5", "--hidden-units", "(64, 32)", "--cell", "gru"]) == {
+        "depth": 20, "alpha": 0.5, "hidden_units": (64, 32), "cell": "gru"}
+    with pytest.raises(cli.UsageError, match="needs a value"):
+        cli.parse_builder_options(["--depth"])
 
 
 def test_missing_dataset_exits_1(capsys, no_data_dir):
@@ -87,12 +97,13 @@ def test_demo_trains_exports_and_verifies_reload(tmp_path, capsys, no_data_dir):
 
 
 def test_train_and_export_command_round_trip(tmp_path, capsys, no_data_dir):
-    code = run_cli("train", "softmax_regression", "--dataset", "digits", "--epochs", "4",
+    code = run_cli("train", "mlp", "--dataset", "digits", "--epochs", "4", "--hidden-units", "(64,)",
                    "--learning-rate", "0.01", "--export", str(tmp_path / "sm"), "--runs-dir", str(tmp_path / "runs"))
     assert code == 0
     [run_dir] = list((tmp_path / "runs").iterdir())
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["builder"] == "softmax_regression" and summary["test_accuracy"] > 0.8
+    assert summary["builder"] == "mlp" and summary["test_accuracy"] > 0.8
+    assert summary["parameters"] == 28 * 28 * 64 + 64 + 64 * 10 + 10  # --hidden-units reached the builder
 
     # `kerasdl export` turns the best checkpoint into a SavedModel that takes uint8 images
     out_dir = tmp_path / "from_keras"

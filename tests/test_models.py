@@ -106,25 +106,16 @@ def test_vgg_loads_weights_file(tmp_path):
     np.testing.assert_allclose(ours.predict(x, verbose=0), expected, rtol=0, atol=0)
 
 
-def test_vgg_imagenet_weights_come_from_the_keras_cache(tmp_path, monkeypatch, no_data_dir):
+def test_vgg_imagenet_weights_come_from_the_keras_cache(no_data_dir, imagenet_file_from):
     from kerasdl.data import DatasetNotFoundError
-    from kerasdl.models import vgg
 
     # Not on disk anywhere (and offline): a fast, clear error naming keras.applications' file.
     with pytest.raises(DatasetNotFoundError, match="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"):
         models.vgg16(include_top=False, weights="imagenet", input_shape=(32, 32, 3))
 
-    # In a data folder's keras/models/ under that file name: loaded through Keras' get_file,
-    # the way keras.applications finds it. (The file here is ours, so its md5 is not checked.)
-    h5py = pytest.importorskip("h5py")
-    from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
-
+    # Under that file name in the data folder: found and loaded the way keras.applications does.
     reference = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
-    (tmp_path / "data" / "keras" / "models").mkdir(parents=True)
-    with h5py.File(tmp_path / "data" / "keras" / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "w") as f:
-        save_weights_to_hdf5_group(f, reference)
-    monkeypatch.setitem(vgg._WEIGHTS_MD5, ("vgg16", False), None)
-    monkeypatch.setenv("KERASDL_DATA_DIR", str(tmp_path / "data"))
+    imagenet_file_from(reference, "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
     ours = models.vgg16(include_top=False, weights="imagenet", input_shape=(32, 32, 3))
     x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
     np.testing.assert_array_equal(ours.predict(x, verbose=0), reference.predict(x, verbose=0))

@@ -163,6 +163,20 @@ def min_input_size(ops: Sequence[tuple[int, int, str]]) -> int:
             return size
 
 
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round a channel count to a multiple of ``divisor`` without losing more than 10%.
+
+    The rounding of MobileNetV2 (Sandler et al. 2018) and EfficientNet (Tan & Le 2019),
+    as in the TF-slim reference and ``keras.applications``: nearest multiple, at least
+    ``min_value`` (default ``divisor``), bumped up one ``divisor`` if that lost > 10%.
+    """
+    min_value = divisor if min_value is None else min_value
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return int(rounded)
+
+
 # --------------------------------------------------------------------------- blocks
 
 
