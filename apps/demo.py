@@ -39,7 +39,7 @@ def run(args) -> int:
         "mnist_cnn", dataset, epochs=epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.learning_rate, validation_fraction=args.validation_fraction,
         export_dir=args.export_dir, runs_dir=args.runs_dir, seed=args.seed,
-        jit_compile=train.jit_flag(args.jit_compile),
+        jit_compile=train.jit_flag(args.jit_compile), image_size=args.image_size,
     )
     train.print_summary(result)
     return 0

@@ -51,6 +51,8 @@ def add_arguments(parser, *, default_epochs=5, default_export="saved_models/trai
         parser.add_argument("--dataset", choices=DATASETS, default=None,
                             help="data set (default: mnist when available, else digits)")
     parser.add_argument("--epochs", type=int, default=default_epochs, help="training epochs")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="resize images to SIZE x SIZE inside the model (for builders that need larger inputs)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size")
     parser.add_argument("--optimizer", default="adam",
                         help="sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw")
@@ -79,6 +81,7 @@ def train_and_export(
     seed: int = 0,
     jit_compile="auto",
     builder_options: dict | None = None,
+    image_size: int | None = None,
     verbose: int = 1,
     log=print,
 ) -> TrainResult:
@@ -107,6 +110,8 @@ def train_and_export(
             raise UsageError(f"builder {builder!r} has no option --{option.replace('_', '-')}; "
                              f"its options: {', '.join(allowed) or 'none'}")
     epochs = check_int("epochs", epochs, minimum=1)
+    if image_size is not None:
+        image_size = check_int("image_size", image_size, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     start = time.perf_counter()
     set_seed(seed)
@@ -114,11 +119,17 @@ def train_and_export(
     data = load_image_classification(dataset)
     log(f"Data set: {data.name} ({data.source}): {len(data.x_train)} train / {len(data.x_test)} test "
         f"images of shape {data.input_shape}, {data.num_classes} classes")
+    model_input_shape = data.input_shape if image_size is None else (image_size, image_size, data.input_shape[-1])
     with strategy().scope():
         try:
-            model = BUILDERS[builder](input_shape=data.input_shape, num_classes=data.num_classes, **builder_options)
+            model = BUILDERS[builder](input_shape=model_input_shape, num_classes=data.num_classes, **builder_options)
         except (TypeError, ValueError) as error:
-            raise UsageError(f"builder {builder!r} does not fit data set {dataset!r}: {error}") from error
+            hint = "" if image_size else " (--image-size resizes the images inside the model)"
+            raise UsageError(f"builder {builder!r} does not fit data set {dataset!r}: {error}{hint}") from error
+        if image_size is not None:  # resizing is part of the model, so the export resizes too
+            inputs = keras.Input(data.input_shape, name="image")
+            resized = keras.layers.Resizing(image_size, image_size, name="resize")(inputs)
+            model = keras.Model(inputs, model(resized), name=f"{model.name}_{image_size}px")
         if model.output_shape[-1] != data.num_classes:
             raise UsageError(f"builder {builder!r} gives {model.output_shape[-1]} outputs, "
                              f"data set {dataset!r} has {data.num_classes} classes")
@@ -181,7 +192,7 @@ def run(args) -> int:
         args.builder, args.dataset, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.learning_rate, validation_fraction=args.validation_fraction,
         export_dir=args.export_dir, runs_dir=args.runs_dir, seed=args.seed, jit_compile=jit_flag(args.jit_compile),
-        builder_options=args.builder_options,
+        builder_options=args.builder_options, image_size=args.image_size,
     )
     print_summary(result)
     return 0

@@ -63,6 +63,19 @@ def test_builder_options_parse_as_literals():
         cli.parse_builder_options(["--depth"])
 
 
+def test_image_size_resizes_inside_the_exported_model(tmp_path, no_data_dir):
+    code = run_cli("train", "lenet5", "--dataset", "digits", "--epochs", "1", "--image-size", "32",
+                   "--export", str(tmp_path / "exp"), "--runs-dir", str(tmp_path / "runs"))
+    assert code == 0
+    [run_dir] = list((tmp_path / "runs").iterdir())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["parameters"] == 61_706  # LeNet-5 at its classic 32x32 input
+    from kerasdl.export import load_saved_model
+
+    served = load_saved_model(summary["export_path"])(np.zeros((2, 28, 28, 1), "uint8"))  # native size in
+    assert tuple(served.shape) == (2, 10)
+
+
 def test_missing_dataset_exits_1(capsys, no_data_dir):
     assert run_cli("train", "mnist_cnn", "--dataset", "mnist", "--epochs", "1") == 1
     assert "mnist.npz" in capsys.readouterr().err
