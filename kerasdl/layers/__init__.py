@@ -1,6 +1,7 @@
 """Reusable building blocks for the :mod:`kerasdl.models` builders.
 
-:mod:`kerasdl.layers.blocks` holds functional-API helpers (tensor in, tensor out, layers
+:mod:`kerasdl.layers.inception` and :mod:`kerasdl.layers.mobile` hold the Inception module and
+the MobileNet v1/v2 blocks. :mod:`kerasdl.layers.blocks` holds functional-API helpers (tensor in, tensor out, layers
 named from an explicit prefix) and the small argument/shape helpers the builders share.
 """
 
@@ -17,6 +18,8 @@ from kerasdl.layers.blocks import (
     output_activation_for,
     resolve_initializer,
 )
+from kerasdl.layers.inception import inception_module
+from kerasdl.layers.mobile import depthwise_separable_block, inverted_residual_block
 
 __all__ = [
     "check_activation",
@@ -24,7 +27,10 @@ __all__ = [
     "classifier_head",
     "default_initializer",
     "dense_block",
+    "depthwise_separable_block",
     "global_pool",
+    "inception_module",
+    "inverted_residual_block",
     "l1_l2_regularizer",
     "make_divisible",
     "min_input_size",

@@ -16,14 +16,19 @@ lenet5                 LeCun et al. 1998                   61,706
 alexnet                Krizhevsky et al. 2012              62,378,344
 vgg16                  Simonyan & Zisserman 2014 (D)       138,357,544
 vgg19                  Simonyan & Zisserman 2014 (E)       143,667,240
+googlenet              Szegedy et al. 2014                 6,998,552
+mobilenet              Howard et al. 2017                  4,253,864
+mobilenet_v2           Sandler et al. 2018                 3,538,984
 =====================  ==================================  =====================
 """
 
 from kerasdl.models.alexnet import alexnet
+from kerasdl.models.inception import googlenet
 from kerasdl.models.lenet import lenet5
 from kerasdl.models.linear import logistic_regression, softmax_regression
 from kerasdl.models.mlp import mlp
 from kerasdl.models.mnist_cnn import mnist_cnn
+from kerasdl.models.mobilenet import mobilenet, mobilenet_v2
 from kerasdl.models.vgg import vgg16, vgg19
 
 BUILDERS = {
@@ -35,11 +40,17 @@ BUILDERS = {
     "alexnet": alexnet,
     "vgg16": vgg16,
     "vgg19": vgg19,
+    "googlenet": googlenet,
+    "mobilenet": mobilenet,
+    "mobilenet_v2": mobilenet_v2,
 }
 
 __all__ = [
     "BUILDERS",
     "alexnet",
+    "googlenet",
+    "mobilenet",
+    "mobilenet_v2",
     "lenet5",
     "logistic_regression",
     "mlp",
