@@ -1,6 +1,7 @@
 """Reusable building blocks for the :mod:`kerasdl.models` builders.
 
-:mod:`kerasdl.layers.inception` and :mod:`kerasdl.layers.mobile` hold the Inception module and
+:mod:`kerasdl.layers.residual` holds the residual block (basic/bottleneck, v1/v2),
+:mod:`kerasdl.layers.inception` and :mod:`kerasdl.layers.mobile` the Inception module and
 the MobileNet v1/v2 blocks. :mod:`kerasdl.layers.blocks` holds functional-API helpers (tensor in, tensor out, layers
 named from an explicit prefix) and the small argument/shape helpers the builders share.
 """
@@ -20,8 +21,22 @@ from kerasdl.layers.blocks import (
 )
 from kerasdl.layers.inception import inception_module
 from kerasdl.layers.mobile import depthwise_separable_block, inverted_residual_block
+from kerasdl.layers.residual import (
+    basic_block,
+    bottleneck_block,
+    convolutional_block,
+    identity_block,
+    residual_block,
+    residual_stack,
+)
 
 __all__ = [
+    "basic_block",
+    "bottleneck_block",
+    "convolutional_block",
+    "identity_block",
+    "residual_block",
+    "residual_stack",
     "check_activation",
     "check_backbone_input_shape",
     "classifier_head",

@@ -19,16 +19,37 @@ vgg19                  Simonyan & Zisserman 2014 (E)       143,667,240
 googlenet              Szegedy et al. 2014                 6,998,552
 mobilenet              Howard et al. 2017                  4,253,864
 mobilenet_v2           Sandler et al. 2018                 3,538,984
+resnet18               He et al. 2015 (basic, 2-2-2-2)     11,699,112
+resnet34               He et al. 2015 (basic, 3-4-6-3)     21,814,696
+resnet50               He et al. 2015 (bottleneck)         25,636,712
+resnet101              He et al. 2015                      44,707,176
+resnet152              He et al. 2015                      60,419,944
+resnet50_v2            He et al. 2016 (pre-activation)     25,613,800
+resnet101_v2           He et al. 2016                      44,675,560
+resnet152_v2           He et al. 2016                      60,380,648
+resnet_cifar           He et al. 2015 §4.2 (depth 20)      274,042
 =====================  ==================================  =====================
 """
 
 from kerasdl.models.alexnet import alexnet
+from kerasdl.models.convolutionalize import convolutionalize, sliding_window_stride
 from kerasdl.models.inception import googlenet
 from kerasdl.models.lenet import lenet5
 from kerasdl.models.linear import logistic_regression, softmax_regression
 from kerasdl.models.mlp import mlp
 from kerasdl.models.mnist_cnn import mnist_cnn
 from kerasdl.models.mobilenet import mobilenet, mobilenet_v2
+from kerasdl.models.resnet import (
+    resnet18,
+    resnet34,
+    resnet50,
+    resnet50_v2,
+    resnet101,
+    resnet101_v2,
+    resnet152,
+    resnet152_v2,
+    resnet_cifar,
+)
 from kerasdl.models.vgg import vgg16, vgg19
 
 BUILDERS = {
@@ -43,11 +64,31 @@ BUILDERS = {
     "googlenet": googlenet,
     "mobilenet": mobilenet,
     "mobilenet_v2": mobilenet_v2,
+    "resnet18": resnet18,
+    "resnet34": resnet34,
+    "resnet50": resnet50,
+    "resnet101": resnet101,
+    "resnet152": resnet152,
+    "resnet50_v2": resnet50_v2,
+    "resnet101_v2": resnet101_v2,
+    "resnet152_v2": resnet152_v2,
+    "resnet_cifar": resnet_cifar,
 }
 
 __all__ = [
     "BUILDERS",
     "alexnet",
+    "convolutionalize",
+    "sliding_window_stride",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnet50_v2",
+    "resnet101_v2",
+    "resnet152_v2",
+    "resnet_cifar",
     "googlenet",
     "mobilenet",
     "mobilenet_v2",
