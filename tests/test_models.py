@@ -1,6 +1,6 @@
-import inspect
 """Tests for the feed-forward and classic CNN builders in kerasdl.models and their blocks."""
 
+import inspect
 import numpy as np
 import pytest
 
