@@ -14,7 +14,8 @@ import pytest
 import kerasdl  # noqa: F401  (sets the TensorFlow backend before keras is imported)
 import keras
 from kerasdl import export
-from kerasdl.layers.mbconv import correct_pad, mbconv_block, se_filters, squeeze_excite
+from kerasdl.layers.blocks import correct_pad
+from kerasdl.layers.mbconv import mbconv_block, se_filters, squeeze_excite
 from kerasdl.models import efficientnet as E
 
 # Measured against keras.applications.EfficientNetBn(weights=None) (Keras 3.15).

@@ -2,7 +2,8 @@
 
 :mod:`kerasdl.layers.residual` holds the residual block (basic/bottleneck, v1/v2),
 :mod:`kerasdl.layers.inception` and :mod:`kerasdl.layers.mobile` the Inception module and
-the MobileNet v1/v2 blocks. :mod:`kerasdl.layers.blocks` holds functional-API helpers (tensor in, tensor out, layers
+the MobileNet v1/v2 blocks, :mod:`kerasdl.layers.mbconv` EfficientNet's MBConv and
+squeeze-and-excitation blocks. :mod:`kerasdl.layers.blocks` holds functional-API helpers (tensor in, tensor out, layers
 named from an explicit prefix) and the small argument/shape helpers the builders share.
 """
 
@@ -10,6 +11,7 @@ from kerasdl.layers.blocks import (
     check_activation,
     check_backbone_input_shape,
     classifier_head,
+    correct_pad,
     default_initializer,
     dense_block,
     global_pool,
@@ -20,6 +22,7 @@ from kerasdl.layers.blocks import (
     resolve_initializer,
 )
 from kerasdl.layers.inception import inception_module
+from kerasdl.layers.mbconv import mbconv_block, se_filters, squeeze_excite
 from kerasdl.layers.mobile import depthwise_separable_block, inverted_residual_block
 from kerasdl.layers.residual import (
     basic_block,
@@ -40,6 +43,10 @@ __all__ = [
     "check_activation",
     "check_backbone_input_shape",
     "classifier_head",
+    "correct_pad",
+    "mbconv_block",
+    "se_filters",
+    "squeeze_excite",
     "default_initializer",
     "dense_block",
     "depthwise_separable_block",

@@ -177,6 +177,27 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     return int(rounded)
 
 
+def correct_pad(size, kernel_size: int):
+    """Zero padding ``((top, bottom), (left, right))`` in front of a stride-2 'valid' conv.
+
+    ``size`` is the ``(height, width)`` of the input (entries may be ``None``). The padding
+    is TensorFlow's ``"same"`` padding for stride 2: ``kernel_size // 2`` after, one less
+    before when the size is even, so the output has ``ceil(n / 2)`` rows and columns. As
+    ``keras.applications.imagenet_utils.correct_pad`` for known sizes; an unknown size is
+    treated as even, each axis on its own (Keras treats both axes as even as soon as the
+    height is unknown, which loses a column on an odd known width).
+
+    >>> correct_pad((224, 224), 3), correct_pad((9, None), 5)
+    (((0, 1), (0, 1)), ((2, 2), (1, 2)))
+    """
+    half = kernel_size // 2
+    pads = []
+    for n in size:
+        adjust = 1 if n is None else 1 - n % 2
+        pads.append((half - adjust, half))
+    return tuple(pads)
+
+
 # --------------------------------------------------------------------------- blocks
 
 

@@ -35,12 +35,11 @@ from __future__ import annotations
 import keras
 
 from kerasdl._validation import check_float, check_int
-from kerasdl.layers.blocks import check_activation
+from kerasdl.layers.blocks import check_activation, correct_pad
 
 __all__ = [
     "CONV_KERNEL_INITIALIZER",
     "DENSE_KERNEL_INITIALIZER",
-    "correct_pad",
     "mbconv_block",
     "se_filters",
     "squeeze_excite",
@@ -61,27 +60,6 @@ DENSE_KERNEL_INITIALIZER = {
 def _initializer(value):
     # A dict config gives each layer its own initializer object (as keras.applications does).
     return dict(value) if isinstance(value, dict) else value
-
-
-def correct_pad(size, kernel_size: int):
-    """Zero padding ``((top, bottom), (left, right))`` in front of a stride-2 'valid' conv.
-
-    ``size`` is the ``(height, width)`` of the input (entries may be ``None``). The padding
-    is TensorFlow's ``"same"`` padding for stride 2: ``kernel_size // 2`` after, one less
-    before when the size is even, so the output has ``ceil(n / 2)`` rows and columns. As
-    ``keras.applications.imagenet_utils.correct_pad`` for known sizes; an unknown size is
-    treated as even, each axis on its own (Keras treats both axes as even as soon as the
-    height is unknown, which loses a column on an odd known width).
-
-    >>> correct_pad((224, 224), 3), correct_pad((9, None), 5)
-    (((0, 1), (0, 1)), ((2, 2), (1, 2)))
-    """
-    half = kernel_size // 2
-    pads = []
-    for n in size:
-        adjust = 1 if n is None else 1 - n % 2
-        pads.append((half - adjust, half))
-    return tuple(pads)
 
 
 def se_filters(filters_in: int, se_ratio: float) -> int:

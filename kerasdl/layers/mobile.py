@@ -23,7 +23,7 @@ from __future__ import annotations
 import keras
 
 from kerasdl._validation import check_choice, check_int
-from kerasdl.layers.blocks import make_divisible
+from kerasdl.layers.blocks import correct_pad, make_divisible
 
 # MobileNetV2's BatchNormalization (as in TF-slim and keras.applications).
 _V2_BN = {"epsilon": 1e-3, "momentum": 0.999}
@@ -68,19 +68,6 @@ def depthwise_separable_block(x, pointwise_filters, *, strides=1, depth_multipli
     return keras.layers.ReLU(6.0, name=f"conv_pw_{block_id}_relu")(x)
 
 
-def _correct_pad(height, width, kernel_size=3):
-    """Zero padding before a stride-2 "valid" window that gives ``ceil(size / 2)`` outputs,
-    like TensorFlow's "same": one more row/column at the bottom/right than at the top/left
-    for an even size. An unknown height pads as if both sizes were even, exactly as
-    ``keras.applications.imagenet_utils.correct_pad`` does (so outputs stay identical)."""
-    half = kernel_size // 2
-    if height is None:
-        adjust = (1, 1)
-    else:
-        adjust = (1 - height % 2, 1 if width is None else 1 - width % 2)
-    return ((half - adjust[0], half), (half - adjust[1], half))
-
-
 def inverted_residual_block(x, filters, *, alpha=1.0, stride=1, expansion=6, block_id):
     """MobileNetV2 block: 1x1 expand → BN → ReLU6 → 3x3 depthwise → BN → ReLU6 → 1x1 project → BN.
 
@@ -115,7 +102,7 @@ def inverted_residual_block(x, filters, *, alpha=1.0, stride=1, expansion=6, blo
         x = keras.layers.BatchNormalization(**_V2_BN, name=f"{prefix}expand_BN")(x)
         x = keras.layers.ReLU(6.0, name=f"{prefix}expand_relu")(x)
     if stride == 2:
-        x = keras.layers.ZeroPadding2D(_correct_pad(x.shape[1], x.shape[2]), name=f"{prefix}pad")(x)
+        x = keras.layers.ZeroPadding2D(correct_pad((x.shape[1], x.shape[2]), 3), name=f"{prefix}pad")(x)
     x = keras.layers.DepthwiseConv2D(
         3, strides=stride, padding="same" if stride == 1 else "valid", use_bias=False, name=f"{prefix}depthwise"
     )(x)

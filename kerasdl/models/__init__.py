@@ -28,11 +28,30 @@ resnet50_v2            He et al. 2016 (pre-activation)     25,613,800
 resnet101_v2           He et al. 2016                      44,675,560
 resnet152_v2           He et al. 2016                      60,380,648
 resnet_cifar           He et al. 2015 §4.2 (depth 20)      274,042
+efficientnet_b0        Tan & Le 2019 (224)                 5,330,571
+efficientnet_b1        Tan & Le 2019 (240)                 7,856,239
+efficientnet_b2        Tan & Le 2019 (260)                 9,177,569
+efficientnet_b3        Tan & Le 2019 (300)                 12,320,535
+efficientnet_b4        Tan & Le 2019 (380)                 19,466,823
+efficientnet_b5        Tan & Le 2019 (456)                 30,562,527
+efficientnet_b6        Tan & Le 2019 (528)                 43,265,143
+efficientnet_b7        Tan & Le 2019 (600)                 66,658,687
 =====================  ==================================  =====================
 """
 
 from kerasdl.models.alexnet import alexnet
 from kerasdl.models.convolutionalize import convolutionalize, sliding_window_stride
+from kerasdl.models.efficientnet import (
+    efficientnet,
+    efficientnet_b0,
+    efficientnet_b1,
+    efficientnet_b2,
+    efficientnet_b3,
+    efficientnet_b4,
+    efficientnet_b5,
+    efficientnet_b6,
+    efficientnet_b7,
+)
 from kerasdl.models.inception import googlenet
 from kerasdl.models.lenet import lenet5
 from kerasdl.models.linear import logistic_regression, softmax_regression
@@ -73,12 +92,29 @@ BUILDERS = {
     "resnet101_v2": resnet101_v2,
     "resnet152_v2": resnet152_v2,
     "resnet_cifar": resnet_cifar,
+    "efficientnet_b0": efficientnet_b0,
+    "efficientnet_b1": efficientnet_b1,
+    "efficientnet_b2": efficientnet_b2,
+    "efficientnet_b3": efficientnet_b3,
+    "efficientnet_b4": efficientnet_b4,
+    "efficientnet_b5": efficientnet_b5,
+    "efficientnet_b6": efficientnet_b6,
+    "efficientnet_b7": efficientnet_b7,
 }
 
 __all__ = [
     "BUILDERS",
     "alexnet",
     "convolutionalize",
+    "efficientnet",
+    "efficientnet_b0",
+    "efficientnet_b1",
+    "efficientnet_b2",
+    "efficientnet_b3",
+    "efficientnet_b4",
+    "efficientnet_b5",
+    "efficientnet_b6",
+    "efficientnet_b7",
     "sliding_window_stride",
     "resnet18",
     "resnet34",

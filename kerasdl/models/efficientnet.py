@@ -65,7 +65,8 @@ from kerasdl.layers.blocks import (
     make_divisible,
     min_input_size,
 )
-from kerasdl.layers.mbconv import CONV_KERNEL_INITIALIZER, DENSE_KERNEL_INITIALIZER, correct_pad, mbconv_block
+from kerasdl.layers.blocks import correct_pad
+from kerasdl.layers.mbconv import CONV_KERNEL_INITIALIZER, DENSE_KERNEL_INITIALIZER, mbconv_block
 from kerasdl.models.weights import WeightsFile, check_weights, load_weights
 
 __all__ = [
