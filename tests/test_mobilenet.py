@@ -1,5 +1,6 @@
 """MobileNet v1/v2 and their blocks: parity with keras.applications, weights, cost, export."""
 
+import importlib
 import re
 from fractions import Fraction
 
@@ -10,7 +11,6 @@ import kerasdl  # noqa: F401  (sets the TensorFlow backend before keras is impor
 import keras
 from kerasdl import analysis, export
 from kerasdl.layers.mobile import depthwise_separable_block, inverted_residual_block
-from kerasdl.models import mobilenet as mobilenet_module
 from kerasdl.models.mobilenet import mobilenet, mobilenet_v2
 
 
@@ -211,7 +211,8 @@ def test_input_sizes(digits_v2):
     assert digits.output_shape == (None, 10)
     assert digits.get_layer("out_relu").output.shape[1:3] == (1, 1)
     # MobileNet v1's four pad-(0, 1) 'valid' stride-2 blocks need 31x31.
-    assert mobilenet_module.MOBILENET_MIN_INPUT_SIZE == 31
+    # (kerasdl.models.mobilenet the attribute is the builder; the module is in sys.modules)
+    assert importlib.import_module("kerasdl.models.mobilenet").MOBILENET_MIN_INPUT_SIZE == 31
     assert mobilenet(input_shape=(31, 31, 1), num_classes=10).output_shape == (None, 10)
     with pytest.raises(ValueError, match=r"input_shape.*31x31"):
         mobilenet(input_shape=(28, 28, 1), num_classes=10)

@@ -41,8 +41,7 @@ efficientnet_b7        Tan & Le 2019 (600)                 66,658,687
 
 from kerasdl.models.alexnet import alexnet
 from kerasdl.models.convolutionalize import convolutionalize, sliding_window_stride
-from kerasdl.models.efficientnet import (
-    efficientnet,
+from kerasdl.models.efficientnet import (  # the generic efficientnet() stays in its module
     efficientnet_b0,
     efficientnet_b1,
     efficientnet_b2,
@@ -106,7 +105,6 @@ __all__ = [
     "BUILDERS",
     "alexnet",
     "convolutionalize",
-    "efficientnet",
     "efficientnet_b0",
     "efficientnet_b1",
     "efficientnet_b2",
