@@ -124,3 +124,40 @@ def test_train_and_export_command_round_trip(tmp_path, capsys, no_data_dir):
     assert (out_dir / "saved_model.pb").is_file()
     assert run_cli("export", str(run_dir / "best.keras"), str(out_dir)) == 1  # exists, no --overwrite
     assert "overwrite" in capsys.readouterr().err
+
+
+# One builder per family (the deeper variants share the code path and are slow to build).
+_BUILD_ON_DIGITS = [name for name in __import__("kerasdl.models", fromlist=["BUILDERS"]).BUILDERS
+                    if name not in {"resnet101", "resnet152", "resnet101_v2", "resnet152_v2"}
+                    and not (name.startswith("efficientnet_b") and name != "efficientnet_b0")]
+
+
+@pytest.mark.parametrize("name", _BUILD_ON_DIGITS)
+def test_every_builder_fits_digits_or_says_how(name):
+    """What `kerasdl train NAME --dataset digits` builds: the 28x28x1 digits with 10 classes,
+    or (for networks that need larger inputs) a clear input_shape error and --image-size."""
+    import keras
+
+    from kerasdl.models import BUILDERS
+
+    builder = BUILDERS[name]
+    num_classes = 2 if name == "logistic_regression" else 10
+    try:
+        model = builder(input_shape=(28, 28, 1), num_classes=num_classes)
+    except ValueError as error:
+        assert "input_shape" in str(error)
+        model = builder(input_shape=(72, 72, 1), num_classes=num_classes)
+    assert model.output_shape[-1] == (1 if name == "logistic_regression" else 10)
+    keras.backend.clear_session()
+
+
+@pytest.mark.slow  # about a minute on 2 idle cores; run with pytest -m slow
+def test_train_resnet_cifar_with_builder_flags(tmp_path, no_data_dir):
+    code = run_cli("train", "resnet_cifar", "--depth", "20", "--dataset", "digits", "--epochs", "2",
+                   "--export", str(tmp_path / "exp"), "--runs-dir", str(tmp_path / "runs"))
+    assert code == 0
+    [run_dir] = list((tmp_path / "runs").iterdir())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["builder"] == "resnet_cifar" and summary["parameters"] == 274_042  # depth 20 reached it
+    losses = [float(line.split(",")[2]) for line in (run_dir / "history.csv").read_text().splitlines()[1:]]
+    assert len(losses) == 2 and losses[1] < losses[0]
