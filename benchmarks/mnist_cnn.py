@@ -63,7 +63,7 @@ def main(argv=None) -> int:
 
     from kerasdl.data import image_augmentation, load_image_classification, make_dataset
     from kerasdl.models import mnist_cnn
-    from kerasdl.training import compile_model, gpu_available, set_seed
+    from kerasdl.training import EpochTimer, compile_model, gpu_available, set_seed
 
     set_seed(args.seed)
     data = load_image_classification("mnist")
@@ -77,16 +77,9 @@ def main(argv=None) -> int:
     augment = image_augmentation(translation=0.1, rotation=0.05, seed=args.seed) if args.augment else None
     train_ds = make_dataset(data.x_train, data.y_train, args.batch_size, shuffle=True, augment=augment, seed=args.seed)
 
-    epoch_times = []
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            epoch_times.append(time.perf_counter() - self.start)
-
-    history = model.fit(train_ds, epochs=args.epochs, shuffle=False, callbacks=[EpochTimer()], verbose=2)
+    timer = EpochTimer()
+    history = model.fit(train_ds, epochs=args.epochs, shuffle=False, callbacks=[timer], verbose=2)
+    epoch_times = timer.epoch_seconds
     test_loss, test_accuracy = model.evaluate(make_dataset(data.x_test, data.y_test, 512, shuffle=False), verbose=0)
 
     xb, yb = data.x_train[: args.batch_size], data.y_train[: args.batch_size]

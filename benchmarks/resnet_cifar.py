@@ -33,7 +33,6 @@ import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,7 +79,7 @@ def main(argv=None) -> int:
 
     from kerasdl.data import image_augmentation, make_dataset
     from kerasdl.models.resnet import resnet_cifar
-    from kerasdl.training import gpu_available, resolve_jit_compile, set_seed
+    from kerasdl.training import EpochTimer, gpu_available, resolve_jit_compile, set_seed
 
     set_seed(args.seed)
     x_train = x_train.astype("float32") / 255.0
@@ -106,16 +105,9 @@ def main(argv=None) -> int:
     augment = image_augmentation(translation=0.125, rotation=0.0, flip=True, seed=args.seed) if args.augment else None
     train_ds = make_dataset(x_train, y_train, args.batch_size, shuffle=True, augment=augment, seed=args.seed)
 
-    epoch_times = []
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            epoch_times.append(time.perf_counter() - self.start)
-
-    history = model.fit(train_ds, epochs=args.epochs, shuffle=False, callbacks=[EpochTimer()], verbose=2)
+    timer = EpochTimer()
+    history = model.fit(train_ds, epochs=args.epochs, shuffle=False, callbacks=[timer], verbose=2)
+    epoch_times = timer.epoch_seconds
     test_loss, test_accuracy = model.evaluate(make_dataset(x_test, y_test, 500, shuffle=False), verbose=0)
 
     steady = epoch_times[1:] or epoch_times

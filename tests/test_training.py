@@ -154,3 +154,11 @@ def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
     assert (tmp_path / "log.csv").read_text().startswith("epoch")
     with pytest.raises(ValueError, match="checkpoint_path"):
         training.make_callbacks(checkpoint_path=tmp_path / "best.h5")
+
+
+def test_epoch_timer_records_one_duration_per_epoch():
+    x, y = _toy_problem(64)
+    timer = training.EpochTimer()
+    model = training.compile_model(_small_model(), "sgd", 0.01, jit_compile=False)
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[timer])
+    assert len(timer.epoch_seconds) == 3 and all(s > 0 for s in timer.epoch_seconds)

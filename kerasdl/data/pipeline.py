@@ -77,21 +77,15 @@ def make_dataset(
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if augment is not None:
+        import keras
+
+        # Keras' random layers only act with training=True; plain callables are called as is.
+        apply = (lambda xb: augment(xb, training=True)) if isinstance(augment, keras.layers.Layer) else augment
         if y is None:
-            ds = ds.map(lambda xb: augment(xb, training=True) if _takes_training(augment) else augment(xb),
-                        num_parallel_calls=tf.data.AUTOTUNE)
+            ds = ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
         else:
-            ds = ds.map(
-                lambda xb, yb: (augment(xb, training=True) if _takes_training(augment) else augment(xb), yb),
-                num_parallel_calls=tf.data.AUTOTUNE,
-            )
+            ds = ds.map(lambda xb, yb: (apply(xb), yb), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def _takes_training(fn) -> bool:
-    import keras
-
-    return isinstance(fn, keras.layers.Layer)
 
 
 def image_augmentation(translation: float = 0.1, rotation: float = 0.05, zoom: float = 0.0, flip: bool = False, seed=None):

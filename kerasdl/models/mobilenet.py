@@ -108,6 +108,28 @@ def _check_alpha(alpha, weights, imagenet_alphas, *, smallest_width):
     return alpha
 
 
+def _check_top_and_input(input_shape, *, weights, include_top, pooling, num_classes, classifier_activation,
+                         min_size, imagenet_sizes):
+    """The checks MobileNet v1 and v2 share; returns ``(input_shape, num_classes,
+    output activation, rows of the ImageNet file)``."""
+    input_shape = check_backbone_input_shape(
+        input_shape, include_top=include_top, min_size=min_size, default_size=DEFAULT_INPUT_SIZE
+    )
+    check_choice("pooling", pooling, POOLING_CHOICES)
+    num_classes = check_num_classes(num_classes)
+    classifier_activation = check_activation("classifier_activation", classifier_activation)
+    rows = input_shape[0]
+    if weights == "imagenet":
+        rows = _imagenet_rows(
+            input_shape,
+            include_top=include_top,
+            num_classes=num_classes,
+            classifier_activation=classifier_activation,
+            sizes=imagenet_sizes,
+        )
+    return input_shape, num_classes, output_activation_for(num_classes, classifier_activation), rows
+
+
 def _imagenet_rows(input_shape, *, include_top, num_classes, classifier_activation, sizes):
     """The ``rows`` of the ImageNet file to load (as keras.applications picks it) and the
     checks that file imposes. Returns ``None`` when ``weights`` is not ``"imagenet"``."""
@@ -134,7 +156,7 @@ def _imagenet_rows(input_shape, *, include_top, num_classes, classifier_activati
         warnings.warn(
             f"input_shape={input_shape!r} is not square or its size is not one of {list(sizes)!r}: "
             "loading the ImageNet weights trained at 224x224 (as keras.applications does).",
-            stacklevel=3,
+            stacklevel=4,
         )
         return 224
     return rows
@@ -190,22 +212,10 @@ def mobilenet(
     if weights == "imagenet" and depth_multiplier != 1:
         raise ValueError(f"depth_multiplier must be 1 with weights='imagenet', got {depth_multiplier!r}")
     dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
-    input_shape = check_backbone_input_shape(
-        input_shape, include_top=include_top, min_size=MOBILENET_MIN_INPUT_SIZE, default_size=DEFAULT_INPUT_SIZE
+    input_shape, num_classes, classifier_activation, rows = _check_top_and_input(
+        input_shape, weights=weights, include_top=include_top, pooling=pooling, num_classes=num_classes,
+        classifier_activation=classifier_activation, min_size=MOBILENET_MIN_INPUT_SIZE, imagenet_sizes=MOBILENET_IMAGENET_SIZES,
     )
-    check_choice("pooling", pooling, POOLING_CHOICES)
-    num_classes = check_num_classes(num_classes)
-    classifier_activation = check_activation("classifier_activation", classifier_activation)
-    rows = input_shape[0]
-    if weights == "imagenet":
-        rows = _imagenet_rows(
-            input_shape,
-            include_top=include_top,
-            num_classes=num_classes,
-            classifier_activation=classifier_activation,
-            sizes=MOBILENET_IMAGENET_SIZES,
-        )
-    classifier_activation = output_activation_for(num_classes, classifier_activation)
 
     inputs = keras.Input(shape=input_shape, name="input")
     x = keras.layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(inputs)
@@ -276,22 +286,10 @@ def mobilenet_v2(
     check_choice("include_top", include_top, [True, False])
     weights = check_weights(weights)
     alpha = _check_alpha(alpha, weights, MOBILENET_V2_IMAGENET_ALPHAS, smallest_width=None)
-    input_shape = check_backbone_input_shape(
-        input_shape, include_top=include_top, min_size=MOBILENET_V2_MIN_INPUT_SIZE, default_size=DEFAULT_INPUT_SIZE
+    input_shape, num_classes, classifier_activation, rows = _check_top_and_input(
+        input_shape, weights=weights, include_top=include_top, pooling=pooling, num_classes=num_classes,
+        classifier_activation=classifier_activation, min_size=MOBILENET_V2_MIN_INPUT_SIZE, imagenet_sizes=MOBILENET_V2_IMAGENET_SIZES,
     )
-    check_choice("pooling", pooling, POOLING_CHOICES)
-    num_classes = check_num_classes(num_classes)
-    classifier_activation = check_activation("classifier_activation", classifier_activation)
-    rows = input_shape[0]
-    if weights == "imagenet":
-        rows = _imagenet_rows(
-            input_shape,
-            include_top=include_top,
-            num_classes=num_classes,
-            classifier_activation=classifier_activation,
-            sizes=MOBILENET_V2_IMAGENET_SIZES,
-        )
-    classifier_activation = output_activation_for(num_classes, classifier_activation)
 
     bn = {"epsilon": 1e-3, "momentum": 0.999}
     inputs = keras.Input(shape=input_shape, name="input")

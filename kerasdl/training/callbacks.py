@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import keras
 
 from kerasdl._validation import check_int
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records each epoch's wall-clock seconds in ``self.epoch_seconds`` (for benchmarks)."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch_seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_seconds.append(time.perf_counter() - self._start)
 
 
 def make_callbacks(
