@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 
 from apps import train
+from apps._common import jit_flag
 
 DESCRIPTION = "train the seed MNIST CNN (MNIST if on disk, else sklearn digits) and export it"
 
@@ -39,7 +40,7 @@ def run(args) -> int:
         "mnist_cnn", dataset, epochs=epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.learning_rate, validation_fraction=args.validation_fraction,
         export_dir=args.export_dir, runs_dir=args.runs_dir, seed=args.seed,
-        jit_compile=train.jit_flag(args.jit_compile), image_size=args.image_size,
+        jit_compile=jit_flag(args.jit_compile), image_size=args.image_size,
     )
     train.print_summary(result)
     return 0

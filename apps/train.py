@@ -16,6 +16,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from apps._common import jit_flag
+
 DESCRIPTION = "train a kerasdl builder on an image data set and export a SavedModel"
 # Unknown --flags are passed to the builder, e.g. `kerasdl train resnet_cifar --depth 20`.
 BUILDER_OPTIONS = True
@@ -181,10 +183,6 @@ def print_summary(result: TrainResult, log=print) -> None:
         f"{result.export_max_abs_diff:.1e})")
     log(f"  curves          {result.curves_png}")
     log(f"  time            {result.seconds:.0f} s")
-
-
-def jit_flag(value: str):
-    return {"auto": "auto", "on": True, "off": False}[value]
 
 
 def run(args) -> int:

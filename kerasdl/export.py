@@ -6,6 +6,7 @@ interrupted export never leaves a half-written model at the target path.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import importlib
 import os
@@ -52,10 +53,14 @@ def _replace_atomically(tmp: Path, target: Path, overwrite: bool) -> None:
         os.replace(tmp, target)
 
 
-def export_saved_model(model, path, *, overwrite: bool = False, verbose: bool = False) -> Path:
-    """Write ``model`` as a TensorFlow SavedModel (Keras 3 ``model.export``) at ``path``.
+@contextlib.contextmanager
+def atomic_directory(path, *, overwrite: bool = False):
+    """Yield a temporary folder beside ``path``; on success it is renamed to ``path``.
 
-    The serving endpoint is ``serve`` (also the default signature). Returns the path.
+    For writers other than :func:`export_saved_model` (a ``keras.export.ExportArchive``
+    with custom signatures, ``tf.saved_model.save`` of a ``tf.Module``): write into the
+    yielded folder, and the target appears complete or not at all. An existing ``path``
+    raises ``FileExistsError`` unless ``overwrite``.
     """
     target = Path(path)
     if target.exists() and not overwrite:
@@ -63,12 +68,21 @@ def export_saved_model(model, path, *, overwrite: bool = False, verbose: bool = 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        model.export(str(tmp), format="tf_saved_model", verbose=verbose)
+        yield tmp
         _replace_atomically(tmp, target, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return target
+
+
+def export_saved_model(model, path, *, overwrite: bool = False, verbose: bool = False) -> Path:
+    """Write ``model`` as a TensorFlow SavedModel (Keras 3 ``model.export``) at ``path``.
+
+    The serving endpoint is ``serve`` (also the default signature). Returns the path.
+    """
+    with atomic_directory(path, overwrite=overwrite) as tmp:
+        model.export(str(tmp), format="tf_saved_model", verbose=verbose)
+    return Path(path)
 
 
 def load_saved_model(path, endpoint: str = "serve"):

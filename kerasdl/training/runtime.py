@@ -52,15 +52,26 @@ def set_mixed_precision(enabled: bool = True, policy: str | None = None) -> str:
     return policy
 
 
-def strategy():
-    """The distribution strategy builders and apps build under.
+STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 
-    ``MirroredStrategy`` when several GPUs are visible, else the default strategy (which
-    places everything on the one device). Use ``with strategy().scope(): model = ...``.
+
+def strategy(name: str = "auto"):
+    """The distribution strategy builders, apps and custom loops build under.
+
+    ``"auto"``: ``MirroredStrategy`` when several GPUs are visible, else the default
+    strategy (everything on the one device). ``"mirrored"``: synchronous data parallelism
+    over every visible device of this machine. ``"multiworker"``:
+    ``MultiWorkerMirroredStrategy``, the workers listed in the ``TF_CONFIG`` environment
+    variable. Use ``with strategy(name).scope(): model = ...``; the batch size given to
+    ``fit`` is the global batch, split across replicas.
     """
     import tensorflow as tf
 
-    gpus = tf.config.list_logical_devices("GPU")
-    if len(gpus) > 1:
+    check_choice("strategy", name, STRATEGIES)
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()

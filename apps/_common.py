@@ -1,0 +1,55 @@
+"""Command-line pieces every app shares: runtime flags (seed, XLA, mixed precision,
+distribution strategy) and the run folder with its ``summary.json``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def jit_flag(value: str):
+    """``--jit-compile auto|on|off`` → the value :func:`kerasdl.training.resolve_jit_compile` takes."""
+    return {"auto": "auto", "on": True, "off": False}[value]
+
+
+def add_runtime_arguments(parser, *, seed: int = 0) -> None:
+    """Add ``--seed``, ``--jit-compile``, ``--mixed-precision`` and ``--strategy``."""
+    from kerasdl.training.runtime import STRATEGIES
+
+    parser.add_argument("--seed", type=int, default=seed, help="random seed")
+    parser.add_argument("--jit-compile", choices=["auto", "on", "off"], default="auto",
+                        help="XLA compilation (auto: on with a GPU)")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="mixed_float16 on GPU, mixed_bfloat16 on CPU; outputs stay float32")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                        help="tf.distribute strategy; --batch-size is the global batch")
+
+
+def setup_runtime(args):
+    """Apply the runtime flags parsed by :func:`add_runtime_arguments`; returns the strategy.
+
+    Also sets ``args.jit`` to the resolved ``jit_compile`` boolean.
+    """
+    from kerasdl.training.runtime import resolve_jit_compile, set_mixed_precision, set_seed, strategy
+
+    set_seed(args.seed)
+    if getattr(args, "mixed_precision", False):
+        set_mixed_precision(True)
+    args.jit = resolve_jit_compile(jit_flag(args.jit_compile))
+    return strategy(getattr(args, "strategy", "auto"))
+
+
+def new_run_dir(runs_dir, app: str | None = None) -> Path:
+    """``runs_dir/<run-id>/`` (created), for one run's curves, logs, checkpoints and summary."""
+    from kerasdl.export import new_run_id
+
+    path = Path(runs_dir) / new_run_id()
+    path.mkdir(parents=True, exist_ok=False)
+    return path
+
+
+def write_summary(run_dir, summary: dict) -> Path:
+    """Write ``summary.json`` (the run's figures and paths) into ``run_dir``."""
+    path = Path(run_dir) / "summary.json"
+    path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return path

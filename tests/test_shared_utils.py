@@ -1,0 +1,67 @@
+"""Shared helpers the apps use: plots, classification summary, atomic folders, app discovery."""
+
+import numpy as np
+import pytest
+
+from kerasdl.evaluation import classification_summary
+from kerasdl.export import atomic_directory
+from kerasdl.plots import plot_confusion_matrix, plot_curves, plot_image_grid
+
+
+def test_classification_summary_binary_uses_positive_class(tmp_path):
+    summary = classification_summary([0, 1, 1, 0, 1], [0, 1, 0, 0, 1], class_names=["neg", "pos"],
+                                     confusion_png=tmp_path / "cm.png")
+    assert summary["accuracy"] == pytest.approx(0.8)
+    assert summary["precision"] == pytest.approx(1.0)
+    assert summary["recall"] == pytest.approx(2 / 3)
+    assert summary["f1"] == pytest.approx(0.8)
+    assert summary["confusion_matrix"] == [[2, 0], [1, 2]]
+    assert (tmp_path / "cm.png").stat().st_size > 0
+
+
+def test_classification_summary_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="equally long"):
+        classification_summary([0, 1], [0])
+
+
+def test_plots_write_pngs_and_validate(tmp_path):
+    assert plot_image_grid(np.random.rand(5, 8, 8, 1), tmp_path / "g.png", titles=list("abcde"), ncols=3).exists()
+    assert plot_image_grid(np.random.randint(0, 255, (2, 8, 8, 3)), tmp_path / "rgb.png").exists()
+    assert plot_confusion_matrix([[3, 1], [0, 4]], tmp_path / "cm.png", class_names=["a", "b"]).exists()
+    assert plot_curves({"loss": [3, 2, 1]}, tmp_path / "c.png", hline=1.5).exists()
+    with pytest.raises(ValueError, match="titles"):
+        plot_image_grid(np.zeros((2, 4, 4)), tmp_path / "x.png", titles=["one"])
+    with pytest.raises(ValueError, match="square"):
+        plot_confusion_matrix([[1, 2, 3]], tmp_path / "x.png")
+
+
+def test_atomic_directory_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "export"
+    with pytest.raises(RuntimeError):
+        with atomic_directory(target) as tmp:
+            (tmp / "half.txt").write_text("partial")
+            raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_directory(target) as tmp:
+        (tmp / "done.txt").write_text("complete")
+    assert (target / "done.txt").read_text() == "complete"
+    with pytest.raises(FileExistsError):
+        with atomic_directory(target):
+            pass
+
+
+def test_apps_are_discovered_and_helpers_skipped():
+    from apps import APPS
+
+    assert {"demo", "train"} <= set(APPS)
+    assert not any(name.startswith("_") for name in APPS)
+
+
+def test_strategy_names():
+    import tensorflow as tf
+
+    from kerasdl.training import strategy
+
+    assert isinstance(strategy("default"), tf.distribute.Strategy)
+    with pytest.raises(ValueError, match="strategy"):
+        strategy("tpu-pod")
