@@ -88,8 +88,15 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def image_augmentation(translation: float = 0.1, rotation: float = 0.05, zoom: float = 0.0, flip: bool = False, seed=None):
-    """A ``keras.Sequential`` of Keras' random image layers for :func:`make_dataset`."""
+def image_augmentation(translation: float = 0.1, rotation: float = 0.05, zoom: float = 0.0, flip: bool = False,
+                       contrast: float = 0.0, color_jitter: float = 0.0, value_range=(0.0, 1.0), seed=None):
+    """A ``keras.Sequential`` of Keras' random image layers (training only; identity at inference).
+
+    ``contrast`` adds ``RandomContrast``; ``color_jitter`` adds ``RandomColorJitter`` with
+    that factor for brightness, saturation and (a quarter of it) hue: the seeds' colour-shift
+    augmentation, for tasks where colour is not the label. ``value_range`` is the pixel
+    range of the images the layers see ((0, 1) after scaling, (0, 255) for raw pixels).
+    """
     import keras
 
     layers = []
@@ -101,8 +108,17 @@ def image_augmentation(translation: float = 0.1, rotation: float = 0.05, zoom: f
         layers.append(keras.layers.RandomRotation(rotation, fill_mode="constant", seed=seed))
     if zoom:
         layers.append(keras.layers.RandomZoom(zoom, fill_mode="constant", seed=seed))
+    if contrast:
+        layers.append(keras.layers.RandomContrast(contrast, value_range=tuple(value_range), seed=seed))
+    if color_jitter:
+        layers.append(keras.layers.RandomColorJitter(
+            value_range=tuple(value_range), brightness_factor=color_jitter,
+            # Keras' saturation factor is centred on 0.5 (no change); hue's on 0.
+            saturation_factor=(max(0.0, 0.5 - color_jitter / 2), min(1.0, 0.5 + color_jitter / 2)),
+            hue_factor=color_jitter / 4, seed=seed))
     if not layers:
-        raise ValueError("image_augmentation needs at least one of translation, rotation, zoom, flip")
+        raise ValueError("image_augmentation needs at least one of translation, rotation, zoom, flip, contrast, "
+                         "color_jitter")
     return keras.Sequential(layers, name="augmentation")
 
 

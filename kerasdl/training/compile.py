@@ -55,6 +55,7 @@ def compile_model(
     clipnorm=None,
     clipvalue=None,
     jit_compile="auto",
+    loss_weights=None,
     **optimizer_kwargs,
 ):
     """Compile ``model`` in one call and return it.
@@ -69,7 +70,8 @@ def compile_model(
     model.compile(
         optimizer=opt,
         loss=loss,
-        metrics=list(metrics) if metrics else None,
+        metrics=(dict(metrics) if isinstance(metrics, dict) else list(metrics)) if metrics else None,
+        loss_weights=loss_weights,
         jit_compile=resolve_jit_compile(jit_compile),
     )
     return model

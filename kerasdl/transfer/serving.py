@@ -1,0 +1,56 @@
+"""Export an image classifier as a SavedModel a client can call with no kerasdl code.
+
+Two endpoints (``keras.export.ExportArchive``):
+
+- ``serve`` (the default signature): ``images`` uint8 (batch, height, width, 3), any size;
+- ``serve_bytes``: ``image_bytes`` string (batch,), encoded JPEG/PNG/GIF/BMP files.
+
+Both resize bilinearly to the training size (as training did) and return
+``probabilities`` float32 (batch, classes), ``class_id`` int64 (batch,) and
+``class_name`` string (batch,). A wrong dtype is refused by the signature; an undecodable
+image raises ``InvalidArgumentError`` naming the problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kerasdl.export import atomic_directory
+
+
+def export_image_classifier(model, path, *, class_names, image_size, overwrite: bool = False) -> Path:
+    """Write ``model`` (float [0, 255] images in, class probabilities out) with both endpoints."""
+    import keras
+    import tensorflow as tf
+
+    from kerasdl.transfer.data import decode_and_resize
+
+    names = [str(name) for name in class_names]
+    if len(names) != model.output_shape[-1]:
+        raise ValueError(f"{len(names)} class names for a model with {model.output_shape[-1]} outputs")
+    size = tuple(int(s) for s in image_size)
+    names_table = tf.constant(names)
+
+    def classify(images):
+        probabilities = model(images, training=False)
+        class_id = tf.argmax(probabilities, axis=-1)
+        return {"probabilities": probabilities, "class_id": class_id,
+                "class_name": tf.gather(names_table, class_id)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
+    def serve(images):
+        return classify(tf.image.resize(tf.cast(images, tf.float32), size))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+    def serve_bytes(image_bytes):
+        images = tf.map_fn(lambda data: decode_and_resize(data, size, from_bytes=True), image_bytes,
+                           fn_output_signature=tf.TensorSpec([*size, 3], tf.float32))
+        return classify(images)
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", serve)
+    archive.add_endpoint("serve_bytes", serve_bytes)
+    with atomic_directory(path, overwrite=overwrite) as tmp:
+        archive.write_out(str(tmp), verbose=False)
+    return Path(path)
