@@ -71,7 +71,31 @@ def strategy(name: str = "auto"):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _keras_multi_worker_strategy()
     if name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def _keras_multi_worker_strategy():
+    """``MultiWorkerMirroredStrategy`` whose ``reduce`` accepts what Keras 3's ``fit()`` passes.
+
+    Keras 3.15's TensorFlow trainer calls ``strategy.reduce`` on (a) the first input batch, a
+    nested (x, y) structure, and (b) every scalar log with ``axis=0``. The collective
+    strategy handles neither: (a) fails converting a ``PerReplica`` to a tensor, (b) fails
+    summing a scalar over axis 0 — so plain ``fit()`` under this strategy crashes before
+    the first step (measured; ``tests/test_distribute.py`` runs two workers). Reducing leaf
+    by leaf, and scalars across replicas (``axis=None``), is what Keras means in both cases.
+    """
+    import tensorflow as tf
+
+    class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis):
+            def reduce_leaf(leaf):
+                rank = self.experimental_local_results(leaf)[0].shape.rank
+                return super(KerasMultiWorkerMirroredStrategy, self).reduce(
+                    reduce_op, leaf, None if rank == 0 else axis)
+
+            return tf.nest.map_structure(reduce_leaf, value)
+
+    return KerasMultiWorkerMirroredStrategy()
