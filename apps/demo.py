@@ -40,7 +40,8 @@ def run(args) -> int:
         "mnist_cnn", dataset, epochs=epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.learning_rate, validation_fraction=args.validation_fraction,
         export_dir=args.export_dir, runs_dir=args.runs_dir, seed=args.seed,
-        jit_compile=jit_flag(args.jit_compile), image_size=args.image_size,
+        jit_compile=jit_flag(args.jit_compile), image_size=args.image_size, strategy_name=args.strategy,
+        mixed_precision=args.mixed_precision,
     )
     train.print_summary(result)
     return 0

@@ -16,7 +16,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from apps._common import jit_flag
+from apps._common import add_runtime_arguments, jit_flag
 
 DESCRIPTION = "train a kerasdl builder on an image data set and export a SavedModel"
 # Unknown --flags are passed to the builder, e.g. `kerasdl train resnet_cifar --depth 20`.
@@ -25,6 +25,9 @@ BUILDER_OPTIONS = True
 # Reloaded SavedModel vs in-memory predictions: both run the same float32 graph, so any
 # difference beyond float rounding means the export is wrong.
 EXPORT_TOLERANCE = 1e-5
+# Under mixed precision both run bfloat16/float16 arithmetic (8/11 mantissa bits), and the
+# SavedModel graph may order or fuse it differently from eager Keras.
+MIXED_PRECISION_EXPORT_TOLERANCE = 2e-2
 
 
 @dataclass
@@ -64,9 +67,7 @@ def add_arguments(parser, *, default_epochs=5, default_export="saved_models/trai
     parser.add_argument("--export", dest="export_dir", default=default_export,
                         help="folder that receives <run-id>/ (the SavedModel)")
     parser.add_argument("--runs-dir", default="runs/train", help="folder for curves, logs and checkpoints")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--jit-compile", choices=["auto", "on", "off"], default="auto",
-                        help="XLA compilation (auto: on with a GPU)")
+    add_runtime_arguments(parser)
 
 
 def train_and_export(
@@ -84,6 +85,8 @@ def train_and_export(
     jit_compile="auto",
     builder_options: dict | None = None,
     image_size: int | None = None,
+    strategy_name: str = "auto",
+    mixed_precision: bool = False,
     verbose: int = 1,
     log=print,
 ) -> TrainResult:
@@ -100,7 +103,7 @@ def train_and_export(
     from kerasdl.export import export_saved_model, load_saved_model, new_run_id, with_preprocessing
     from kerasdl.models import BUILDERS
     from kerasdl.plots import plot_history
-    from kerasdl.training import compile_model, make_callbacks, set_seed, strategy
+    from kerasdl.training import compile_model, make_callbacks, set_mixed_precision, set_seed, strategy
 
     if builder not in BUILDERS:
         raise UsageError(f"unknown builder {builder!r}; choose one of: {', '.join(BUILDERS)}")
@@ -117,12 +120,15 @@ def train_and_export(
     batch_size = check_int("batch_size", batch_size, minimum=1)
     start = time.perf_counter()
     set_seed(seed)
+    distribution = strategy(strategy_name)  # validates the name before any data is read
+    if mixed_precision:
+        log(f"Mixed precision: {set_mixed_precision(True)} (outputs kept float32)")
 
     data = load_image_classification(dataset)
     log(f"Data set: {data.name} ({data.source}): {len(data.x_train)} train / {len(data.x_test)} test "
         f"images of shape {data.input_shape}, {data.num_classes} classes")
     model_input_shape = data.input_shape if image_size is None else (image_size, image_size, data.input_shape[-1])
-    with strategy().scope():
+    with distribution.scope():
         try:
             model = BUILDERS[builder](input_shape=model_input_shape, num_classes=data.num_classes, **builder_options)
         except (TypeError, ValueError) as error:
@@ -132,6 +138,10 @@ def train_and_export(
             inputs = keras.Input(data.input_shape, name="image")
             resized = keras.layers.Resizing(image_size, image_size, name="resize")(inputs)
             model = keras.Model(inputs, model(resized), name=f"{model.name}_{image_size}px")
+        if mixed_precision:  # softmax/loss in float32 for numerical stability
+            model = keras.Model(model.inputs, keras.layers.Activation("linear", dtype="float32",
+                                                                      name="float32_output")(model.outputs[0]),
+                                name=model.name)
         if model.output_shape[-1] != data.num_classes:
             raise UsageError(f"builder {builder!r} gives {model.output_shape[-1]} outputs, "
                              f"data set {dataset!r} has {data.num_classes} classes")
@@ -161,7 +171,7 @@ def train_and_export(
     reloaded = np.asarray(load_saved_model(export_path)(raw_test))
     in_memory = model.predict(raw_test.astype("float32") / 255, verbose=0)
     max_diff = float(np.max(np.abs(reloaded - in_memory)))
-    if max_diff > EXPORT_TOLERANCE:
+    if max_diff > (MIXED_PRECISION_EXPORT_TOLERANCE if mixed_precision else EXPORT_TOLERANCE):
         raise RuntimeError(f"reloaded SavedModel disagrees with the in-memory model: max |diff| = {max_diff:.3g}")
 
     result = TrainResult(
@@ -190,7 +200,8 @@ def run(args) -> int:
         args.builder, args.dataset, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.learning_rate, validation_fraction=args.validation_fraction,
         export_dir=args.export_dir, runs_dir=args.runs_dir, seed=args.seed, jit_compile=jit_flag(args.jit_compile),
-        builder_options=args.builder_options, image_size=args.image_size,
+        builder_options=args.builder_options, image_size=args.image_size, strategy_name=args.strategy,
+        mixed_precision=args.mixed_precision,
     )
     print_summary(result)
     return 0

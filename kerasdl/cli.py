@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import importlib
 import sys
 
@@ -20,7 +21,8 @@ def _run(parser: argparse.ArgumentParser, run, args) -> int:
     from kerasdl.data import DatasetNotFoundError
 
     try:
-        return run(args) or 0
+        with _restoring_dtype_policy():  # --mixed-precision must not outlive the command
+            return run(args) or 0
     except (UsageError, ValueError) as error:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
@@ -28,6 +30,17 @@ def _run(parser: argparse.ArgumentParser, run, args) -> int:
     except (DatasetNotFoundError, FileNotFoundError, FileExistsError) as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 1
+
+
+@contextlib.contextmanager
+def _restoring_dtype_policy():
+    import keras
+
+    policy = keras.mixed_precision.global_policy()
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
 
 
 def parse_builder_options(tokens) -> dict:

@@ -126,6 +126,19 @@ def test_train_and_export_command_round_trip(tmp_path, capsys, no_data_dir):
     assert "overwrite" in capsys.readouterr().err
 
 
+def test_train_with_mixed_precision_and_a_named_strategy(tmp_path, capsys, no_data_dir):
+    import keras
+
+    code = run_cli("train", "mlp", "--dataset", "digits", "--epochs", "3", "--hidden-units", "(64,)",
+                   "--learning-rate", "0.01", "--mixed-precision", "--strategy", "default",
+                   "--export", str(tmp_path / "sm"), "--runs-dir", str(tmp_path / "runs"))
+    assert code == 0
+    assert "Mixed precision: mixed_bfloat16" in capsys.readouterr().out
+    summary = json.loads(next((tmp_path / "runs").glob("*/summary.json")).read_text())
+    assert summary["test_accuracy"] > 0.7
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after the command
+
+
 # One builder per family (the deeper variants share the code path and are slow to build).
 _BUILD_ON_DIGITS = [name for name in __import__("kerasdl.models", fromlist=["BUILDERS"]).BUILDERS
                     if name not in {"resnet101", "resnet152", "resnet101_v2", "resnet152_v2"}
