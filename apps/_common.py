@@ -12,16 +12,19 @@ def jit_flag(value: str):
     return {"auto": "auto", "on": True, "off": False}[value]
 
 
+# kerasdl.training.runtime.STRATEGIES, repeated so that `--help` does not import Keras
+# (tests/test_shared_utils.py checks they agree).
+STRATEGY_CHOICES = ("auto", "default", "mirrored", "multiworker")
+
+
 def add_runtime_arguments(parser, *, seed: int = 0) -> None:
     """Add ``--seed``, ``--jit-compile``, ``--mixed-precision`` and ``--strategy``."""
-    from kerasdl.training.runtime import STRATEGIES
-
     parser.add_argument("--seed", type=int, default=seed, help="random seed")
     parser.add_argument("--jit-compile", choices=["auto", "on", "off"], default="auto",
                         help="XLA compilation (auto: on with a GPU)")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="mixed_float16 on GPU, mixed_bfloat16 on CPU; outputs stay float32")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="auto",
+    parser.add_argument("--strategy", choices=STRATEGY_CHOICES, default="auto",
                         help="tf.distribute strategy; --batch-size is the global batch")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 
 # Modules that register kerasdl's serializable objects; imported before loading a .keras file.
-_REGISTERING_MODULES = ("kerasdl.layers", "kerasdl.training.schedules")
+_REGISTERING_MODULES = ("kerasdl.layers", "kerasdl.losses", "kerasdl.training")
 
 
 def new_run_id() -> str:

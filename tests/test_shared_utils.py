@@ -60,7 +60,11 @@ def test_apps_are_discovered_and_helpers_skipped():
 def test_strategy_names():
     import tensorflow as tf
 
+    from apps._common import STRATEGY_CHOICES
     from kerasdl.training import strategy
+    from kerasdl.training.runtime import STRATEGIES
+
+    assert STRATEGY_CHOICES == STRATEGIES
 
     assert isinstance(strategy("default"), tf.distribute.Strategy)
     with pytest.raises(ValueError, match="strategy"):

@@ -24,6 +24,8 @@ from kerasdl.layers.blocks import (
 from kerasdl.layers.inception import inception_module
 from kerasdl.layers.mbconv import mbconv_block, se_filters, squeeze_excite
 from kerasdl.layers.mobile import depthwise_separable_block, inverted_residual_block
+from kerasdl.layers.sampling import Sampling
+from kerasdl.layers.sparsity import KLSparsityRegularizer, sparsity_regularizer
 from kerasdl.layers.residual import (
     basic_block,
     bottleneck_block,
@@ -34,6 +36,9 @@ from kerasdl.layers.residual import (
 )
 
 __all__ = [
+    "KLSparsityRegularizer",
+    "Sampling",
+    "sparsity_regularizer",
     "basic_block",
     "bottleneck_block",
     "convolutional_block",

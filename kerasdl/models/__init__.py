@@ -37,9 +37,18 @@ efficientnet_b5        Tan & Le 2019 (456)                 30,562,527
 efficientnet_b6        Tan & Le 2019 (528)                 43,265,143
 efficientnet_b7        Tan & Le 2019 (600)                 66,658,687
 =====================  ==================================  =====================
+
+Builders that return several networks or non-classifier outputs live beside them and are
+not in ``BUILDERS`` (``kerasdl train`` trains classifiers): ``dense_autoencoder`` /
+``conv_autoencoder`` (encoder, decoder, autoencoder), ``vae_encoder`` / ``vae_decoder``
+(keras.io VAE: 69,076 + 65,089), ``gan_mlp`` and ``dcgan`` (TensorFlow DCGAN tutorial:
+generator 2,330,944, discriminator 212,865), ``yolo_detector`` (YOLOv2-style grid head,
+103,965 at 64x64x3 / 10 classes / 3 anchors) and ``localizer`` (the seeds' (p, bx, by, bw,
+bh, c) head, 38,895 at 24x24x3 / 10 classes).
 """
 
 from kerasdl.models.alexnet import alexnet
+from kerasdl.models.autoencoder import AutoencoderParts, autoencoder, conv_autoencoder, dense_autoencoder
 from kerasdl.models.convolutionalize import convolutionalize, sliding_window_stride
 from kerasdl.models.efficientnet import (  # the generic efficientnet() stays in its module
     efficientnet_b0,
@@ -51,6 +60,7 @@ from kerasdl.models.efficientnet import (  # the generic efficientnet() stays in
     efficientnet_b6,
     efficientnet_b7,
 )
+from kerasdl.models.gan import dcgan, gan_mlp
 from kerasdl.models.inception import googlenet
 from kerasdl.models.lenet import lenet5
 from kerasdl.models.linear import logistic_regression, softmax_regression
@@ -68,7 +78,9 @@ from kerasdl.models.resnet import (
     resnet152_v2,
     resnet_cifar,
 )
+from kerasdl.models.vae import vae_decoder, vae_encoder
 from kerasdl.models.vgg import vgg16, vgg19
+from kerasdl.models.yolo import localizer, yolo_detector
 
 BUILDERS = {
     "logistic_regression": logistic_regression,
@@ -103,6 +115,16 @@ BUILDERS = {
 
 __all__ = [
     "BUILDERS",
+    "AutoencoderParts",
+    "autoencoder",
+    "conv_autoencoder",
+    "dcgan",
+    "dense_autoencoder",
+    "gan_mlp",
+    "localizer",
+    "vae_decoder",
+    "vae_encoder",
+    "yolo_detector",
     "alexnet",
     "convolutionalize",
     "efficientnet_b0",

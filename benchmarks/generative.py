@@ -1,0 +1,269 @@
+"""Benchmark: generative models on real MNIST (autoencoders, VAE, GANs, IS/FD, anomaly detection).
+
+    python benchmarks/generative.py                          # every section
+    python benchmarks/generative.py --sections vae2 vae16    # some; results merge into the JSON
+
+Sections (each writes its figures into ``benchmarks/results/generative.json`` as soon as it
+finishes, so a partial run keeps what it measured):
+
+- ``classifier``: the judge for the MNIST-analogue IS/FD (``mnist_cnn``), its test accuracy,
+  the IS of the real test set and the FD between its two halves;
+- ``vae2``: conv VAE with a 2-D latent (keras.io example architecture; its anchor: total
+  loss 146.95 = reconstruction 140.15 + KL 6.80 after 30 epochs, training loss, batch 128);
+- ``vae16``: dense VAE with a 16-D latent; test negative ELBO (single-sample estimate,
+  target ≤ 100 nats);
+- ``dcgan`` / ``mlp_gan``: IS and FD (vs the test set) of 10,000 samples after a fixed
+  number of epochs (targets IS ≥ 9.0 DCGAN, ≥ 8 MLP GAN);
+- ``anomaly``: dense autoencoder trained on one digit, ROC AUC on the whole test set
+  (that digit normal, the other nine anomalous), averaged over ``--anomaly-digits``;
+- ``overhead``: ``DenoisingAutoencoder`` (custom ``train_step``, no noise) vs
+  ``model.fit(loss="binary_crossentropy")`` on the same dense autoencoder, median epoch time.
+
+MNIST is read from ``$KERASDL_DATA_DIR`` (default: ``../shared/data`` beside the repo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+SECTIONS = ("classifier", "vae2", "vae16", "mlp_gan", "dcgan", "anomaly", "overhead")
+
+
+def _save(out: Path, key: str, figures: dict) -> None:
+    results = json.loads(out.read_text()) if out.is_file() else {}
+    results[key] = figures
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"[{key}] " + json.dumps(figures), flush=True)
+
+
+def _vae(data, kind, latent_dim, epochs, batch_size, seed):
+    from kerasdl.data import make_dataset
+    from kerasdl.models.vae import vae_decoder, vae_encoder
+    from kerasdl.training import EpochTimer, set_seed
+    from kerasdl.training.vae import VAE
+
+    set_seed(seed)
+    vae = VAE(vae_encoder(latent_dim=latent_dim, kind=kind, seed=seed), vae_decoder(latent_dim=latent_dim, kind=kind))
+    vae.compile(learning_rate=1e-3)
+    timer = EpochTimer()
+    history = vae.fit(make_dataset(data.x_train, batch_size=batch_size, seed=seed), epochs=epochs, verbose=2,
+                      callbacks=[timer], shuffle=False)
+    test = vae.evaluate(make_dataset(data.x_test, batch_size=500, shuffle=False), verbose=0, return_dict=True)
+    last = {k: round(float(v[-1]), 3) for k, v in history.history.items()}
+    return vae, {
+        "kind": kind, "latent_dim": latent_dim, "epochs": epochs, "batch_size": batch_size, "optimizer": "adam lr=1e-3",
+        "train_final_epoch": last, "test": {k: round(float(v), 3) for k, v in test.items()},
+        "seconds_per_epoch": round(sum(timer.epoch_seconds) / len(timer.epoch_seconds), 1),
+    }
+
+
+def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None):
+    from kerasdl.data import make_dataset
+    from kerasdl.models.gan import dcgan, gan_mlp
+    from kerasdl.training import EpochTimer, set_seed
+    from kerasdl.training.gan import GAN
+
+    set_seed(seed)
+    generator, discriminator = (dcgan if kind == "dcgan" else gan_mlp)(latent_dim=100)
+    gan = GAN(generator, discriminator, label_smoothing=0.1)
+    gan.compile(d_learning_rate=2e-4, g_learning_rate=2e-4, beta_1=0.5)
+    timer = EpochTimer()
+    x = data.x_train[:max_train]
+    history = gan.fit(make_dataset(x * 2.0 - 1.0, batch_size=batch_size, seed=seed, drop_remainder=True),
+                      epochs=epochs, verbose=2, callbacks=[timer], shuffle=False)
+    samples = gan.generate(10_000, seed=seed)
+    inception, inception_std = evaluator.inception_score(samples, splits=10, value_range=(-1, 1))
+    fd = evaluator.frechet_distance(samples, data.x_test, value_range_a=(-1, 1))
+    return {
+        "kind": kind, "epochs": epochs, "train_images": len(x), "batch_size": batch_size, "latent_dim": 100,
+        "optimizer": "2 x adam lr=2e-4 beta_1=0.5", "label_smoothing": 0.1, "d_steps": 1,
+        "parameters": {"generator": generator.count_params(), "discriminator": discriminator.count_params()},
+        "inception_score": round(inception, 3), "inception_score_std": round(inception_std, 3),
+        "frechet_distance_to_test": round(fd, 3), "samples": 10_000,
+        "final_epoch": {k: round(float(v[-1]), 4) for k, v in history.history.items()},
+        "seconds_per_epoch": round(sum(timer.epoch_seconds) / len(timer.epoch_seconds), 1),
+    }
+
+
+def _classifier(data, args, cache: Path):
+    import keras
+
+    from kerasdl.data import make_dataset
+    from kerasdl.models import mnist_cnn
+    from kerasdl.training import compile_model, set_seed
+
+    if cache.is_file():
+        return keras.saving.load_model(cache), None
+    set_seed(args.seed)
+    model = compile_model(mnist_cnn(), "adam", 1e-3)
+    n = args.classifier_max_train
+    model.fit(make_dataset(data.x_train[:n], data.y_train[:n], 128, seed=args.seed), epochs=args.classifier_epochs,
+              verbose=2, shuffle=False)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    model.save(cache)
+    return model, model.evaluate(data.x_test, data.y_test, batch_size=500, verbose=0)[1]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--classifier-epochs", type=int, default=1)
+    parser.add_argument("--vae2-epochs", type=int, default=3)
+    parser.add_argument("--vae16-epochs", type=int, default=5)
+    parser.add_argument("--dcgan-epochs", type=int, default=1)
+    parser.add_argument("--mlp-gan-epochs", type=int, default=5)
+    parser.add_argument("--anomaly-epochs", type=int, default=10)
+    parser.add_argument("--anomaly-digits", type=int, nargs="+", default=[0, 1, 7])
+    parser.add_argument("--overhead-epochs", type=int, default=4)
+    parser.add_argument("--overhead-max-train", type=int, default=None, help="images for the overhead timing")
+    parser.add_argument("--classifier-max-train", type=int, default=None, help="images to train the judge on")
+    parser.add_argument("--gan-max-train", type=int, default=None, help="images for the MLP GAN")
+    parser.add_argument("--dcgan-max-train", type=int, default=None, help="images for the DCGAN")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "generative.json")
+    parser.add_argument("--classifier-cache", type=Path, default=Path("/tmp/kerasdl-bench/mnist_cnn_judge.keras"),
+                        help="the trained judge classifier is kept here between invocations")
+    args = parser.parse_args(argv)
+
+    if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
+        os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
+    sys.path.insert(0, str(REPO))
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from kerasdl.data import load_image_classification, make_dataset
+    from kerasdl.evaluation.generative import GenerativeEvaluator
+    from kerasdl.training import EpochTimer, gpu_available, set_seed
+
+    data = load_image_classification("mnist")
+    if data.source.startswith("scikit"):
+        raise SystemExit("MNIST not found: set KERASDL_DATA_DIR to a folder with mnist/")
+    print(f"MNIST from {data.source}: {len(data.x_train)} train / {len(data.x_test)} test", flush=True)
+    _save(args.out, "environment", {
+        "device": "GPU" if gpu_available() else f"CPU ({os.cpu_count()} cores, shared with other jobs)",
+        "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
+    })
+
+    state = {"evaluator": None}
+
+    def judge():
+        if state["evaluator"] is None:
+            started = time.perf_counter()
+            classifier, accuracy = _classifier(data, args, args.classifier_cache)
+            state.update(evaluator=GenerativeEvaluator(classifier), accuracy=accuracy,
+                         seconds=round(time.perf_counter() - started, 1))
+        return state["evaluator"]
+
+    def classifier_section():
+        evaluator = judge()
+        real_is, real_is_std = evaluator.inception_score(data.x_test, splits=10)
+        half = len(data.x_test) // 2
+        accuracy = state["accuracy"]
+        _save(args.out, "classifier", {
+            "model": "mnist_cnn (features: 1024-unit fc1, the penultimate layer)",
+            "epochs": args.classifier_epochs, "train_images": args.classifier_max_train or len(data.x_train),
+            "optimizer": "adam lr=1e-3, batch 128",
+            "test_accuracy": None if accuracy is None else round(float(accuracy), 4),
+            "real_test_inception_score": round(real_is, 3), "real_test_inception_score_std": round(real_is_std, 3),
+            "frechet_distance_test_half_vs_half": round(evaluator.frechet_distance(data.x_test[:half],
+                                                                                   data.x_test[half:]), 3),
+            "frechet_distance_test_vs_itself": round(evaluator.frechet_distance(data.x_test, data.x_test), 6),
+            "frechet_distance_test_vs_train": round(evaluator.frechet_distance(data.x_test, data.x_train[:10000]), 3),
+            "training_seconds": state["seconds"],
+        })
+
+    def vae2_section():
+        _, figures = _vae(data, "conv", 2, args.vae2_epochs, 128, args.seed)
+        figures["anchor_keras_io_30_epochs"] = {"loss": 146.95, "reconstruction_loss": 140.15, "kl_loss": 6.80}
+        _save(args.out, "vae2", figures)
+
+    def vae16_section():
+        _, figures = _vae(data, "dense", 16, args.vae16_epochs, 128, args.seed)
+        figures["test_negative_elbo_nats"] = figures["test"]["loss"]
+        figures["target_test_negative_elbo_max"] = 100.0
+        _save(args.out, "vae16", figures)
+
+    def mlp_gan_section():
+        figures = _gan(data, judge(), "mlp", args.mlp_gan_epochs, 128, args.seed, args.gan_max_train)
+        figures["target_inception_score_min"] = 8.0
+        _save(args.out, "mlp_gan", figures)
+
+    def dcgan_section():
+        figures = _gan(data, judge(), "dcgan", args.dcgan_epochs, 128, args.seed, args.dcgan_max_train)
+        figures["target_inception_score_min"] = 9.0
+        _save(args.out, "dcgan", figures)
+
+    def anomaly_section():
+        from kerasdl.anomaly import AnomalyDetector
+        from kerasdl.data import train_val_split
+        from kerasdl.models.autoencoder import dense_autoencoder
+
+        aucs, start = {}, time.perf_counter()
+        for digit in args.anomaly_digits:
+            set_seed(args.seed)
+            normal = data.x_train[data.y_train == digit]
+            (x_fit, _), (x_val, _) = train_val_split(normal, np.zeros(len(normal)), 0.1, seed=args.seed, stratify=False)
+            detector = AnomalyDetector(dense_autoencoder(code_size=32).autoencoder, threshold="percentile", percentile=99)
+            detector.fit(x_fit, x_val, epochs=args.anomaly_epochs, batch_size=128)
+            aucs[str(digit)] = round(detector.roc_auc(data.x_test, data.y_test != digit), 4)
+            print(f"anomaly digit {digit}: ROC AUC {aucs[str(digit)]}", flush=True)
+        _save(args.out, "anomaly", {
+            "model": "dense_autoencoder 784-256-32-256-784, MSE, adam lr=1e-3, batch 128",
+            "epochs": args.anomaly_epochs, "normal_digits": args.anomaly_digits, "roc_auc_per_digit": aucs,
+            "mean_roc_auc": round(float(np.mean(list(aucs.values()))), 4), "target_mean_roc_auc_min": 0.95,
+            "seconds": round(time.perf_counter() - start, 1),
+        })
+
+    def overhead_section():
+        from kerasdl.models.autoencoder import dense_autoencoder
+        from kerasdl.training.autoencoder import DenoisingAutoencoder
+
+        x = data.x_train[: args.overhead_max_train]
+        ds_xy = make_dataset(x, x, 128, seed=args.seed)
+        ds_x = make_dataset(x, batch_size=128, seed=args.seed)
+        times = {"plain_fit": [], "custom_train_step": []}
+        for _ in range(2):  # interleave the two so machine load hits both alike
+            for name in times:
+                set_seed(args.seed)
+                model = dense_autoencoder().autoencoder
+                timer = EpochTimer()
+                if name == "plain_fit":
+                    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+                    model.fit(ds_xy, epochs=args.overhead_epochs, verbose=0, callbacks=[timer], shuffle=False)
+                else:
+                    trainer = DenoisingAutoencoder(model)
+                    trainer.compile(keras.optimizers.Adam(1e-3))
+                    trainer.fit(ds_x, epochs=args.overhead_epochs, verbose=0, callbacks=[timer], shuffle=False)
+                times[name].extend(timer.epoch_seconds[1:])  # the first epoch includes tracing
+        plain, custom = (float(np.median(times[k])) for k in ("plain_fit", "custom_train_step"))
+        _save(args.out, "overhead", {
+            "model": "dense_autoencoder 784-256-32-256-784 (419,120 params), batch 128",
+            "train_images": len(x), "epochs_timed_per_run": args.overhead_epochs - 1, "runs_each": 2,
+            "epoch_seconds": {k: [round(t, 2) for t in v] for k, v in times.items()},
+            "median_epoch_seconds": {"plain_fit": round(plain, 2), "custom_train_step": round(custom, 2)},
+            "overhead_percent": round(100.0 * (custom / plain - 1.0), 1), "target_overhead_percent_max": 5.0,
+        })
+
+    sections = {"classifier": classifier_section, "vae2": vae2_section, "vae16": vae16_section,
+                "mlp_gan": mlp_gan_section, "dcgan": dcgan_section, "anomaly": anomaly_section,
+                "overhead": overhead_section}
+    for name in args.sections:  # in the order given, each saved as soon as it is done
+        started = time.perf_counter()
+        sections[name]()
+        print(f"[{name}] done in {time.perf_counter() - started:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,351 @@
+"""Benchmark: training and inference throughput of each app's model, one table, one run.
+
+    python benchmarks/throughput.py              # every model, XLA on/off x mixed precision on/off
+    python benchmarks/throughput.py --quick      # fewer steps, for a smoke run
+
+For every model an app trains (the seed CNN, ResNet-20, a MobileNetV2 transfer model,
+U-Net, the LSTM sentiment classifier, and the custom-``train_step`` models: VAE, DCGAN,
+FGSM adversarial training): training and inference examples/s with XLA (``jit_compile``)
+on and off and with mixed precision (``mixed_bfloat16`` on CPU, ``mixed_float16`` on GPU)
+on and off. Two more comparisons on the same network in the same process:
+
+- a custom ``train_step`` (GradientTape, ``compute_loss``, ``apply_gradients``: what the
+  custom loops do) versus plain ``fit`` — target overhead <= 5%;
+- a ``tf.data`` pipeline decoding PNG files (cached after the first epoch) versus
+  in-memory tensors — target ratio >= 0.95 (the input pipeline must not be the bottleneck).
+
+Timings are medians over timed steps after warm-up (compilation excluded); absolute
+numbers on shared machines are noisy, so compare ratios within one run. Writes
+``benchmarks/results/throughput.json`` and a Markdown table ``throughput.md`` beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def _median_seconds(step, steps: int, warmup: int) -> float:
+    import numpy as np
+
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+# ---------------------------------------------------------------- model factories
+# Each returns (model compiled with jit_compile, train batch (x, y) or x, inference input, batch size).
+
+
+def _classifier(build, x_shape, num_classes, loss="sparse_categorical_crossentropy"):
+    def factory(jit, batch):
+        import numpy as np
+
+        from kerasdl.training import compile_model
+
+        model = compile_model(build(), "adam", 1e-3, loss=loss, metrics=(), jit_compile=jit)
+        rng = np.random.default_rng(0)
+        x = rng.uniform(0, 1, (batch, *x_shape)).astype("float32")
+        y = rng.integers(0, num_classes, batch)
+        return model, (x, y), x
+
+    return factory
+
+
+def _float32_output(model):
+    import keras
+
+    return keras.Model(model.inputs, keras.layers.Activation("linear", dtype="float32")(model.outputs[0]))
+
+
+def _mnist_cnn():
+    from kerasdl.models import mnist_cnn
+
+    return _float32_output(mnist_cnn())
+
+
+def _resnet20():
+    from kerasdl.models import resnet_cifar
+
+    return _float32_output(resnet_cifar(depth=20, input_shape=(32, 32, 3), num_classes=10))
+
+
+def _transfer_mobilenet_v2():
+    from kerasdl.transfer import build_transfer_model, load_backbone
+
+    backbone = load_backbone("mobilenet_v2", input_shape=(96, 96, 3), weights=None)
+    backbone.model.trainable = False  # phase 1 of fine-tuning: the head trains on a frozen base
+    return build_transfer_model(backbone, 2)
+
+
+def _unet():
+    from kerasdl.models.unet import unet
+
+    return _float32_output(unet(input_shape=(64, 64, 3), num_classes=3, depth=3, base_filters=16))
+
+
+def _lstm_sentiment():
+    from kerasdl.models.rnn import rnn_classifier
+
+    return _float32_output(rnn_classifier(vocab_size=10000, embedding_dim=64, units=64, bidirectional=True,
+                                          num_classes=1, sequence_length=64))
+
+
+def _lstm_factory(jit, batch):
+    import numpy as np
+
+    from kerasdl.training import compile_model
+
+    model = compile_model(_lstm_sentiment(), "adam", 1e-3, loss="binary_crossentropy", metrics=(), jit_compile=jit)
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 10000, (batch, 64)).astype("int32")
+    return model, (x, rng.integers(0, 2, (batch, 1)).astype("float32")), x
+
+
+def _unet_factory(jit, batch):
+    import numpy as np
+
+    from kerasdl.training import compile_model
+
+    model = compile_model(_unet(), "adam", 1e-3, metrics=(), jit_compile=jit)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (batch, 64, 64, 3)).astype("float32")
+    return model, (x, rng.integers(0, 3, (batch, 64, 64))), x
+
+
+def _vae_factory(jit, batch):
+    import numpy as np
+
+    from kerasdl.models.vae import vae_decoder, vae_encoder
+    from kerasdl.training.vae import VAE
+
+    model = VAE(vae_encoder(latent_dim=16), vae_decoder(latent_dim=16))
+    model.compile(optimizer="adam", jit_compile=jit)
+    x = np.random.default_rng(0).uniform(0, 1, (batch, 28, 28, 1)).astype("float32")
+    return model, x, x
+
+
+def _dcgan_factory(jit, batch):
+    import numpy as np
+
+    from kerasdl.models.gan import dcgan
+    from kerasdl.training.gan import GAN
+
+    generator, discriminator = dcgan(latent_dim=100)
+    model = GAN(generator, discriminator)
+    model.compile(jit_compile=jit)
+    x = np.random.default_rng(0).uniform(-1, 1, (batch, 28, 28, 1)).astype("float32")
+    z = np.random.default_rng(1).normal(size=(batch, 100)).astype("float32")
+    return model, x, ("generator", z)
+
+
+def _adversarial_factory(jit, batch):
+    import numpy as np
+
+    from kerasdl.training.adversarial import AdversarialModel
+
+    model = AdversarialModel(_mnist_cnn(), attack="fgsm", eps=0.1)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=jit)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (batch, 28, 28, 1)).astype("float32")
+    return model, (x, rng.integers(0, 10, batch)), x
+
+
+MODELS = {
+    "mnist_cnn (demo/train)": (_classifier(_mnist_cnn, (28, 28, 1), 10), 64),
+    "resnet_cifar depth 20 (train)": (_classifier(_resnet20, (32, 32, 3), 10), 64),
+    "mobilenet_v2 96px head (finetune)": (_classifier(_transfer_mobilenet_v2, (96, 96, 3), 2), 32),
+    "unet depth 3 (segment)": (_unet_factory, 16),
+    "bi-LSTM (sentiment)": (_lstm_factory, 64),
+    "VAE conv, custom train_step (vae)": (_vae_factory, 64),
+    "DCGAN, custom train_step (gan)": (_dcgan_factory, 64),
+    "FGSM adversarial, custom train_step (adversarial)": (_adversarial_factory, 64),
+}
+
+
+def measure_model(factory, batch, *, jit, mixed, steps, warmup):
+    import keras
+    import tensorflow as tf
+
+    from kerasdl.training import set_mixed_precision
+
+    keras.backend.clear_session()
+    set_mixed_precision(mixed)
+    try:
+        model, train_batch, infer_input = factory(jit, batch)
+        if isinstance(train_batch, tuple):
+            train = lambda: model.train_on_batch(*train_batch)  # noqa: E731
+        else:
+            train = lambda: model.train_on_batch(train_batch)  # noqa: E731
+        if isinstance(infer_input, tuple) and infer_input[0] == "generator":
+            network, inputs = model.generator, infer_input[1]
+        else:
+            network, inputs = model, infer_input
+        predict = tf.function(lambda x: network(x, training=False), jit_compile=jit)
+        infer = lambda: tf.nest.map_structure(lambda t: t.numpy(), predict(inputs))  # noqa: E731
+        train_s = _median_seconds(train, steps, warmup)
+        infer_s = _median_seconds(infer, steps, warmup)
+    finally:
+        set_mixed_precision(False)
+    return {"train_per_s": round(batch / train_s, 1), "infer_per_s": round(batch / infer_s, 1)}
+
+
+# ---------------------------------------------------------------- custom train_step vs fit
+
+
+def custom_vs_plain(steps, warmup, batch=64):
+    """The same CNN trained by Keras' own train_step and by a hand-written one."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    class CustomStep(keras.Model):
+        """What kerasdl's custom loops do, with nothing else: tape, compute_loss, apply."""
+
+        def __init__(self, network):
+            super().__init__()
+            self.network = network
+
+        def call(self, x, training=False):
+            return self.network(x, training=training)
+
+        def train_step(self, data):
+            x, y = data
+            with tf.GradientTape() as tape:
+                y_pred = self.network(x, training=True)
+                loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+            grads = tape.gradient(loss, self.trainable_weights)
+            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+            return self.compute_metrics(x, y, y_pred)
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (batch, 28, 28, 1)).astype("float32")
+    y = rng.integers(0, 10, batch)
+    result = {}
+    for name, wrap in (("plain_fit", lambda m: m), ("custom_train_step", CustomStep)):
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(0)
+        model = wrap(_mnist_cnn())
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=False)
+        result[name] = round(batch / _median_seconds(lambda: model.train_on_batch(x, y), steps, warmup), 1)
+    result["overhead"] = round(result["plain_fit"] / result["custom_train_step"] - 1.0, 4)
+    return result
+
+
+# ---------------------------------------------------------------- input pipeline
+
+
+def files_vs_memory(epochs=3, batch=64):
+    """The seed CNN trained from decoded PNG files (tf.data, cached) vs in-memory arrays."""
+    import keras
+    import numpy as np
+    from PIL import Image
+
+    from kerasdl.data import load_digits, make_dataset
+    from kerasdl.training import compile_model
+    from kerasdl.transfer import image_folder_datasets, scan_image_folder
+
+    (x, y), _ = load_digits(image_size=28)
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (image, label) in enumerate(zip(x, y)):
+            folder = Path(tmp) / str(label)
+            folder.mkdir(exist_ok=True)
+            Image.fromarray(image.reshape(28, 28)).save(folder / f"{i}.png")
+        folder = scan_image_folder(tmp, check_decode=False)
+        from_files, _, _ = image_folder_datasets(folder, image_size=(28, 28), batch_size=batch,
+                                                 validation_fraction=0.05)
+        from_files = from_files.map(lambda images, labels: (images[..., :1] / 255.0, labels))
+        n = sum(1 for _ in folder.paths) * 0.95
+        in_memory = make_dataset(x[: int(n)].astype("float32") / 255.0, y[: int(n)], batch, shuffle=True)
+
+        seconds = {}
+        for name, dataset in (("files", from_files), ("memory", in_memory)):
+            keras.backend.clear_session()
+            model = compile_model(_mnist_cnn(), "adam", 1e-3, jit_compile=False)
+            timer = []
+
+            class EpochTime(keras.callbacks.Callback):
+                def on_epoch_begin(self, epoch, logs=None):
+                    self.start = time.perf_counter()
+
+                def on_epoch_end(self, epoch, logs=None):
+                    timer.append(time.perf_counter() - self.start)
+
+            model.fit(dataset, epochs=epochs, verbose=0, callbacks=[EpochTime()])
+            seconds[name] = float(np.median(timer[1:]))  # the first epoch decodes and fills the cache
+    return {"files_epoch_s": round(seconds["files"], 3), "memory_epoch_s": round(seconds["memory"], 3),
+            "ratio": round(seconds["memory"] / seconds["files"], 3)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per measurement")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps (compilation) per measurement")
+    parser.add_argument("--quick", action="store_true", help="3 timed steps, 1 warm-up")
+    parser.add_argument("--models", nargs="*", default=None, help="subset of model names (substring match)")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "throughput.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.steps, args.warmup = 3, 1
+    from kerasdl.training import gpu_available
+
+    gpu = gpu_available()
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, GPU: {gpu}",
+               "mixed_precision_policy": "mixed_float16" if gpu else "mixed_bfloat16",
+               "steps": args.steps, "warmup": args.warmup, "models": {}}
+    rows = []
+    for name, (factory, batch) in MODELS.items():
+        if args.models and not any(part in name for part in args.models):
+            continue
+        entry = {"batch": batch}
+        for jit in (False, True):
+            for mixed in (False, True):
+                key = f"xla_{'on' if jit else 'off'}_mp_{'on' if mixed else 'off'}"
+                try:
+                    entry[key] = measure_model(factory, batch, jit=jit, mixed=mixed, steps=args.steps,
+                                               warmup=args.warmup)
+                except Exception as error:  # a configuration a model does not support is a result too
+                    entry[key] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"}
+                print(f"{name:52s} {key:18s} {entry[key]}", flush=True)
+        results["models"][name] = entry
+        rows.append((name, entry))
+    results["custom_train_step_vs_fit"] = custom_vs_plain(args.steps * 3, args.warmup)
+    print("custom train_step vs plain fit:", results["custom_train_step_vs_fit"], flush=True)
+    results["files_vs_memory"] = files_vs_memory()
+    print("tf.data from PNG files vs in-memory:", results["files_vs_memory"], flush=True)
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    header = ("| model | batch | train/s XLA off | XLA on | XLA off + MP | XLA on + MP | infer/s XLA off | XLA on "
+              "| XLA off + MP | XLA on + MP |\n|---|---|---|---|---|---|---|---|---|---|\n")
+    keys = ("xla_off_mp_off", "xla_on_mp_off", "xla_off_mp_on", "xla_on_mp_on")
+
+    def cell(entry, key, field):
+        value = entry[key].get(field)
+        return "error" if value is None else f"{value:g}"
+
+    table = header + "".join(
+        f"| {name} | {entry['batch']} | " + " | ".join(cell(entry, k, "train_per_s") for k in keys) + " | "
+        + " | ".join(cell(entry, k, "infer_per_s") for k in keys) + " |\n" for name, entry in rows)
+    args.out.with_suffix(".md").write_text(table)
+    print(table)
+    print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

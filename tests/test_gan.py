@@ -1,0 +1,179 @@
+"""GAN builders, losses, the GAN/ConditionalGAN train steps, checkpoints, resume, NaN stop."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kerasdl  # noqa: F401
+import keras
+
+from kerasdl.losses.generative import discriminator_loss, generator_loss
+from kerasdl.models.gan import dcgan, gan_mlp
+from kerasdl.training.gan import GAN, ConditionalGAN
+from kerasdl.training.generative_callbacks import SampleGrid, TrainingCheckpoint
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_mlp(num_classes=None, latent_dim=8, image_shape=(8, 8, 1)):
+    return gan_mlp(latent_dim=latent_dim, image_shape=image_shape, generator_units=(32,),
+                   discriminator_units=(32,), num_classes=num_classes)
+
+
+def test_builders_match_reference_parameter_counts():
+    generator, discriminator = dcgan()
+    assert (generator.count_params(), discriminator.count_params()) == (2_330_944, 212_865)  # TF DCGAN tutorial
+    generator, discriminator = gan_mlp()
+    assert (generator.count_params(), discriminator.count_params()) == (1_486_352, 1_460_225)
+    generator, discriminator = dcgan(latent_dim=16, filters=8, num_classes=10)
+    images = np.asarray(generator([np.zeros((3, 16), "float32"), np.array([0, 5, 9])]))
+    assert images.shape == (3, 28, 28, 1) and float(np.abs(images).max()) <= 1.0
+    assert discriminator([images, np.array([0, 5, 9])]).shape == (3, 1)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        dcgan(image_shape=(30, 30, 1))
+    with pytest.raises(ValueError, match="num_classes"):
+        gan_mlp(num_classes=1)
+
+
+def test_losses_on_logits_with_one_sided_label_smoothing():
+    real, fake = np.array([2.0, -1.0], "float32"), np.array([0.5, -3.0], "float32")
+    sig = lambda t: 1 / (1 + np.exp(-t))  # noqa: E731
+    np.testing.assert_allclose(discriminator_loss(real, fake), -np.log(sig(real)) - np.log(1 - sig(fake)), rtol=1e-5)
+    smoothed = -(0.9 * np.log(sig(real)) + 0.1 * np.log(1 - sig(real))) - np.log(1 - sig(fake))
+    np.testing.assert_allclose(discriminator_loss(real, fake, 0.1), smoothed, rtol=1e-5)
+    np.testing.assert_allclose(generator_loss(fake), -np.log(sig(fake)), rtol=1e-5)  # non-saturating
+
+
+def test_gan_generator_learns_the_data_and_d_steps_count():
+    keras.utils.set_random_seed(0)
+    target = np.zeros((8, 8, 1), "float32")
+    target[2:6, 3:5] = 1.0  # every real image is this bar, in [-1, 1]
+    real = np.repeat(target[None] * 2 - 1, 2048, axis=0)
+    gan = GAN(*tiny_mlp(), d_steps=2, label_smoothing=0.1)
+    gan.compile(d_learning_rate=5e-3, g_learning_rate=5e-3)
+    distance = lambda: float(np.abs(gan.generate(64) - (target * 2 - 1)).mean())  # noqa: E731
+    before = distance()
+    history = gan.fit(real, epochs=1, batch_size=32, verbose=0).history
+    assert set(history) == {"d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"}
+    assert distance() < 0.5 * before, (before, distance())
+    assert int(gan.d_optimizer.iterations) == 2 * int(gan.g_optimizer.iterations) == 2 * 64
+
+
+def test_gan_train_step_compiles_with_xla():
+    keras.utils.set_random_seed(0)
+    gan = GAN(*tiny_mlp())
+    gan.compile(jit_compile=True)
+    before = [w.copy() for w in gan.generator.get_weights()]
+    history = gan.fit(np.random.default_rng(0).uniform(-1, 1, (64, 8, 8, 1)).astype("float32"), epochs=1,
+                      batch_size=32, verbose=0).history
+    assert gan.jit_compile is True and np.isfinite(history["d_loss"][0]) and np.isfinite(history["g_loss"][0])
+    assert any(not np.allclose(a, b) for a, b in zip(before, gan.generator.get_weights()))
+
+
+def test_gan_under_mirrored_strategy_on_two_logical_cpus():
+    script = textwrap.dedent("""
+        import numpy as np, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import kerasdl, keras
+        from kerasdl.models.gan import gan_mlp
+        from kerasdl.training.gan import GAN
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        with strategy.scope():
+            gan = GAN(*gan_mlp(latent_dim=4, image_shape=(4, 4, 1), generator_units=(8,), discriminator_units=(8,)))
+            gan.compile()
+        x = np.random.default_rng(0).uniform(-1, 1, (32, 4, 4, 1)).astype("float32")
+        h = gan.fit(x, epochs=1, batch_size=16, verbose=0).history
+        print("REPLICAS", strategy.num_replicas_in_sync, "D", h["d_loss"][0], "STEPS", int(gan.g_optimizer.iterations.numpy()))
+    """)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    fields = out.stdout.split("REPLICAS")[-1].split()
+    assert fields[0] == "2" and np.isfinite(float(fields[2])) and fields[4] == "2"
+
+
+def test_conditional_gan_trains_on_labelled_batches():
+    keras.utils.set_random_seed(0)
+    cgan = ConditionalGAN(*tiny_mlp(num_classes=3), num_classes=3)
+    cgan.compile()
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 8, 8, 1)).astype("float32")
+    history = cgan.fit(x, np.arange(32) % 3, epochs=1, batch_size=16, verbose=0).history
+    assert np.isfinite(history["g_loss"][0])
+    assert cgan.generate(6, labels=[0, 1, 2, 0, 1, 2]).shape == (6, 8, 8, 1)
+    with pytest.raises(ValueError, match="labels"):
+        cgan.generate(2, labels=[0, 3])
+    with pytest.raises(ValueError, match="labels"):
+        cgan.fit(x, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda g: g.compile(d_learning_rate=0.0), "d_learning_rate"),
+    (lambda g: g.compile(g_learning_rate=-1.0), "g_learning_rate"),
+    (lambda g: GAN(g.generator, g.discriminator, label_smoothing=0.5), "label_smoothing"),
+    (lambda g: GAN(g.generator, g.discriminator, d_steps=0), "d_steps"),
+    (lambda g: GAN(g.generator, g.discriminator, latent_dim=3), "latent_dim"),
+])
+def test_bad_gan_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(GAN(*tiny_mlp()))
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Raise KeyboardInterrupt when epoch ``at`` (0-based) begins, like a killed run."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes_from_last_checkpoint(tmp_path):
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).uniform(-1, 1, (64, 8, 8, 1)).astype("float32")
+    gan = GAN(*tiny_mlp())
+    gan.compile()
+    checkpoint = TrainingCheckpoint(tmp_path / "ckpt", gan, verbose=False)
+    grid = SampleGrid(tmp_path / "samples", gan.generator, latent_dim=8, num_samples=4)
+    with pytest.raises(KeyboardInterrupt):
+        gan.fit(x, epochs=3, batch_size=32, verbose=0, callbacks=[checkpoint, grid, Interrupt(at=2)])
+    assert [p.name for p in grid.paths] == ["samples_epoch_001.png", "samples_epoch_002.png"]
+    saved_weights = gan.generator.get_weights()
+
+    resumed = GAN(*tiny_mlp())  # a fresh process would build the same networks
+    resumed.compile()
+    checkpoint2 = TrainingCheckpoint(tmp_path / "ckpt", resumed, verbose=False)
+    assert checkpoint2.restore() == 2
+    for a, b in zip(saved_weights, resumed.generator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(resumed.g_optimizer.iterations) == 4 and int(resumed.d_optimizer.iterations) == 4
+    history = resumed.fit(x, epochs=3, initial_epoch=2, batch_size=32, verbose=0, callbacks=[checkpoint2])
+    assert history.epoch == [2] and int(checkpoint2.epoch.numpy()) == 3
+    assert checkpoint2.latest.endswith("ckpt-3")
+
+
+class PoisonWeights(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            kernel = self.model.discriminator.get_layer("logit").kernel
+            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+
+
+def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path, capsys):
+    gan = GAN(*tiny_mlp())
+    gan.compile()
+    checkpoint = TrainingCheckpoint(tmp_path / "ckpt", gan, verbose=False)
+    x = np.random.default_rng(0).uniform(-1, 1, (64, 8, 8, 1)).astype("float32")
+    history = gan.fit(x, epochs=4, batch_size=32, verbose=0, callbacks=[checkpoint, PoisonWeights()])
+    assert len(history.epoch) == 2  # stopped during the second epoch
+    assert "non-finite loss at epoch 2" in capsys.readouterr().out
+    assert checkpoint.latest.endswith("ckpt-1") and int(checkpoint.epoch.numpy()) == 1
+    assert all(np.isfinite(w).all() for w in gan.discriminator.get_weights())  # last good weights back
