@@ -80,7 +80,9 @@ def _parse(parser, module, argv):
 
 def app_main(module_name: str, argv=None) -> int:
     """Entry point shared by every ``python -m apps.NAME``."""
-    module = importlib.import_module(module_name)
+    module = sys.modules["__main__"] if module_name == "__main__" else importlib.import_module(module_name)
+    if module_name == "__main__":  # run as `python -m apps.NAME`: name the app, not __main__
+        module_name = getattr(module.__spec__, "name", None) or module_name
     parser = argparse.ArgumentParser(
         prog=f"python -m {module_name}", description=module.DESCRIPTION,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

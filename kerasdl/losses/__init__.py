@@ -3,6 +3,17 @@ metric learning, style transfer). Each is a plain function ``loss(y_true, y_pred
 registered ``keras.losses.Loss`` subclass, with the formula and paper in its docstring."""
 
 from kerasdl.losses.detection import LocalizationLoss, YoloLoss
+from kerasdl.losses.metric_learning import (
+    ContrastiveLoss,
+    TripletLoss,
+    batch_all_triplet_loss,
+    batch_hard_triplet_loss,
+    contrastive_loss,
+    semi_hard_triplet_loss,
+    triplet_loss,
+)
+from kerasdl.losses.segmentation import CrossEntropyDiceLoss, DiceLoss, segmentation_loss, segmentation_metrics
+from kerasdl.losses.style import content_loss, gram_matrix, style_loss, total_variation_loss
 from kerasdl.losses.generative import (
     bernoulli_reconstruction,
     discriminator_loss,
@@ -12,6 +23,9 @@ from kerasdl.losses.generative import (
 )
 
 __all__ = [
+    "ContrastiveLoss", "CrossEntropyDiceLoss", "DiceLoss", "TripletLoss", "batch_all_triplet_loss",
+    "batch_hard_triplet_loss", "content_loss", "contrastive_loss", "gram_matrix", "segmentation_loss",
+    "segmentation_metrics", "semi_hard_triplet_loss", "style_loss", "total_variation_loss", "triplet_loss",
     "LocalizationLoss", "YoloLoss", "bernoulli_reconstruction", "discriminator_loss", "gaussian_kl",
     "generator_loss", "mean_pixel_crossentropy",
 ]

@@ -78,8 +78,8 @@ def dense_autoencoder(
     y = code_in
     for i, units in enumerate(reversed(hidden_units), start=1):
         y = keras.layers.Dense(units, activation=activation, name=f"decoder_dense_{i}")(y)
-    y = keras.layers.Dense(size, activation="sigmoid", name="reconstruction")(y)
-    outputs = keras.layers.Reshape(input_shape, name="reshape")(y)
+    y = keras.layers.Dense(size, activation="sigmoid", dtype="float32", name="reconstruction")(y)
+    outputs = keras.layers.Reshape(input_shape, dtype="float32", name="reshape")(y)
     decoder = keras.Model(code_in, outputs, name="decoder")
     return AutoencoderParts(encoder, decoder, _join(encoder, decoder, input_shape, "dense_autoencoder"))
 
@@ -129,7 +129,7 @@ def conv_autoencoder(
     for i, f in enumerate(reversed(filters), start=1):
         y = keras.layers.Conv2DTranspose(f, kernel_size, strides=2, padding="same", activation="relu",
                                          name=f"decoder_deconv_{i}")(y)
-    outputs = keras.layers.Conv2D(input_shape[2], kernel_size, padding="same", activation="sigmoid", name="reconstruction")(y)
+    outputs = keras.layers.Conv2D(input_shape[2], kernel_size, padding="same", activation="sigmoid", dtype="float32", name="reconstruction")(y)
     decoder = keras.Model(code_in, outputs, name="decoder")
     return AutoencoderParts(encoder, decoder, _join(encoder, decoder, input_shape, "conv_autoencoder"))
 

@@ -77,8 +77,8 @@ def gan_mlp(latent_dim: int = 100, image_shape=(28, 28, 1), generator_units=(256
     for i, units in enumerate(generator_units, start=1):
         x = keras.layers.Dense(units, name=f"generator_dense_{i}")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"generator_lrelu_{i}")(x)
-    x = keras.layers.Dense(math.prod(image_shape), activation="tanh", name="generator_output")(x)
-    image = keras.layers.Reshape(image_shape, name="generator_reshape")(x)
+    x = keras.layers.Dense(math.prod(image_shape), activation="tanh", dtype="float32", name="generator_output")(x)
+    image = keras.layers.Reshape(image_shape, dtype="float32", name="generator_reshape")(x)
     generator = _model(inputs, image, "mlp_generator")
 
     inputs, image_in, one_hot = _discriminator_inputs(image_shape, num_classes)
@@ -89,7 +89,7 @@ def gan_mlp(latent_dim: int = 100, image_shape=(28, 28, 1), generator_units=(256
         x = keras.layers.Dense(units, name=f"discriminator_dense_{i}")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"discriminator_lrelu_{i}")(x)
         x = keras.layers.Dropout(dropout, name=f"discriminator_dropout_{i}")(x)
-    logit = keras.layers.Dense(1, name="logit")(x)
+    logit = keras.layers.Dense(1, dtype="float32", name="logit")(x)
     discriminator = _model(inputs, logit, "mlp_discriminator")
     return generator, discriminator
 
@@ -123,7 +123,7 @@ def dcgan(latent_dim: int = 100, image_shape=(28, 28, 1), filters: int = 64, dro
         x = keras.layers.BatchNormalization(name=f"generator_bn_{i}")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"generator_lrelu_{i}")(x)
     image = keras.layers.Conv2DTranspose(channels, 5, strides=2, padding="same", use_bias=False, activation="tanh",
-                                         name="generator_output")(x)
+                                         dtype="float32", name="generator_output")(x)
     generator = _model(inputs, image, "dcgan_generator")
 
     inputs, x, one_hot = _discriminator_inputs(image_shape, num_classes)
@@ -136,6 +136,6 @@ def dcgan(latent_dim: int = 100, image_shape=(28, 28, 1), filters: int = 64, dro
         x = keras.layers.LeakyReLU(0.2, name=f"discriminator_lrelu_{i}")(x)
         x = keras.layers.Dropout(dropout, name=f"discriminator_dropout_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    logit = keras.layers.Dense(1, name="logit")(x)
+    logit = keras.layers.Dense(1, dtype="float32", name="logit")(x)
     discriminator = _model(inputs, logit, "dcgan_discriminator")
     return generator, discriminator

@@ -46,9 +46,9 @@ def vae_encoder(input_shape=(28, 28, 1), latent_dim: int = 2, kind: str = "conv"
         hidden_units = check_int("hidden_units", hidden_units, minimum=1)
         x = keras.layers.Flatten(name="flatten")(inputs)
         x = keras.layers.Dense(hidden_units, activation="relu", name="encoder_dense")(x)
-    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(x)
-    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(x)
-    z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
+    z_mean = keras.layers.Dense(latent_dim, dtype="float32", name="z_mean")(x)
+    z_log_var = keras.layers.Dense(latent_dim, dtype="float32", name="z_log_var")(x)
+    z = Sampling(seed=seed, dtype="float32", name="z")([z_mean, z_log_var])
     return keras.Model(inputs, [z_mean, z_log_var, z], name=f"{kind}_vae_encoder")
 
 
@@ -73,10 +73,10 @@ def vae_decoder(latent_dim: int = 2, output_shape=(28, 28, 1), kind: str = "conv
         x = keras.layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu", name="decoder_deconv_1")(x)
         x = keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu", name="decoder_deconv_2")(x)
         outputs = keras.layers.Conv2DTranspose(output_shape[2], 3, padding="same", activation="sigmoid",
-                                               name="reconstruction")(x)
+                                               dtype="float32", name="reconstruction")(x)
     else:
         hidden_units = check_int("hidden_units", hidden_units, minimum=1)
         x = keras.layers.Dense(hidden_units, activation="relu", name="decoder_dense")(inputs)
-        x = keras.layers.Dense(math.prod(output_shape), activation="sigmoid", name="reconstruction")(x)
-        outputs = keras.layers.Reshape(output_shape, name="reshape")(x)
+        x = keras.layers.Dense(math.prod(output_shape), activation="sigmoid", dtype="float32", name="reconstruction")(x)
+        outputs = keras.layers.Reshape(output_shape, dtype="float32", name="reshape")(x)
     return keras.Model(inputs, outputs, name=f"{kind}_vae_decoder")

@@ -3,7 +3,7 @@ and the ``keras.Model`` subclasses with custom ``train_step``: VAE, GAN, denoisi
 
 from kerasdl.training.autoencoder import DenoisingAutoencoder, corrupt
 from kerasdl.training.callbacks import EpochTimer, make_callbacks
-from kerasdl.training.compile import OPTIMIZERS, compile_model, make_optimizer
+from kerasdl.training.compile import OPTIMIZERS, compile_model, loss_scaled, make_optimizer
 from kerasdl.training.gan import GAN, ConditionalGAN
 from kerasdl.training.generative_callbacks import SampleGrid, TrainingCheckpoint, save_image_grid, tile_images
 from kerasdl.training.runtime import (
@@ -14,11 +14,12 @@ from kerasdl.training.runtime import (
     strategy,
 )
 from kerasdl.training.schedules import SCHEDULES, OneCycle, make_schedule
+from kerasdl.training.siamese import SiameseModel
 from kerasdl.training.vae import VAE, latent_manifold
 
 __all__ = [
-    "GAN", "VAE", "ConditionalGAN", "DenoisingAutoencoder", "SampleGrid", "TrainingCheckpoint", "corrupt",
+    "GAN", "VAE", "SiameseModel", "ConditionalGAN", "DenoisingAutoencoder", "SampleGrid", "TrainingCheckpoint", "corrupt",
     "latent_manifold", "save_image_grid", "tile_images",
     "EpochTimer", "OPTIMIZERS", "SCHEDULES", "OneCycle", "compile_model", "gpu_available", "make_callbacks",
-    "make_optimizer", "make_schedule", "resolve_jit_compile", "set_mixed_precision", "set_seed", "strategy",
+    "loss_scaled", "make_optimizer", "make_schedule", "resolve_jit_compile", "set_mixed_precision", "set_seed", "strategy",
 ]

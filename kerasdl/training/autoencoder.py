@@ -87,6 +87,7 @@ class DenoisingAutoencoder(keras.Model):
 
         with tf.GradientTape() as tape:
             loss, per_example, penalty = self._denoising_losses(data, training=True)
+            loss = self.optimizer.scale_loss(loss)  # loss scaling under mixed_float16, else identity
         variables = self.autoencoder.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return self._update(per_example, penalty)

@@ -75,3 +75,19 @@ def compile_model(
         jit_compile=resolve_jit_compile(jit_compile),
     )
     return model
+
+
+def loss_scaled(optimizer):
+    """Wrap ``optimizer`` in Keras' ``LossScaleOptimizer`` when the global dtype policy is
+    ``mixed_float16``; return it unchanged otherwise (float32 and bfloat16 need no scaling).
+
+    ``Model.compile`` does this for the model's own optimizer; custom loops with optimizers
+    of their own (the GAN's two) call it, and scale the loss inside the tape with
+    ``optimizer.scale_loss(loss)`` — the identity for an unwrapped optimizer — before taking
+    gradients. ``apply_gradients`` of the wrapper unscales them and skips non-finite steps.
+    """
+    if keras.mixed_precision.global_policy().name != "mixed_float16":
+        return optimizer
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer)

@@ -25,13 +25,13 @@ from kerasdl.losses.generative import check_label_smoothing, discriminator_loss,
 
 
 def _optimizer(name, optimizer, learning_rate, beta_1):
-    from kerasdl.training.compile import make_optimizer
+    from kerasdl.training.compile import loss_scaled, make_optimizer
 
     if isinstance(optimizer, keras.optimizers.Optimizer):
-        return optimizer
+        return loss_scaled(optimizer)
     learning_rate = check_float(name, learning_rate, minimum=0.0, min_inclusive=False)
     kwargs = {"beta_1": beta_1} if optimizer in ("adam", "adamw") else {}
-    return make_optimizer(optimizer, learning_rate, **kwargs)
+    return loss_scaled(make_optimizer(optimizer, learning_rate, **kwargs))  # mixed_float16: loss scaling
 
 
 class GAN(keras.Model):
@@ -118,7 +118,7 @@ class GAN(keras.Model):
                 real_logits = self._discriminate(real, labels, training=True)
                 fake_logits = self._discriminate(fake, labels, training=True)
                 d_per_example = discriminator_loss(real_logits, fake_logits, self.label_smoothing)
-                d_loss = tf.nn.compute_average_loss(d_per_example)
+                d_loss = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(d_per_example))
             variables = self.discriminator.trainable_variables
             self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, variables), variables))
 
@@ -126,7 +126,7 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             fake_logits_g = self._discriminate(self._generate(z, labels, training=True), labels, training=True)
             g_per_example = generator_loss(fake_logits_g)
-            g_loss = tf.nn.compute_average_loss(g_per_example)
+            g_loss = self.g_optimizer.scale_loss(tf.nn.compute_average_loss(g_per_example))
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, variables), variables))
 

@@ -87,6 +87,7 @@ class VAE(keras.Model):
         x = _images(data)
         with tf.GradientTape() as tape:
             loss, total, rec, kl = self._vae_losses(x, training=True)
+            loss = self.optimizer.scale_loss(loss)  # loss scaling under mixed_float16, else identity
         variables = self.encoder.trainable_variables + self.decoder.trainable_variables
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))

@@ -1,0 +1,138 @@
+"""Benchmark: sentiment accuracy of the recurrent classifier, the embedding-bag baseline and
+(optionally) a pretrained sentence encoder, through the sentiment app's own code.
+
+    python benchmarks/sentiment.py                    # (a) BiLSTM and (b) embedding bag
+    python benchmarks/sentiment.py --with-encoder     # + (c) all-MiniLM-L6-v2, frozen and fine-tuned
+    python benchmarks/sentiment.py --only sst2_bilstm polarity_bag
+
+Data (``$KERASDL_DATA_DIR``, default ``../shared/data``):
+
+- SST-2 (GLUE): trained on the 67,349 training phrases (2 % held out for validation),
+  accuracy on the 872-sentence **dev** set (the GLUE test set has no labels);
+- sentence polarity (Pang & Lee v1.0, UTF-8 copy): a **fixed stratified 90/10 split,
+  seed 0** (9,595 / 1,067; not 10-fold CV), 10 % of the training part for validation;
+- the raw-text IMDB subset (aclImdb layout): train 5,000 / test 5,000.
+
+Every run is ``apps.sentiment.train_and_export`` with the settings recorded in the JSON
+(no export; the test split is evaluated once, after the last epoch: no model selection on
+it). Anchors: Kim (2014) CNN 88.1 % on SST-2 and 81.5 % on polarity (10-fold CV);
+keras.io's bidirectional LSTM on the full IMDB 84.28 %; target: LSTM >= 85 % on SST-2 dev.
+Writes ``benchmarks/results/sentiment.json`` after every run (a partial run keeps its figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+COMMON = ["--export", "", "--seed", "0"]
+LSTM = ["--model", "rnn", "--cell", "lstm", "--units", "64", "--embedding-dim", "64", "--dropout", "0.3"]
+BAG = ["--model", "bag", "--embedding-dim", "64", "--dropout", "0.2"]
+RUNS = {
+    # name: (what, argv)
+    "sst2_bilstm": ("(a) bidirectional LSTM", ["--dataset", "sst2", *LSTM, "--max-length", "50", "--epochs", "2",
+                                                "--batch-size", "128", "--learning-rate", "2e-3",
+                                                "--validation-fraction", "0.02"]),
+    "sst2_bag": ("(b) embedding bag", ["--dataset", "sst2", *BAG, "--max-length", "50", "--epochs", "3",
+                                       "--batch-size", "128", "--learning-rate", "2e-3",
+                                       "--validation-fraction", "0.02"]),
+    "polarity_bilstm": ("(a) bidirectional LSTM", ["--dataset", "polarity", *LSTM, "--max-length", "60",
+                                                    "--epochs", "3", "--batch-size", "64"]),
+    "polarity_bag": ("(b) embedding bag", ["--dataset", "polarity", *BAG, "--max-length", "60", "--epochs", "6",
+                                           "--batch-size", "64"]),
+    "imdb_subset_bilstm": ("(a) bidirectional LSTM", ["--dataset", "imdb_subset", *LSTM, "--max-length", "200",
+                                                       "--epochs", "2", "--batch-size", "64"]),
+    "imdb_subset_bag": ("(b) embedding bag", ["--dataset", "imdb_subset", *BAG, "--max-length", "400",
+                                              "--epochs", "8", "--batch-size", "64"]),
+}
+ENCODER_RUNS = {
+    "sst2_minilm_frozen": ("(c) all-MiniLM-L6-v2, frozen", ["--dataset", "sst2", "--encoder", "{encoder}",
+                                                            "--epochs", "1", "--batch-size", "64",
+                                                            "--learning-rate", "1e-3", "--dropout", "0.1",
+                                                            "--validation-fraction", "0.02", "--max-train", "{max_train}"]),
+    "sst2_minilm_finetuned": ("(c) all-MiniLM-L6-v2, fine-tuned", ["--dataset", "sst2", "--encoder", "{encoder}",
+                                                                   "--fine-tune", "--epochs", "1", "--batch-size", "32",
+                                                                   "--learning-rate", "2e-5", "--dropout", "0.1",
+                                                                   "--validation-fraction", "0.02",
+                                                                   "--max-train", "{max_train}"]),
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", default=None, help="run only these (names: see RUNS/ENCODER_RUNS)")
+    parser.add_argument("--with-encoder", action="store_true", help="also the pretrained encoder runs (c)")
+    parser.add_argument("--encoder", default="all-minilm-l6-v2", help="encoder for (c)")
+    parser.add_argument("--encoder-max-train", type=int, default=67349,
+                        help="(c): training phrases used (fewer for a CPU budget)")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "sentiment.json")
+    args = parser.parse_args(argv)
+
+    if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
+        os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
+    sys.path.insert(0, str(REPO))
+    import kerasdl  # noqa: F401
+    import tensorflow as tf
+
+    from apps import sentiment
+
+    runs = dict(RUNS)
+    if args.with_encoder:
+        runs.update({name: (what, [a.format(encoder=args.encoder, max_train=args.encoder_max_train) for a in argv_])
+                     for name, (what, argv_) in ENCODER_RUNS.items()})
+    if args.only:
+        unknown = sorted(set(args.only) - set(runs))
+        if unknown:
+            parser.error(f"unknown run(s) {unknown}; choose from {sorted(runs)}")
+        runs = {name: runs[name] for name in args.only}
+
+    previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    results = previous.get("runs", {}) if args.only else {}
+    report = {
+        "benchmark": "sentiment", "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores (shared)",
+        "tensorflow": tf.__version__, "keras": __import__("keras").__version__,
+        "splits": {"sst2": "train 67,349 phrases (2% validation) / GLUE dev 872 sentences",
+                   "polarity": "fixed stratified 90/10 split, seed 0 (9,595 / 1,067); not 10-fold CV",
+                   "imdb_subset": "raw-text aclImdb subset, train 5,000 / test 5,000"},
+        "anchors": {"kim2014_cnn_sst2": 0.881, "kim2014_cnn_polarity_10fold": 0.815,
+                    "keras_io_bilstm_imdb_full": 0.8428, "target_lstm_sst2_dev": 0.85},
+        "runs": results,
+    }
+    parse = argparse.ArgumentParser()
+    sentiment.add_arguments(parse)
+    with tempfile.TemporaryDirectory(prefix="kerasdl-sentiment-bench-") as tmp:
+        for name, (what, run_argv) in runs.items():
+            print(f"\n=== {name}: {what}", flush=True)
+            run_args = parse.parse_args([*run_argv, *COMMON, "--runs-dir", str(Path(tmp) / name)])
+            start = time.perf_counter()
+            summary = sentiment.train_and_export(run_args)
+            results[name] = {
+                "what": what, "dataset": summary["dataset"], "test_split": summary["test_split"],
+                "accuracy": round(summary["accuracy"], 4), "f1": round(summary["f1"], 4),
+                "precision": round(summary["precision"], 4), "recall": round(summary["recall"], 4),
+                "train_texts": summary["train_texts"], "test_texts": summary["test_texts"],
+                "parameters": summary["parameters"], "epochs": summary["epochs"],
+                "val_accuracy_per_epoch": [round(v, 4) for v in summary["history"].get("val_accuracy", [])],
+                "seconds": round(time.perf_counter() - start, 1), "argv": run_argv,
+            }
+            print(f"--> {name}: {summary['test_split']} accuracy {summary['accuracy']:.4f}, F1 {summary['f1']:.4f}, "
+                  f"{results[name]['seconds']:.0f} s", flush=True)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print("\n" + "\n".join(f"{n:24s} {r['what']:36s} {r['test_split']:5s} accuracy {r['accuracy']:.4f}  F1 {r['f1']:.4f}"
+                           f"  ({r['seconds']:.0f} s)" for n, r in results.items()))
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
