@@ -106,6 +106,20 @@ def _class_names(path, option):
     return names_file.read_text().split("\n")[:-1] if names_file.is_file() else None
 
 
+def _scores(outputs):
+    """The class scores among a signature's outputs: ``probabilities`` when named so (the
+    image-classifier export also returns ``class_id`` and ``class_name``), else the one
+    floating-point output."""
+    import numpy as np
+
+    if "probabilities" in outputs:
+        return np.asarray(outputs["probabilities"], dtype="float64")
+    floating = [value for value in outputs.values() if value.dtype.is_floating]
+    if len(floating) != 1:
+        raise ValueError(f"cannot tell which output holds the scores among {sorted(outputs)}")
+    return np.asarray(floating[0], dtype="float64")
+
+
 def predict(model, inputs, *, signature="serving_default", labels=None, threshold=0.5, top_k=3):
     """Rows ``(input, [(class name, score), ...])``, best first, for ``inputs``."""
     import numpy as np
@@ -122,10 +136,12 @@ def predict(model, inputs, *, signature="serving_default", labels=None, threshol
             batch = tf.constant([Path(i).read_bytes() for i in inputs])  # encoded-image models
         else:
             batch = tf.constant(list(inputs), dtype=tf.string)
+        scores = _scores(fn(**{input_name: batch}))
+    elif spec.shape[1] is None or spec.shape[2] is None:  # any-size images: one call per image
+        scores = np.concatenate([_scores(fn(**{input_name: read_images([item], spec)})) for item in inputs])
     else:
-        batch = read_images(inputs, spec)
-    outputs = fn(**{input_name: batch})
-    scores = np.asarray(next(iter(outputs.values())), dtype="float64").reshape(len(inputs), -1)
+        scores = _scores(fn(**{input_name: read_images(inputs, spec)}))
+    scores = scores.reshape(len(inputs), -1)
     names = labels if labels is not None else _class_names(model, None)
     rows = []
     for item, row in zip(inputs, scores):

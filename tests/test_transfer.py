@@ -203,6 +203,17 @@ def test_export_serves_uint8_images_and_encoded_bytes(tmp_path):
     from_bytes = served.serve_bytes(tf.constant([_png_bytes(image) for image in images]))
     np.testing.assert_allclose(from_bytes["probabilities"].numpy(), expected, atol=1e-6)
 
+    # `kerasdl predict` reads any-size image files and the class names written with the export
+    from apps.predict import predict
+
+    files = []
+    for i, image in enumerate(images[:2]):
+        files.append(str(tmp_path / f"image{i}.png"))
+        (tmp_path / f"image{i}.png").write_bytes(_png_bytes(image))
+    rows = predict(str(path), files, top_k=1)
+    assert [row[1][0][0] for row in rows] == names[:2]
+    assert [row[1][0][1] for row in rows] == pytest.approx(expected[:2].max(-1), abs=1e-6)
+
     with pytest.raises(TypeError, match="uint8"):
         served.serve(tf.constant(images.astype("float32")))
     with pytest.raises(tf.errors.InvalidArgumentError, match="Unknown image file format"):

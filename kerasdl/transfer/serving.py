@@ -8,7 +8,8 @@ Two endpoints (``keras.export.ExportArchive``):
 Both resize bilinearly to the training size (as training did) and return
 ``probabilities`` float32 (batch, classes), ``class_id`` int64 (batch,) and
 ``class_name`` string (batch,). A wrong dtype is refused by the signature; an undecodable
-image raises ``InvalidArgumentError`` naming the problem.
+image raises ``InvalidArgumentError`` naming the problem. The class names are also written
+to ``assets.extra/class_names.txt``, one per line.
 """
 
 from __future__ import annotations
@@ -53,4 +54,6 @@ def export_image_classifier(model, path, *, class_names, image_size, overwrite: 
     archive.add_endpoint("serve_bytes", serve_bytes)
     with atomic_directory(path, overwrite=overwrite) as tmp:
         archive.write_out(str(tmp), verbose=False)
+        (tmp / "assets.extra").mkdir(exist_ok=True)  # read by `kerasdl predict`; clients may use it too
+        (tmp / "assets.extra" / "class_names.txt").write_text("".join(f"{name}\n" for name in names))
     return Path(path)
