@@ -206,7 +206,6 @@ def _dataset(texts, labels, batch_size, vectorizer=None, shuffle=False, seed=0):
 def train_and_export(args, log=print, *, return_model: bool = False):
     """The whole app; returns the summary dict also written to ``summary.json`` (and the
     in-memory strings → probability model with ``return_model``)."""
-    import keras
     import numpy as np
 
     from kerasdl._validation import check_float, check_int

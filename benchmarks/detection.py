@@ -45,7 +45,8 @@ def run_detection_benchmark(*, train_images: int = 2000, test_images: int = 500,
     from kerasdl.detection.data import synthetic_digit_detection
     from kerasdl.detection.decoding import detect
     from kerasdl.detection.sliding_window import train_sliding_window_detector
-    from kerasdl.detection.training import TimeBudget, evaluate_detections, train_yolo
+    from kerasdl.detection.training import evaluate_detections, train_yolo
+    from kerasdl.training import TimeBudget
     from kerasdl.training import gpu_available
 
     if glyphs == "auto":

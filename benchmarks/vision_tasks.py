@@ -37,25 +37,6 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 SECTIONS = ("segmentation", "verification", "style", "detection")  # run order: own sections first
 
 
-class TimeBudget:
-    """Keras callback: stop training once ``seconds`` have passed (checked after each epoch)."""
-
-    def __new__(cls, seconds: float):
-        import keras
-
-        class _Budget(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                self.start = time.perf_counter()
-                self.stopped_early = False
-
-            def on_epoch_end(self, epoch, logs=None):
-                if time.perf_counter() - self.start > seconds:
-                    self.model.stop_training = True
-                    self.stopped_early = True
-
-        return _Budget()
-
-
 def run_segmentation(args) -> dict:
     import numpy as np
     from sklearn.model_selection import train_test_split
@@ -64,7 +45,7 @@ def run_segmentation(args) -> dict:
     from kerasdl.data.shapes import SHAPE_CLASSES, make_shapes
     from kerasdl.losses.segmentation import segmentation_loss, segmentation_metrics
     from kerasdl.models.unet import unet
-    from kerasdl.training import compile_model, set_seed
+    from kerasdl.training import TimeBudget, compile_model, set_seed
 
     set_seed(args.seed)
     size = args.seg_image_size
@@ -102,7 +83,7 @@ def run_verification(args) -> dict:
 
     from kerasdl.data.faces import identity_batches, load_identities
     from kerasdl.models.siamese import embedding_network
-    from kerasdl.training import make_optimizer, set_seed
+    from kerasdl.training import TimeBudget, make_optimizer, set_seed
     from kerasdl.training.siamese import SiameseModel
     from kerasdl.verification import Verifier, choose_threshold, embedding_distances, make_pairs, one_shot_evaluation
 

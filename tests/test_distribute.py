@@ -72,7 +72,7 @@ def test_multi_worker_processes_end_with_identical_weights(tmp_path):
     ]
     for i, process in enumerate(workers):
         _finish(process, f"worker {i}")
-    (w0, d0), (w1, d1) = _weights(tmp_path / "worker0.npz"), _weights(tmp_path / "worker1.npz")
+    (w0, d0), (w1, _) = _weights(tmp_path / "worker0.npz"), _weights(tmp_path / "worker1.npz")
     assert int(d0["replicas"]) == 2
     for a, b in zip(w0, w1):
         np.testing.assert_array_equal(a, b)

@@ -35,7 +35,7 @@ from kerasdl.detection.encoding import encode_targets
 from kerasdl.detection.localization import decode_localization, encode_localization
 from kerasdl.detection.metrics import average_precision, coco_map, mean_average_precision
 from kerasdl.detection.sliding_window import SlidingWindowDetector, make_crops, train_sliding_window_detector
-from kerasdl.detection.training import TimeBudget, evaluate_detections, train_yolo
+from kerasdl.detection.training import evaluate_detections, train_yolo
 from kerasdl.detection.visualize import plot_detections
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "AnnotationWarning",
     "DetectionData",
     "SlidingWindowDetector",
-    "TimeBudget",
     "average_precision",
     "box_area",
     "centers_to_corners",

@@ -12,33 +12,7 @@ import numpy as np
 
 from kerasdl._validation import check_int
 
-__all__ = ["TimeBudget", "evaluate_detections", "train_yolo"]
-
-
-def TimeBudget(seconds: float):  # noqa: N802  (reads like the callback class it returns)
-    """A Keras callback that stops ``fit`` after the epoch during which ``seconds`` ran out.
-
-    For benchmarks on shared machines: the run stays bounded and reports how many epochs it
-    actually did (``callback.epochs_done``).
-    """
-    import time
-
-    import keras
-
-    from kerasdl._validation import check_float
-
-    limit = check_float("seconds", seconds, minimum=0.0, min_inclusive=False)
-
-    class _TimeBudget(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.start, self.epochs_done = time.perf_counter(), 0
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.epochs_done = epoch + 1
-            if time.perf_counter() - self.start > limit:
-                self.model.stop_training = True
-
-    return _TimeBudget()
+__all__ = ["evaluate_detections", "train_yolo"]
 
 
 def train_yolo(train, *, val=None, num_anchors: int = 3, grid_size=None, epochs: int = 30, batch_size: int = 32,

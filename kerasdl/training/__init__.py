@@ -2,7 +2,7 @@
 and the ``keras.Model`` subclasses with custom ``train_step``: VAE, GAN, denoising autoencoder."""
 
 from kerasdl.training.autoencoder import DenoisingAutoencoder, corrupt
-from kerasdl.training.callbacks import EpochTimer, make_callbacks
+from kerasdl.training.callbacks import EpochTimer, TimeBudget, make_callbacks
 from kerasdl.training.compile import OPTIMIZERS, compile_model, loss_scaled, make_optimizer
 from kerasdl.training.gan import GAN, ConditionalGAN
 from kerasdl.training.generative_callbacks import SampleGrid, TrainingCheckpoint, save_image_grid, tile_images
@@ -20,6 +20,6 @@ from kerasdl.training.vae import VAE, latent_manifold
 __all__ = [
     "GAN", "VAE", "SiameseModel", "ConditionalGAN", "DenoisingAutoencoder", "SampleGrid", "TrainingCheckpoint", "corrupt",
     "latent_manifold", "save_image_grid", "tile_images",
-    "EpochTimer", "OPTIMIZERS", "SCHEDULES", "OneCycle", "compile_model", "gpu_available", "make_callbacks",
+    "EpochTimer", "TimeBudget", "OPTIMIZERS", "SCHEDULES", "OneCycle", "compile_model", "gpu_available", "make_callbacks",
     "loss_scaled", "make_optimizer", "make_schedule", "resolve_jit_compile", "set_mixed_precision", "set_seed", "strategy",
 ]

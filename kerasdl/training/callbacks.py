@@ -7,7 +7,7 @@ from pathlib import Path
 
 import keras
 
-from kerasdl._validation import check_int
+from kerasdl._validation import check_float, check_int
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -22,6 +22,29 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch_seconds.append(time.perf_counter() - self._start)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop ``fit`` after the epoch during which ``seconds`` of training ran out.
+
+    For bounded runs on shared machines: ``epochs_done`` and ``stopped_early`` say how much
+    of the planned schedule actually ran, so a benchmark can report it.
+    """
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = check_float("seconds", seconds, minimum=0.0, min_inclusive=False)
+        self.epochs_done, self.stopped_early = 0, False
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self.epochs_done, self.stopped_early = 0, False
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_done = epoch + 1
+        if time.perf_counter() - self._start > self.seconds:
+            self.model.stop_training = True
+            self.stopped_early = True
 
 
 def make_callbacks(
