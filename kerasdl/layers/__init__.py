@@ -21,6 +21,7 @@ from kerasdl.layers.blocks import (
     output_activation_for,
     resolve_initializer,
 )
+from kerasdl.layers.evidential import DirichletEvidence, NormalInverseGamma
 from kerasdl.layers.inception import inception_module
 from kerasdl.layers.mbconv import mbconv_block, se_filters, squeeze_excite
 from kerasdl.layers.mobile import depthwise_separable_block, inverted_residual_block
@@ -36,6 +37,8 @@ from kerasdl.layers.residual import (
 )
 
 __all__ = [
+    "DirichletEvidence",
+    "NormalInverseGamma",
     "KLSparsityRegularizer",
     "Sampling",
     "sparsity_regularizer",

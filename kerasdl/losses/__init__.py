@@ -14,6 +14,15 @@ from kerasdl.losses.metric_learning import (
 )
 from kerasdl.losses.segmentation import CrossEntropyDiceLoss, DiceLoss, segmentation_loss, segmentation_metrics
 from kerasdl.losses.style import content_loss, gram_matrix, style_loss, total_variation_loss
+from kerasdl.losses.evidential import (
+    DirichletEvidentialLoss,
+    EvidentialRegressionLoss,
+    KLAnnealing,
+    dirichlet_kl_to_uniform,
+    dirichlet_mse,
+    nig_nll,
+    nig_regularizer,
+)
 from kerasdl.losses.generative import (
     bernoulli_reconstruction,
     discriminator_loss,
@@ -23,6 +32,8 @@ from kerasdl.losses.generative import (
 )
 
 __all__ = [
+    "DirichletEvidentialLoss", "EvidentialRegressionLoss", "KLAnnealing", "dirichlet_kl_to_uniform", "dirichlet_mse",
+    "nig_nll", "nig_regularizer",
     "ContrastiveLoss", "CrossEntropyDiceLoss", "DiceLoss", "TripletLoss", "batch_all_triplet_loss",
     "batch_hard_triplet_loss", "content_loss", "contrastive_loss", "gram_matrix", "segmentation_loss",
     "segmentation_metrics", "semi_hard_triplet_loss", "style_loss", "total_variation_loss", "triplet_loss",

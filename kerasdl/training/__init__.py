@@ -1,6 +1,8 @@
 """Training utilities (compile helper, schedules, callbacks, seeds, XLA, mixed precision, strategy)
-and the ``keras.Model`` subclasses with custom ``train_step``: VAE, GAN, denoising autoencoder."""
+and the ``keras.Model`` subclasses with custom ``train_step``: VAE, GAN, denoising autoencoder,
+Siamese (triplet) and adversarial training."""
 
+from kerasdl.training.adversarial import AdversarialModel
 from kerasdl.training.autoencoder import DenoisingAutoencoder, corrupt
 from kerasdl.training.callbacks import EpochTimer, TimeBudget, make_callbacks
 from kerasdl.training.compile import OPTIMIZERS, compile_model, loss_scaled, make_optimizer
@@ -18,7 +20,7 @@ from kerasdl.training.siamese import SiameseModel
 from kerasdl.training.vae import VAE, latent_manifold
 
 __all__ = [
-    "GAN", "VAE", "SiameseModel", "ConditionalGAN", "DenoisingAutoencoder", "SampleGrid", "TrainingCheckpoint", "corrupt",
+    "AdversarialModel", "GAN", "VAE", "SiameseModel", "ConditionalGAN", "DenoisingAutoencoder", "SampleGrid", "TrainingCheckpoint", "corrupt",
     "latent_manifold", "save_image_grid", "tile_images",
     "EpochTimer", "TimeBudget", "OPTIMIZERS", "SCHEDULES", "OneCycle", "compile_model", "gpu_available", "make_callbacks",
     "loss_scaled", "make_optimizer", "make_schedule", "resolve_jit_compile", "set_mixed_precision", "set_seed", "strategy",

@@ -1,0 +1,96 @@
+"""AdversarialModel: fit() with callbacks and XLA, the loss it minimises, serialisation, and that
+it buys robustness on a problem built to need it (Tsipras et al. 2019's robust vs non-robust features)."""
+
+import numpy as np
+import pytest
+
+import kerasdl  # noqa: F401
+import keras
+import tensorflow as tf
+
+from kerasdl.attacks import FGSM, PGD, evaluate_attack
+from kerasdl.export import load_keras, save_keras
+from kerasdl.training.adversarial import AdversarialModel
+
+CLIP = {"clip_min": -10.0, "clip_max": 10.0}
+
+
+def robust_vs_nonrobust(n, seed, features=40, weak=0.3):
+    """Feature 0 equals the class sign (±1) 95% of the time: robust to ε < 1. The other
+    features are N(weak·sign, 1): together they predict better, but an ε > weak flips them."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    sign = 2.0 * labels - 1.0
+    x = rng.normal(weak * sign[:, None], 1.0, (n, features))
+    x[:, 0] = np.where(rng.random(n) < 0.95, sign, -sign)
+    return np.clip(x, -9.0, 9.0).astype("float32"), labels
+
+
+def linear(seed=0, features=40):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((features,)), keras.layers.Dense(2, name="logits")], name="linear")
+
+
+LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def test_adversarial_training_raises_robust_accuracy_with_xla():
+    x, y = robust_vs_nonrobust(800, 0)
+    x_test, y_test = robust_vs_nonrobust(300, 1)
+    attack = PGD(0.5, steps=5, **CLIP)
+
+    standard = linear(0)
+    standard.compile(keras.optimizers.Adam(0.05), LOSS, metrics=["accuracy"])
+    standard.fit(x, y, epochs=6, batch_size=100, verbose=0)
+    base = linear(0)
+    robust = AdversarialModel(base, "pgd", eps=0.5, alpha=0.0, attack_options={"steps": 5, **CLIP})
+    robust.compile(keras.optimizers.Adam(0.05), LOSS, metrics=["accuracy"], jit_compile=True)
+    seen = []
+    callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(dict(logs)))
+    history = robust.fit(x, y, epochs=6, batch_size=100, verbose=0, callbacks=[callback])
+
+    assert len(seen) == 6 and {"loss", "accuracy", "adv_loss", "adv_accuracy"} <= set(seen[-1])
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert history.history["adv_loss"] == history.history["loss"]  # alpha = 0: the loss is the adversarial loss
+    std = evaluate_attack(standard, (x_test, y_test), attack)
+    adv = evaluate_attack(base, (x_test, y_test), attack)
+    assert std["clean_accuracy"] > 0.95 and std["robust_accuracy"] < 0.6
+    assert adv["robust_accuracy"] > 0.85 and adv["robust_accuracy"] > std["robust_accuracy"] + 0.3
+    # the robust model leans on the robust feature
+    assert abs(np.diff(base.get_layer("logits").kernel.numpy()[0])[0]) > 3 * np.abs(
+        np.diff(base.get_layer("logits").kernel.numpy()[1:], axis=1)).max()
+
+
+def test_train_step_minimises_the_mixed_loss():
+    x, y = robust_vs_nonrobust(64, 2)
+    base = linear(1)
+    attack = FGSM(0.5, **CLIP)
+    model = AdversarialModel(base, attack, alpha=0.25)
+    model.compile(keras.optimizers.SGD(0.0), LOSS)  # lr 0: the weights stay, so the logged loss is checkable
+    logs = model.train_on_batch(x, y, return_dict=True)
+    x_adv = attack(base, x, y)
+    expected = 0.25 * float(LOSS(y, base(x))) + 0.75 * float(LOSS(y, base(x_adv)))
+    assert logs["loss"] == pytest.approx(expected, rel=1e-5)
+    assert logs["adv_loss"] == pytest.approx(float(LOSS(y, base(x_adv))), rel=1e-5)
+    assert logs["adv_accuracy"] == pytest.approx(np.mean(np.argmax(base(x_adv), 1) == y))
+
+
+def test_serialisation_and_bad_arguments(tmp_path):
+    base = linear(2, features=6)
+    model = AdversarialModel(base, "pgd", eps=0.2, alpha=0.3, attack_options={"steps": 3, "norm": "l2"})
+    model(np.zeros((1, 6), "float32"))
+    reloaded = load_keras(save_keras(model, tmp_path / "adv.keras"))
+    assert isinstance(reloaded, AdversarialModel)
+    assert reloaded.alpha == 0.3 and reloaded.attack.steps == 3 and reloaded.attack.norm == "l2"
+    x = np.random.default_rng(0).normal(size=(4, 6)).astype("float32")
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    with pytest.raises(ValueError, match="alpha must be <= 1.0"):
+        AdversarialModel(base, "fgsm", alpha=1.5)
+    with pytest.raises(ValueError, match="attack must be one of"):
+        AdversarialModel(base, "cw")
+    with pytest.raises(ValueError, match="eps must be >= 0"):
+        AdversarialModel(base, "fgsm", eps=-0.1)
+    with pytest.raises(ValueError, match="untargeted"):
+        AdversarialModel(base, PGD(0.1, targeted=True))
+    with pytest.raises(ValueError, match="model must be a keras.Model"):
+        AdversarialModel(tf.identity, "fgsm")
