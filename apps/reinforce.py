@@ -1,0 +1,87 @@
+"""Train a REINFORCE policy (reward-to-go, normalised returns, value baseline) and export it.
+
+    python -m apps.reinforce                                # CartPole-v1
+    python -m apps.reinforce --episodes 3000 --target-return 475
+    python -m apps.reinforce --no-baseline --entropy-coef 0.01
+
+Writes ``runs/reinforce/<run-id>/`` (learning_curve.png, tensorboard/, checkpoints/,
+summary.json) and a SavedModel ``observation → most probable action`` to
+``saved_models/reinforce/<run-id>/``, reloaded and checked against the in-memory policy.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from apps._common import jit_flag
+from apps.dqn import add_rl_arguments, export_and_check, start_run
+
+DESCRIPTION = "train a REINFORCE policy-gradient agent on a Gymnasium environment and export it"
+
+
+def add_arguments(parser):
+    parser.add_argument("--env", default="CartPole-v1", help="Gymnasium id with a discrete action space")
+    parser.add_argument("--episodes", type=int, default=2_000, help="training episodes in total")
+    parser.add_argument("--episodes-per-update", type=int, default=8, help="episodes collected per update")
+    parser.add_argument("--learning-rate", type=float, default=1e-2, help="policy learning rate (Adam)")
+    parser.add_argument("--value-learning-rate", type=float, default=1e-2, help="baseline learning rate (Adam)")
+    parser.add_argument("--gamma", type=float, default=0.99, help="discount γ in [0, 1]")
+    parser.add_argument("--no-baseline", action="store_true", help="plain returns instead of R − V(s)")
+    parser.add_argument("--no-normalize", action="store_true", help="do not standardise the returns")
+    parser.add_argument("--entropy-coef", type=float, default=0.0, help="entropy bonus β")
+    parser.add_argument("--hidden-units", type=int, nargs="+", default=[32], help="policy/value MLP widths")
+    parser.add_argument("--eval-every", type=int, default=25, help="updates between evaluations (0: never)")
+    add_rl_arguments(parser, runs_dir="runs/reinforce", export_dir="saved_models/reinforce")
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from apps._common import write_summary
+    from kerasdl.rl.common import TrainingDivergedError
+    from kerasdl.rl.reinforce import REINFORCE, REINFORCEConfig
+    from kerasdl.training import resolve_jit_compile
+
+    config = REINFORCEConfig(
+        total_episodes=args.episodes, episodes_per_update=args.episodes_per_update,
+        learning_rate=args.learning_rate, value_learning_rate=args.value_learning_rate, gamma=args.gamma,
+        baseline=not args.no_baseline, normalize_returns=not args.no_normalize, entropy_coef=args.entropy_coef,
+        hidden_units=tuple(args.hidden_units), jit_compile=resolve_jit_compile(jit_flag(args.jit_compile)),
+        seed=args.seed,
+    )
+    agent = REINFORCE(args.env, config)  # validates env, spaces and networks first
+    run_dir, run_id = start_run(args)
+    print(f"REINFORCE on {args.env}: policy {agent.policy.count_params():,} parameters, "
+          f"{args.episodes:,} episodes; run folder {run_dir}")
+    try:
+        result = agent.learn(run_dir=run_dir, resume=bool(args.resume), eval_every=args.eval_every,
+                             eval_episodes=args.eval_episodes, target_return=args.target_return,
+                             max_seconds=args.max_seconds, progress=not args.quiet)
+    except TrainingDivergedError as error:
+        print(f"python -m apps.reinforce: error: {error}", file=sys.stderr)
+        return 1
+    returns = agent.evaluate(args.eval_episodes, seed=args.seed + 1)
+    export = export_and_check(agent, args, run_id, args.env)
+    summary = {
+        "app": "reinforce", "env": args.env, "episodes": result.episodes, "env_steps": result.env_steps,
+        "solved_at_episode": result.solved_at_episode, "final_greedy_return_mean": float(np.mean(returns)),
+        "final_greedy_return_std": float(np.std(returns)), "eval_episodes": args.eval_episodes,
+        "seconds": result.seconds, "learning_curve": result.curve_png, "checkpoint": result.checkpoint,
+        "run_dir": str(run_dir), **export, "config": config.__dict__,
+    }
+    write_summary(run_dir, summary)
+    print(f"\nSummary\n  greedy return   {np.mean(returns):.1f} ± {np.std(returns):.1f} over {len(returns)} episodes"
+          f"\n  episodes        {result.episodes:,} ({result.env_steps:,} steps, {result.seconds:.0f} s)"
+          f"\n  curve           {result.curve_png}\n  export          {export['export_path']}"
+          f"\n  summary         {run_dir / 'summary.json'}")
+    return 0
+
+
+def main(argv=None) -> int:
+    from kerasdl.cli import app_main
+
+    return app_main(__name__, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

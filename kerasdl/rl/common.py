@@ -1,0 +1,281 @@
+"""What DQN and REINFORCE share: environment checks, greedy evaluation, logging, checkpoints, export.
+
+* :func:`make_env` / :func:`check_env_id` — a Gymnasium environment from an id, a factory
+  or an instance; an unknown id is a ``ValueError`` naming close matches.
+* :func:`evaluate_policy` — greedy evaluation episodes, run side by side in a
+  ``gymnasium.vector.SyncVectorEnv`` so one batched forward pass serves every episode.
+* :class:`RunLog` — learning curves kept in memory, written as TensorBoard scalars
+  (``tf.summary``) and plotted to PNG with :func:`kerasdl.plots.plot_curves`.
+* :class:`Checkpointer` — ``tf.train.CheckpointManager`` with resume; a non-finite loss
+  raises :class:`TrainingDivergedError` and the last good checkpoint stays the latest.
+* :func:`export_policy` — a SavedModel ``observation → action`` (argmax of the network's
+  outputs), written atomically by :mod:`kerasdl.export`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import numpy as np
+
+from kerasdl._validation import check_float, check_int
+
+
+class TrainingDivergedError(RuntimeError):
+    """Raised when a loss becomes NaN/inf; the message names the last good checkpoint."""
+
+
+def check_gamma(gamma) -> float:
+    """The discount γ must lie in [0, 1]."""
+    return check_float("gamma", gamma, minimum=0.0, maximum=1.0)
+
+
+def check_env_id(env_id: str) -> str:
+    """Raise ``ValueError`` unless ``env_id`` is registered with Gymnasium (``ALE/`` ids need ale-py)."""
+    import gymnasium as gym
+
+    if not isinstance(env_id, str) or not env_id:
+        raise ValueError(f"env must be a Gymnasium environment id, a factory or an Env, got {env_id!r}")
+    if env_id.startswith("ALE/"):
+        from kerasdl.rl.atari import require_ale
+
+        require_ale()
+    if env_id not in gym.registry:
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown environment id {env_id!r}{hint} (see gymnasium.registry)")
+    return env_id
+
+
+def make_env(env, **kwargs):
+    """A Gymnasium environment from an id (checked first), a zero-argument factory, or an Env."""
+    import gymnasium as gym
+
+    if isinstance(env, gym.Env):
+        return env
+    if callable(env):
+        made = env(**kwargs)
+        if not isinstance(made, gym.Env):
+            raise ValueError(f"the environment factory returned {type(made).__name__}, not a gymnasium.Env")
+        return made
+    return gym.make(check_env_id(env), **kwargs)
+
+
+def env_factory(env, **kwargs):
+    """A zero-argument factory for ``env`` (id or factory), for vector environments."""
+    import gymnasium as gym
+
+    if isinstance(env, gym.Env):
+        raise ValueError("evaluation needs fresh copies of the environment: pass its id or a factory, not an instance")
+    if callable(env):
+        return lambda: env(**kwargs)
+    check_env_id(env)
+    return lambda: gym.make(env, **kwargs)
+
+
+def check_discrete_actions(action_space, algorithm: str) -> int:
+    """Number of actions of a ``Discrete`` space; any other space is a ``ValueError``."""
+    import gymnasium as gym
+
+    if not isinstance(action_space, gym.spaces.Discrete):
+        raise ValueError(
+            f"{algorithm} needs a discrete action space (gymnasium.spaces.Discrete), got {action_space}; "
+            "continuous actions need an actor-critic method (DDPG, SAC, PPO)"
+        )
+    return int(action_space.n)
+
+
+def check_network_fits(model, observation_space, num_actions: int, what: str = "q_network") -> None:
+    """The network's input shape must equal the observation's and its output width the action count."""
+    expected = tuple(observation_space.shape)
+    got = tuple(model.input_shape[1:])
+    if got != expected:
+        raise ValueError(f"{what} takes observations of shape {got}, the environment gives {expected}")
+    if model.output_shape[-1] != num_actions:
+        raise ValueError(f"{what} has {model.output_shape[-1]} outputs, the environment has {num_actions} actions")
+
+
+def linear_schedule(start: float, end: float, duration: int, step: int) -> float:
+    """``start`` → ``end`` linearly over ``duration`` steps, then ``end`` (the ε-greedy schedule)."""
+    slope = (end - start) / max(duration, 1)
+    return max(slope * step + start, end) if end <= start else min(slope * step + start, end)
+
+
+def greedy_action_fn(model):
+    """A compiled ``observations (batch) → argmax actions`` function for acting and evaluating."""
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def act(observations):
+        return tf.argmax(model(observations, training=False), axis=-1, output_type=tf.int32)
+
+    return lambda observations: act(observations).numpy()
+
+
+def evaluate_policy(env, action_fn, episodes: int = 10, seed: int = 0, max_parallel: int = 100) -> np.ndarray:
+    """Undiscounted returns of ``episodes`` episodes played by ``action_fn`` (batch obs → actions).
+
+    Episodes run in parallel in a ``SyncVectorEnv`` (at most ``max_parallel`` at once), env
+    ``i`` seeded with ``seed + i``; each copy contributes its first episode only.
+    """
+    import gymnasium as gym
+
+    episodes = check_int("episodes", episodes, minimum=1)
+    factory = env_factory(env)
+    returns = []
+    while len(returns) < episodes:
+        n = min(max_parallel, episodes - len(returns))
+        envs = gym.vector.SyncVectorEnv([factory] * n)
+        try:
+            observations, _ = envs.reset(seed=[seed + len(returns) + i for i in range(n)])
+            totals, running = np.zeros(n), np.ones(n, bool)
+            while running.any():
+                observations, rewards, terminated, truncated, _ = envs.step(action_fn(observations))
+                totals += rewards * running
+                running &= ~(terminated | truncated)
+        finally:
+            envs.close()
+        returns.extend(totals.tolist())
+    return np.asarray(returns)
+
+
+def _scalar_metadata():
+    from tensorflow.core.framework.summary_pb2 import SummaryMetadata
+
+    metadata = SummaryMetadata()
+    metadata.plugin_data.plugin_name = "scalars"  # TensorBoard's scalar dashboard
+    return metadata.SerializeToString()
+
+
+_SCALAR_METADATA = None
+
+
+class RunLog:
+    """Named learning curves ``{name: ([steps], [values])}``, mirrored to TensorBoard when ``log_dir`` is set."""
+
+    def __init__(self, log_dir=None):
+        self.curves: dict[str, tuple[list, list]] = {}
+        self.writer = None
+        if log_dir is not None:
+            import tensorflow as tf
+
+            global _SCALAR_METADATA
+            _SCALAR_METADATA = _SCALAR_METADATA or _scalar_metadata()
+            self.writer = tf.summary.create_file_writer(str(log_dir))
+
+    def scalar(self, name: str, value, step: int) -> None:
+        xs, ys = self.curves.setdefault(name, ([], []))
+        xs.append(int(step))
+        ys.append(float(value))
+        if self.writer is not None:
+            import tensorflow as tf
+
+            # What tf.summary.scalar writes, without needing the tensorboard package installed.
+            with self.writer.as_default():
+                tf.summary.write(name, tf.constant(float(value), tf.float32), step=int(step),
+                                 metadata=_SCALAR_METADATA)
+
+    def last(self, name: str, default=None):
+        return self.curves[name][1][-1] if self.curves.get(name, ([], []))[1] else default
+
+    def plot(self, path, names, *, xlabel="environment step", ylabel="return", title=None, hline=None):
+        """PNG of the named curves that have data (``None`` when none has)."""
+        from kerasdl.plots import plot_curves
+
+        curves = {name: tuple(self.curves[name]) for name in names if self.curves.get(name, ([], []))[0]}
+        if not curves:
+            return None
+        return plot_curves(curves, path, xlabel=xlabel, ylabel=ylabel, title=title, hline=hline)
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.flush()
+            self.writer.close()
+
+
+class Checkpointer:
+    """``tf.train.CheckpointManager`` over the trackables given, plus a ``step`` counter.
+
+    ``save(step)`` writes a checkpoint (and calls ``on_save(directory)`` for extra state such
+    as the replay buffer); ``restore()`` loads the latest one and returns its step (0 when
+    there is none).
+    """
+
+    def __init__(self, directory, max_to_keep: int = 2, on_save=None, on_restore=None, **trackables):
+        import tensorflow as tf
+
+        self.directory = Path(directory)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.checkpoint = tf.train.Checkpoint(step=self.step, **trackables)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), max_to_keep=max_to_keep)
+        self.on_save, self.on_restore = on_save, on_restore
+
+    @property
+    def latest(self):
+        return self.manager.latest_checkpoint
+
+    def save(self, step: int) -> str:
+        self.step.assign(int(step))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if self.on_save is not None:  # extra state first: a checkpoint never points at missing state
+            self.on_save(self.directory)
+        return self.manager.save(checkpoint_number=int(step))
+
+    def restore(self) -> int:
+        if self.latest is None:
+            return 0
+        self.checkpoint.restore(self.latest).assert_existing_objects_matched()
+        if self.on_restore is not None:
+            self.on_restore(self.directory)
+        return int(self.step.numpy())
+
+
+def diverged(what: str, step: int, checkpointer: Checkpointer | None = None) -> TrainingDivergedError:
+    """The error a loop raises when ``what`` turns NaN/inf; it names the last good checkpoint."""
+    where = checkpointer.latest if checkpointer is not None else None
+    return TrainingDivergedError(
+        f"{what} became non-finite at step {step}; training stopped. "
+        f"Last good checkpoint: {where or 'none written'}"
+    )
+
+
+def export_policy(model, path, *, observation_dtype="float32", overwrite: bool = False) -> Path:
+    """SavedModel whose ``serve`` endpoint maps a batch of observations to int32 actions (argmax).
+
+    The observations keep the environment's dtype (float32 vectors, uint8 frames); no
+    kerasdl import is needed to use it.
+    """
+    import keras
+
+    from kerasdl.export import export_saved_model
+
+    inputs = keras.Input(model.input_shape[1:], dtype=observation_dtype, name="observation")
+    scores = model(keras.ops.cast(inputs, "float32"))
+    action = keras.ops.cast(keras.ops.argmax(scores, axis=-1), "int32")
+    policy = keras.Model(inputs, action, name=f"{model.name}_policy")
+    return export_saved_model(policy, path, overwrite=overwrite)
+
+
+def sample_observations(env, count: int = 256, seed: int = 0) -> np.ndarray:
+    """``count`` observations from random play (fresh episodes as needed), to probe a policy."""
+    env = make_env(env)
+    observation, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    observations = []
+    for _ in range(check_int("count", count, minimum=1)):
+        observations.append(observation)
+        observation, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            observation, _ = env.reset()
+    env.close()
+    return np.asarray(observations)
+
+
+def check_exported_policy(path, action_fn, observations) -> float:
+    """Reload the SavedModel at ``path`` and return the fraction of ``observations`` on which its
+    action equals ``action_fn``'s (1.0 for a faithful export)."""
+    from kerasdl.export import load_saved_model
+
+    exported = np.asarray(load_saved_model(path)(observations))
+    return float(np.mean(exported == action_fn(observations)))

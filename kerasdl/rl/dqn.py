@@ -1,0 +1,339 @@
+"""Deep Q-Network (Mnih et al. 2015), laid out like CleanRL's ``dqn.py``.
+
+The update, for a batch of transitions ``(s, a, r, s', terminated)`` from replay::
+
+    y      = r + γ · (1 − terminated) · max_a' Q_target(s', a')        # TD target, no gradient
+    loss   = Huber(y − Q(s, a))                                        # the seeds' (y − Q(s, a))²,
+                                                                        # linear beyond |δ| > 1
+Double DQN (van Hasselt et al. 2016) picks ``a'`` with the online network and values it
+with the target: ``y = r + γ (1 − terminated) Q_target(s', argmax_a' Q(s', a'))``.
+
+Everything else is the standard recipe: ε-greedy exploration with ε decayed linearly
+over ``exploration_fraction`` of the run; a replay buffer; a target network synced every
+``target_update_interval`` environment steps (hard copy when ``tau == 1``, Polyak
+averaging ``θ⁻ ← τθ + (1 − τ)θ⁻`` otherwise); Adam with the gradient's global norm
+clipped to ``max_grad_norm``; the update compiled with ``tf.function`` (``jit_compile``
+for XLA).
+
+Gymnasium's API: ``reset(seed=...)`` once, then ``step`` returns ``terminated`` (a true
+end: no bootstrap) and ``truncated`` (a time limit: the next state still has value, so
+the transition is stored as not terminated and bootstraps). Either one ends the episode.
+
+Example::
+
+    from kerasdl.rl.dqn import DQN, DQNConfig
+    agent = DQN("CartPole-v1", DQNConfig(total_timesteps=50_000))
+    result = agent.learn("CartPole-v1", run_dir="runs/dqn/demo")
+    agent.export("saved_models/dqn/demo")          # observation → action
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kerasdl._validation import check_float, check_int
+from kerasdl.rl.common import (
+    Checkpointer,
+    RunLog,
+    check_discrete_actions,
+    check_gamma,
+    check_network_fits,
+    diverged,
+    env_factory,
+    evaluate_policy,
+    export_policy,
+    greedy_action_fn,
+    linear_schedule,
+    make_env,
+)
+from kerasdl.rl.networks import q_network_for
+from kerasdl.rl.replay import ReplayBuffer
+
+
+@dataclass
+class DQNConfig:
+    """DQN hyperparameters. Defaults: rl-baselines3-zoo's tuned CartPole-v1 settings.
+
+    Step counts are environment steps. ``train_frequency`` env steps pass between
+    training phases of ``gradient_steps`` updates each; ``learning_starts`` steps of
+    random play fill the buffer first.
+    """
+
+    total_timesteps: int = 50_000
+    learning_rate: float = 2.3e-3
+    buffer_size: int = 100_000
+    batch_size: int = 64
+    learning_starts: int = 1_000
+    gamma: float = 0.99
+    train_frequency: int = 256
+    gradient_steps: int = 128
+    target_update_interval: int = 10
+    tau: float = 1.0
+    exploration_fraction: float = 0.16
+    start_epsilon: float = 1.0
+    end_epsilon: float = 0.04
+    double_dqn: bool = False
+    max_grad_norm: float = 10.0
+    huber_delta: float = 1.0
+    hidden_units: tuple = (256, 256)
+    clip_rewards: bool = False
+    jit_compile: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("total_timesteps", "buffer_size", "batch_size", "train_frequency", "gradient_steps",
+                     "target_update_interval"):
+            check_int(name, getattr(self, name), minimum=1)
+        check_int("learning_starts", self.learning_starts, minimum=0)
+        check_int("seed", self.seed, minimum=0)
+        if self.buffer_size < self.batch_size:
+            raise ValueError(f"buffer_size ({self.buffer_size}) must be >= batch_size ({self.batch_size}): "
+                             "the replay buffer could never fill one batch")
+        check_gamma(self.gamma)
+        check_float("learning_rate", self.learning_rate, minimum=0.0, min_inclusive=False)
+        check_float("tau", self.tau, minimum=0.0, maximum=1.0, min_inclusive=False)
+        check_float("exploration_fraction", self.exploration_fraction, minimum=0.0, maximum=1.0)
+        check_float("start_epsilon", self.start_epsilon, minimum=0.0, maximum=1.0)
+        check_float("end_epsilon", self.end_epsilon, minimum=0.0, maximum=1.0)
+        check_float("max_grad_norm", self.max_grad_norm, minimum=0.0, min_inclusive=False)
+        check_float("huber_delta", self.huber_delta, minimum=0.0, min_inclusive=False)
+        self.hidden_units = tuple(self.hidden_units)
+
+
+@dataclass
+class DQNResult:
+    """What :meth:`DQN.learn` reports; ``curves`` are ``{name: (steps, values)}``."""
+
+    steps: int
+    episodes: int
+    seconds: float
+    eval_seconds: float
+    solved_at_step: int | None
+    last_eval_mean: float | None
+    curves: dict = field(default_factory=dict)
+    checkpoint: str | None = None
+    curve_png: str | None = None
+
+
+class DQN:
+    """A DQN agent for one environment (its spaces fix the networks).
+
+    Args:
+        env: a Gymnasium id, a factory, or an Env (only its spaces are read here).
+        config: :class:`DQNConfig`.
+        q_network: a Keras model ``observation batch → Q-values``; default
+            :func:`kerasdl.rl.networks.q_network_for` (MLP or Nature DQN by observation rank).
+    """
+
+    def __init__(self, env, config: DQNConfig | None = None, q_network=None):
+        import keras
+        import tensorflow as tf
+
+        from kerasdl.training import make_optimizer
+
+        self.config = config = config or DQNConfig()
+        probe = make_env(env)
+        self.observation_space, self.action_space = probe.observation_space, probe.action_space
+        if probe is not env:
+            probe.close()
+        self.num_actions = check_discrete_actions(self.action_space, "DQN")
+        shape = tuple(self.observation_space.shape or ())
+        if not shape:
+            raise ValueError(f"DQN needs array observations (a Box space), got {self.observation_space}")
+        keras.utils.set_random_seed(config.seed)
+        self.q_network = q_network if q_network is not None else q_network_for(shape, self.num_actions,
+                                                                               config.hidden_units)
+        check_network_fits(self.q_network, self.observation_space, self.num_actions)
+        self.target_network = keras.models.clone_model(self.q_network)
+        self.target_network.set_weights(self.q_network.get_weights())
+        self.optimizer = make_optimizer("adam", config.learning_rate, global_clipnorm=config.max_grad_norm)
+        self.optimizer.build(self.q_network.trainable_variables)
+        self.loss_fn = keras.losses.Huber(delta=config.huber_delta)
+        self._update = tf.function(self._update_step, jit_compile=config.jit_compile, reduce_retracing=True)
+        self._train_phase = tf.function(self._train_phase_steps, jit_compile=config.jit_compile,
+                                        reduce_retracing=True)
+        self.greedy_actions = greedy_action_fn(self.q_network)
+        self.rng = np.random.default_rng(config.seed)
+
+    # -- the update ------------------------------------------------------------------------
+    def _update_step(self, observations, actions, rewards, next_observations, terminated):
+        import tensorflow as tf
+
+        gamma = self.config.gamma
+        next_q_target = self.target_network(tf.cast(next_observations, tf.float32), training=False)
+        if self.config.double_dqn:  # online net chooses a', target net values it
+            next_actions = tf.argmax(self.q_network(tf.cast(next_observations, tf.float32), training=False), axis=1)
+            next_value = tf.gather(next_q_target, next_actions, batch_dims=1)
+        else:
+            next_value = tf.reduce_max(next_q_target, axis=1)
+        td_target = tf.stop_gradient(rewards + gamma * (1.0 - terminated) * next_value)
+        with tf.GradientTape() as tape:
+            q_values = self.q_network(tf.cast(observations, tf.float32), training=True)
+            q_taken = tf.gather(q_values, actions, batch_dims=1)  # Q(s, a)
+            loss = self.loss_fn(td_target, q_taken)
+        variables = self.q_network.trainable_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))  # global-norm clipped
+        return loss, tf.reduce_mean(q_taken)
+
+    def _train_phase_steps(self, observations, actions, rewards, next_observations, terminated):
+        """``_update_step`` on each of K stacked batches in one compiled loop (no Python per update)."""
+        import tensorflow as tf
+
+        steps = tf.shape(actions)[0]
+        losses = tf.TensorArray(tf.float32, size=steps)
+        q_means = tf.TensorArray(tf.float32, size=steps)
+        for k in tf.range(steps):
+            loss, q_mean = self._update_step(observations[k], actions[k], rewards[k], next_observations[k],
+                                             terminated[k])
+            losses = losses.write(k, loss)
+            q_means = q_means.write(k, q_mean)
+        return losses.stack(), q_means.stack()
+
+    def train_phase(self, replay: ReplayBuffer, gradient_steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """``gradient_steps`` updates on fresh uniform batches; returns their losses and mean Q(s, a)."""
+        c = self.config
+        batch = replay.sample(c.batch_size, batches=gradient_steps)
+        stack = lambda a: a.reshape(gradient_steps, c.batch_size, *a.shape[1:])  # noqa: E731
+        losses, q_means = self._train_phase(stack(batch.observations), stack(batch.actions), stack(batch.rewards),
+                                            stack(batch.next_observations), stack(batch.terminated))
+        return losses.numpy(), q_means.numpy()
+
+    def update(self, batch) -> tuple[float, float]:
+        """One gradient step on a :class:`~kerasdl.rl.replay.Batch`; returns (loss, mean Q(s, a))."""
+        loss, q_mean = self._update(batch.observations, batch.actions, batch.rewards,
+                                    batch.next_observations, batch.terminated)
+        return float(loss), float(q_mean)
+
+    def sync_target(self) -> None:
+        """θ⁻ ← τθ + (1 − τ)θ⁻ (a hard copy when τ = 1)."""
+        tau = self.config.tau
+        for target, online in zip(self.target_network.weights, self.q_network.weights):
+            target.assign(online if tau == 1.0 else tau * online + (1.0 - tau) * target)
+
+    def epsilon(self, step: int) -> float:
+        c = self.config
+        return linear_schedule(c.start_epsilon, c.end_epsilon, int(c.exploration_fraction * c.total_timesteps), step)
+
+    def act(self, observation, epsilon: float) -> int:
+        """ε-greedy action for one observation."""
+        if self.rng.random() < epsilon:
+            return int(self.rng.integers(self.num_actions))
+        return int(self.greedy_actions(observation[None])[0])
+
+    # -- the loop ----------------------------------------------------------------------------
+    def learn(self, env, *, run_dir=None, resume: bool = False, checkpoint_every: int = 10_000,
+              eval_env=None, eval_every: int = 0, eval_episodes: int = 10, target_return: float | None = None,
+              log_every: int = 1_000, max_seconds: float | None = None, progress: bool = True) -> DQNResult:
+        """Train for ``config.total_timesteps`` environment steps (in total, across resumes).
+
+        ``run_dir`` (optional) receives ``checkpoints/`` (every ``checkpoint_every`` steps and
+        at the end, with the replay buffer), ``tensorboard/`` scalars and
+        ``learning_curve.png``. ``resume=True`` continues from its latest checkpoint.
+        Every ``eval_every`` steps (0: never) the greedy policy plays ``eval_episodes``
+        episodes of ``eval_env`` (default: ``env`` when it is an id or factory); with
+        ``target_return`` set, training stops once their mean reaches it.
+        """
+        from tqdm.auto import tqdm
+
+        c = self.config
+        for name, value in (("checkpoint_every", checkpoint_every), ("log_every", log_every)):
+            check_int(name, value, minimum=1)
+        check_int("eval_every", eval_every, minimum=0)
+        if eval_every and eval_env is None:
+            eval_env = env  # an id or a factory; evaluation plays on fresh copies
+            env_factory(eval_env)
+        env = make_env(env)
+        check_network_fits(self.q_network, env.observation_space, check_discrete_actions(env.action_space, "DQN"))
+        self.replay = buffer = ReplayBuffer(c.buffer_size, env.observation_space.shape, env.observation_space.dtype,
+                                            seed=c.seed)
+        run_dir = Path(run_dir) if run_dir is not None else None
+        log = RunLog(run_dir / "tensorboard" if run_dir else None)
+        checkpointer = None
+        if run_dir is not None:
+            checkpointer = Checkpointer(
+                run_dir / "checkpoints", q_network=self.q_network, target_network=self.target_network,
+                optimizer=self.optimizer,
+                on_save=lambda d: buffer.save(d / "replay.npz"),
+                on_restore=lambda d: buffer.load(d / "replay.npz") if (d / "replay.npz").exists() else None,
+            )
+        start_step = checkpointer.restore() if (checkpointer and resume) else 0
+
+        start, eval_seconds = time.perf_counter(), 0.0
+        solved_at, episodes, episode_return = None, 0, 0.0
+        observation, _ = env.reset(seed=c.seed + start_step)
+        bar = tqdm(total=c.total_timesteps, initial=start_step, disable=not progress, unit="step", desc="DQN")
+        step = start_step
+        for step in range(start_step + 1, c.total_timesteps + 1):
+            epsilon = self.epsilon(step)
+            action = self.act(observation, epsilon)
+            next_observation, reward, terminated, truncated, _ = env.step(action)
+            stored_reward = np.sign(reward) if c.clip_rewards else reward
+            # Truncation is not termination: the stored flag is `terminated` only, so a
+            # time-limit cut still bootstraps from next_observation.
+            buffer.add(observation, action, stored_reward, next_observation, terminated)
+            episode_return += float(reward)
+            observation = next_observation
+            if terminated or truncated:
+                episodes += 1
+                log.scalar("episode_return", episode_return, step)
+                bar.set_postfix(ret=f"{episode_return:.0f}", eps=f"{epsilon:.2f}")
+                episode_return = 0.0
+                observation, _ = env.reset()
+
+            if step > c.learning_starts and step % c.train_frequency == 0:
+                losses, q_means = self.train_phase(buffer, c.gradient_steps)
+                if not np.isfinite(losses).all():
+                    bar.close()
+                    log.close()
+                    raise diverged("DQN loss", step, checkpointer)
+                log.scalar("loss", losses.mean(), step)
+                log.scalar("q_mean", q_means.mean(), step)
+            if step % c.target_update_interval == 0:
+                self.sync_target()
+            if step % log_every == 0:
+                log.scalar("epsilon", epsilon, step)
+            if checkpointer is not None and step % checkpoint_every == 0:
+                checkpointer.save(step)
+            if eval_every and step % eval_every == 0:
+                t0 = time.perf_counter()
+                mean_return = float(np.mean(evaluate_policy(eval_env, self.greedy_actions, eval_episodes,
+                                                            seed=10_000 + step)))
+                eval_seconds += time.perf_counter() - t0
+                log.scalar("eval_return", mean_return, step)
+                bar.write(f"step {step}: greedy return {mean_return:.1f} over {eval_episodes} episodes")
+                if target_return is not None and mean_return >= target_return:
+                    solved_at = step
+                    bar.update(1)
+                    break
+            bar.update(1)
+            if max_seconds is not None and time.perf_counter() - start > max_seconds:
+                bar.write(f"stopping at step {step}: max_seconds={max_seconds} reached")
+                break
+        bar.close()
+        env.close()
+
+        result = DQNResult(
+            steps=step, episodes=episodes, seconds=round(time.perf_counter() - start, 2),
+            eval_seconds=round(eval_seconds, 2), solved_at_step=solved_at,
+            last_eval_mean=log.last("eval_return"), curves=log.curves,
+        )
+        if checkpointer is not None:
+            result.checkpoint = checkpointer.save(step)
+            png = log.plot(run_dir / "learning_curve.png", ["episode_return", "eval_return"],
+                           title="DQN learning curve", hline=target_return)
+            result.curve_png = str(png) if png else None
+        log.close()
+        return result
+
+    def evaluate(self, env, episodes: int = 10, seed: int = 0) -> np.ndarray:
+        """Returns of ``episodes`` greedy episodes (see :func:`kerasdl.rl.common.evaluate_policy`)."""
+        return evaluate_policy(env, self.greedy_actions, episodes, seed=seed)
+
+    def export(self, path, overwrite: bool = False) -> Path:
+        """SavedModel ``observation → action`` (greedy), observations in the environment's dtype."""
+        return export_policy(self.q_network, path, observation_dtype=self.observation_space.dtype.name,
+                             overwrite=overwrite)
