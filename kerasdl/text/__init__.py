@@ -1,0 +1,38 @@
+"""Text models beyond the builders: sentence encoders in TF Hub format, and character-level
+text generation.
+
+- :mod:`kerasdl.text.encoders`: export a text encoder as a TF Hub-format SavedModel (a small
+  self-made one, or a KerasHub BERT preset such as all-MiniLM-L6-v2) and load any TF Hub
+  handle, SavedModel or KerasHub preset as a Keras 3 layer (raw strings → sentence
+  embeddings), frozen or fine-tuned (:class:`kerasdl.layers.hub.HubLayer`).
+- :mod:`kerasdl.text.generation`: character vocabulary, next-character training windows,
+  and sampling (temperature, top-k) that carries the recurrent state from step to step.
+"""
+
+from kerasdl.text.encoders import (
+    export_keras_hub_encoder,
+    export_small_text_encoder,
+    is_keras_hub_preset,
+    minilm_preset_dir,
+    text_encoder_layer,
+)
+from kerasdl.text.generation import (
+    CharVocabulary,
+    char_windows,
+    generate_text,
+    load_text_file,
+    sample_next,
+)
+
+__all__ = [
+    "CharVocabulary",
+    "char_windows",
+    "export_keras_hub_encoder",
+    "export_small_text_encoder",
+    "generate_text",
+    "is_keras_hub_preset",
+    "load_text_file",
+    "minilm_preset_dir",
+    "sample_next",
+    "text_encoder_layer",
+]
