@@ -163,17 +163,18 @@ def run(args) -> int:
     check_float("--learning-rate", args.learning_rate, minimum=0.0, min_inclusive=False)
     nms = {"score_threshold": check_float("--score-threshold", args.score_threshold, minimum=0.0, maximum=1.0),
            "iou_threshold": check_float("--iou-threshold", args.iou_threshold, minimum=0.0, maximum=1.0)}
-    setup_runtime(args)
+    strategy = setup_runtime(args)
     train, test = load_data(args)
     run_dir = new_run_dir(args.runs_dir)
     print(f"kerasdl detect: {train.source}: {len(train)} train / {len(test)} test images, "
           f"{sum(map(len, train.boxes))} / {sum(map(len, test.boxes))} boxes, {train.num_classes} classes")
 
     start = time.perf_counter()
-    model, anchors, history = train_yolo(
-        train, num_anchors=args.anchors, grid_size=args.grid_size, backbone=args.backbone, epochs=args.epochs,
-        batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed, jit_compile=args.jit,
-        verbose=args.verbose)
+    with strategy.scope():  # the detector is built and compiled inside train_yolo
+        model, anchors, history = train_yolo(
+            train, num_anchors=args.anchors, grid_size=args.grid_size, backbone=args.backbone, epochs=args.epochs,
+            batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed, jit_compile=args.jit,
+            verbose=args.verbose)
     train_seconds = time.perf_counter() - start
     print(f"anchors (w, h as image fractions): {np.round(anchors.astype(float), 3).tolist()}, "
           f"mean best IoU with the training boxes {mean_best_iou(train.normalized_sizes(), anchors):.3f}")
