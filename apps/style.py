@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from apps._common import new_run_dir, write_summary
+from apps._common import jit_flag, new_run_dir, write_summary
 
 DESCRIPTION = "neural style transfer: optimise an image to match CONTENT's features and STYLE's Gram matrices"
 
@@ -42,6 +42,8 @@ def add_arguments(parser):
     parser.add_argument("--intermediate-every", type=int, default=50, help="write an intermediate PNG every N steps (0: never)")
     parser.add_argument("--runs-dir", default="runs/style")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jit-compile", choices=["auto", "on", "off"], default="auto",
+                        help="XLA for the optimisation step (auto: on with a GPU)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -69,6 +71,7 @@ def run(args) -> int:
         content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
         noise=args.noise, seed=args.seed, intermediate_dir=run_dir / "intermediate",
         intermediate_every=args.intermediate_every, checkpoint_dir=run_dir / "checkpoints", progress=not args.quiet,
+        jit_compile=jit_flag(args.jit_compile),
     )
     save_png(result.image, out)
     import numpy as np

@@ -235,7 +235,8 @@ def transfer_style(content_image, style_image, *, features: PerceptualFeatures |
                    weights="imagenet", steps: int = 200, learning_rate: float = 0.02, content_weight: float = 1.0,
                    style_weight: float = 100.0, tv_weight: float = 0.0, style_layer_weights=None, noise: float = 0.1,
                    seed: int = 0, intermediate_dir=None, intermediate_every: int = 0, checkpoint_dir=None,
-                   checkpoint_every: int = 50, progress: bool = True, on_step=None) -> StyleTransferResult:
+                   checkpoint_every: int = 50, progress: bool = True, on_step=None,
+                   jit_compile="auto") -> StyleTransferResult:
     """Optimise G = content + noise to minimise
     ``content_weight·J_content + style_weight·J_style + tv_weight·J_TV`` (:mod:`kerasdl.losses.style`).
 
@@ -283,7 +284,9 @@ def transfer_style(content_image, style_image, *, features: PerceptualFeatures |
         if manager.latest_checkpoint:
             checkpoint.restore(manager.latest_checkpoint)
 
-    @tf.function
+    from kerasdl.training.runtime import resolve_jit_compile
+
+    @tf.function(jit_compile=resolve_jit_compile(jit_compile))  # XLA on with a GPU by default
     def train_step():
         with tf.GradientTape() as tape:
             content_features, style_features = features(generated)

@@ -75,6 +75,7 @@ def test_gan_train_step_compiles_with_xla():
     assert any(not np.allclose(a, b) for a, b in zip(before, gan.generator.get_weights()))
 
 
+@pytest.mark.slow  # tests/test_distribute.py runs a custom-loop model on two replicas in the fast suite
 def test_gan_under_mirrored_strategy_on_two_logical_cpus():
     script = textwrap.dedent("""
         import numpy as np, tensorflow as tf

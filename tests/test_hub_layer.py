@@ -103,10 +103,10 @@ def test_keras_export_is_loadable_through_serve_signature(tmp_path):
     from kerasdl.layers.hub import HubLayer
 
     keras.utils.set_random_seed(0)
-    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="dense")])
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="dense")], name="inner")
     path = export_saved_model(inner, tmp_path / "dense")
     layer = HubLayer(path, trainable=True)
-    assert sorted(w.name for w in layer.trainable_weights) == ["sequential_dense_bias", "sequential_dense_kernel"]
+    assert sorted(w.name for w in layer.trainable_weights) == ["inner_dense_bias", "inner_dense_kernel"]
     x = keras.Input((4,))
     model = keras.Model(x, layer(x))
     # keras.layers.TFSMLayer fails here: "'..._kernel:0_momentum' is not a valid scope name".

@@ -82,14 +82,17 @@ def digits_search_data(validation_fraction: float = 0.2, seed: int = 0):
 
 
 def train_child(architecture, data, *, epochs: int = 3, batch_size: int = 32, learning_rate: float = 3e-3,
-                seed: int = 0) -> float:
-    """Train a child briefly (Adam) and return its validation accuracy — the controller's reward."""
+                seed: int = 0, jit_compile="auto") -> float:
+    """Train a child briefly (Adam) and return its validation accuracy — the controller's reward.
+
+    ``jit_compile="auto"``: XLA with a GPU; on CPU each child's compilation would cost more
+    than its few epochs save."""
     from kerasdl.training import compile_model
 
     (x_train, y_train), (x_val, y_val) = data
     keras.utils.set_random_seed(seed)
     model = compile_model(child_cnn(architecture, x_train.shape[1:], int(y_train.max()) + 1), "adam",
-                          learning_rate, jit_compile=False)
+                          learning_rate, jit_compile=jit_compile)
     model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
     # one eager forward pass on the small validation split (cheaper than tracing evaluate())
     predictions = np.asarray(model(x_val, training=False))
