@@ -224,7 +224,7 @@ def custom_vs_plain(steps, warmup, batch=64):
             return self.network(x, training=training)
 
         def train_step(self, data):
-            x, y = data
+            x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
             with tf.GradientTape() as tape:
                 y_pred = self.network(x, training=True)
                 loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
@@ -323,6 +323,8 @@ def main(argv=None) -> int:
                 print(f"{name:52s} {key:18s} {entry[key]}", flush=True)
         results["models"][name] = entry
         rows.append((name, entry))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")  # keep the table if a later part fails
     results["custom_train_step_vs_fit"] = custom_vs_plain(args.steps * 3, args.warmup)
     print("custom train_step vs plain fit:", results["custom_train_step_vs_fit"], flush=True)
     results["files_vs_memory"] = files_vs_memory()

@@ -294,6 +294,7 @@ def test_learns_on_small_one_channel_digits(trained_digits_b0):
     assert losses[-1] < losses[0]
 
 
+@pytest.mark.slow  # ~25 s; the MobileNet and ResNet round trips cover the same export path in the fast suite
 def test_keras_and_saved_model_round_trip(trained_digits_b0, tmp_path):
     model, x, _ = trained_digits_b0
     x = x[:4]
