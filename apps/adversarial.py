@@ -24,8 +24,6 @@ from apps._common import add_runtime_arguments
 
 DESCRIPTION = "attack an MNIST classifier with FGSM/PGD, optionally train it adversarially, export it"
 DEFAULT_EPOCHS = {"mnist": 2, "digits": 15}
-# Reloaded SavedModel vs in-memory predictions: the same float32 graph, so only rounding differs.
-EXPORT_TOLERANCE = 1e-5
 
 
 def _eps_list(text: str):
@@ -106,7 +104,7 @@ def run(args) -> int:
     from apps._common import new_run_dir, setup_runtime, write_summary
     from kerasdl.attacks import FGSM, PGD, evaluate_attack, predicted_labels
     from kerasdl.data import default_dataset, load_image_classification, make_dataset, train_val_split
-    from kerasdl.export import export_saved_model, load_keras, load_saved_model, with_preprocessing
+    from kerasdl.export import check_export_agrees, export_saved_model, load_keras, load_saved_model, with_preprocessing
     from kerasdl.models.lenet import lenet5
     from kerasdl.plots import plot_history, plot_image_grid
     from kerasdl.training import compile_model, make_callbacks
@@ -191,11 +189,8 @@ def run(args) -> int:
     serving = with_preprocessing(model, keras.layers.Rescaling(1 / 255, name="scale_uint8"))
     export_path = export_saved_model(serving, Path(args.export_dir) / run_dir.name)
     raw = np.round(x_test[:256] * 255).astype("uint8")
-    reloaded = np.asarray(load_saved_model(export_path)(raw))
-    in_memory = model.predict(raw.astype("float32") / 255, verbose=0)
-    max_diff = float(np.max(np.abs(reloaded - in_memory)))
-    if max_diff > EXPORT_TOLERANCE:
-        raise RuntimeError(f"reloaded SavedModel disagrees with the in-memory model: max |diff| = {max_diff:.3g}")
+    max_diff = check_export_agrees(load_saved_model(export_path)(raw),
+                                   model.predict(raw.astype("float32") / 255, verbose=0))
     model_path = run_dir / "model.keras"
     model.save(model_path)
 

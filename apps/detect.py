@@ -155,7 +155,6 @@ def run(args) -> int:
     from kerasdl.detection.anchors import mean_best_iou
     from kerasdl.detection.training import evaluate_detections, train_yolo
     from kerasdl.detection.visualize import plot_detections
-    from kerasdl.export import new_run_id
     from kerasdl.plots import plot_history
 
     check_int("--epochs", args.epochs, minimum=1)
@@ -210,7 +209,7 @@ def run(args) -> int:
               f"COCO AP@[0.5:0.95] = {sw_figures['coco_map_50_95']:.4f}")
 
     if not args.no_export:
-        export_path = Path(args.export_dir) / new_run_id()
+        export_path = Path(args.export_dir) / run_dir.name  # the run and its export share the id
         export_detector(model, anchors, export_path, **nms)
         diff = check_export(export_path, model, anchors, test.images[:8], **nms)
         summary.update(export=str(export_path), export_max_abs_diff=diff)

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from apps._common import add_runtime_arguments, new_run_dir, setup_runtime, write_summary
 
 DESCRIPTION = "fine-tune a pretrained CNN (keras.applications, kerasdl or TF Hub) on an image folder and export it"
-
-# Reloaded SavedModel vs in-memory model on the same pixels: the same float32 graph.
-EXPORT_TOLERANCE = 1e-5
 
 
 def add_arguments(parser):
@@ -55,11 +53,11 @@ def _weights(value: str):
 
 
 def run(args) -> int:
-    import numpy as np
     import tensorflow as tf
 
     from kerasdl.data import image_augmentation
     from kerasdl.evaluation import classification_summary
+    from kerasdl.export import check_export_agrees
     from kerasdl.plots import plot_history
     from kerasdl.training import make_callbacks
     from kerasdl.transfer import (
@@ -105,8 +103,6 @@ def run(args) -> int:
     curves = plot_history(result.history, run_dir / "curves.png", title=f"fine-tuning {backbone.name}")
     (run_dir / "class_names.txt").write_text("\n".join(folder.class_names) + "\n")
 
-    from pathlib import Path
-
     export_path = export_image_classifier(model, Path(args.export_dir) / run_dir.name,
                                           class_names=folder.class_names, image_size=image_size)
     reloaded = tf.saved_model.load(str(export_path))
@@ -114,9 +110,7 @@ def run(args) -> int:
     pixels = tf.cast(tf.clip_by_value(tf.round(images), 0, 255), tf.uint8)
     served = reloaded.serve(pixels)["probabilities"].numpy()
     direct = model(tf.image.resize(tf.cast(pixels, tf.float32), image_size), training=False).numpy()
-    max_diff = float(np.abs(served - direct).max())
-    if max_diff > EXPORT_TOLERANCE:
-        raise RuntimeError(f"exported model disagrees with the trained model (max |diff| {max_diff:.2e})")
+    max_diff = check_export_agrees(served, direct)
 
     figures = {
         "backbone": backbone.name, "weights": backbone.weights, "image_size": list(image_size),

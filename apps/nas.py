@@ -17,9 +17,6 @@ import sys
 
 DESCRIPTION = "architecture search with an RNN controller (REINFORCE) vs random search on digits; export the best"
 
-# Reloaded SavedModel vs in-memory probabilities: the same float32 graph, so only rounding differs.
-EXPORT_TOLERANCE = 1e-5
-
 
 def add_arguments(parser):
     parser.add_argument("--trials", type=int, default=20, help="child trainings per search method")
@@ -46,7 +43,7 @@ def run(args) -> int:
     from kerasdl._validation import check_float, check_int
     from kerasdl.automl.nas import SearchSpace, child_cnn, digits_search_data, nas_search, plot_search, random_search
     from kerasdl.data import load_digits, scale_images
-    from kerasdl.export import export_saved_model, load_saved_model, with_preprocessing
+    from kerasdl.export import check_export_agrees, export_saved_model, load_saved_model, with_preprocessing
     from kerasdl.training import compile_model, set_seed
 
     # every value is checked before the data is read or a run folder is made
@@ -82,10 +79,7 @@ def run(args) -> int:
                                      input_shape=(8, 8, 1))
         path = export_saved_model(serving, Path(args.export_dir) / run_dir.name)
         raw = x_test[:128, ..., None]
-        diff = float(np.max(np.abs(np.asarray(load_saved_model(path)(raw)) - model.predict(scale_images(raw),
-                                                                                            verbose=0))))
-        if diff > EXPORT_TOLERANCE:
-            raise RuntimeError(f"reloaded SavedModel disagrees with the model: max |diff| = {diff:.3g}")
+        diff = check_export_agrees(load_saved_model(path)(raw), model.predict(scale_images(raw), verbose=0))
         export = {"export_path": str(path), "export_max_abs_diff": diff}
 
     summary = {"app": "nas", "search_space_size": space.size(), "trials": args.trials,

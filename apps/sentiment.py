@@ -39,7 +39,6 @@ from apps._common import add_runtime_arguments, new_run_dir, setup_runtime, writ
 
 DESCRIPTION = "train a sentiment classifier on raw text (SST-2, polarity, IMDB, CSV) and export it"
 DATASET_CHOICES = ("sst2", "polarity", "uci", "imdb_subset", "imdb_keras_subset", "imdb")
-EXPORT_TOLERANCE = 1e-5
 
 
 def add_arguments(parser):
@@ -211,6 +210,7 @@ def train_and_export(args, log=print, *, return_model: bool = False):
     from kerasdl._validation import check_float, check_int
     from kerasdl.data import train_val_split
     from kerasdl.evaluation.classification import classification_summary
+    from kerasdl.export import check_export_agrees
     from kerasdl.plots import plot_history
     from kerasdl.training import compile_model, make_callbacks
 
@@ -272,9 +272,7 @@ def train_and_export(args, log=print, *, return_model: bool = False):
         export_path = Path(args.export_dir) / run_dir.name
         export_text_classifier(serving, export_path, data.class_names)
         sample = [str(t) for t in data.x_test[:64]]
-        diff = float(np.max(np.abs(reload_and_predict(export_path, sample) - probabilities[:64])))
-        if diff > EXPORT_TOLERANCE:
-            raise RuntimeError(f"reloaded SavedModel disagrees with the in-memory model: max |diff| = {diff:.3g}")
+        diff = check_export_agrees(reload_and_predict(export_path, sample), probabilities[:64])
         summary.update(export_path=str(export_path), export_max_abs_diff=diff)
     summary["seconds"] = round(time.perf_counter() - start, 1)
     write_summary(run_dir, summary)

@@ -22,9 +22,6 @@ DESCRIPTION = "train a kerasdl builder on an image data set and export a SavedMo
 # Unknown --flags are passed to the builder, e.g. `kerasdl train resnet_cifar --depth 20`.
 BUILDER_OPTIONS = True
 
-# Reloaded SavedModel vs in-memory predictions: both run the same float32 graph, so any
-# difference beyond float rounding means the export is wrong.
-EXPORT_TOLERANCE = 1e-5
 # Under mixed precision both run bfloat16/float16 arithmetic (8/11 mantissa bits), and the
 # SavedModel graph may order or fuse it differently from eager Keras.
 MIXED_PRECISION_EXPORT_TOLERANCE = 2e-2
@@ -100,7 +97,7 @@ def train_and_export(
     from kerasdl._validation import check_int
     from kerasdl.cli import UsageError
     from kerasdl.data import load_image_classification, make_dataset, train_val_split
-    from kerasdl.export import export_saved_model, load_saved_model, new_run_id, with_preprocessing
+    from kerasdl.export import EXPORT_TOLERANCE, check_export_agrees, export_saved_model, load_saved_model, new_run_id, with_preprocessing
     from kerasdl.models import BUILDERS
     from kerasdl.plots import plot_history
     from kerasdl.training import compile_model, make_callbacks, set_mixed_precision, set_seed, strategy
@@ -168,11 +165,9 @@ def train_and_export(
     serving = with_preprocessing(model, keras.layers.Rescaling(1 / 255, name="scale_uint8"))
     export_path = export_saved_model(serving, Path(export_dir) / run_id)
     raw_test = np.round(data.x_test[:512] * 255).astype("uint8")
-    reloaded = np.asarray(load_saved_model(export_path)(raw_test))
-    in_memory = model.predict(raw_test.astype("float32") / 255, verbose=0)
-    max_diff = float(np.max(np.abs(reloaded - in_memory)))
-    if max_diff > (MIXED_PRECISION_EXPORT_TOLERANCE if mixed_precision else EXPORT_TOLERANCE):
-        raise RuntimeError(f"reloaded SavedModel disagrees with the in-memory model: max |diff| = {max_diff:.3g}")
+    max_diff = check_export_agrees(
+        load_saved_model(export_path)(raw_test), model.predict(raw_test.astype("float32") / 255, verbose=0),
+        tolerance=MIXED_PRECISION_EXPORT_TOLERANCE if mixed_precision else EXPORT_TOLERANCE)
 
     result = TrainResult(
         builder=builder, dataset=data.name, data_source=data.source, epochs_run=len(history.history["loss"]),

@@ -24,9 +24,6 @@ from apps._common import add_runtime_arguments, new_run_dir, setup_runtime, writ
 
 DESCRIPTION = "train a triplet-loss face embedding, pick a verification threshold, test on unseen people"
 
-# Reloaded SavedModel vs in-memory embeddings: the same float32 graph.
-EXPORT_TOLERANCE = 1e-5
-
 
 def add_arguments(parser):
     parser.add_argument("--dataset", choices=["olivetti", "digits"], default=None,
@@ -54,7 +51,7 @@ def run(args) -> int:
 
     from kerasdl._validation import check_int
     from kerasdl.data.faces import identity_batches, load_identities, olivetti_available
-    from kerasdl.export import export_saved_model, load_saved_model, save_keras, with_preprocessing
+    from kerasdl.export import check_export_agrees, export_saved_model, load_saved_model, save_keras, with_preprocessing
     from kerasdl.models.siamese import embedding_network
     from kerasdl.plots import plot_curves, plot_history
     from kerasdl.training import make_callbacks, make_optimizer
@@ -130,9 +127,7 @@ def run(args) -> int:
         serving = with_preprocessing(embedding, keras.layers.Rescaling(1 / 255, name="scale_uint8"), input_name="images")
         export_path = export_saved_model(serving, Path(args.export_dir) / run_dir.name)
         sample = data.x_test[:32]
-        max_diff = float(np.max(np.abs(np.asarray(load_saved_model(export_path)(sample)) - verifier.embed(sample))))
-        if max_diff > EXPORT_TOLERANCE:
-            raise RuntimeError(f"reloaded SavedModel disagrees with the in-memory embedding: max |diff| = {max_diff:.3g}")
+        max_diff = check_export_agrees(load_saved_model(export_path)(sample), verifier.embed(sample))
         summary.update(export_path=str(export_path), export_max_abs_diff=max_diff)
     summary["seconds"] = round(time.perf_counter() - start, 1)
     write_summary(run_dir, summary)

@@ -51,19 +51,24 @@ def _median_seconds(step, steps: int, warmup: int) -> float:
 # Each returns (model compiled with jit_compile, train batch (x, y) or x, inference input, batch size).
 
 
-def _classifier(build, x_shape, num_classes, loss="sparse_categorical_crossentropy"):
+def _compiled(build, make_batch, loss="sparse_categorical_crossentropy"):
+    """A factory for a model trained by plain ``fit``; ``make_batch(rng, batch)`` → ``(x, y)``."""
+
     def factory(jit, batch):
         import numpy as np
 
         from kerasdl.training import compile_model
 
         model = compile_model(build(), "adam", 1e-3, loss=loss, metrics=(), jit_compile=jit)
-        rng = np.random.default_rng(0)
-        x = rng.uniform(0, 1, (batch, *x_shape)).astype("float32")
-        y = rng.integers(0, num_classes, batch)
+        x, y = make_batch(np.random.default_rng(0), batch)
         return model, (x, y), x
 
     return factory
+
+
+def _images(shape, num_classes):
+    return lambda rng, batch: (rng.uniform(0, 1, (batch, *shape)).astype("float32"),
+                               rng.integers(0, num_classes, batch))
 
 
 def _float32_output(model):
@@ -105,28 +110,6 @@ def _lstm_sentiment():
                                           num_classes=1, sequence_length=64))
 
 
-def _lstm_factory(jit, batch):
-    import numpy as np
-
-    from kerasdl.training import compile_model
-
-    model = compile_model(_lstm_sentiment(), "adam", 1e-3, loss="binary_crossentropy", metrics=(), jit_compile=jit)
-    rng = np.random.default_rng(0)
-    x = rng.integers(1, 10000, (batch, 64)).astype("int32")
-    return model, (x, rng.integers(0, 2, (batch, 1)).astype("float32")), x
-
-
-def _unet_factory(jit, batch):
-    import numpy as np
-
-    from kerasdl.training import compile_model
-
-    model = compile_model(_unet(), "adam", 1e-3, metrics=(), jit_compile=jit)
-    rng = np.random.default_rng(0)
-    x = rng.uniform(0, 1, (batch, 64, 64, 3)).astype("float32")
-    return model, (x, rng.integers(0, 3, (batch, 64, 64))), x
-
-
 def _vae_factory(jit, batch):
     import numpy as np
 
@@ -166,11 +149,14 @@ def _adversarial_factory(jit, batch):
 
 
 MODELS = {
-    "mnist_cnn (demo/train)": (_classifier(_mnist_cnn, (28, 28, 1), 10), 64),
-    "resnet_cifar depth 20 (train)": (_classifier(_resnet20, (32, 32, 3), 10), 64),
-    "mobilenet_v2 96px head (finetune)": (_classifier(_transfer_mobilenet_v2, (96, 96, 3), 2), 32),
-    "unet depth 3 (segment)": (_unet_factory, 16),
-    "bi-LSTM (sentiment)": (_lstm_factory, 64),
+    "mnist_cnn (demo/train)": (_compiled(_mnist_cnn, _images((28, 28, 1), 10)), 64),
+    "resnet_cifar depth 20 (train)": (_compiled(_resnet20, _images((32, 32, 3), 10)), 64),
+    "mobilenet_v2 96px head (finetune)": (_compiled(_transfer_mobilenet_v2, _images((96, 96, 3), 2)), 32),
+    "unet depth 3 (segment)": (_compiled(_unet, lambda rng, batch: (
+        rng.uniform(0, 1, (batch, 64, 64, 3)).astype("float32"), rng.integers(0, 3, (batch, 64, 64)))), 16),
+    "bi-LSTM (sentiment)": (_compiled(_lstm_sentiment, lambda rng, batch: (
+        rng.integers(1, 10000, (batch, 64)).astype("int32"), rng.integers(0, 2, (batch, 1)).astype("float32")),
+        loss="binary_crossentropy"), 64),
     "VAE conv, custom train_step (vae)": (_vae_factory, 64),
     "DCGAN, custom train_step (gan)": (_dcgan_factory, 64),
     "FGSM adversarial, custom train_step (adversarial)": (_adversarial_factory, 64),
@@ -256,7 +242,7 @@ def files_vs_memory(epochs=3, batch=64):
     from PIL import Image
 
     from kerasdl.data import load_digits, make_dataset
-    from kerasdl.training import compile_model
+    from kerasdl.training import EpochTimer, compile_model
     from kerasdl.transfer import image_folder_datasets, scan_image_folder
 
     (x, y), _ = load_digits(image_size=28)
@@ -269,24 +255,16 @@ def files_vs_memory(epochs=3, batch=64):
         from_files, _, _ = image_folder_datasets(folder, image_size=(28, 28), batch_size=batch,
                                                  validation_fraction=0.05)
         from_files = from_files.map(lambda images, labels: (images[..., :1] / 255.0, labels))
-        n = sum(1 for _ in folder.paths) * 0.95
-        in_memory = make_dataset(x[: int(n)].astype("float32") / 255.0, y[: int(n)], batch, shuffle=True)
+        n = int(len(folder.paths) * 0.95)  # as many images as the files' training split
+        in_memory = make_dataset(x[:n].astype("float32") / 255.0, y[:n], batch, shuffle=True)
 
         seconds = {}
         for name, dataset in (("files", from_files), ("memory", in_memory)):
             keras.backend.clear_session()
             model = compile_model(_mnist_cnn(), "adam", 1e-3, jit_compile=False)
-            timer = []
-
-            class EpochTime(keras.callbacks.Callback):
-                def on_epoch_begin(self, epoch, logs=None):
-                    self.start = time.perf_counter()
-
-                def on_epoch_end(self, epoch, logs=None):
-                    timer.append(time.perf_counter() - self.start)
-
-            model.fit(dataset, epochs=epochs, verbose=0, callbacks=[EpochTime()])
-            seconds[name] = float(np.median(timer[1:]))  # the first epoch decodes and fills the cache
+            timer = EpochTimer()
+            model.fit(dataset, epochs=epochs, verbose=0, callbacks=[timer])
+            seconds[name] = float(np.median(timer.epoch_seconds[1:]))  # epoch 1 decodes and fills the cache
     return {"files_epoch_s": round(seconds["files"], 3), "memory_epoch_s": round(seconds["memory"], 3),
             "ratio": round(seconds["memory"] / seconds["files"], 3)}
 

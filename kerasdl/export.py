@@ -20,6 +20,29 @@ import keras
 _REGISTERING_MODULES = ("kerasdl.layers", "kerasdl.losses", "kerasdl.training")
 
 
+# Reloaded SavedModel vs in-memory model on the same inputs: both run the same float32 graph,
+# so any difference beyond float rounding means the export is wrong.
+EXPORT_TOLERANCE = 1e-5
+
+
+def check_export_agrees(reloaded, expected, *, tolerance: float = EXPORT_TOLERANCE) -> float:
+    """Return max |reloaded − expected|; raise ``RuntimeError`` if it exceeds ``tolerance``.
+
+    The one check every app runs after exporting: the SavedModel, reloaded with plain
+    TensorFlow, must give what the in-memory model gives on the same inputs.
+    """
+    import numpy as np
+
+    reloaded, expected = np.asarray(reloaded, dtype="float64"), np.asarray(expected, dtype="float64")
+    if reloaded.shape != expected.shape:
+        raise RuntimeError(f"reloaded SavedModel returns shape {reloaded.shape}, the in-memory model {expected.shape}")
+    max_diff = float(np.max(np.abs(reloaded - expected), initial=0.0))
+    if max_diff > tolerance:
+        raise RuntimeError(f"reloaded SavedModel disagrees with the in-memory model: max |diff| = {max_diff:.3g} "
+                           f"(tolerance {tolerance:g})")
+    return max_diff
+
+
 def new_run_id() -> str:
     """A sortable, unique-enough run id: ``YYYYmmdd-HHMMSS-<pid>``."""
     return f"{datetime.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kerasdl.evaluation import classification_summary
-from kerasdl.export import atomic_directory
+from kerasdl.export import EXPORT_TOLERANCE, atomic_directory, check_export_agrees
 from kerasdl.plots import plot_confusion_matrix, plot_curves, plot_image_grid
 
 
@@ -69,3 +69,14 @@ def test_strategy_names():
     assert isinstance(strategy("default"), tf.distribute.Strategy)
     with pytest.raises(ValueError, match="strategy"):
         strategy("tpu-pod")
+
+
+def test_check_export_agrees_returns_the_difference_and_rejects_drift():
+    expected = np.array([[0.25, 0.75], [0.5, 0.5]])
+    assert check_export_agrees(expected + 1e-7, expected) == pytest.approx(1e-7)
+    with pytest.raises(RuntimeError, match="max \\|diff\\| = 0.001"):
+        check_export_agrees(expected + 1e-3, expected)
+    assert check_export_agrees(expected + 1e-3, expected, tolerance=2e-3) == pytest.approx(1e-3)
+    with pytest.raises(RuntimeError, match="shape"):
+        check_export_agrees(expected[:1], expected)
+    assert EXPORT_TOLERANCE == 1e-5
