@@ -37,6 +37,8 @@ def add_arguments(parser):
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--steps-per-epoch", type=int, default=30)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--augment", action="store_true",
+                        help="random flip, shift, rotation and zoom of the training images")
     parser.add_argument("--pairs", type=int, default=2000, help="validation and test pairs each")
     parser.add_argument("--export", dest="export_dir", default="saved_models/verify",
                         help="folder that receives <run-id>/ (the SavedModel); 'none' skips the export")
@@ -77,12 +79,17 @@ def run(args) -> int:
         embedding = embedding_network(data.input_shape, args.embedding_dim, filters=filters)
         model = SiameseModel(embedding, margin=args.margin, mining=args.mining)
         model.compile(optimizer=make_optimizer("adam", args.learning_rate), jit_compile=args.jit)
-    batches = lambda x, y, seed: identity_batches(  # noqa: E731
+    augment = None
+    if args.augment:
+        from kerasdl.data import image_augmentation
+
+        augment = image_augmentation(translation=0.05, rotation=0.03, zoom=0.05, flip=True, seed=args.seed)
+    batches = lambda x, y, seed, augment=None: identity_batches(  # noqa: E731
         x, y, identities_per_batch=min(args.identities_per_batch, len(np.unique(y))),
-        images_per_identity=args.images_per_identity, seed=seed)
+        images_per_identity=args.images_per_identity, seed=seed, augment=augment)
     run_dir = new_run_dir(args.runs_dir)
     history = model.fit(
-        batches(data.x_train, data.y_train, args.seed), steps_per_epoch=args.steps_per_epoch, epochs=args.epochs,
+        batches(data.x_train, data.y_train, args.seed, augment), steps_per_epoch=args.steps_per_epoch, epochs=args.epochs,
         validation_data=batches(data.x_val, data.y_val, args.seed + 1), validation_steps=5, verbose=args.verbose,
         callbacks=make_callbacks(checkpoint_path=run_dir / "best.weights.h5", csv_path=run_dir / "history.csv"),
     )

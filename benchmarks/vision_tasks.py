@@ -95,8 +95,13 @@ def run_verification(args) -> dict:
     model.compile(optimizer=make_optimizer("adam", args.ver_learning_rate))
     budget = TimeBudget(args.ver_budget_s)
     start = time.perf_counter()
+    augment = None
+    if args.ver_augment:
+        from kerasdl.data import image_augmentation
+
+        augment = image_augmentation(translation=0.05, rotation=0.03, zoom=0.05, flip=True, seed=args.seed)
     history = model.fit(identity_batches(data.x_train, data.y_train, identities_per_batch=8, images_per_identity=4,
-                                         seed=args.seed),
+                                         seed=args.seed, augment=augment),
                         steps_per_epoch=args.ver_steps_per_epoch, epochs=args.ver_epochs, callbacks=[budget], verbose=2)
     train_s = time.perf_counter() - start
     verifier = Verifier(embedding, 0.0)
@@ -116,7 +121,8 @@ def run_verification(args) -> dict:
         "settings": {"data": data.source, "people": {"train": len(set(data.y_train)), "validation": len(set(data.y_val)),
                                                      "test": len(set(data.y_test))},
                      "filters": list(filters), "embedding_dim": args.ver_embedding_dim, "mining": args.ver_mining,
-                     "margin": args.ver_margin, "batch": "8 people x 4 images", "learning_rate": args.ver_learning_rate,
+                     "margin": args.ver_margin, "batch": "8 people x 4 images",
+                     "augmentation": "flip, translation 0.05, rotation 0.03, zoom 0.05" if args.ver_augment else None, "learning_rate": args.ver_learning_rate,
                      "epochs_planned": args.ver_epochs, "steps_per_epoch": args.ver_steps_per_epoch,
                      "pairs": args.ver_pairs, "budget_s": args.ver_budget_s},
         "parameters": embedding.count_params(),
@@ -203,6 +209,7 @@ def main(argv=None) -> int:
     g.add_argument("--ver-steps-per-epoch", type=int, default=20)
     g.add_argument("--ver-pairs", type=int, default=4000)
     g.add_argument("--ver-budget-s", type=float, default=360.0)
+    g.add_argument("--ver-augment", action="store_true", help="flip/shift/rotate/zoom the training faces")
     g = parser.add_argument_group("style transfer")
     g.add_argument("--style-steps", type=int, default=100)
     g.add_argument("--style-image-size", type=int, default=192)

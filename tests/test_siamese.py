@@ -148,3 +148,17 @@ def test_olivetti_from_the_shared_folder(shared_data):
     assert images.shape == (400, 64, 64, 1) and images.dtype == np.uint8 and len(set(ids)) == 40
     data = load_identities("olivetti")
     assert (len(set(data.y_train)), len(set(data.y_val)), len(set(data.y_test))) == (26, 4, 10)
+
+
+def test_identity_batches_augment_only_changes_images():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(12, 8, 8, 1), dtype=np.uint8)
+    ids = np.repeat(np.arange(4), 3)
+    flip = lambda xb: xb[:, :, ::-1, :]  # noqa: E731
+    plain = identity_batches(x, ids, identities_per_batch=2, images_per_identity=2, seed=3)
+    flipped = identity_batches(x, ids, identities_per_batch=2, images_per_identity=2, seed=3, augment=flip)
+    (xa, ya), (xb, yb) = next(iter(plain)), next(iter(flipped))
+    np.testing.assert_array_equal(ya, yb)
+    np.testing.assert_allclose(xb.numpy(), xa.numpy()[:, :, ::-1, :])
+    with pytest.raises(ValueError, match="augment must be a callable"):
+        identity_batches(x, ids, identities_per_batch=2, images_per_identity=2, augment="flip")

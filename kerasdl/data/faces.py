@@ -99,15 +99,23 @@ def load_identities(name: str = "olivetti", *, num_val: int | None = None, num_t
 
 
 def identity_batches(images, identities, *, identities_per_batch: int = 8, images_per_identity: int = 4,
-                     seed: int = 0):
+                     seed: int = 0, augment=None):
     """An endless ``tf.data.Dataset`` of ``(images, identities)`` batches of P identities × K
     images each (Hermans et al. 2017's P×K sampling), so every anchor has positives and
-    negatives for online triplet mining. Images are float32 in [0, 1]."""
+    negatives for online triplet mining. Images are float32 in [0, 1].
+
+    ``augment``: a callable on an image batch (e.g.
+    ``kerasdl.data.image_augmentation(translation=0.05, flip=True)``), applied to the
+    training batches only, as in :func:`kerasdl.data.make_dataset`.
+    """
     import tensorflow as tf
+
+    from kerasdl.data.pipeline import batch_augmenter
 
     images, identities = np.asarray(images), np.asarray(identities)
     p = check_int("identities_per_batch", identities_per_batch, minimum=2)
     k = check_int("images_per_identity", images_per_identity, minimum=2)
+    apply = batch_augmenter(augment)
     by_identity = {c: np.flatnonzero(identities == c) for c in np.unique(identities)}
     by_identity = {c: idx for c, idx in by_identity.items() if len(idx) >= 2}
     if len(by_identity) < p:
@@ -123,4 +131,7 @@ def identity_batches(images, identities, *, identities_per_batch: int = 8, image
     x = tf.constant(images.astype("float32") / 255.0 if images.dtype == np.uint8 else images.astype("float32"))
     y = tf.constant(identities.astype("int32"))
     ds = tf.data.Dataset.from_generator(indices, output_signature=tf.TensorSpec([p * k], tf.int64))
-    return ds.map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx))).prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx)))
+    if apply is not None:
+        ds = ds.map(lambda xb, yb: (apply(xb), yb), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

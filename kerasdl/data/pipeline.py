@@ -66,8 +66,7 @@ def make_dataset(
     import tensorflow as tf
 
     check_int("batch_size", batch_size, minimum=1)
-    if augment is not None and not callable(augment):
-        raise ValueError(f"augment must be a callable on a batch of images or None, got {augment!r}")
+    apply = batch_augmenter(augment)
     if y is not None and len(x) != len(y):
         raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
@@ -76,16 +75,27 @@ def make_dataset(
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    if augment is not None:
-        import keras
-
-        # Keras' random layers only act with training=True; plain callables are called as is.
-        apply = (lambda xb: augment(xb, training=True)) if isinstance(augment, keras.layers.Layer) else augment
+    if apply is not None:
         if y is None:
             ds = ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
         else:
             ds = ds.map(lambda xb, yb: (apply(xb), yb), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def batch_augmenter(augment):
+    """``augment`` (``None`` or a callable on an image batch) as a function to map over batches.
+
+    Keras' random layers only act with ``training=True``, so a Keras layer is called with
+    it; plain callables are called as they are.
+    """
+    if augment is None:
+        return None
+    if not callable(augment):
+        raise ValueError(f"augment must be a callable on a batch of images or None, got {augment!r}")
+    import keras
+
+    return (lambda xb: augment(xb, training=True)) if isinstance(augment, keras.layers.Layer) else augment
 
 
 def image_augmentation(translation: float = 0.1, rotation: float = 0.05, zoom: float = 0.0, flip: bool = False,
