@@ -2,6 +2,7 @@
 
     python benchmarks/rl.py --parts dqn,sb3,reinforce,nas     # all parts, one after another
     python benchmarks/rl.py --parts sb3 --sb3-python /tmp/sb3venv/bin/python
+    python benchmarks/rl.py --parts dqn,sb3 --seeds 0 1 2     # one run per seed, plus a summary
 
 Parts (each result is merged into ``benchmarks/results/rl.json`` under its own key):
 
@@ -168,10 +169,24 @@ def part_nas(args) -> dict:
 PARTS = {"dqn": part_dqn, "sb3": part_sb3, "reinforce": part_reinforce, "nas": part_nas}
 
 
+def solve_summary(runs: list) -> dict:
+    """How many seeds solved, and the median steps / seconds to solve over those that did."""
+    import numpy as np
+
+    solved = [r for r in runs if r.get("solved_at_step")]
+    median = lambda key: round(float(np.median([r[key] for r in solved])), 1) if solved else None  # noqa: E731
+    return {"seeds": [r["seed"] for r in runs], "solved": f"{len(solved)}/{len(runs)}",
+            "median_steps_to_solve": median("solved_at_step"), "median_wall_seconds_to_solve": median("wall_seconds"),
+            "median_wall_seconds_to_solve_without_eval": median("wall_seconds_without_eval")}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", default="dqn,sb3,reinforce,nas")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="dqn/sb3: one run per seed (DQN on CartPole varies a lot from seed to seed); "
+                             "the JSON then holds every run and a summary")
     parser.add_argument("--eval-every", type=int, default=2_500, help="DQN: env steps between 100-episode evaluations")
     parser.add_argument("--max-seconds", type=float, default=600, help="wall-time cap per part")
     parser.add_argument("--reinforce-episodes", type=int, default=3_000)
@@ -189,19 +204,26 @@ def main(argv=None) -> int:
         if name not in PARTS:
             raise SystemExit(f"unknown part {name!r}; choose from {', '.join(PARTS)}")
         print(f"== {name}", flush=True)
-        start = args.part_start = time.perf_counter() if name != args.parts.split(",")[0] else PROCESS_START
-        part = PARTS[name](args)
-        part.update({"seed": args.seed, "max_seconds_cap": args.max_seconds,
-                     "part_wall_seconds": round(time.perf_counter() - start, 1),
-                     "measured": time.strftime("%Y-%m-%d %H:%M:%S")})
+        seeds = args.seeds if (args.seeds and name in ("dqn", "sb3")) else [args.seed]
+        runs = []
+        for seed in seeds:
+            args.seed = seed
+            start = args.part_start = time.perf_counter() if runs or name != args.parts.split(",")[0] else PROCESS_START
+            run = PARTS[name](args)
+            run.update({"seed": seed, "max_seconds_cap": args.max_seconds,
+                        "part_wall_seconds": round(time.perf_counter() - start, 1),
+                        "measured": time.strftime("%Y-%m-%d %H:%M:%S")})
+            print(json.dumps({k: v for k, v in run.items() if k not in ("evals", "config")}), flush=True)
+            runs.append(run)
+        part = runs[0] if len(runs) == 1 else {"runs": runs, "summary": solve_summary(runs)}
         # re-read just before writing: parts may run in parallel processes on the same file
         results = json.loads(args.out.read_text()) if args.out.exists() else {}
         results[name] = part
         results["machine"] = {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-                              "tensorflow": tf.__version__, "note": "shared CPU machine, other jobs running"}
+                              "tensorflow": tf.__version__, "load_average": [round(x, 2) for x in os.getloadavg()],
+                              "note": "shared CPU machine"}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n")
-        print(json.dumps({k: v for k, v in part.items() if k not in ("evals", "config")}, indent=2), flush=True)
     print(f"written to {args.out}")
     return 0
 

@@ -70,6 +70,14 @@ def test_vae_builders_match_keras_io_parameter_counts():
     assert vae_encoder(latent_dim=2).count_params() == 69_076
     assert vae_decoder(latent_dim=2).count_params() == 65_089
     assert [o.shape for o in vae_encoder(kind="dense", latent_dim=16).outputs] == [(None, 16)] * 3
+    # A two-layer MLP: 784·512+512 + 512·256+256 + 2·(256·16+16) encoder; the decoder mirrors it.
+    deep_encoder = vae_encoder(kind="dense", latent_dim=16, hidden_units=(512, 256))
+    deep_decoder = vae_decoder(kind="dense", latent_dim=16, hidden_units=(512, 256))
+    assert deep_encoder.count_params() == 784 * 512 + 512 + 512 * 256 + 256 + 2 * (256 * 16 + 16)
+    assert [layer.units for layer in deep_decoder.layers if layer.name.startswith("decoder_dense")] == [256, 512]
+    assert deep_decoder.count_params() == 16 * 256 + 256 + 256 * 512 + 512 + 512 * 784 + 784
+    with pytest.raises(ValueError, match="hidden_units"):
+        vae_encoder(kind="dense", hidden_units=())
     with pytest.raises(ValueError, match="latent_dim"):
         vae_encoder(latent_dim=0)
     with pytest.raises(ValueError, match="kind"):

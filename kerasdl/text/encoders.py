@@ -263,3 +263,45 @@ def text_encoder_layer(path_or_handle_or_preset, trainable: bool = False, *, max
             export_keras_hub_encoder(preset, export_dir, max_length=max_length, overwrite=True)
         source = export_dir
     return HubLayer(source, trainable=trainable, name=name)
+
+
+def export_word_vectors(preset_dir, path, *, overwrite: bool = False) -> Path:
+    """Write a BERT preset's input token embeddings as a GloVe-format word-vector file.
+
+    The rows of ``embeddings.word_embeddings.weight`` in ``model.safetensors`` for the
+    whole-word entries of ``vocab.txt`` (WordPiece continuations ``##…`` and ``[…]`` specials
+    are left out) become ``word v1 … vd`` lines, ready for
+    :func:`kerasdl.data.text.load_word_vectors` / ``apps.sentiment --word-vectors``: the
+    pretrained vectors a recurrent classifier starts from on machines without GloVe. These
+    are the encoder's *context-free* input vectors (for all-MiniLM-L6-v2: 384-d, uncased,
+    about 22,000 words). Needs ``safetensors`` (the ``hub`` extra). The file is written
+    atomically; returns ``path``.
+    """
+    preset_dir, path = Path(preset_dir).expanduser(), Path(path)
+    weights_file, vocab_file = preset_dir / "model.safetensors", preset_dir / "vocab.txt"
+    for required in (weights_file, vocab_file):
+        if not required.is_file():
+            raise FileNotFoundError(f"{required} not found: preset_dir must be a Hugging Face BERT folder "
+                                    "with model.safetensors and vocab.txt")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    try:
+        from safetensors.numpy import load_file
+    except ImportError as error:
+        raise ModuleNotFoundError("export_word_vectors needs safetensors: pip install 'kerasdl[hub]'") from error
+    tensors = load_file(str(weights_file))
+    table = next((v for k, v in tensors.items() if k.endswith("word_embeddings.weight")), None)
+    if table is None:
+        raise ValueError(f"{weights_file} holds no '*word_embeddings.weight' tensor")
+    words = vocab_file.read_text(encoding="utf-8").splitlines()
+    if len(words) != len(table):
+        raise ValueError(f"{vocab_file} lists {len(words)} tokens but the embedding table has {len(table)} rows")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as out:
+        for word, vector in zip(words, table):
+            if word and not word.startswith("##") and not (word.startswith("[") and word.endswith("]")) \
+                    and " " not in word:
+                out.write(word + " " + " ".join(f"{v:.5g}" for v in vector) + "\n")
+    os.replace(tmp, path)
+    return path
