@@ -128,3 +128,29 @@ def test_minilm_encoder_through_the_tf_hub_path(tmp_path, monkeypatch):
                          dtype=object)).numpy()
     e /= np.linalg.norm(e, axis=1, keepdims=True)
     assert e.shape == (3, 384) and e[0] @ e[1] > e[0] @ e[2] + 0.3
+
+
+def test_export_word_vectors_writes_whole_words_in_glove_format(tmp_path):
+    safetensors_numpy = pytest.importorskip("safetensors.numpy", reason="safetensors not installed")
+    from kerasdl.data.text import load_word_vectors
+    from kerasdl.text.encoders import export_word_vectors
+
+    preset = tmp_path / "preset"
+    preset.mkdir()
+    vocab = ["[PAD]", "[UNK]", "good", "##ing", "bad", "[unused0]", "!"]
+    table = np.arange(len(vocab) * 3, dtype="float32").reshape(len(vocab), 3) / 10
+    (preset / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    safetensors_numpy.save_file({"embeddings.word_embeddings.weight": table}, str(preset / "model.safetensors"))
+
+    path = export_word_vectors(preset, tmp_path / "words.txt")
+    assert [line.split(" ")[0] for line in path.read_text().splitlines()] == ["good", "bad", "!"]
+    matrix, found = load_word_vectors(path, ["", "[UNK]", "good", "bad", "!", "ing"], return_found=True)
+    np.testing.assert_allclose(matrix[[2, 3, 4]], table[[2, 4, 6]], rtol=1e-4)
+    assert found.tolist() == [False, False, True, True, True, False]
+    with pytest.raises(FileExistsError, match="overwrite"):
+        export_word_vectors(preset, path)
+    (preset / "vocab.txt").write_text("good\nbad\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="2 tokens but the embedding table has 7 rows"):
+        export_word_vectors(preset, path, overwrite=True)
+    with pytest.raises(FileNotFoundError, match="model.safetensors"):
+        export_word_vectors(tmp_path, tmp_path / "other.txt")
