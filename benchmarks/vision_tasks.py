@@ -77,6 +77,30 @@ def run_segmentation(args) -> dict:
     }
 
 
+def imagenet_face_backbone(input_shape, size: int = 96):
+    """Grey faces in [0, 1] → frozen MobileNetV2 ImageNet features (resized, grey copied to RGB).
+
+    Transfer for one-shot verification: ImageNet features (weights from the data folder)
+    with only the projection trained by the triplet loss, so 26 training people are enough.
+    """
+    import keras
+
+    from kerasdl.data.sources import data_dir
+    from kerasdl.transfer import load_backbone
+
+    # Keras names the no-top file by input size, but the convolution weights are the same at
+    # every size: use the 224 file the data folder holds.
+    weights = data_dir() / "keras" / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+    loaded = load_backbone("mobilenet_v2", input_shape=(size, size, 3), weights=weights)
+    loaded.model.trainable = False
+    inputs = keras.Input(input_shape, name="face")
+    x = keras.layers.Resizing(size, size, name="resize")(inputs)
+    x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x]) if input_shape[-1] == 1 else x
+    x = keras.layers.Rescaling(255.0, name="to_pixels")(x)
+    features = loaded.model(loaded.preprocess(x), training=False)
+    return keras.Model(inputs, features, name="mobilenet_v2_imagenet_faces")
+
+
 def run_verification(args) -> dict:
     import numpy as np
     from sklearn.metrics import roc_auc_score
@@ -90,7 +114,11 @@ def run_verification(args) -> dict:
     set_seed(args.seed)
     data = load_identities("olivetti", seed=args.seed)
     filters = tuple(int(f) for f in args.ver_filters.split(","))
-    embedding = embedding_network(data.input_shape, args.ver_embedding_dim, filters=filters)
+    if args.ver_backbone == "mobilenet_v2_imagenet":
+        embedding = embedding_network(data.input_shape, args.ver_embedding_dim,
+                                      backbone=imagenet_face_backbone(data.input_shape), dropout=0.2)
+    else:
+        embedding = embedding_network(data.input_shape, args.ver_embedding_dim, filters=filters)
     model = SiameseModel(embedding, margin=args.ver_margin, mining=args.ver_mining)
     model.compile(optimizer=make_optimizer("adam", args.ver_learning_rate))
     budget = TimeBudget(args.ver_budget_s)
@@ -120,7 +148,8 @@ def run_verification(args) -> dict:
     return {
         "settings": {"data": data.source, "people": {"train": len(set(data.y_train)), "validation": len(set(data.y_val)),
                                                      "test": len(set(data.y_test))},
-                     "filters": list(filters), "embedding_dim": args.ver_embedding_dim, "mining": args.ver_mining,
+                     "backbone": args.ver_backbone,
+                     "filters": list(filters) if args.ver_backbone == "cnn" else None, "embedding_dim": args.ver_embedding_dim, "mining": args.ver_mining,
                      "margin": args.ver_margin, "batch": "8 people x 4 images",
                      "augmentation": "flip, translation 0.05, rotation 0.03, zoom 0.05" if args.ver_augment else None, "learning_rate": args.ver_learning_rate,
                      "epochs_planned": args.ver_epochs, "steps_per_epoch": args.ver_steps_per_epoch,
@@ -209,6 +238,9 @@ def main(argv=None) -> int:
     g.add_argument("--ver-steps-per-epoch", type=int, default=20)
     g.add_argument("--ver-pairs", type=int, default=4000)
     g.add_argument("--ver-budget-s", type=float, default=360.0)
+    g.add_argument("--ver-backbone", choices=["cnn", "mobilenet_v2_imagenet"], default="cnn",
+                   help="cnn: the small CNN from scratch; mobilenet_v2_imagenet: frozen ImageNet features "
+                        "(weights in the data folder), 96x96, only the projection trained")
     g.add_argument("--ver-augment", action="store_true", help="flip/shift/rotate/zoom the training faces")
     g = parser.add_argument_group("style transfer")
     g.add_argument("--style-steps", type=int, default=100)
