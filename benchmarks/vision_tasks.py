@@ -265,16 +265,19 @@ def main(argv=None) -> int:
     for section in SECTIONS:
         if section not in args.only:
             continue
-        print(f"\n=== {section} ===", flush=True)
+        key = section  # the transfer-learning verification variant is kept beside the CNN one
+        if section == "verification" and args.ver_backbone != "cnn":
+            key = f"verification_{args.ver_backbone}"
+        print(f"\n=== {key} ===", flush=True)
         start = time.perf_counter()
         try:
-            results[section] = runners[section](args)
+            results[key] = runners[section](args)
         except Exception as error:  # record and go on: one broken section must not hide the others
             traceback.print_exc()
-            results[section] = {"error": f"{type(error).__name__}: {error}"}
-        results[section]["wall_seconds"] = round(time.perf_counter() - start, 1)
-        results[section]["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
-        print(json.dumps(results[section], indent=2, default=str), flush=True)
+            results[key] = {"error": f"{type(error).__name__}: {error}"}
+        results[key]["wall_seconds"] = round(time.perf_counter() - start, 1)
+        results[key]["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        print(json.dumps(results[key], indent=2, default=str), flush=True)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"\nwrote {args.out}")
