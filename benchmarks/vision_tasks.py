@@ -77,22 +77,24 @@ def run_segmentation(args) -> dict:
     }
 
 
-def imagenet_face_backbone(input_shape, size: int = 96):
-    """Grey faces in [0, 1] → frozen MobileNetV2 ImageNet features (resized, grey copied to RGB).
+def imagenet_face_backbone(input_shape, size: int = 96, unfreeze_top: int = 0):
+    """Grey faces in [0, 1] → MobileNetV2 ImageNet features (resized, grey copied to RGB).
 
-    Transfer for one-shot verification: ImageNet features (weights from the data folder)
-    with only the projection trained by the triplet loss, so 26 training people are enough.
+    Transfer for one-shot verification: ImageNet features (weights from the data folder),
+    frozen except the last ``unfreeze_top`` layers (batch norm always frozen), so 26 training
+    people are enough.
     """
     import keras
 
     from kerasdl.data.sources import data_dir
     from kerasdl.transfer import load_backbone
+    from kerasdl.transfer.finetune import set_trainable_top
 
     # Keras names the no-top file by input size, but the convolution weights are the same at
     # every size: use the 224 file the data folder holds.
     weights = data_dir() / "keras" / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
     loaded = load_backbone("mobilenet_v2", input_shape=(size, size, 3), weights=weights)
-    loaded.model.trainable = False
+    set_trainable_top(loaded, unfreeze_top)
     inputs = keras.Input(input_shape, name="face")
     x = keras.layers.Resizing(size, size, name="resize")(inputs)
     x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x]) if input_shape[-1] == 1 else x
@@ -116,7 +118,8 @@ def run_verification(args) -> dict:
     filters = tuple(int(f) for f in args.ver_filters.split(","))
     if args.ver_backbone == "mobilenet_v2_imagenet":
         embedding = embedding_network(data.input_shape, args.ver_embedding_dim,
-                                      backbone=imagenet_face_backbone(data.input_shape), dropout=0.2)
+                                      backbone=imagenet_face_backbone(data.input_shape, unfreeze_top=args.ver_unfreeze_top),
+                                      dropout=0.2)
     else:
         embedding = embedding_network(data.input_shape, args.ver_embedding_dim, filters=filters)
     model = SiameseModel(embedding, margin=args.ver_margin, mining=args.ver_mining)
@@ -149,6 +152,7 @@ def run_verification(args) -> dict:
         "settings": {"data": data.source, "people": {"train": len(set(data.y_train)), "validation": len(set(data.y_val)),
                                                      "test": len(set(data.y_test))},
                      "backbone": args.ver_backbone,
+                     "unfreeze_top": args.ver_unfreeze_top if args.ver_backbone != "cnn" else None,
                      "filters": list(filters) if args.ver_backbone == "cnn" else None, "embedding_dim": args.ver_embedding_dim, "mining": args.ver_mining,
                      "margin": args.ver_margin, "batch": "8 people x 4 images",
                      "augmentation": "flip, translation 0.05, rotation 0.03, zoom 0.05" if args.ver_augment else None, "learning_rate": args.ver_learning_rate,
@@ -241,6 +245,8 @@ def main(argv=None) -> int:
     g.add_argument("--ver-backbone", choices=["cnn", "mobilenet_v2_imagenet"], default="cnn",
                    help="cnn: the small CNN from scratch; mobilenet_v2_imagenet: frozen ImageNet features "
                         "(weights in the data folder), 96x96, only the projection trained")
+    g.add_argument("--ver-unfreeze-top", type=int, default=0,
+                   help="mobilenet_v2_imagenet: fine-tune its last N layers (batch norm stays frozen)")
     g.add_argument("--ver-augment", action="store_true", help="flip/shift/rotate/zoom the training faces")
     g = parser.add_argument_group("style transfer")
     g.add_argument("--style-steps", type=int, default=100)
@@ -267,7 +273,7 @@ def main(argv=None) -> int:
             continue
         key = section  # the transfer-learning verification variant is kept beside the CNN one
         if section == "verification" and args.ver_backbone != "cnn":
-            key = f"verification_{args.ver_backbone}"
+            key = f"verification_{args.ver_backbone}" + (f"_top{args.ver_unfreeze_top}" if args.ver_unfreeze_top else "")
         print(f"\n=== {key} ===", flush=True)
         start = time.perf_counter()
         try:
