@@ -52,7 +52,7 @@ def run(args) -> int:
     import numpy as np
 
     from kerasdl._validation import check_int
-    from kerasdl.data.faces import identity_batches, load_identities, olivetti_available
+    from kerasdl.data.faces import face_augmentation, identity_batches, load_identities, olivetti_available
     from kerasdl.export import check_export_agrees, export_saved_model, load_saved_model, save_keras, with_preprocessing
     from kerasdl.models.siamese import embedding_network
     from kerasdl.plots import plot_curves, plot_history
@@ -79,11 +79,7 @@ def run(args) -> int:
         embedding = embedding_network(data.input_shape, args.embedding_dim, filters=filters)
         model = SiameseModel(embedding, margin=args.margin, mining=args.mining)
         model.compile(optimizer=make_optimizer("adam", args.learning_rate), jit_compile=args.jit)
-    augment = None
-    if args.augment:
-        from kerasdl.data import image_augmentation
-
-        augment = image_augmentation(translation=0.05, rotation=0.03, zoom=0.05, flip=True, seed=args.seed)
+    augment = face_augmentation(seed=args.seed) if args.augment else None
     batches = lambda x, y, seed, augment=None: identity_batches(  # noqa: E731
         x, y, identities_per_batch=min(args.identities_per_batch, len(np.unique(y))),
         images_per_identity=args.images_per_identity, seed=seed, augment=augment)

@@ -90,8 +90,8 @@ def imagenet_face_backbone(input_shape, size: int = 96, unfreeze_top: int = 0):
     from kerasdl.transfer import load_backbone
     from kerasdl.transfer.finetune import set_trainable_top
 
-    # Keras names the no-top file by input size, but the convolution weights are the same at
-    # every size: use the 224 file the data folder holds.
+    # keras.applications publishes a no-top file per input size (each trained at that size);
+    # the data folder holds only the 224 one, whose weights fit the network at any size.
     weights = data_dir() / "keras" / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
     loaded = load_backbone("mobilenet_v2", input_shape=(size, size, 3), weights=weights)
     set_trainable_top(loaded, unfreeze_top)
@@ -107,7 +107,7 @@ def run_verification(args) -> dict:
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    from kerasdl.data.faces import identity_batches, load_identities
+    from kerasdl.data.faces import face_augmentation, identity_batches, load_identities
     from kerasdl.models.siamese import embedding_network
     from kerasdl.training import TimeBudget, make_optimizer, set_seed
     from kerasdl.training.siamese import SiameseModel
@@ -126,11 +126,7 @@ def run_verification(args) -> dict:
     model.compile(optimizer=make_optimizer("adam", args.ver_learning_rate))
     budget = TimeBudget(args.ver_budget_s)
     start = time.perf_counter()
-    augment = None
-    if args.ver_augment:
-        from kerasdl.data import image_augmentation
-
-        augment = image_augmentation(translation=0.05, rotation=0.03, zoom=0.05, flip=True, seed=args.seed)
+    augment = face_augmentation(seed=args.seed) if args.ver_augment else None
     history = model.fit(identity_batches(data.x_train, data.y_train, identities_per_batch=8, images_per_identity=4,
                                          seed=args.seed, augment=augment),
                         steps_per_epoch=args.ver_steps_per_epoch, epochs=args.ver_epochs, callbacks=[budget], verbose=2)

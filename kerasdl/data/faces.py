@@ -98,15 +98,22 @@ def load_identities(name: str = "olivetti", *, num_val: int | None = None, num_t
     return IdentityData(name, source, x_tr, y_tr, x_va, y_va, x_te, y_te)
 
 
+def face_augmentation(seed: int | None = None):
+    """The training augmentation for faces: horizontal flip, 5% shift, ±0.03·2π rotation,
+    5% zoom (:func:`kerasdl.data.image_augmentation`); a face stays the same person under each."""
+    from kerasdl.data.pipeline import image_augmentation
+
+    return image_augmentation(translation=0.05, rotation=0.03, zoom=0.05, flip=True, seed=seed)
+
+
 def identity_batches(images, identities, *, identities_per_batch: int = 8, images_per_identity: int = 4,
                      seed: int = 0, augment=None):
     """An endless ``tf.data.Dataset`` of ``(images, identities)`` batches of P identities × K
     images each (Hermans et al. 2017's P×K sampling), so every anchor has positives and
     negatives for online triplet mining. Images are float32 in [0, 1].
 
-    ``augment``: a callable on an image batch (e.g.
-    ``kerasdl.data.image_augmentation(translation=0.05, flip=True)``), applied to the
-    training batches only, as in :func:`kerasdl.data.make_dataset`.
+    ``augment``: a callable on an image batch (e.g. :func:`face_augmentation`), applied to
+    the training batches only, as in :func:`kerasdl.data.make_dataset`.
     """
     import tensorflow as tf
 

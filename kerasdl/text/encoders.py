@@ -274,7 +274,7 @@ def export_word_vectors(preset_dir, path, *, overwrite: bool = False) -> Path:
     :func:`kerasdl.data.text.load_word_vectors` / ``apps.sentiment --word-vectors``: the
     pretrained vectors a recurrent classifier starts from on machines without GloVe. These
     are the encoder's *context-free* input vectors (for all-MiniLM-L6-v2: 384-d, uncased,
-    about 22,000 words). Needs ``safetensors`` (the ``hub`` extra). The file is written
+    23,695 words). Needs ``safetensors`` (the ``hub`` extra). The file is written
     atomically; returns ``path``.
     """
     preset_dir, path = Path(preset_dir).expanduser(), Path(path)
@@ -286,13 +286,14 @@ def export_word_vectors(preset_dir, path, *, overwrite: bool = False) -> Path:
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     try:
-        from safetensors.numpy import load_file
+        from safetensors import safe_open
     except ImportError as error:
         raise ModuleNotFoundError("export_word_vectors needs safetensors: pip install 'kerasdl[hub]'") from error
-    tensors = load_file(str(weights_file))
-    table = next((v for k, v in tensors.items() if k.endswith("word_embeddings.weight")), None)
-    if table is None:
-        raise ValueError(f"{weights_file} holds no '*word_embeddings.weight' tensor")
+    with safe_open(str(weights_file), framework="numpy") as tensors:  # reads only the table, not the model
+        key = next((k for k in tensors.keys() if k.endswith("word_embeddings.weight")), None)
+        if key is None:
+            raise ValueError(f"{weights_file} holds no '*word_embeddings.weight' tensor")
+        table = tensors.get_tensor(key)
     words = vocab_file.read_text(encoding="utf-8").splitlines()
     if len(words) != len(table):
         raise ValueError(f"{vocab_file} lists {len(words)} tokens but the embedding table has {len(table)} rows")
