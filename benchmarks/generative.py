@@ -144,6 +144,7 @@ def main(argv=None) -> int:
     parser.add_argument("--anomaly-epochs", type=int, default=10)
     parser.add_argument("--anomaly-digits", type=int, nargs="+", default=[0, 1, 7])
     parser.add_argument("--overhead-epochs", type=int, default=4)
+    parser.add_argument("--overhead-runs", type=int, default=4, help="interleaved runs of each trainer")
     parser.add_argument("--overhead-max-train", type=int, default=None, help="images for the overhead timing")
     parser.add_argument("--classifier-max-train", type=int, default=None, help="images to train the judge on")
     parser.add_argument("--gan-max-train", type=int, default=None, help="images for the MLP GAN")
@@ -263,7 +264,7 @@ def main(argv=None) -> int:
         ds_xy = make_dataset(x, x, 128, seed=args.seed)
         ds_x = make_dataset(x, batch_size=128, seed=args.seed)
         times = {"plain_fit": [], "custom_train_step": []}
-        for _ in range(2):  # interleave the two so machine load hits both alike
+        for _ in range(args.overhead_runs):  # interleave the two so machine load hits both alike
             for name in times:
                 set_seed(args.seed)
                 model = dense_autoencoder().autoencoder
@@ -277,12 +278,16 @@ def main(argv=None) -> int:
                     trainer.fit(ds_x, epochs=args.overhead_epochs, verbose=0, callbacks=[timer], shuffle=False)
                 times[name].extend(timer.epoch_seconds[1:])  # the first epoch includes tracing
         plain, custom = (float(np.median(times[k])) for k in ("plain_fit", "custom_train_step"))
+        best_plain, best_custom = (float(np.min(times[k])) for k in ("plain_fit", "custom_train_step"))
         _save(args.out, "overhead", {
             "model": "dense_autoencoder 784-256-32-256-784 (419,120 params), batch 128",
-            "train_images": len(x), "epochs_timed_per_run": args.overhead_epochs - 1, "runs_each": 2,
+            "train_images": len(x), "epochs_timed_per_run": args.overhead_epochs - 1, "runs_each": args.overhead_runs,
             "epoch_seconds": {k: [round(t, 2) for t in v] for k, v in times.items()},
             "median_epoch_seconds": {"plain_fit": round(plain, 2), "custom_train_step": round(custom, 2)},
-            "overhead_percent": round(100.0 * (custom / plain - 1.0), 1), "target_overhead_percent_max": 5.0,
+            "fastest_epoch_seconds": {"plain_fit": round(best_plain, 2), "custom_train_step": round(best_custom, 2)},
+            "overhead_percent": round(100.0 * (custom / plain - 1.0), 1),
+            "overhead_percent_fastest_epochs": round(100.0 * (best_custom / best_plain - 1.0), 1),
+            "target_overhead_percent_max": 5.0,
         })
 
     sections = {"classifier": classifier_section, "vae2": vae2_section, "vae16": vae16_section,

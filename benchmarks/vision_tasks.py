@@ -77,29 +77,85 @@ def run_segmentation(args) -> dict:
     }
 
 
-def imagenet_face_backbone(input_shape, size: int = 96, unfreeze_top: int = 0):
-    """Grey faces in [0, 1] → MobileNetV2 ImageNet features (resized, grey copied to RGB).
+def _imagenet_face_features(input_shape, size: int = 96):
+    """Grey faces in [0, 1] → MobileNetV2 ImageNet feature extractor (resized, grey copied to RGB).
 
-    Transfer for one-shot verification: ImageNet features (weights from the data folder),
-    frozen except the last ``unfreeze_top`` layers (batch norm always frozen), so 26 training
-    people are enough.
+    Returns ``(keras backbone, function faces → preprocessed MobileNetV2 input)``; the weights
+    come from the data folder.
     """
     import keras
 
-    from kerasdl.data.sources import data_dir
     from kerasdl.transfer import load_backbone
-    from kerasdl.transfer.finetune import set_trainable_top
 
-    # keras.applications publishes a no-top file per input size (each trained at that size);
-    # the data folder holds only the 224 one, whose weights fit the network at any size.
-    weights = data_dir() / "keras" / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
-    loaded = load_backbone("mobilenet_v2", input_shape=(size, size, 3), weights=weights)
-    set_trainable_top(loaded, unfreeze_top)
+    # The data folder holds only the 224 px file; load_backbone falls back to it at 96 px.
+    loaded = load_backbone("mobilenet_v2", input_shape=(size, size, 3), weights="imagenet")
     inputs = keras.Input(input_shape, name="face")
     x = keras.layers.Resizing(size, size, name="resize")(inputs)
     x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x]) if input_shape[-1] == 1 else x
     x = keras.layers.Rescaling(255.0, name="to_pixels")(x)
-    features = loaded.model(loaded.preprocess(x), training=False)
+    return loaded, inputs, loaded.preprocess(x)
+
+
+def rank_feature_layers(images, identities, input_shape, num_pairs: int, seed: int) -> dict:
+    """ROC AUC of each MobileNetV2 block output (global-average-pooled, untrained) on pairs of
+    the given (seen) people: which depth of ImageNet features separates faces best.
+
+    Nothing is trained, so scoring the training and validation people does not leak the
+    unseen test people into the choice. Mid-network blocks usually win: the last blocks are
+    specialised to ImageNet's objects, the first ones to edges.
+    """
+    import keras
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from kerasdl.verification import embedding_distances, make_pairs
+
+    loaded, inputs, x = _imagenet_face_features(input_shape)
+    base = loaded.model
+    names = [layer.name for layer in base.layers if layer.name.endswith("_project_BN")] + ["out_relu"]
+    probe = keras.Model(base.input, [keras.layers.GlobalAveragePooling2D()(base.get_layer(n).output) for n in names])
+    features = keras.Model(inputs, probe(x)).predict(images.astype("float32") / 255.0, batch_size=64, verbose=0)
+    a, b, same = make_pairs(identities, num_pairs, seed=seed)
+    scores = {}
+    for name, f in zip(names, features):
+        f = f - f.mean(axis=0)  # centre, so the cosine-like distance below compares directions around the mean face
+        f = f / np.linalg.norm(f, axis=1, keepdims=True)
+        scores[name] = round(float(roc_auc_score(same, -embedding_distances(f[a], f[b]))), 4)
+    return scores
+
+
+def imagenet_face_backbone(input_shape, feature_layers=("out_relu",), train_images=None, unfreeze_top: int = 0):
+    """MobileNetV2 ImageNet features of grey faces from one or more ``feature_layers``.
+
+    Each layer's map is global-average-pooled, standardised with the mean and variance of
+    ``train_images``' features (a ``Normalization`` layer; the mean face otherwise dominates
+    the direction of every vector) and L2-normalised, so each layer weighs the same in the
+    concatenation. Frozen except the last ``unfreeze_top`` layers (batch norm always
+    frozen): transfer for one-shot verification, where 26 training people are too few to
+    learn features from scratch.
+    """
+    import dataclasses
+
+    import keras
+
+    from kerasdl.transfer.finetune import set_trainable_top
+
+    loaded, inputs, x = _imagenet_face_features(input_shape)
+    base = loaded.model
+    cut = keras.Model(base.input, [base.get_layer(n).output for n in feature_layers], name="mobilenet_v2_features")
+    set_trainable_top(dataclasses.replace(loaded, model=cut), unfreeze_top)
+    maps = cut(x, training=False)
+    maps = maps if isinstance(maps, (list, tuple)) else [maps]
+    pooled = [keras.layers.GlobalAveragePooling2D(name=f"pool_{n}")(m) for n, m in zip(feature_layers, maps)]
+    pooled_model = keras.Model(inputs, pooled)
+    statistics = pooled_model.predict(train_images.astype("float32") / 255.0, batch_size=64, verbose=0)
+    statistics = statistics if isinstance(statistics, (list, tuple)) else [statistics]
+    parts = []
+    for name, p, stats in zip(feature_layers, pooled, statistics):
+        standardize = keras.layers.Normalization(name=f"standardize_{name}")
+        standardize.adapt(stats)
+        parts.append(keras.layers.UnitNormalization(name=f"unit_{name}")(standardize(p)))
+    features = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
     return keras.Model(inputs, features, name="mobilenet_v2_imagenet_faces")
 
 
@@ -116,10 +172,19 @@ def run_verification(args) -> dict:
     set_seed(args.seed)
     data = load_identities("olivetti", seed=args.seed)
     filters = tuple(int(f) for f in args.ver_filters.split(","))
+    layer_scores, feature_layers = None, None
     if args.ver_backbone == "mobilenet_v2_imagenet":
-        embedding = embedding_network(data.input_shape, args.ver_embedding_dim,
-                                      backbone=imagenet_face_backbone(data.input_shape, unfreeze_top=args.ver_unfreeze_top),
-                                      dropout=0.2)
+        feature_layers = args.ver_feature_layers.split(",")
+        if feature_layers[0].startswith("auto"):  # chosen on the seen people only (training + validation)
+            layer_scores = rank_feature_layers(np.concatenate([data.x_train, data.x_val]),
+                                               np.concatenate([data.y_train, data.y_val]), data.input_shape,
+                                               args.ver_pairs, args.seed)
+            count = int(feature_layers[0][4:] or 1)
+            feature_layers = sorted(layer_scores, key=layer_scores.get, reverse=True)[:count]
+            print(f"feature layers by pair AUC on the seen people: {feature_layers}", flush=True)
+        backbone = imagenet_face_backbone(data.input_shape, feature_layers, data.x_train,
+                                          unfreeze_top=args.ver_unfreeze_top)
+        embedding = embedding_network(data.input_shape, args.ver_embedding_dim, backbone=backbone, dropout=0.2)
     else:
         embedding = embedding_network(data.input_shape, args.ver_embedding_dim, filters=filters)
     model = SiameseModel(embedding, margin=args.ver_margin, mining=args.ver_mining)
@@ -149,6 +214,7 @@ def run_verification(args) -> dict:
                                                      "test": len(set(data.y_test))},
                      "backbone": args.ver_backbone,
                      "unfreeze_top": args.ver_unfreeze_top if args.ver_backbone != "cnn" else None,
+                     "feature_layers": feature_layers, "feature_layer_pair_auc_on_seen_people": layer_scores,
                      "filters": list(filters) if args.ver_backbone == "cnn" else None, "embedding_dim": args.ver_embedding_dim, "mining": args.ver_mining,
                      "margin": args.ver_margin, "batch": "8 people x 4 images",
                      "augmentation": "flip, translation 0.05, rotation 0.03, zoom 0.05" if args.ver_augment else None, "learning_rate": args.ver_learning_rate,
@@ -243,6 +309,10 @@ def main(argv=None) -> int:
                         "(weights in the data folder), 96x96, only the projection trained")
     g.add_argument("--ver-unfreeze-top", type=int, default=0,
                    help="mobilenet_v2_imagenet: fine-tune its last N layers (batch norm stays frozen)")
+    g.add_argument("--ver-feature-layers", default="out_relu",
+                   help="mobilenet_v2_imagenet: comma-separated layers whose pooled outputs feed the projection; "
+                        "'autoN' takes the N blocks whose untrained features give the best pair AUC on the seen "
+                        "(training + validation) people")
     g.add_argument("--ver-augment", action="store_true", help="flip/shift/rotate/zoom the training faces")
     g = parser.add_argument_group("style transfer")
     g.add_argument("--style-steps", type=int, default=100)
@@ -269,7 +339,9 @@ def main(argv=None) -> int:
             continue
         key = section  # the transfer-learning verification variant is kept beside the CNN one
         if section == "verification" and args.ver_backbone != "cnn":
-            key = f"verification_{args.ver_backbone}" + (f"_top{args.ver_unfreeze_top}" if args.ver_unfreeze_top else "")
+            key = (f"verification_{args.ver_backbone}" + (f"_top{args.ver_unfreeze_top}" if args.ver_unfreeze_top else "")
+                   + (f"_{args.ver_feature_layers}" if args.ver_feature_layers != "out_relu" else "")
+                   + ("_augment" if args.ver_augment else ""))
         print(f"\n=== {key} ===", flush=True)
         start = time.perf_counter()
         try:

@@ -257,3 +257,15 @@ def test_finetune_app_end_to_end(tmp_path, capsys):
     served = tf.saved_model.load(summary["export_path"])
     image = (root / "red" / "0.png").read_bytes()
     assert served.serve_bytes(tf.constant([image]))["class_name"].numpy()[0] in (b"red", b"blue")
+
+
+def test_mobilenet_v2_imagenet_at_other_sizes_uses_the_224_file(shared_data):
+    import h5py
+
+    with pytest.warns(UserWarning, match="1.0_224_no_top"):
+        backbone = load_backbone("mobilenet_v2", input_shape=(72, 72, 3), weights="imagenet")
+    assert backbone.model.output.shape[1:] == (3, 3, 1280)
+    file_name = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+    with h5py.File(shared_data / "keras" / "models" / file_name) as stored:
+        np.testing.assert_array_equal(backbone.model.get_layer("Conv1").get_weights()[0],
+                                      stored["Conv1"]["Conv1"]["kernel"][()])

@@ -115,6 +115,15 @@ def _keras_application(name, spec: KerasApplication, input_shape, weights) -> Lo
 
     if weights == "imagenet":
         file_name = spec.imagenet_file(input_shape)
+        any_size = _any_size_weights(spec, file_name)
+        if any_size is not None:
+            import warnings
+
+            warnings.warn(f"{spec.constructor}: no ImageNet file for input shape {input_shape} on disk; using "
+                          f"{any_size.name} (the same convolution weights, trained at {spec.default_size} px)",
+                          stacklevel=3)
+            return LoadedBackbone(name, build(str(any_size)), _preprocess_from(spec.preprocess_module), input_shape,
+                                  weights)
         if file_name is None:
             raise ValueError(
                 f"keras.applications publishes no ImageNet weights for {spec.constructor} at input shape "
@@ -127,6 +136,24 @@ def _keras_application(name, spec: KerasApplication, input_shape, weights) -> Lo
     else:
         model = build(weights)
     return LoadedBackbone(name, model, _preprocess_from(spec.preprocess_module), input_shape, weights)
+
+
+def _any_size_weights(spec: KerasApplication, file_name: str | None) -> Path | None:
+    """For a family publishing one no-top file per input size (MobileNetV2): when the file
+    for this size is not on disk but the default-size one is, that one's path (its
+    convolution weights fit any input size). ``None`` otherwise, and Keras' own lookup runs."""
+    from kerasdl.data.sources import data_dir, user_keras_home
+
+    if "{size}" not in spec.notop_file:
+        return None
+    homes = [home for home in (data_dir() and data_dir() / "keras", user_keras_home()) if home is not None]
+
+    def on_disk(file):
+        return next((home / "models" / file for home in homes if (home / "models" / file).is_file()), None)
+
+    if file_name is not None and on_disk(file_name) is not None:
+        return None
+    return on_disk(spec.notop_file.format(size=spec.default_size))
 
 
 def _kerasdl_builder(name, input_shape, weights) -> LoadedBackbone:
