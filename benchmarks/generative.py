@@ -77,14 +77,15 @@ def _vae(data, kind, latent_dim, epochs, batch_size, seed, binarize=False, hidde
     }
 
 
-def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None, budget_s=None, jit_compile=False):
+def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None, budget_s=None, jit_compile=False,
+         dcgan_filters=64):
     from kerasdl.data import make_dataset
     from kerasdl.models.gan import dcgan, gan_mlp
     from kerasdl.training import EpochTimer, TimeBudget, set_seed
     from kerasdl.training.gan import GAN
 
     set_seed(seed)
-    generator, discriminator = (dcgan if kind == "dcgan" else gan_mlp)(latent_dim=100)
+    generator, discriminator = dcgan(latent_dim=100, filters=dcgan_filters) if kind == "dcgan" else gan_mlp(latent_dim=100)
     gan = GAN(generator, discriminator, label_smoothing=0.1)
     gan.compile(d_learning_rate=2e-4, g_learning_rate=2e-4, beta_1=0.5, jit_compile=jit_compile)
     timer = EpochTimer()
@@ -96,7 +97,7 @@ def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None, budget
     inception, inception_std = evaluator.inception_score(samples, splits=10, value_range=(-1, 1))
     fd = evaluator.frechet_distance(samples, data.x_test, value_range_a=(-1, 1))
     return {
-        "kind": kind, "epochs_planned": epochs, "epochs": len(history.history["d_loss"]),
+        "kind": kind, "filters": dcgan_filters if kind == "dcgan" else None, "epochs_planned": epochs, "epochs": len(history.history["d_loss"]),
         "budget_s": budget_s, "jit_compile": jit_compile, "train_images": len(x), "batch_size": batch_size, "latent_dim": 100,
         "optimizer": "2 x adam lr=2e-4 beta_1=0.5", "label_smoothing": 0.1, "d_steps": 1,
         "parameters": {"generator": generator.count_params(), "discriminator": discriminator.count_params()},
@@ -134,6 +135,7 @@ def main(argv=None) -> int:
     parser.add_argument("--vae16-epochs", type=int, default=5)
     parser.add_argument("--dcgan-epochs", type=int, default=1)
     parser.add_argument("--mlp-gan-epochs", type=int, default=5)
+    parser.add_argument("--dcgan-filters", type=int, default=64, help="dcgan(filters=...): 64 as in the TF tutorial")
     parser.add_argument("--vae16-kind", choices=["dense", "conv"], default="dense",
                         help="vae16's encoder/decoder (conv: the keras.io architecture with a 16-D latent)")
     parser.add_argument("--vae16-hidden-units", type=int, nargs="+", default=[512],
@@ -231,7 +233,7 @@ def main(argv=None) -> int:
 
     def dcgan_section():
         figures = _gan(data, judge(), "dcgan", args.dcgan_epochs, 128, args.seed, args.dcgan_max_train,
-                       args.gan_budget_s, args.gan_jit_compile)
+                       args.gan_budget_s, args.gan_jit_compile, args.dcgan_filters)
         figures["target_inception_score_min"] = 9.0
         _save(args.out, "dcgan", figures)
 

@@ -98,6 +98,27 @@ def atomic_directory(path, *, overwrite: bool = False):
         raise
 
 
+@contextlib.contextmanager
+def atomic_file(path, *, suffix: str = ""):
+    """Yield a temporary file path beside ``path``; on success it replaces ``path``.
+
+    Write the file under the yielded name (``open``, ``np.savez``, ``model.save``); an error
+    or interrupt removes it and leaves ``path`` as it was. ``suffix``: for writers that
+    insist on an extension (``np.savez`` appends ``.npz``, ``model.save`` wants ``.keras``).
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def export_saved_model(model, path, *, overwrite: bool = False, verbose: bool = False) -> Path:
     """Write ``model`` as a TensorFlow SavedModel (Keras 3 ``model.export``) at ``path``.
 
@@ -121,18 +142,10 @@ def save_keras(model, path, *, overwrite: bool = True) -> Path:
     target = Path(path)
     if target.suffix != ".keras":
         raise ValueError(f"path must end in .keras, got {str(target)!r}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.tmp-", suffix=".keras", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_file(target, suffix=".keras") as tmp:
         model.save(tmp)
         if target.exists() and not overwrite:
             raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it")
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return target
 
 

@@ -23,9 +23,7 @@ image's features at a middle layer and the style image's Gram matrices at severa
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -80,15 +78,10 @@ def resize_image(image, max_size: int | None = None, size=None) -> np.ndarray:
 
 
 def _replace_from_tmp(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from kerasdl.export import atomic_file
+
+    with atomic_file(path) as tmp, open(tmp, "wb") as f:
+        write(f)
     return path
 
 

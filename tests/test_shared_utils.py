@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kerasdl.evaluation import classification_summary
-from kerasdl.export import EXPORT_TOLERANCE, atomic_directory, check_export_agrees
+from kerasdl.export import EXPORT_TOLERANCE, atomic_directory, atomic_file, check_export_agrees
 from kerasdl.plots import plot_confusion_matrix, plot_curves, plot_image_grid
 
 
@@ -49,6 +49,19 @@ def test_atomic_directory_leaves_nothing_on_failure(tmp_path):
         with atomic_directory(target):
             pass
 
+
+
+def test_atomic_file_keeps_the_old_file_when_the_write_fails(tmp_path):
+    target = tmp_path / "sub" / "table.npz"
+    with atomic_file(target, suffix=".npz") as tmp:
+        np.savez(tmp, a=np.arange(3))  # np.savez appends .npz unless the name has it
+    np.testing.assert_array_equal(np.load(target)["a"], np.arange(3))
+    with pytest.raises(RuntimeError):
+        with atomic_file(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("interrupted")
+    np.testing.assert_array_equal(np.load(target)["a"], np.arange(3))
+    assert sorted(p.name for p in target.parent.iterdir()) == ["table.npz"]
 
 def test_apps_are_discovered_and_helpers_skipped():
     from apps import APPS

@@ -13,7 +13,6 @@ Limits in Reinforcement Learning").
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,11 +85,12 @@ class ReplayBuffer:
     # -- persistence, so a resumed run keeps its experience ------------------------------
     def save(self, path) -> Path:
         """Write the stored transitions and the write position to ``path`` (.npz), atomically."""
+        from kerasdl.export import atomic_file
+
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.npz")
         arrays = {field: getattr(self, field)[: self.size] for field in _FIELDS}
-        np.savez(tmp, position=self.position, size=self.size, capacity=self.capacity, **arrays)
-        os.replace(tmp, path)
+        with atomic_file(path, suffix=".npz") as tmp:
+            np.savez(tmp, position=self.position, size=self.size, capacity=self.capacity, **arrays)
         return path
 
     def load(self, path) -> "ReplayBuffer":

@@ -277,6 +277,8 @@ def export_word_vectors(preset_dir, path, *, overwrite: bool = False) -> Path:
     23,695 words). Needs ``safetensors`` (the ``hub`` extra). The file is written
     atomically; returns ``path``.
     """
+    from kerasdl.export import atomic_file
+
     preset_dir, path = Path(preset_dir).expanduser(), Path(path)
     weights_file, vocab_file = preset_dir / "model.safetensors", preset_dir / "vocab.txt"
     for required in (weights_file, vocab_file):
@@ -297,12 +299,9 @@ def export_word_vectors(preset_dir, path, *, overwrite: bool = False) -> Path:
     words = vocab_file.read_text(encoding="utf-8").splitlines()
     if len(words) != len(table):
         raise ValueError(f"{vocab_file} lists {len(words)} tokens but the embedding table has {len(table)} rows")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as out:
+    with atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
         for word, vector in zip(words, table):
             if word and not word.startswith("##") and not (word.startswith("[") and word.endswith("]")) \
                     and " " not in word:
                 out.write(word + " " + " ".join(f"{v:.5g}" for v in vector) + "\n")
-    os.replace(tmp, path)
     return path
