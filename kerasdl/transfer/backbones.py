@@ -27,14 +27,14 @@ class KerasApplication:
     default_size: int
     notop_file: str  # the no-top ImageNet file name; "{size}" is the input size
 
-    def imagenet_file(self, input_shape) -> str | None:
-        """The file Keras fetches for ``input_shape``, or ``None`` if it publishes none."""
+    def imagenet_file(self, input_shape) -> str:
+        """The file Keras fetches for ``input_shape``."""
         height, width = input_shape[:2]
         if "{size}" in self.notop_file:
-            # MobileNetV2 publishes one file per square input size.
-            if height != width or height not in (96, 128, 160, 192, 224):
-                return None
-            return self.notop_file.format(size=height)
+            # MobileNetV2 publishes one file per square input size; at any other size Keras
+            # loads the default-size one (the convolution weights fit every size).
+            square = height == width and height in (96, 128, 160, 192, 224)
+            return self.notop_file.format(size=height if square else self.default_size)
         return self.notop_file
 
 
@@ -124,10 +124,6 @@ def _keras_application(name, spec: KerasApplication, input_shape, weights) -> Lo
                           stacklevel=3)
             return LoadedBackbone(name, build(str(any_size)), _preprocess_from(spec.preprocess_module), input_shape,
                                   weights)
-        if file_name is None:
-            raise ValueError(
-                f"keras.applications publishes no ImageNet weights for {spec.constructor} at input shape "
-                f"{input_shape}; use a square size of 96, 128, 160, 192 or 224 (--image-size), or --weights none")
         try:
             model = run_keras_loader(f"The ImageNet weights of {spec.constructor}", [f"models/{file_name}"],
                                      lambda: build("imagenet"))
@@ -138,7 +134,7 @@ def _keras_application(name, spec: KerasApplication, input_shape, weights) -> Lo
     return LoadedBackbone(name, model, _preprocess_from(spec.preprocess_module), input_shape, weights)
 
 
-def _any_size_weights(spec: KerasApplication, file_name: str | None) -> Path | None:
+def _any_size_weights(spec: KerasApplication, file_name: str) -> Path | None:
     """For a family publishing one no-top file per input size (MobileNetV2): when the file
     for this size is not on disk but the default-size one is, that one's path (its
     convolution weights fit any input size). ``None`` otherwise, and Keras' own lookup runs."""
@@ -151,7 +147,7 @@ def _any_size_weights(spec: KerasApplication, file_name: str | None) -> Path | N
     def on_disk(file):
         return next((home / "models" / file for home in homes if (home / "models" / file).is_file()), None)
 
-    if file_name is not None and on_disk(file_name) is not None:
+    if on_disk(file_name) is not None:
         return None
     return on_disk(spec.notop_file.format(size=spec.default_size))
 
