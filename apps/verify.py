@@ -2,10 +2,12 @@
 
     python -m apps.verify                          # Olivetti faces when on disk, else digits
     python -m apps.verify --dataset olivetti --mining semi_hard --epochs 30
+    python -m apps.verify --backbone mobilenet_v2 --feature-layers auto3   # pretrained ImageNet blocks
 
 The people are split three ways (:func:`kerasdl.data.faces.split_by_identity`): the
-embedding network (:func:`kerasdl.models.siamese.embedding_network`) trains on the first
-group with online triplet mining (:class:`kerasdl.training.siamese.SiameseModel`, P×K
+embedding network (:func:`kerasdl.models.siamese.embedding_network`: a small CNN from
+scratch, or ``--backbone``'s frozen pretrained blocks, :mod:`kerasdl.transfer.features`,
+with a trained projection) trains on the first group with online triplet mining (:class:`kerasdl.training.siamese.SiameseModel`, P×K
 batches); the distance threshold is chosen by ROC on pairs of the validation people; the
 verification ROC AUC and the one-shot recognition accuracy (one enrolled image per person,
 impostors must be "not recognised") are measured on people never seen in training.
@@ -29,7 +31,15 @@ def add_arguments(parser):
     parser.add_argument("--dataset", choices=["olivetti", "digits"], default=None,
                         help="identities to learn (default: olivetti when on disk, else digits)")
     parser.add_argument("--embedding-dim", type=int, default=64)
-    parser.add_argument("--filters", default="32,64,128,256", help="backbone conv widths, comma-separated")
+    parser.add_argument("--backbone", default="cnn",
+                        help="cnn (a small CNN trained from scratch, --filters) or a pretrained network for "
+                             "kerasdl.transfer.load_backbone (mobilenet_v2, efficientnet_b0, resnet50, vgg16), frozen")
+    parser.add_argument("--filters", default="32,64,128,256", help="cnn backbone conv widths, comma-separated")
+    parser.add_argument("--feature-layers", default="auto3",
+                        help="pretrained backbone: comma-separated layer names, or autoN: the N blocks whose "
+                             "untrained features best separate the training and validation people")
+    parser.add_argument("--backbone-size", type=int, default=96, help="pretrained backbone: input size (px)")
+    parser.add_argument("--weights", default="imagenet", help="pretrained backbone: imagenet, none or a file")
     parser.add_argument("--mining", choices=["batch_all", "batch_hard", "semi_hard"], default="batch_all")
     parser.add_argument("--margin", type=float, default=0.2, help="triplet margin α (squared distances)")
     parser.add_argument("--identities-per-batch", type=int, default=8, help="P identities per batch")
@@ -75,8 +85,23 @@ def run(args) -> int:
     print(f"Data: {data.source}: {len(np.unique(data.y_train))} train / {len(np.unique(data.y_val))} validation / "
           f"{len(np.unique(data.y_test))} test identities, images {data.input_shape}")
 
+    feature_layers = None
     with strategy.scope():
-        embedding = embedding_network(data.input_shape, args.embedding_dim, filters=filters)
+        if args.backbone == "cnn":
+            embedding = embedding_network(data.input_shape, args.embedding_dim, filters=filters)
+        else:
+            from kerasdl.transfer import load_backbone
+            from kerasdl.transfer.features import chosen_layer_features
+
+            size = check_int("backbone-size", args.backbone_size, minimum=32)
+            loaded = load_backbone(args.backbone, input_shape=(size, size, 3),
+                                   weights=None if args.weights == "none" else args.weights)
+            features, feature_layers, _ = chosen_layer_features(
+                loaded, args.feature_layers, data.input_shape, data.x_train,
+                seen_images=np.concatenate([data.x_train, data.x_val]),
+                seen_identities=np.concatenate([data.y_train, data.y_val]), num_pairs=args.pairs, seed=args.seed)
+            print(f"Backbone {args.backbone} ({args.weights} weights, frozen), features of {feature_layers}")
+            embedding = embedding_network(data.input_shape, args.embedding_dim, backbone=features, dropout=0.2)
         model = SiameseModel(embedding, margin=args.margin, mining=args.mining)
         model.compile(optimizer=make_optimizer("adam", args.learning_rate), jit_compile=args.jit)
     augment = face_augmentation(seed=args.seed) if args.augment else None
@@ -118,7 +143,9 @@ def run(args) -> int:
         "dataset": data.name, "data_source": data.source,
         "identities": {"train": int(len(np.unique(data.y_train))), "validation": int(len(np.unique(data.y_val))),
                        "test": int(len(np.unique(data.y_test)))},
-        "model": {"embedding_dim": args.embedding_dim, "filters": list(filters), "parameters": embedding.count_params()},
+        "model": {"embedding_dim": args.embedding_dim, "backbone": args.backbone,
+                  "filters": list(filters) if args.backbone == "cnn" else None, "feature_layers": feature_layers,
+                  "parameters": embedding.count_params()},
         "mining": args.mining, "margin": args.margin, "epochs": len(history.history["loss"]),
         "steps_per_epoch": args.steps_per_epoch,
         "threshold": choice.threshold, "validation_roc_auc": choice.roc_auc, "validation_accuracy": choice.accuracy,

@@ -77,86 +77,26 @@ def run_segmentation(args) -> dict:
     }
 
 
-def _imagenet_face_features(input_shape, size: int = 96):
-    """Grey faces in [0, 1] → MobileNetV2 ImageNet feature extractor (resized, grey copied to RGB).
+def imagenet_face_backbone(data, feature_layers: str, unfreeze_top: int, args):
+    """Frozen MobileNetV2 ImageNet features of the faces at 96 px from ``feature_layers``
+    ("autoN": the N blocks whose untrained features separate the seen people best).
 
-    Returns ``(keras backbone, function faces → preprocessed MobileNetV2 input)``; the weights
-    come from the data folder.
+    Transfer for one-shot verification: 26 training people are too few to learn features
+    from scratch. Returns ``(backbone model, chosen layers, per-layer scores or None)``.
     """
-    import keras
+    import numpy as np
 
-    from kerasdl.transfer import load_backbone
+    from kerasdl.transfer import load_backbone, set_trainable_top
+    from kerasdl.transfer.features import chosen_layer_features
 
     # The data folder holds only the 224 px file; load_backbone falls back to it at 96 px.
-    loaded = load_backbone("mobilenet_v2", input_shape=(size, size, 3), weights="imagenet")
-    inputs = keras.Input(input_shape, name="face")
-    x = keras.layers.Resizing(size, size, name="resize")(inputs)
-    x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x]) if input_shape[-1] == 1 else x
-    x = keras.layers.Rescaling(255.0, name="to_pixels")(x)
-    return loaded, inputs, loaded.preprocess(x)
-
-
-def rank_feature_layers(images, identities, input_shape, num_pairs: int, seed: int) -> dict:
-    """ROC AUC of each MobileNetV2 block output (global-average-pooled, untrained) on pairs of
-    the given (seen) people: which depth of ImageNet features separates faces best.
-
-    Nothing is trained, so scoring the training and validation people does not leak the
-    unseen test people into the choice. Mid-network blocks usually win: the last blocks are
-    specialised to ImageNet's objects, the first ones to edges.
-    """
-    import keras
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
-
-    from kerasdl.verification import embedding_distances, make_pairs
-
-    loaded, inputs, x = _imagenet_face_features(input_shape)
-    base = loaded.model
-    names = [layer.name for layer in base.layers if layer.name.endswith("_project_BN")] + ["out_relu"]
-    probe = keras.Model(base.input, [keras.layers.GlobalAveragePooling2D()(base.get_layer(n).output) for n in names])
-    features = keras.Model(inputs, probe(x)).predict(images.astype("float32") / 255.0, batch_size=64, verbose=0)
-    a, b, same = make_pairs(identities, num_pairs, seed=seed)
-    scores = {}
-    for name, f in zip(names, features):
-        f = f - f.mean(axis=0)  # centre, so the cosine-like distance below compares directions around the mean face
-        f = f / np.linalg.norm(f, axis=1, keepdims=True)
-        scores[name] = round(float(roc_auc_score(same, -embedding_distances(f[a], f[b]))), 4)
-    return scores
-
-
-def imagenet_face_backbone(input_shape, feature_layers=("out_relu",), train_images=None, unfreeze_top: int = 0):
-    """MobileNetV2 ImageNet features of grey faces from one or more ``feature_layers``.
-
-    Each layer's map is global-average-pooled, standardised with the mean and variance of
-    ``train_images``' features (a ``Normalization`` layer; the mean face otherwise dominates
-    the direction of every vector) and L2-normalised, so each layer weighs the same in the
-    concatenation. Frozen except the last ``unfreeze_top`` layers (batch norm always
-    frozen): transfer for one-shot verification, where 26 training people are too few to
-    learn features from scratch.
-    """
-    import dataclasses
-
-    import keras
-
-    from kerasdl.transfer.finetune import set_trainable_top
-
-    loaded, inputs, x = _imagenet_face_features(input_shape)
-    base = loaded.model
-    cut = keras.Model(base.input, [base.get_layer(n).output for n in feature_layers], name="mobilenet_v2_features")
-    set_trainable_top(dataclasses.replace(loaded, model=cut), unfreeze_top)
-    maps = cut(x, training=False)
-    maps = maps if isinstance(maps, (list, tuple)) else [maps]
-    pooled = [keras.layers.GlobalAveragePooling2D(name=f"pool_{n}")(m) for n, m in zip(feature_layers, maps)]
-    pooled_model = keras.Model(inputs, pooled)
-    statistics = pooled_model.predict(train_images.astype("float32") / 255.0, batch_size=64, verbose=0)
-    statistics = statistics if isinstance(statistics, (list, tuple)) else [statistics]
-    parts = []
-    for name, p, stats in zip(feature_layers, pooled, statistics):
-        standardize = keras.layers.Normalization(name=f"standardize_{name}")
-        standardize.adapt(stats)
-        parts.append(keras.layers.UnitNormalization(name=f"unit_{name}")(standardize(p)))
-    features = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
-    return keras.Model(inputs, features, name="mobilenet_v2_imagenet_faces")
+    loaded = load_backbone("mobilenet_v2", input_shape=(96, 96, 3), weights="imagenet")
+    backbone, layers, scores = chosen_layer_features(
+        loaded, feature_layers, data.input_shape, data.x_train, seen_images=np.concatenate([data.x_train, data.x_val]),
+        seen_identities=np.concatenate([data.y_train, data.y_val]), num_pairs=args.ver_pairs, seed=args.seed)
+    print(f"feature layers: {layers}", flush=True)
+    set_trainable_top(loaded, unfreeze_top)
+    return backbone, layers, scores
 
 
 def run_verification(args) -> dict:
@@ -174,16 +114,8 @@ def run_verification(args) -> dict:
     filters = tuple(int(f) for f in args.ver_filters.split(","))
     layer_scores, feature_layers = None, None
     if args.ver_backbone == "mobilenet_v2_imagenet":
-        feature_layers = args.ver_feature_layers.split(",")
-        if feature_layers[0].startswith("auto"):  # chosen on the seen people only (training + validation)
-            layer_scores = rank_feature_layers(np.concatenate([data.x_train, data.x_val]),
-                                               np.concatenate([data.y_train, data.y_val]), data.input_shape,
-                                               args.ver_pairs, args.seed)
-            count = int(feature_layers[0][4:] or 1)
-            feature_layers = sorted(layer_scores, key=layer_scores.get, reverse=True)[:count]
-            print(f"feature layers by pair AUC on the seen people: {feature_layers}", flush=True)
-        backbone = imagenet_face_backbone(data.input_shape, feature_layers, data.x_train,
-                                          unfreeze_top=args.ver_unfreeze_top)
+        backbone, feature_layers, layer_scores = imagenet_face_backbone(
+            data, args.ver_feature_layers, args.ver_unfreeze_top, args)
         embedding = embedding_network(data.input_shape, args.ver_embedding_dim, backbone=backbone, dropout=0.2)
     else:
         embedding = embedding_network(data.input_shape, args.ver_embedding_dim, filters=filters)
@@ -308,7 +240,7 @@ def main(argv=None) -> int:
                    help="cnn: the small CNN from scratch; mobilenet_v2_imagenet: frozen ImageNet features "
                         "(weights in the data folder), 96x96, only the projection trained")
     g.add_argument("--ver-unfreeze-top", type=int, default=0,
-                   help="mobilenet_v2_imagenet: fine-tune its last N layers (batch norm stays frozen)")
+                   help="mobilenet_v2_imagenet: fine-tune the network's last N layers (batch norm stays frozen)")
     g.add_argument("--ver-feature-layers", default="out_relu",
                    help="mobilenet_v2_imagenet: comma-separated layers whose pooled outputs feed the projection; "
                         "'autoN' takes the N blocks whose untrained features give the best pair AUC on the seen "

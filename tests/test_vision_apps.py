@@ -58,6 +58,19 @@ def test_verify_app_on_digits_without_data(tmp_path, capsys, no_data_dir):
     np.testing.assert_allclose(np.linalg.norm(served, axis=1), 1.0, rtol=1e-5)
 
 
+def test_verify_app_with_pretrained_blocks(tmp_path, capsys, no_data_dir):
+    code = cli.main(["verify", "--backbone", "kerasdl:resnet_cifar", "--weights", "none", "--backbone-size", "32",
+                     "--feature-layers", "auto2", "--epochs", "1", "--steps-per-epoch", "3", "--embedding-dim", "8",
+                     "--pairs", "100", "--identities-per-batch", "4", "--verbose", "0", "--export", "none",
+                     "--runs-dir", str(tmp_path / "runs")])
+    assert code == 0
+    assert "Backbone kerasdl:resnet_cifar (none weights, frozen)" in capsys.readouterr().out
+    summary, _ = _summary(tmp_path / "runs")
+    layers = summary["model"]["feature_layers"]
+    assert len(layers) == 2 and all(name.endswith("_out") for name in layers)  # ranked on the seen digits
+    assert 0.0 <= summary["test_roc_auc"] <= 1.0
+
+
 @pytest.fixture
 def photos(tmp_path):
     import tensorflow as tf
