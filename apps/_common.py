@@ -17,6 +17,12 @@ def jit_flag(value: str):
 STRATEGY_CHOICES = ("auto", "default", "mirrored", "multiworker")
 
 
+def weights_value(value: str):
+    """A ``--weights`` argument for :func:`kerasdl.transfer.load_backbone`: ``none`` (any
+    case) → ``None`` (random initialisation); ``imagenet`` or a file path as given."""
+    return None if value.lower() == "none" else value
+
+
 def add_runtime_arguments(parser, *, seed: int = 0) -> None:
     """Add ``--seed``, ``--jit-compile``, ``--mixed-precision`` and ``--strategy``."""
     parser.add_argument("--seed", type=int, default=seed, help="random seed")

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from apps._common import add_runtime_arguments, new_run_dir, setup_runtime, write_summary
+from apps._common import add_runtime_arguments, new_run_dir, setup_runtime, weights_value, write_summary
 
 DESCRIPTION = "fine-tune a pretrained CNN (keras.applications, kerasdl or TF Hub) on an image folder and export it"
 
@@ -48,10 +48,6 @@ def add_arguments(parser):
     add_runtime_arguments(parser)
 
 
-def _weights(value: str):
-    return None if value.lower() == "none" else value
-
-
 def run(args) -> int:
     import tensorflow as tf
 
@@ -76,7 +72,7 @@ def run(args) -> int:
     strategy = setup_runtime(args)
     input_shape = (args.image_size, args.image_size, 3) if args.image_size else None
     with strategy.scope():
-        backbone = load_backbone(args.backbone, input_shape=input_shape, weights=_weights(args.weights))
+        backbone = load_backbone(args.backbone, input_shape=input_shape, weights=weights_value(args.weights))
         augmentation = None if args.no_augment else image_augmentation(
             flip=True, translation=0.0, rotation=0.1, zoom=0.1, contrast=0.1, color_jitter=0.1,
             value_range=(0, 255), seed=args.seed)

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from apps._common import add_runtime_arguments, new_run_dir, setup_runtime, write_summary
+from apps._common import add_runtime_arguments, new_run_dir, setup_runtime, weights_value, write_summary
 
 DESCRIPTION = "train a triplet-loss face embedding, pick a verification threshold, test on unseen people"
 
@@ -94,12 +94,9 @@ def run(args) -> int:
             from kerasdl.transfer.features import chosen_layer_features
 
             size = check_int("backbone-size", args.backbone_size, minimum=32)
-            loaded = load_backbone(args.backbone, input_shape=(size, size, 3),
-                                   weights=None if args.weights == "none" else args.weights)
-            features, feature_layers, _ = chosen_layer_features(
-                loaded, args.feature_layers, data.input_shape, data.x_train,
-                seen_images=np.concatenate([data.x_train, data.x_val]),
-                seen_identities=np.concatenate([data.y_train, data.y_val]), num_pairs=args.pairs, seed=args.seed)
+            loaded = load_backbone(args.backbone, input_shape=(size, size, 3), weights=weights_value(args.weights))
+            features, feature_layers, _ = chosen_layer_features(loaded, args.feature_layers, data,
+                                                                num_pairs=args.pairs, seed=args.seed)
             print(f"Backbone {args.backbone} ({args.weights} weights, frozen), features of {feature_layers}")
             embedding = embedding_network(data.input_shape, args.embedding_dim, backbone=features, dropout=0.2)
         model = SiameseModel(embedding, margin=args.margin, mining=args.mining)

@@ -84,16 +84,13 @@ def imagenet_face_backbone(data, feature_layers: str, unfreeze_top: int, args):
     Transfer for one-shot verification: 26 training people are too few to learn features
     from scratch. Returns ``(backbone model, chosen layers, per-layer scores or None)``.
     """
-    import numpy as np
-
     from kerasdl.transfer import load_backbone, set_trainable_top
     from kerasdl.transfer.features import chosen_layer_features
 
     # The data folder holds only the 224 px file; load_backbone falls back to it at 96 px.
     loaded = load_backbone("mobilenet_v2", input_shape=(96, 96, 3), weights="imagenet")
-    backbone, layers, scores = chosen_layer_features(
-        loaded, feature_layers, data.input_shape, data.x_train, seen_images=np.concatenate([data.x_train, data.x_val]),
-        seen_identities=np.concatenate([data.y_train, data.y_val]), num_pairs=args.ver_pairs, seed=args.seed)
+    backbone, layers, scores = chosen_layer_features(loaded, feature_layers, data, num_pairs=args.ver_pairs,
+                                                     seed=args.seed)
     print(f"feature layers: {layers}", flush=True)
     set_trainable_top(loaded, unfreeze_top)
     return backbone, layers, scores

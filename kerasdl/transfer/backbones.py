@@ -33,8 +33,8 @@ class KerasApplication:
         if "{size}" in self.notop_file:
             # MobileNetV2 publishes one file per square input size; at any other size Keras
             # loads the default-size one (the convolution weights fit every size).
-            square = height == width and height in (96, 128, 160, 192, 224)
-            return self.notop_file.format(size=height if square else self.default_size)
+            published = height == width and height in (96, 128, 160, 192, 224)
+            return self.notop_file.format(size=height if published else self.default_size)
         return self.notop_file
 
 
@@ -142,7 +142,8 @@ def _any_size_weights(spec: KerasApplication, file_name: str) -> Path | None:
 
     if "{size}" not in spec.notop_file:
         return None
-    homes = [home for home in (data_dir() and data_dir() / "keras", user_keras_home()) if home is not None]
+    root = data_dir()
+    homes = ([root / "keras"] if root is not None else []) + [user_keras_home()]  # run_keras_loader's order
 
     def on_disk(file):
         return next((home / "models" / file for home in homes if (home / "models" / file).is_file()), None)

@@ -124,11 +124,11 @@ def layer_features(loaded, layers, input_shape, train_images, *, batch_size: int
     return keras.Model(pooled_model.inputs, features, name=f"{loaded.model.name}_block_features")
 
 
-def chosen_layer_features(loaded, layers, input_shape, train_images, *, seen_images=None, seen_identities=None,
-                          num_pairs: int = 4000, seed: int = 0):
-    """:func:`layer_features` of ``layers``: a list of layer names, or ``"autoN"``, the N
-    layers :func:`rank_feature_layers` scores best on ``seen_images`` / ``seen_identities``
-    (the training and validation people, never the test ones).
+def chosen_layer_features(loaded, layers, data, *, num_pairs: int = 4000, seed: int = 0):
+    """:func:`layer_features` for an identity split (:class:`kerasdl.data.faces.IdentityData`),
+    standardised on its training images. ``layers``: layer names (a list, or comma-separated),
+    or ``"autoN"``: the N layers :func:`rank_feature_layers` scores best on the *seen* people
+    (training + validation, never the test ones).
 
     Returns ``(features model, the layers used, the scores or None)``.
     """
@@ -142,8 +142,7 @@ def chosen_layer_features(loaded, layers, input_shape, train_images, *, seen_ima
             except ValueError:
                 raise ValueError(f"layers must be layer names or 'autoN' (e.g. 'auto3'), got {layers!r}") from None
             count = check_int("autoN", count, minimum=1)
-            if seen_images is None or seen_identities is None:
-                raise ValueError(f"layers={layers!r} needs seen_images and seen_identities to rank the layers on")
-            scores = rank_feature_layers(loaded, seen_images, seen_identities, num_pairs=num_pairs, seed=seed)
+            scores = rank_feature_layers(loaded, np.concatenate([data.x_train, data.x_val]),
+                                         np.concatenate([data.y_train, data.y_val]), num_pairs=num_pairs, seed=seed)
             layers = list(scores)[:count]
-    return layer_features(loaded, layers, input_shape, train_images), list(layers), scores
+    return layer_features(loaded, layers, data.input_shape, data.x_train), list(layers), scores
