@@ -82,8 +82,22 @@ def _vae(data, kind, latent_dim, epochs, batch_size, seed, binarize=False, hidde
     }
 
 
+def _score_curve_callback(gan, evaluator, every, seed, curve):
+    """Appends ``(epoch, IS)`` of 5,000 fixed-noise samples to ``curve`` every ``every`` epochs."""
+    import keras
+
+    class ScoreCurve(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if every and (epoch + 1) % every == 0:
+                score, _ = evaluator.inception_score(gan.generate(5_000, seed=seed), splits=5, value_range=(-1, 1))
+                curve.append([epoch + 1, round(score, 3)])
+                print(f"epoch {epoch + 1}: IS {score:.3f} (5,000 samples)", flush=True)
+
+    return ScoreCurve()
+
+
 def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None, budget_s=None, jit_compile=False,
-         dcgan_filters=64):
+         dcgan_filters=64, score_every=0):
     from kerasdl.data import make_dataset
     from kerasdl.models.gan import dcgan, gan_mlp
     from kerasdl.training import EpochTimer, TimeBudget, set_seed
@@ -93,8 +107,9 @@ def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None, budget
     generator, discriminator = dcgan(latent_dim=100, filters=dcgan_filters) if kind == "dcgan" else gan_mlp(latent_dim=100)
     gan = GAN(generator, discriminator, label_smoothing=0.1)
     gan.compile(d_learning_rate=2e-4, g_learning_rate=2e-4, beta_1=0.5, jit_compile=jit_compile)
-    timer = EpochTimer()
-    callbacks = [timer] + ([TimeBudget(budget_s)] if budget_s else [])
+    timer, curve = EpochTimer(), []
+    callbacks = [timer, _score_curve_callback(gan, evaluator, score_every, seed, curve)]
+    callbacks += [TimeBudget(budget_s)] if budget_s else []
     x = data.x_train[:max_train]
     history = gan.fit(make_dataset(x * 2.0 - 1.0, batch_size=batch_size, seed=seed, drop_remainder=True),
                       epochs=epochs, verbose=2, callbacks=callbacks, shuffle=False)
@@ -108,6 +123,7 @@ def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None, budget
         "parameters": {"generator": generator.count_params(), "discriminator": discriminator.count_params()},
         "inception_score": round(inception, 3), "inception_score_std": round(inception_std, 3),
         "frechet_distance_to_test": round(fd, 3), "samples": 10_000,
+        "inception_score_curve_5000_samples": curve,
         "final_epoch": {k: round(float(v[-1]), 4) for k, v in history.history.items()},
         "seconds_per_epoch": round(sum(timer.epoch_seconds) / len(timer.epoch_seconds), 1),
     }
@@ -160,6 +176,8 @@ def main(argv=None) -> int:
     parser.add_argument("--dcgan-max-train", type=int, default=None, help="images for the DCGAN")
     parser.add_argument("--gan-budget-s", type=float, default=None,
                         help="stop each GAN's training after the epoch in which this many seconds ran out")
+    parser.add_argument("--gan-score-every", type=int, default=0,
+                        help="record the IS of 5,000 samples every this many epochs (0: only at the end)")
     parser.add_argument("--gan-jit-compile", action="store_true",
                         help="XLA for the GAN steps (benchmarks/throughput.py: 1.6x faster DCGAN steps on CPU)")
     parser.add_argument("--seed", type=int, default=0)
@@ -236,13 +254,13 @@ def main(argv=None) -> int:
 
     def mlp_gan_section():
         figures = _gan(data, judge(), "mlp", args.mlp_gan_epochs, 128, args.seed, args.gan_max_train,
-                       args.gan_budget_s, args.gan_jit_compile)
+                       args.gan_budget_s, args.gan_jit_compile, score_every=args.gan_score_every)
         figures["target_inception_score_min"] = 8.0
         _save(args.out, "mlp_gan", figures)
 
     def dcgan_section():
         figures = _gan(data, judge(), "dcgan", args.dcgan_epochs, 128, args.seed, args.dcgan_max_train,
-                       args.gan_budget_s, args.gan_jit_compile, args.dcgan_filters)
+                       args.gan_budget_s, args.gan_jit_compile, args.dcgan_filters, args.gan_score_every)
         figures["target_inception_score_min"] = 9.0
         _save(args.out, "dcgan", figures)
 

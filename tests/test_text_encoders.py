@@ -93,12 +93,8 @@ def test_keras_hub_bert_export_fine_tunes_through_hub_layer(tmp_path):
 
     vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "great", "boring", "movie", "i", "loved",
                   "hated", "it"]
-    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary)
-    backbone = keras_hub.models.BertBackbone(vocabulary_size=len(vocabulary), num_layers=1, num_heads=2,
-                                             hidden_dim=8, intermediate_dim=16, max_sequence_length=16)
     preset = tmp_path / "tiny_bert"
-    backbone.save_to_preset(str(preset))
-    tokenizer.save_to_preset(str(preset))
+    _, backbone = _tiny_bert_preset(keras_hub, preset, vocabulary)
     export = export_keras_hub_encoder(preset, tmp_path / "export", max_length=8)
     encoder = text_encoder_layer(export, trainable=True)
     assert len(encoder.trainable_weights) == len(backbone.trainable_weights) - 2  # all but the unused [CLS] pooler
@@ -154,3 +150,44 @@ def test_export_word_vectors_writes_whole_words_in_glove_format(tmp_path):
         export_word_vectors(preset, path, overwrite=True)
     with pytest.raises(FileNotFoundError, match="model.safetensors"):
         export_word_vectors(tmp_path, tmp_path / "other.txt")
+
+
+def _tiny_bert_preset(keras_hub, folder, vocabulary):
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary)
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=len(vocabulary), num_layers=1, num_heads=2,
+                                             hidden_dim=8, intermediate_dim=16, max_sequence_length=16)
+    backbone.save_to_preset(str(folder))
+    tokenizer.save_to_preset(str(folder))
+    return tokenizer, backbone
+
+
+def test_export_contextual_word_vectors_averages_each_word_over_its_contexts(tmp_path):
+    keras_hub = pytest.importorskip("keras_hub", reason="keras-hub not installed (pip install 'kerasdl[hub]')")
+    from kerasdl.data.text import load_word_vectors
+    from kerasdl.text.encoders import export_contextual_word_vectors
+
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "great", "boring", "movie", "it", "isn", "'",
+                  "t", "##s"]
+    tokenizer, backbone = _tiny_bert_preset(keras_hub, tmp_path / "tiny_bert", vocabulary)
+    texts = ["a great movie", "it isn't great", "movies !"]
+    path = export_contextual_word_vectors(tmp_path / "tiny_bert", texts, tmp_path / "vectors.txt", batch_size=2,
+                                          verbose=0)
+
+    def outputs(ids):  # the backbone's last layer for one sentence given as token ids
+        ids = np.array([[2, *ids, 3]], "int32")
+        return backbone({"token_ids": ids, "segment_ids": np.zeros_like(ids),
+                         "padding_mask": np.ones_like(ids, bool)})["sequence_output"].numpy()[0, 1:-1]
+
+    first, second, third = outputs([5, 6, 8]), outputs([9, 10, 11, 12, 6]), outputs([8, 13, 1])
+    expected = {"a": first[0], "great": (first[1] + second[4]) / 2, "movie": first[2], "it": second[0],
+                "isnt": second[1:4].mean(0), "movies": third[:2].mean(0)}  # "!" strips to "": no key
+    lines = path.read_text().splitlines()
+    assert sorted(line.split(" ")[0] for line in lines) == sorted(expected)
+    matrix = load_word_vectors(path, ["", *expected])
+    np.testing.assert_allclose(matrix[1:], np.stack(list(expected.values())), rtol=1e-3, atol=1e-4)
+    with pytest.raises(FileExistsError, match="overwrite"):
+        export_contextual_word_vectors(tmp_path / "tiny_bert", texts, path)
+    with pytest.raises(ValueError, match="no words"):
+        export_contextual_word_vectors(tmp_path / "tiny_bert", ["", "  "], tmp_path / "other.txt")
+    with pytest.raises(ValueError, match="preset"):
+        export_contextual_word_vectors(tmp_path, texts, tmp_path / "other.txt")

@@ -277,8 +277,6 @@ def export_word_vectors(preset_dir, path, *, overwrite: bool = False) -> Path:
     23,695 words). Needs ``safetensors`` (the ``hub`` extra). The file is written
     atomically; returns ``path``.
     """
-    from kerasdl.export import atomic_file
-
     preset_dir, path = Path(preset_dir).expanduser(), Path(path)
     weights_file, vocab_file = preset_dir / "model.safetensors", preset_dir / "vocab.txt"
     for required in (weights_file, vocab_file):
@@ -299,9 +297,100 @@ def export_word_vectors(preset_dir, path, *, overwrite: bool = False) -> Path:
     words = vocab_file.read_text(encoding="utf-8").splitlines()
     if len(words) != len(table):
         raise ValueError(f"{vocab_file} lists {len(words)} tokens but the embedding table has {len(table)} rows")
+    whole_words = ((word, vector) for word, vector in zip(words, table)
+                   if word and not word.startswith("##") and not (word.startswith("[") and word.endswith("]"))
+                   and " " not in word)
+    return write_glove_file(path, whole_words)
+
+
+def write_glove_file(path, word_vectors) -> Path:
+    """Write ``(word, vector)`` pairs as GloVe text lines ``word v1 … vd``, atomically."""
+    from kerasdl.export import atomic_file
+
+    path = Path(path)
     with atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
-        for word, vector in zip(words, table):
-            if word and not word.startswith("##") and not (word.startswith("[") and word.endswith("]")) \
-                    and " " not in word:
-                out.write(word + " " + " ".join(f"{v:.5g}" for v in vector) + "\n")
+        for word, vector in word_vectors:
+            out.write(word + " " + " ".join(f"{v:.5g}" for v in vector) + "\n")
     return path
+
+
+def export_contextual_word_vectors(preset_dir, texts, path, *, batch_size: int = 64, max_length: int = 128,
+                                   overwrite: bool = False, verbose: int = 1) -> Path:
+    """Static word vectors distilled from a BERT preset's contextual outputs, in GloVe format.
+
+    Each occurrence of a word in ``texts`` gets the mean of its WordPiece tokens'
+    ``sequence_output`` vectors (the last layer, with the sentence as context); a word's
+    vector is the mean over its occurrences — the "aggregated" reduction of Bommasani, Davis &
+    Cardie (2020), "Interpreting Pretrained Contextualized Representations via Reductions to
+    Static Embeddings", which beats the model's input token table and GloVe as static vectors.
+    Unlike :func:`export_word_vectors` this covers every word of ``texts``, split words
+    included. Keys are the words as ``TextVectorization``'s default standardization leaves
+    them (lower-cased, ASCII punctuation stripped, e.g. ``n't`` → ``nt``), so the file feeds
+    ``apps.sentiment --word-vectors`` / :func:`kerasdl.data.text.load_word_vectors` for a
+    vocabulary adapted on the same texts; the encoder itself reads the text with its
+    punctuation. Texts are whitespace-split; sentences longer than ``max_length`` WordPiece
+    tokens are truncated. Needs the ``hub`` extra (``keras-hub``). Returns ``path``.
+    """
+    import string
+
+    import numpy as np
+
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    max_length = check_int("max_length", max_length, minimum=3, maximum=512)
+    preset_dir, path = Path(preset_dir).expanduser(), Path(path)
+    if not is_keras_hub_preset(preset_dir):
+        raise ValueError(f"preset_dir {str(preset_dir)!r} is not a KerasHub/Hugging Face preset folder "
+                         "(config.json with metadata.json or *.safetensors)")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    sentences = [str(text).lower().split() for text in texts]
+    if not any(sentences):
+        raise ValueError("texts hold no words to compute vectors for")
+    keras_hub = _import_keras_hub()
+    tokenizer = keras_hub.models.BertTokenizer.from_preset(str(preset_dir))
+    backbone = keras_hub.models.BertBackbone.from_preset(str(preset_dir))
+
+    # Vocabulary of keys, and each distinct whitespace token's WordPiece ids (tokenized once).
+    strip = str.maketrans("", "", string.punctuation)
+    distinct = sorted({word for words in sentences for word in words})
+    pieces = {word: list(ids) for word, ids in zip(distinct, tokenizer(distinct))}
+    keys = sorted({word.translate(strip) for word in distinct} - {""})
+    key_index = {key: i for i, key in enumerate(keys)}
+    sums, counts = np.zeros((len(keys), backbone.hidden_dim), "float64"), np.zeros(len(keys), "int64")
+    cls_id, sep_id, pad_id = (tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]"))
+
+    order = np.argsort([sum(len(pieces[w]) for w in words) for words in sentences], kind="stable")
+    progress = keras.utils.Progbar(len(order), unit_name="sentence", verbose=verbose)
+    for start in range(0, len(order), batch_size):
+        batch = [sentences[i] for i in order[start:start + batch_size]]
+        rows, owners, occurrence_keys = [], [], []  # token ids; per token, its word occurrence (-1: none)
+        for words in batch:
+            ids, owner = [cls_id], [-1]
+            for word in words:
+                key = key_index.get(word.translate(strip))
+                ids += pieces[word]
+                owner += [-1 if key is None else len(occurrence_keys)] * len(pieces[word])
+                if key is not None:
+                    occurrence_keys.append(key)
+            rows.append(ids[:max_length - 1] + [sep_id])
+            owners.append(owner[:max_length - 1] + [-1])
+        width = max(len(r) for r in rows)
+        token_ids = np.full((len(rows), width), pad_id, "int32")
+        owner_ids = np.full((len(rows), width), -1, "int64")
+        for r, (ids, owner) in enumerate(zip(rows, owners)):
+            token_ids[r, :len(ids)], owner_ids[r, :len(owner)] = ids, owner
+        outputs = keras.ops.convert_to_numpy(backbone({
+            "token_ids": token_ids, "segment_ids": np.zeros_like(token_ids),
+            "padding_mask": token_ids != pad_id}, training=False)["sequence_output"])
+        # One vector per word occurrence (the mean of its pieces), added to its key's sum.
+        owned = owner_ids >= 0
+        occurrence_sums = np.zeros((len(occurrence_keys), outputs.shape[-1]))
+        np.add.at(occurrence_sums, owner_ids[owned], outputs[owned])
+        lengths = np.bincount(owner_ids[owned], minlength=len(occurrence_keys))
+        kept = lengths > 0  # occurrences cut off by max_length have no tokens
+        np.add.at(sums, np.asarray(occurrence_keys, dtype="int64")[kept], occurrence_sums[kept] / lengths[kept, None])
+        np.add.at(counts, np.asarray(occurrence_keys, dtype="int64")[kept], 1)
+        progress.add(len(batch))
+    seen = counts > 0
+    vectors = sums[seen] / counts[seen, None]
+    return write_glove_file(path, zip(np.asarray(keys)[seen], vectors))
