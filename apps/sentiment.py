@@ -18,7 +18,11 @@ bidirectional LSTM by default), or ``--model bag`` (the embedding-bag baseline),
 ``--encoder PATH_OR_HANDLE``: a pretrained sentence encoder through
 ``kerasdl.text.encoders.text_encoder_layer`` (strings → embeddings) with a sigmoid head,
 frozen unless ``--fine-tune``. ``--word-vectors glove.txt`` initialises the embedding from
-a GloVe-format file (``--freeze-embeddings`` keeps it fixed).
+a GloVe-format file (``--freeze-embeddings`` keeps it fixed); ``--word-vectors
+contextual:all-minilm-l6-v2`` (or ``contextual:PRESET_DIR``) computes such vectors first,
+each word's MiniLM output averaged over its occurrences in the training texts
+(:func:`kerasdl.text.encoders.export_contextual_word_vectors`; ``--embedding-dim`` must
+equal the encoder's width, 384 for MiniLM).
 
 Outputs: accuracy, precision, recall and F1 on the test split, a confusion-matrix PNG and
 the training curves in ``runs/sentiment/<run-id>/`` with ``summary.json``; a SavedModel in
@@ -31,6 +35,7 @@ the export and checks it against the in-memory model. ``kerasdl predict`` serves
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -38,6 +43,7 @@ from pathlib import Path
 from apps._common import add_runtime_arguments, new_run_dir, setup_runtime, write_summary
 
 DESCRIPTION = "train a sentiment classifier on raw text (SST-2, polarity, IMDB, CSV) and export it"
+CONTEXTUAL_PREFIX = "contextual:"
 DATASET_CHOICES = ("sst2", "polarity", "uci", "imdb_subset", "imdb_keras_subset", "imdb")
 
 
@@ -67,7 +73,10 @@ def add_arguments(parser):
     model.add_argument("--dropout", type=float, default=0.3, help="dropout after the embedding and each layer")
     model.add_argument("--max-tokens", type=int, default=20000, help="vocabulary size (incl. padding and [UNK])")
     model.add_argument("--max-length", type=int, default=50, help="tokens per text; longer texts are truncated")
-    model.add_argument("--word-vectors", default=None, help="GloVe-format file to initialise the embedding")
+    model.add_argument("--word-vectors", default=None,
+                       help="GloVe-format file to initialise the embedding, or contextual:PRESET (e.g. "
+                            "contextual:all-minilm-l6-v2): static vectors averaged from a BERT preset's "
+                            "contextual outputs on the training texts (needs the hub extra)")
     model.add_argument("--freeze-embeddings", action="store_true", help="keep the (pretrained) embedding fixed")
     model.add_argument("--encoder", default=None,
                        help="pretrained text encoder (TF Hub handle, SavedModel folder or KerasHub preset)")
@@ -140,7 +149,13 @@ def build_model(args, train_texts):
     if args.word_vectors:
         from kerasdl.data.text import load_word_vectors
 
-        matrix = load_word_vectors(args.word_vectors, vocabulary, args.embedding_dim)
+        if args.word_vectors.startswith(CONTEXTUAL_PREFIX):
+            with tempfile.TemporaryDirectory(prefix="kerasdl-word-vectors-") as tmp:
+                path = _contextual_word_vectors(args.word_vectors[len(CONTEXTUAL_PREFIX):], train_texts,
+                                                Path(tmp) / "vectors.txt")
+                matrix = load_word_vectors(path, vocabulary, args.embedding_dim)
+        else:
+            matrix = load_word_vectors(args.word_vectors, vocabulary, args.embedding_dim)
     common = dict(vocab_size=len(vocabulary), embedding_dim=args.embedding_dim, num_classes=1, dropout=args.dropout,
                   embedding_matrix=matrix, trainable_embedding=not args.freeze_embeddings,
                   sequence_length=None)  # any length: training batches are bucketed by length
@@ -152,6 +167,21 @@ def build_model(args, train_texts):
     probability = keras.layers.Reshape((), name="positive_probability")(model(vectorizer(strings)))
     serving = keras.Model(strings, probability, name=f"{model.name}_serving")
     return model, serving, vectorizer
+
+
+def _contextual_word_vectors(preset, train_texts, path):
+    """``--word-vectors contextual:PRESET``: static vectors from the preset's contextual
+    outputs on the training texts (:func:`kerasdl.text.encoders.export_contextual_word_vectors`)."""
+    from kerasdl.cli import UsageError
+
+    try:
+        from kerasdl.text.encoders import MINILM_NAMES, export_contextual_word_vectors, minilm_preset_dir
+
+        preset_dir = minilm_preset_dir() if preset in MINILM_NAMES else Path(preset)
+        print(f"Computing contextual word vectors from {preset_dir} on {len(train_texts)} training texts", flush=True)
+        return export_contextual_word_vectors(preset_dir, train_texts, path, verbose=1 if sys.stdout.isatty() else 2)
+    except (ImportError, FileNotFoundError, ValueError) as error:  # ModuleNotFoundError is an ImportError
+        raise UsageError(f"--word-vectors {CONTEXTUAL_PREFIX}{preset}: {error}") from error
 
 
 def _encoder_layer(handle, trainable):

@@ -58,3 +58,21 @@ def imagenet_file_from(tmp_path, monkeypatch):
         return folder / file_name
 
     return store
+
+
+@pytest.fixture
+def tiny_bert_preset(tmp_path):
+    """``make(vocabulary)`` → ``(preset_folder, tokenizer, backbone)``: a random one-layer, 8-wide
+    KerasHub BERT saved as a preset (skips the test without keras-hub)."""
+    keras_hub = pytest.importorskip("keras_hub", reason="keras-hub not installed (pip install 'kerasdl[hub]')")
+
+    def make(vocabulary):
+        tokenizer = keras_hub.models.BertTokenizer(vocabulary=list(vocabulary))
+        backbone = keras_hub.models.BertBackbone(vocabulary_size=len(vocabulary), num_layers=1, num_heads=2,
+                                                 hidden_dim=8, intermediate_dim=16, max_sequence_length=16)
+        folder = tmp_path / "tiny_bert"
+        backbone.save_to_preset(str(folder))
+        tokenizer.save_to_preset(str(folder))
+        return folder, tokenizer, backbone
+
+    return make

@@ -143,3 +143,26 @@ def test_encoder_path_fine_tunes_a_hub_format_encoder(tmp_path):
     assert summary["model"] == "encoder_sentiment" and summary["export_path"] is None
     assert summary["history"]["loss"][-1] < summary["history"]["loss"][0]
     assert summary["accuracy"] >= 0.8, summary
+
+
+def test_contextual_word_vectors_initialise_the_embedding(tmp_path, tiny_bert_preset, capsys):
+    """--word-vectors contextual:PRESET: the embedding rows are the preset's averaged contextual vectors."""
+    from kerasdl.text.encoders import export_contextual_word_vectors
+
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *POSITIVE, *NEGATIVE, *FILLER]
+    preset, _, _ = tiny_bert_preset(vocabulary)
+    csv_path = make_reviews(tmp_path / "reviews.csv", n=60)
+    argv = ["--csv", str(csv_path), "--text-column", "review", "--label-column", "sentiment", "--embedding-dim", "8",
+            "--freeze-embeddings", "--epochs", "1", "--runs-dir", str(tmp_path / "runs"), "--export", ""]
+    args = parse([*argv, "--word-vectors", f"contextual:{preset}"])
+    data = sentiment.load_data(args)
+    model, _, vectorizer = sentiment.build_model(args, data.x_train)
+    expected = export_contextual_word_vectors(preset, data.x_train, tmp_path / "expected.txt", verbose=0)
+    rows = {line.split(" ")[0]: np.array(line.split(" ")[1:], "float32") for line in expected.read_text().splitlines()}
+    table = next(w for w in model.weights if "embedding" in w.path).numpy()
+    words = vectorizer.get_vocabulary()
+    assert set(POSITIVE + NEGATIVE) <= set(rows) <= set(words)
+    for word, vector in rows.items():
+        np.testing.assert_allclose(table[words.index(word)], vector, rtol=1e-3, atol=1e-4)
+    assert sentiment.main([*argv, "--word-vectors", f"contextual:{tmp_path / 'missing'}"]) == 2
+    assert "is not a KerasHub/Hugging Face preset folder" in capsys.readouterr().err

@@ -84,17 +84,15 @@ def test_minilm_preset_dir_locates_the_package_files():
 
 
 @pytest.mark.slow
-def test_keras_hub_bert_export_fine_tunes_through_hub_layer(tmp_path):
+def test_keras_hub_bert_export_fine_tunes_through_hub_layer(tmp_path, tiny_bert_preset):
     """A tiny random BERT saved as a KerasHub preset → TF Hub export → HubLayer + Adam."""
-    keras_hub = pytest.importorskip("keras_hub", reason="keras-hub not installed (pip install 'kerasdl[hub]')")
     import keras
 
     from kerasdl.text.encoders import export_keras_hub_encoder, text_encoder_layer
 
     vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "great", "boring", "movie", "i", "loved",
                   "hated", "it"]
-    preset = tmp_path / "tiny_bert"
-    _, backbone = _tiny_bert_preset(keras_hub, preset, vocabulary)
+    preset, _, backbone = tiny_bert_preset(vocabulary)
     export = export_keras_hub_encoder(preset, tmp_path / "export", max_length=8)
     encoder = text_encoder_layer(export, trainable=True)
     assert len(encoder.trainable_weights) == len(backbone.trainable_weights) - 2  # all but the unused [CLS] pooler
@@ -152,25 +150,16 @@ def test_export_word_vectors_writes_whole_words_in_glove_format(tmp_path):
         export_word_vectors(tmp_path, tmp_path / "other.txt")
 
 
-def _tiny_bert_preset(keras_hub, folder, vocabulary):
-    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary)
-    backbone = keras_hub.models.BertBackbone(vocabulary_size=len(vocabulary), num_layers=1, num_heads=2,
-                                             hidden_dim=8, intermediate_dim=16, max_sequence_length=16)
-    backbone.save_to_preset(str(folder))
-    tokenizer.save_to_preset(str(folder))
-    return tokenizer, backbone
 
-
-def test_export_contextual_word_vectors_averages_each_word_over_its_contexts(tmp_path):
-    keras_hub = pytest.importorskip("keras_hub", reason="keras-hub not installed (pip install 'kerasdl[hub]')")
+def test_export_contextual_word_vectors_averages_each_word_over_its_contexts(tmp_path, tiny_bert_preset):
     from kerasdl.data.text import load_word_vectors
     from kerasdl.text.encoders import export_contextual_word_vectors
 
     vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "great", "boring", "movie", "it", "isn", "'",
                   "t", "##s"]
-    tokenizer, backbone = _tiny_bert_preset(keras_hub, tmp_path / "tiny_bert", vocabulary)
+    preset, _, backbone = tiny_bert_preset(vocabulary)
     texts = ["a great movie", "it isn't great", "movies !"]
-    path = export_contextual_word_vectors(tmp_path / "tiny_bert", texts, tmp_path / "vectors.txt", batch_size=2,
+    path = export_contextual_word_vectors(preset, texts, tmp_path / "vectors.txt", batch_size=2,
                                           verbose=0)
 
     def outputs(ids):  # the backbone's last layer for one sentence given as token ids
@@ -186,8 +175,8 @@ def test_export_contextual_word_vectors_averages_each_word_over_its_contexts(tmp
     matrix = load_word_vectors(path, ["", *expected])
     np.testing.assert_allclose(matrix[1:], np.stack(list(expected.values())), rtol=1e-3, atol=1e-4)
     with pytest.raises(FileExistsError, match="overwrite"):
-        export_contextual_word_vectors(tmp_path / "tiny_bert", texts, path)
+        export_contextual_word_vectors(preset, texts, path)
     with pytest.raises(ValueError, match="no words"):
-        export_contextual_word_vectors(tmp_path / "tiny_bert", ["", "  "], tmp_path / "other.txt")
+        export_contextual_word_vectors(preset, ["", "  "], tmp_path / "other.txt")
     with pytest.raises(ValueError, match="preset"):
         export_contextual_word_vectors(tmp_path, texts, tmp_path / "other.txt")
