@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from kerasdl._validation import check_float, check_int
+from kerasdl.data.pipeline import as_unit_float
 
 # network (keras.applications name) → (content layer, style layers). VGG: Gatys et al.'s
 # conv4_2 and conv1_1..conv5_1; MobileNetV2: the expansion ReLUs at each resolution.
@@ -221,7 +222,7 @@ def _as_float_image(image, name):
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[-1] != 3:
         raise ValueError(f"{name} must be an (H, W, 3) image, got shape {image.shape}")
-    return image.astype("float32") / 255.0 if image.dtype == np.uint8 else image.astype("float32")
+    return as_unit_float(image)
 
 
 def transfer_style(content_image, style_image, *, features: PerceptualFeatures | None = None, network="vgg19",

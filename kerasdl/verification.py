@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kerasdl._validation import check_float, check_int
+from kerasdl.data.pipeline import as_unit_float
 
 NOT_RECOGNISED = "not recognised"
 
@@ -82,9 +83,7 @@ def choose_threshold(distances, same) -> ThresholdChoice:
 
 def _as_batch(images, input_shape):
     """One image or a batch → float32 batch in [0, 1] (uint8 is divided by 255)."""
-    images = np.asarray(images)
-    scale = 255.0 if images.dtype == np.uint8 else 1.0
-    images = images.astype("float32") / scale
+    images = as_unit_float(images)
     rank = len(input_shape)
     grey = input_shape[-1] == 1
     if grey and (images.ndim == rank - 1 or (images.ndim == rank and images.shape[-1] != 1)):

@@ -125,3 +125,10 @@ def test_split_one_hot_and_scaling():
         data.to_one_hot([3], 3)
     with pytest.raises(ValueError, match="validation_fraction"):
         data.train_val_split(x, y, validation_fraction=1.5)
+
+
+def test_as_unit_float_scales_uint8_only():
+    np.testing.assert_allclose(data.as_unit_float(np.array([[0, 51, 255]], np.uint8)), [[0.0, 0.2, 1.0]])
+    floats = np.array([0.25, 1.0], np.float64)
+    out = data.as_unit_float(floats)
+    assert out.dtype == np.float32 and np.allclose(out, floats)  # already in [0, 1]: cast, not divided

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kerasdl._validation import check_int
+from kerasdl.data.pipeline import as_unit_float
 from kerasdl.data.sources import DATA_DIR_ENV, DatasetNotFoundError, data_dir
 
 OLIVETTI_FILES = ("olivetti_faces.npy", "olivetti_faces_target.npy")
@@ -135,7 +136,7 @@ def identity_batches(images, identities, *, identities_per_batch: int = 8, image
             chosen = rng.choice(keys, p, replace=False)
             yield np.concatenate([rng.choice(by_identity[c], k, replace=len(by_identity[c]) < k) for c in chosen])
 
-    x = tf.constant(images.astype("float32") / 255.0 if images.dtype == np.uint8 else images.astype("float32"))
+    x = tf.constant(as_unit_float(images))
     y = tf.constant(identities.astype("int32"))
     ds = tf.data.Dataset.from_generator(indices, output_signature=tf.TensorSpec([p * k], tf.int64))
     ds = ds.map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx)))

@@ -19,6 +19,13 @@ def scale_images(images: np.ndarray, max_value: float = 255.0) -> np.ndarray:
     return images.astype("float32") / np.float32(max_value)
 
 
+def as_unit_float(images) -> np.ndarray:
+    """Images as float32 in [0, 1]: uint8 is divided by 255, other dtypes are taken as already
+    in [0, 1] and only cast. Shapes are left alone (see :func:`scale_images` for that)."""
+    images = np.asarray(images)
+    return images.astype("float32") / np.float32(255.0) if images.dtype == np.uint8 else images.astype("float32")
+
+
 def to_one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Integer labels → one-hot float32 rows (``keras.utils.to_categorical``)."""
     import keras

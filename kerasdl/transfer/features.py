@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerasdl._validation import check_image_shape, check_int
+from kerasdl.data.pipeline import as_unit_float
 
 # Layer-name endings that close a block in keras.applications networks: MobileNetV2
 # (block_N_project_BN), EfficientNet (blockNx_project_bn), ResNet (convN_blockM_out), VGG (blockN_pool).
@@ -64,11 +65,6 @@ def pooled_layer_outputs(loaded, layers, input_shape):
     return keras.Model(inputs, pooled, name=f"{base.name}_pooled_blocks")
 
 
-def _as_unit_images(images):
-    images = np.asarray(images)
-    return images.astype("float32") / 255.0 if images.dtype == np.uint8 else images.astype("float32")
-
-
 def rank_feature_layers(loaded, images, identities, *, layers=None, num_pairs: int = 4000, seed: int = 0,
                         batch_size: int = 64) -> dict:
     """``{layer: pair ROC AUC}`` of each layer's pooled output, untrained, on ``images`` of
@@ -83,7 +79,7 @@ def rank_feature_layers(loaded, images, identities, *, layers=None, num_pairs: i
 
     from kerasdl.verification import embedding_distances, make_pairs
 
-    images = _as_unit_images(images)
+    images = as_unit_float(images)
     layers = list(layers) if layers is not None else block_output_layers(loaded.model)
     pooled = pooled_layer_outputs(loaded, layers, images.shape[1:])
     outputs = pooled.predict(images, batch_size=check_int("batch_size", batch_size, minimum=1), verbose=0)
@@ -112,7 +108,7 @@ def layer_features(loaded, layers, input_shape, train_images, *, batch_size: int
 
     set_trainable_top(loaded, 0)
     pooled_model = pooled_layer_outputs(loaded, list(layers), input_shape)
-    statistics = pooled_model.predict(_as_unit_images(train_images), batch_size=batch_size, verbose=0)
+    statistics = pooled_model.predict(as_unit_float(train_images), batch_size=batch_size, verbose=0)
     statistics = statistics if isinstance(statistics, (list, tuple)) else [statistics]
     pooled = pooled_model.outputs
     parts = []
