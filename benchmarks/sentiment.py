@@ -52,12 +52,13 @@ RUNS = {
                                     "--learning-rate", "1e-3", "--validation-fraction", "0.02"]),
     # The same BiLSTM from static vectors distilled from MiniLM's *contextual* outputs on the
     # SST-2 training texts (kerasdl.text.encoders.export_contextual_word_vectors; Bommasani
-    # et al. 2020): kept fixed, and trained on.
+    # et al. 2020): kept fixed, and trained on. Frozen: 8 epochs, because with 3 its validation
+    # accuracy was still rising (0.859, 0.872, 0.892; dev 83.9 %).
     "sst2_bilstm_contextual_vectors_frozen": ("(a) bidirectional LSTM, MiniLM contextual vectors, frozen",
                                               ["--dataset", "sst2", "--model", "rnn", "--cell", "lstm", "--units", "96",
                                                "--embedding-dim", "384", "--word-vectors", "{contextual_vectors}",
                                                "--freeze-embeddings", "--dropout", "0.4", "--max-length", "50",
-                                               "--epochs", "3", "--batch-size", "128", "--learning-rate", "1e-3",
+                                               "--epochs", "8", "--batch-size", "128", "--learning-rate", "1e-3",
                                                "--validation-fraction", "0.02"]),
     "sst2_bilstm_contextual_vectors": ("(a) bidirectional LSTM, MiniLM contextual vectors, trained",
                                        ["--dataset", "sst2", "--model", "rnn", "--cell", "lstm", "--units", "96",
@@ -97,6 +98,8 @@ def main(argv=None) -> int:
     parser.add_argument("--encoder", default="all-minilm-l6-v2", help="encoder for (c)")
     parser.add_argument("--encoder-max-train", type=int, default=67349,
                         help="(c): training phrases used (fewer for a CPU budget)")
+    parser.add_argument("--vectors-dir", type=Path, default=None,
+                        help="keep the MiniLM word-vector files here and reuse them (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "sentiment.json")
     args = parser.parse_args(argv)
 
@@ -140,7 +143,11 @@ def main(argv=None) -> int:
             from kerasdl.text import encoders
 
             if kind not in vector_files:
-                start, out = time.perf_counter(), Path(tmp) / f"minilm_{kind}.txt"
+                start, out = time.perf_counter(), Path(args.vectors_dir or tmp) / f"minilm_{kind}.txt"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                if out.is_file():  # kept by an earlier run with --vectors-dir
+                    vector_files[kind], vector_seconds[kind] = str(out), None
+                    return vector_files[kind]
                 if kind == "vectors":  # the input token table's whole words
                     encoders.export_word_vectors(encoders.minilm_preset_dir(), out)
                 else:  # contextual outputs averaged over the SST-2 training texts (no labels used)
@@ -173,8 +180,12 @@ def main(argv=None) -> int:
                 "val_accuracy_per_epoch": [round(v, 4) for v in summary["history"].get("val_accuracy", [])],
                 "seconds": round(time.perf_counter() - start, 1), "argv": recorded_argv,
             }
-            if kind:
+            if kind and vector_seconds[kind] is not None:
                 results[name]["word_vector_export_seconds"] = vector_seconds[kind]
+            elif kind:  # reused file: keep the export time an earlier run measured
+                results[name]["word_vector_export_seconds"] = next(
+                    (r["word_vector_export_seconds"] for r in results.values()
+                     if "{" + kind + "}" in r["argv"] and "word_vector_export_seconds" in r), None)
             print(f"--> {name}: {summary['test_split']} accuracy {summary['accuracy']:.4f}, F1 {summary['f1']:.4f}, "
                   f"{results[name]['seconds']:.0f} s", flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)
