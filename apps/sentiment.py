@@ -22,7 +22,11 @@ a GloVe-format file (``--freeze-embeddings`` keeps it fixed); ``--word-vectors
 contextual:all-minilm-l6-v2`` (or ``contextual:PRESET_DIR``) computes such vectors first,
 each word's MiniLM output averaged over its occurrences in the training texts
 (:func:`kerasdl.text.encoders.export_contextual_word_vectors`; ``--embedding-dim`` must
-equal the encoder's width, 384 for MiniLM).
+equal the encoder's width, 384 for MiniLM). ``--pooling max`` max-pools the recurrent
+states over time (BiLSTM-max). ``--teacher-labels FILE`` distils a teacher into the model:
+the training targets become the teacher's probabilities (a ``text<TAB>probability`` TSV
+covering every training text, :mod:`kerasdl.text.distillation`; Hinton et al. 2015, Tang
+et al. 2019); validation and test keep the true labels.
 
 Outputs: accuracy, precision, recall and F1 on the test split, a confusion-matrix PNG and
 the training curves in ``runs/sentiment/<run-id>/`` with ``summary.json``; a SavedModel in
@@ -67,6 +71,8 @@ def add_arguments(parser):
     model.add_argument("--cell", choices=["lstm", "gru", "simple"], default="lstm", help="recurrent cell")
     model.add_argument("--units", type=int, default=64, help="units per recurrent layer (per direction)")
     model.add_argument("--layers", type=int, default=1, help="recurrent layers")
+    model.add_argument("--pooling", choices=["last", "max", "mean"], default="last",
+                       help="rnn: the last state, or the max/mean of the states over time (BiLSTM-max)")
     model.add_argument("--no-bidirectional", dest="bidirectional", action="store_false",
                        help="one direction only (default: bidirectional)")
     model.add_argument("--embedding-dim", type=int, default=64, help="embedding size")
@@ -86,6 +92,9 @@ def add_arguments(parser):
     training.add_argument("--epochs", type=int, default=2, help="training epochs")
     training.add_argument("--batch-size", type=int, default=64, help="batch size")
     training.add_argument("--learning-rate", type=float, default=2e-3, help="Adam learning rate")
+    training.add_argument("--teacher-labels", default=None, metavar="TSV",
+                          help="distil: train on a teacher's probabilities (text<TAB>probability per training "
+                               "text, e.g. from benchmarks/sentiment_encoder.py) instead of the 0/1 labels")
     training.add_argument("--clipnorm", type=float, default=1.0, help="gradient clipping by norm (0: off)")
     training.add_argument("--validation-fraction", type=float, default=0.1,
                           help="fraction of the training texts held out for validation")
@@ -163,7 +172,7 @@ def build_model(args, train_texts):
         model = embedding_bag_classifier(**common)
     else:
         model = rnn_classifier(cell=args.cell, units=args.units, layers=args.layers,
-                               bidirectional=args.bidirectional, **common)
+                               bidirectional=args.bidirectional, pooling=args.pooling, **common)
     probability = keras.layers.Reshape((), name="positive_probability")(model(vectorizer(strings)))
     serving = keras.Model(strings, probability, name=f"{model.name}_serving")
     return model, serving, vectorizer
@@ -182,6 +191,18 @@ def _contextual_word_vectors(preset, train_texts, path):
         return export_contextual_word_vectors(preset_dir, train_texts, path, verbose=1 if sys.stdout.isatty() else 2)
     except (ImportError, FileNotFoundError, ValueError) as error:  # ModuleNotFoundError is an ImportError
         raise UsageError(f"--word-vectors {CONTEXTUAL_PREFIX}{preset}: {error}") from error
+
+
+def _teacher_targets(path, texts):
+    """``--teacher-labels``: the teacher's probability for each training text (soft targets,
+    :mod:`kerasdl.text.distillation`)."""
+    from kerasdl.cli import UsageError
+    from kerasdl.text.distillation import load_teacher_probabilities, soft_targets
+
+    try:
+        return soft_targets([str(t) for t in texts], load_teacher_probabilities(path), source=str(path))
+    except (FileNotFoundError, ValueError) as error:
+        raise UsageError(f"--teacher-labels: {error}") from error
 
 
 def _encoder_layer(handle, trainable):
@@ -261,11 +282,21 @@ def train_and_export(args, log=print, *, return_model: bool = False):
     (x_train, y_train), (x_val, y_val) = train_val_split(x_train, y_train, args.validation_fraction, seed=args.seed)
     log(f"Data set: {data.name}: {len(x_train)} train / {len(x_val)} validation / {len(data.x_test)} "
         f"{data.test_name} texts, classes {data.class_names}")
+    metrics = ("accuracy",)
+    if args.teacher_labels:
+        import keras
+
+        from kerasdl.text.distillation import decision_accuracy
+
+        y_train = _teacher_targets(args.teacher_labels, x_train)
+        metrics = (keras.metrics.MeanMetricWrapper(decision_accuracy, name="accuracy"),)
+        log(f"Distilling: training targets are the teacher's probabilities from {args.teacher_labels} "
+            f"(validation and test keep the true labels)")
 
     with strategy.scope():
         model, serving, vectorizer = build_model(args, x_train)
         trained = serving if model is None else model
-        compile_model(trained, "adam", args.learning_rate, loss="binary_crossentropy", metrics=("accuracy",),
+        compile_model(trained, "adam", args.learning_rate, loss="binary_crossentropy", metrics=metrics,
                       clipnorm=args.clipnorm or None, jit_compile=args.jit)
     log(f"Model: {trained.name}, {trained.count_params():,} parameters"
         + (f", vocabulary {vectorizer.vocabulary_size():,} tokens, {args.max_length} tokens per text"

@@ -4,6 +4,7 @@
     python benchmarks/sentiment.py                    # (a) BiLSTM and (b) embedding bag
     python benchmarks/sentiment.py --with-encoder     # + (c) all-MiniLM-L6-v2, frozen and fine-tuned
     python benchmarks/sentiment.py --only sst2_bilstm polarity_bag
+    python benchmarks/sentiment.py --only sst2_bilstm_distilled --teacher-labels /tmp/kerasdl-bench/sst2_teacher.tsv
 
 Data (``$KERASDL_DATA_DIR``, default ``../shared/data``):
 
@@ -66,6 +67,23 @@ RUNS = {
                                         "--dropout", "0.4", "--max-length", "50", "--epochs", "3",
                                         "--batch-size", "128", "--learning-rate", "1e-3",
                                         "--validation-fraction", "0.02"]),
+    # Knowledge distillation (Hinton et al. 2015; Tang et al. 2019): the trained-contextual-
+    # vectors run above, its targets the fine-tuned MiniLM's probabilities on the training
+    # texts (benchmarks/sentiment_encoder.py --teacher-labels FILE) instead of the 0/1 labels.
+    "sst2_bilstm_distilled": ("(a) bidirectional LSTM, MiniLM contextual vectors, distilled from fine-tuned MiniLM",
+                              ["--dataset", "sst2", "--model", "rnn", "--cell", "lstm", "--units", "96",
+                               "--embedding-dim", "384", "--word-vectors", "{contextual_vectors}",
+                               "--teacher-labels", "{teacher_labels}", "--dropout", "0.4", "--max-length", "50",
+                               "--epochs", "3", "--batch-size", "128", "--learning-rate", "1e-3",
+                               "--validation-fraction", "0.02"]),
+    # BiLSTM-max (Conneau et al. 2017): the trained-contextual-vectors run above with its
+    # states max-pooled over time instead of its last state (--pooling max).
+    "sst2_bilstm_max_contextual_vectors": ("(a) bidirectional LSTM, max over time, MiniLM contextual vectors, trained",
+                                           ["--dataset", "sst2", "--model", "rnn", "--cell", "lstm", "--units", "96",
+                                            "--pooling", "max", "--embedding-dim", "384",
+                                            "--word-vectors", "{contextual_vectors}", "--dropout", "0.4",
+                                            "--max-length", "50", "--epochs", "3", "--batch-size", "128",
+                                            "--learning-rate", "1e-3", "--validation-fraction", "0.02"]),
     "sst2_bag": ("(b) embedding bag", ["--dataset", "sst2", *BAG, "--max-length", "50", "--epochs", "3",
                                        "--batch-size", "128", "--learning-rate", "2e-3",
                                        "--validation-fraction", "0.02"]),
@@ -100,6 +118,9 @@ def main(argv=None) -> int:
                         help="(c): training phrases used (fewer for a CPU budget)")
     parser.add_argument("--vectors-dir", type=Path, default=None,
                         help="keep the MiniLM word-vector files here and reuse them (default: a temporary folder)")
+    parser.add_argument("--teacher-labels", type=Path, default=None,
+                        help="the fine-tuned encoder's probabilities on the SST-2 training texts "
+                             "(benchmarks/sentiment_encoder.py --teacher-labels); without it the distilled run is skipped")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "sentiment.json")
     args = parser.parse_args(argv)
 
@@ -168,6 +189,12 @@ def main(argv=None) -> int:
                     print(f"skipped {name}: {error}", flush=True)
                     continue
                 run_argv = [path if a == "{" + kind + "}" else a for a in run_argv]
+            if "{teacher_labels}" in run_argv:
+                if args.teacher_labels is None or not args.teacher_labels.is_file():
+                    print(f"skipped {name}: give --teacher-labels FILE (from benchmarks/sentiment_encoder.py)",
+                          flush=True)
+                    continue
+                run_argv = [str(args.teacher_labels) if a == "{teacher_labels}" else a for a in run_argv]
             run_args = parse.parse_args([*run_argv, *COMMON, "--runs-dir", str(Path(tmp) / name)])
             start = time.perf_counter()
             summary = sentiment.train_and_export(run_args)

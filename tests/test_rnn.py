@@ -64,6 +64,7 @@ def test_known_counts_lstm_and_gru():
     ({"input_shape": (10,), "sequence_length": 10}, "either input_shape or sequence_length"),
     ({"embedding_matrix": np.zeros((5, 4))}, "embedding_matrix must have shape"),
     ({"num_classes": 0}, "num_classes must be >= 1"),
+    ({"pooling": "attention"}, "pooling must be one of"),
 ])
 def test_classifier_validates_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -79,6 +80,37 @@ def test_padding_is_masked(cell):
     unmasked = rnn_classifier(30, 8, cell, 5, layers=2, bidirectional=True, num_classes=1, mask_zero=False)
     unmasked.set_weights(model.get_weights())
     assert np.abs(unmasked(padded).numpy() - unmasked(tokens).numpy()).max() > 1e-6  # the mask matters
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean"])
+def test_pooling_over_time_ignores_padding_and_adds_no_parameters(pooling):
+    model = rnn_classifier(30, 8, "lstm", 5, bidirectional=True, pooling=pooling)
+    assert model.count_params() == rnn_classifier(30, 8, "lstm", 5, bidirectional=True).count_params()
+    tokens, padded = np.array([[4, 9, 17]]), np.array([[4, 9, 17, 0, 0, 0, 0]])
+    np.testing.assert_allclose(model(padded).numpy(), model(tokens).numpy(), atol=1e-6)
+    states = keras.Model(model.input, model.get_layer("bidirectional_1").output)(tokens).numpy()[0]
+    pool = {"max": np.max, "mean": np.mean}[pooling]
+    head = model.get_layer("predictions")
+    expected = 1 / (1 + np.exp(-(pool(states, axis=0) @ head.kernel.numpy() + head.bias.numpy())))
+    np.testing.assert_allclose(model(tokens).numpy()[0], expected, rtol=1e-5)
+
+
+def test_masked_max_pooling_skips_masked_steps_and_empty_sequences():
+    from kerasdl.layers import MaskedGlobalMaxPooling1D
+
+    x = np.array([[[1.0, -5.0], [-2.0, -1.0], [9.0, 9.0]], [[-3.0, -4.0], [7.0, 7.0], [7.0, 7.0]]], "float32")
+    mask = np.array([[True, True, False], [False, False, False]])
+    pooled = MaskedGlobalMaxPooling1D()(x, mask=mask).numpy()
+    np.testing.assert_array_equal(pooled, [[1.0, -1.0], [0.0, 0.0]])  # masked 9s ignored; empty → zeros
+    np.testing.assert_array_equal(MaskedGlobalMaxPooling1D()(x).numpy(), x.max(axis=1))
+
+
+def test_pooled_classifier_saves_and_reloads(tmp_path):
+    model = rnn_classifier(30, 8, "gru", 4, bidirectional=True, pooling="max")
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras")
+    tokens = np.array([[3, 5, 0, 0]])
+    np.testing.assert_allclose(reloaded(tokens).numpy(), model(tokens).numpy(), atol=1e-6)
 
 
 def test_pretrained_embedding_is_used_and_can_be_frozen():

@@ -166,3 +166,25 @@ def test_contextual_word_vectors_initialise_the_embedding(tmp_path, tiny_bert_pr
         np.testing.assert_allclose(table[words.index(word)], vector, rtol=1e-3, atol=1e-4)
     assert sentiment.main([*argv, "--word-vectors", f"contextual:{tmp_path / 'missing'}"]) == 2
     assert "is not a KerasHub/Hugging Face preset folder" in capsys.readouterr().err
+
+
+def test_student_distils_a_teacher_with_max_pooling(tmp_path, trained, capsys):
+    """--teacher-labels: a BiLSTM-max student trained only on the teacher's probabilities learns the task."""
+    from kerasdl.data.text import read_text_csv
+    from kerasdl.text.distillation import write_teacher_probabilities
+
+    _, teacher = trained
+    csv_path = make_reviews(tmp_path / "reviews.csv")  # the teacher's CSV: same seed, same texts
+    texts, _, _ = read_text_csv(csv_path, "review", "sentiment")
+    probabilities = teacher.predict(sentiment._strings(texts), verbose=0)
+    teacher_file = write_teacher_probabilities(tmp_path / "teacher.tsv", texts, probabilities)
+    argv = ["--csv", str(csv_path), "--text-column", "review", "--label-column", "sentiment", "--epochs", "4",
+            "--units", "8", "--embedding-dim", "16", "--max-length", "12", "--batch-size", "32",
+            "--learning-rate", "0.01", "--pooling", "max", "--runs-dir", str(tmp_path / "runs"), "--export", ""]
+    summary = sentiment.train_and_export(parse([*argv, "--teacher-labels", str(teacher_file)]), log=lambda *a: None)
+    assert summary["accuracy"] >= 0.85, summary
+    assert summary["history"]["loss"][-1] < summary["history"]["loss"][0]
+    assert summary["history"]["accuracy"][-1] >= 0.85  # agreement with the teacher's decisions, not 0
+    write_teacher_probabilities(tmp_path / "partial.tsv", texts[:10], probabilities[:10])
+    assert sentiment.main([*argv, "--teacher-labels", str(tmp_path / "partial.tsv")]) == 2
+    assert "training texts are not in" in capsys.readouterr().err

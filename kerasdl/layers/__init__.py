@@ -27,6 +27,7 @@ from kerasdl.layers.inception import inception_module
 from kerasdl.layers.mbconv import mbconv_block, se_filters, squeeze_excite
 from kerasdl.layers.mobile import depthwise_separable_block, inverted_residual_block
 from kerasdl.layers.sampling import Sampling
+from kerasdl.layers.sequence_pooling import MaskedGlobalMaxPooling1D
 from kerasdl.layers.sparsity import KLSparsityRegularizer, sparsity_regularizer
 from kerasdl.layers.residual import (
     basic_block,
@@ -45,6 +46,7 @@ __all__ = [
     "DirichletEvidence",
     "NormalInverseGamma",
     "KLSparsityRegularizer",
+    "MaskedGlobalMaxPooling1D",
     "Sampling",
     "sparsity_regularizer",
     "basic_block",

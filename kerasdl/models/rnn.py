@@ -28,8 +28,10 @@ import keras
 import numpy as np
 
 from kerasdl._validation import check_choice, check_float, check_int
+from kerasdl.layers.sequence_pooling import MaskedGlobalMaxPooling1D
 
 CELLS = {"simple": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+POOLINGS = ("last", "max", "mean")
 
 
 def recurrent_params(cell: str, inputs: int, units: int) -> int:
@@ -113,6 +115,7 @@ def rnn_classifier(
     dropout: float = 0.0,
     num_classes: int = 1,
     *,
+    pooling: str = "last",
     embedding_matrix=None,
     trainable_embedding: bool = True,
     mask_zero: bool = True,
@@ -122,10 +125,13 @@ def rnn_classifier(
 ):
     """Many-to-one recurrent classifier: token ids → class probabilities (sentiment).
 
-    ``Input(int32 ids) → Embedding(mask_zero) → [Dropout] → layers × (Bi)RNN → Dense``.
-    Every recurrent layer but the last returns its whole sequence; the last returns its
-    final state (for a bidirectional layer: the forward and backward final states
-    concatenated). ``num_classes=1`` ends in one sigmoid unit (the positive-class
+    ``Input(int32 ids) → Embedding(mask_zero) → [Dropout] → layers × (Bi)RNN → [pool] → Dense``.
+    Every recurrent layer but the last returns its whole sequence. How the last one becomes
+    one vector is ``pooling``: ``"last"`` its final state (for a bidirectional layer: the
+    forward and backward final states concatenated); ``"max"`` the element-wise maximum of
+    its states over the unpadded steps (BiLSTM-max, Conneau et al. 2017,
+    :class:`kerasdl.layers.MaskedGlobalMaxPooling1D`); ``"mean"`` their mean. Pooling adds
+    no parameters. ``num_classes=1`` ends in one sigmoid unit (the positive-class
     probability, binary cross-entropy); more classes end in a softmax.
 
     ``input_shape=(T,)`` or ``sequence_length=T`` fixes the length; by default any length
@@ -136,12 +142,17 @@ def rnn_classifier(
     """
     _check_common(vocab_size, embedding_dim, cell, units, layers, dropout)
     num_classes = check_int("num_classes", num_classes, minimum=1)
+    check_choice("pooling", pooling, POOLINGS)
     shape = _sequence_shape(input_shape, sequence_length)
     tokens = keras.Input(shape=shape, dtype="int32", name="tokens")
     x = _embedding(vocab_size, embedding_dim, embedding_matrix, trainable_embedding, mask_zero)(tokens)
     if dropout:
         x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-    x = _encoder(x, cell, units, layers, bool(bidirectional), dropout, last_returns_sequences=False)
+    x = _encoder(x, cell, units, layers, bool(bidirectional), dropout, last_returns_sequences=pooling != "last")
+    if pooling == "max":
+        x = MaskedGlobalMaxPooling1D(name="max_over_time")(x)
+    elif pooling == "mean":
+        x = keras.layers.GlobalAveragePooling1D(name="mean_over_time")(x)
     outputs = _head(x, num_classes)
     prefix = "bi" if bidirectional else ""
     return keras.Model(tokens, outputs, name=name or f"{prefix}{cell}_classifier")
