@@ -99,7 +99,7 @@ def _score_curve_callback(gan, evaluator, every, seed, curve):
 
 
 def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None, budget_s=None, jit_compile=False,
-         dcgan_filters=64, score_every=0):
+         dcgan_filters=64, score_every=0, d_steps=1):
     from kerasdl.data import make_dataset
     from kerasdl.models.gan import dcgan, gan_mlp
     from kerasdl.training import EpochTimer, TimeBudget, set_seed
@@ -107,7 +107,7 @@ def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None, budget
 
     set_seed(seed)
     generator, discriminator = dcgan(latent_dim=100, filters=dcgan_filters) if kind == "dcgan" else gan_mlp(latent_dim=100)
-    gan = GAN(generator, discriminator, label_smoothing=0.1)
+    gan = GAN(generator, discriminator, d_steps=d_steps, label_smoothing=0.1)
     gan.compile(d_learning_rate=2e-4, g_learning_rate=2e-4, beta_1=0.5, jit_compile=jit_compile)
     timer, curve = EpochTimer(), []
     callbacks = [timer, _score_curve_callback(gan, evaluator, score_every, seed, curve)]
@@ -121,7 +121,7 @@ def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None, budget
     return {
         "kind": kind, "filters": dcgan_filters if kind == "dcgan" else None, "epochs_planned": epochs, "epochs": len(history.history["d_loss"]),
         "budget_s": budget_s, "jit_compile": jit_compile, "train_images": len(x), "batch_size": batch_size, "latent_dim": 100,
-        "optimizer": "2 x adam lr=2e-4 beta_1=0.5", "label_smoothing": 0.1, "d_steps": 1,
+        "optimizer": "2 x adam lr=2e-4 beta_1=0.5", "label_smoothing": 0.1, "d_steps": d_steps,
         "parameters": {"generator": generator.count_params(), "discriminator": discriminator.count_params()},
         "inception_score": round(inception, 3), "inception_score_std": round(inception_std, 3),
         "frechet_distance_to_test": round(fd, 3), "samples": 10_000,
@@ -164,6 +164,8 @@ def main(argv=None) -> int:
     parser.add_argument("--vae16-epochs", type=int, default=5)
     parser.add_argument("--dcgan-epochs", type=int, default=1)
     parser.add_argument("--mlp-gan-epochs", type=int, default=5)
+    parser.add_argument("--dcgan-d-steps", type=int, default=1,
+                        help="discriminator updates per generator update (other than 1: key dcgan_d_steps_N)")
     parser.add_argument("--dcgan-filters", type=int, default=64, help="dcgan(filters=...): 64 as in the TF tutorial")
     parser.add_argument("--vae16-kind", choices=["dense", "conv"], default="dense",
                         help="vae16's encoder/decoder (conv: the keras.io architecture with a 16-D latent)")
@@ -268,9 +270,10 @@ def main(argv=None) -> int:
 
     def dcgan_section():
         figures = _gan(data, judge(), "dcgan", args.dcgan_epochs, 128, args.seed, args.dcgan_max_train,
-                       args.gan_budget_s, args.gan_jit_compile, args.dcgan_filters, args.gan_score_every)
+                       args.gan_budget_s, args.gan_jit_compile, args.dcgan_filters, args.gan_score_every,
+                       d_steps=args.dcgan_d_steps)
         figures["target_inception_score_min"] = 9.0
-        _save(args.out, "dcgan", figures)
+        _save(args.out, "dcgan" if args.dcgan_d_steps == 1 else f"dcgan_d_steps_{args.dcgan_d_steps}", figures)
 
     def anomaly_section():
         from kerasdl.anomaly import AnomalyDetector
