@@ -272,6 +272,10 @@ def train_and_export(args, log=print, *, return_model: bool = False):
     check_float("clipnorm", args.clipnorm, minimum=0.0)
     if args.max_train is not None:
         check_int("max_train", args.max_train, minimum=2)
+    if args.pooling != "last" and (args.encoder or args.model != "rnn"):
+        from kerasdl.cli import UsageError
+
+        raise UsageError("--pooling applies to the recurrent model (--model rnn) only")
     start = time.perf_counter()
     strategy = setup_runtime(args)
     data = load_data(args)

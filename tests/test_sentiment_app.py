@@ -127,6 +127,9 @@ def test_sentiment_bad_csv_and_flags(tmp_path, capsys):
     assert sentiment.main(["--csv", str(path), "--text-column", "review", "--label-column", "sentiment",
                            "--epochs", "0"]) == 2
     assert "epochs must be >= 1" in capsys.readouterr().err
+    assert sentiment.main(["--csv", str(path), "--text-column", "review", "--label-column", "sentiment",
+                           "--model", "bag", "--pooling", "max"]) == 2
+    assert "--pooling applies to the recurrent model" in capsys.readouterr().err
 
 
 @pytest.mark.slow  # about 12 s of CPU: a Hub-format export plus training through HubLayer
