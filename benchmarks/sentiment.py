@@ -38,6 +38,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 COMMON = ["--export", "", "--seed", "0"]
 LSTM = ["--model", "rnn", "--cell", "lstm", "--units", "64", "--embedding-dim", "64", "--dropout", "0.3"]
 BAG = ["--model", "bag", "--embedding-dim", "64", "--dropout", "0.2"]
+# The BiLSTM on MiniLM's contextual static vectors; the runs below differ only as they say.
+CONTEXTUAL_BILSTM = ["--dataset", "sst2", "--model", "rnn", "--cell", "lstm", "--units", "96", "--embedding-dim", "384",
+                     "--word-vectors", "{contextual_vectors}", "--dropout", "0.4", "--max-length", "50",
+                     "--batch-size", "128", "--learning-rate", "1e-3", "--validation-fraction", "0.02"]
 RUNS = {
     # name: (what, argv)
     "sst2_bilstm": ("(a) bidirectional LSTM", ["--dataset", "sst2", *LSTM, "--max-length", "50", "--epochs", "2",
@@ -56,34 +60,18 @@ RUNS = {
     # et al. 2020): kept fixed, and trained on. Frozen: 8 epochs, because with 3 its validation
     # accuracy was still rising (0.859, 0.872, 0.892; dev 83.9 %).
     "sst2_bilstm_contextual_vectors_frozen": ("(a) bidirectional LSTM, MiniLM contextual vectors, frozen",
-                                              ["--dataset", "sst2", "--model", "rnn", "--cell", "lstm", "--units", "96",
-                                               "--embedding-dim", "384", "--word-vectors", "{contextual_vectors}",
-                                               "--freeze-embeddings", "--dropout", "0.4", "--max-length", "50",
-                                               "--epochs", "8", "--batch-size", "128", "--learning-rate", "1e-3",
-                                               "--validation-fraction", "0.02"]),
+                                              [*CONTEXTUAL_BILSTM, "--freeze-embeddings", "--epochs", "8"]),
     "sst2_bilstm_contextual_vectors": ("(a) bidirectional LSTM, MiniLM contextual vectors, trained",
-                                       ["--dataset", "sst2", "--model", "rnn", "--cell", "lstm", "--units", "96",
-                                        "--embedding-dim", "384", "--word-vectors", "{contextual_vectors}",
-                                        "--dropout", "0.4", "--max-length", "50", "--epochs", "3",
-                                        "--batch-size", "128", "--learning-rate", "1e-3",
-                                        "--validation-fraction", "0.02"]),
-    # Knowledge distillation (Hinton et al. 2015; Tang et al. 2019): the trained-contextual-
-    # vectors run above, its targets the fine-tuned MiniLM's probabilities on the training
-    # texts (benchmarks/sentiment_encoder.py --teacher-labels FILE) instead of the 0/1 labels.
+                                       [*CONTEXTUAL_BILSTM, "--epochs", "3"]),
+    # Knowledge distillation (Hinton et al. 2015; Tang et al. 2019): the trained run above, its
+    # targets the fine-tuned MiniLM's probabilities on the training texts
+    # (benchmarks/sentiment_encoder.py --teacher-labels FILE) instead of the 0/1 labels.
     "sst2_bilstm_distilled": ("(a) bidirectional LSTM, MiniLM contextual vectors, distilled from fine-tuned MiniLM",
-                              ["--dataset", "sst2", "--model", "rnn", "--cell", "lstm", "--units", "96",
-                               "--embedding-dim", "384", "--word-vectors", "{contextual_vectors}",
-                               "--teacher-labels", "{teacher_labels}", "--dropout", "0.4", "--max-length", "50",
-                               "--epochs", "3", "--batch-size", "128", "--learning-rate", "1e-3",
-                               "--validation-fraction", "0.02"]),
-    # BiLSTM-max (Conneau et al. 2017): the trained-contextual-vectors run above with its
-    # states max-pooled over time instead of its last state (--pooling max).
+                              [*CONTEXTUAL_BILSTM, "--epochs", "3", "--teacher-labels", "{teacher_labels}"]),
+    # BiLSTM-max (Conneau et al. 2017): the trained run above with its states max-pooled over
+    # time instead of its last state.
     "sst2_bilstm_max_contextual_vectors": ("(a) bidirectional LSTM, max over time, MiniLM contextual vectors, trained",
-                                           ["--dataset", "sst2", "--model", "rnn", "--cell", "lstm", "--units", "96",
-                                            "--pooling", "max", "--embedding-dim", "384",
-                                            "--word-vectors", "{contextual_vectors}", "--dropout", "0.4",
-                                            "--max-length", "50", "--epochs", "3", "--batch-size", "128",
-                                            "--learning-rate", "1e-3", "--validation-fraction", "0.02"]),
+                                           [*CONTEXTUAL_BILSTM, "--epochs", "3", "--pooling", "max"]),
     "sst2_bag": ("(b) embedding bag", ["--dataset", "sst2", *BAG, "--max-length", "50", "--epochs", "3",
                                        "--batch-size", "128", "--learning-rate", "2e-3",
                                        "--validation-fraction", "0.02"]),
