@@ -65,15 +65,18 @@ class JaxGAN:
     """The port of ``GAN.train_step``: state is (g_trainable, g_other, d_trainable, d_other,
     g_optimizer_vars, d_optimizer_vars); ``step`` is one jitted ``train_step``."""
 
-    def __init__(self, generator, discriminator, losses, d_steps, label_smoothing, learning_rate, beta_1):
+    def __init__(self, generator, discriminator, losses, d_steps, label_smoothing, d_learning_rate, g_learning_rate,
+                 beta_1, ema_momentum=None):
         import jax
         import keras
 
         self.generator, self.discriminator, self.losses = generator, discriminator, losses
         self.d_steps, self.label_smoothing = d_steps, label_smoothing
         self.latent_dim = int(generator.inputs[0].shape[-1])
-        self.g_optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
-        self.d_optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+        # ema_momentum: Keras' own optimizer EMA of G's weights (what GAN.compile(g_optimizer=...) takes)
+        ema = {"use_ema": True, "ema_momentum": ema_momentum} if ema_momentum else {}
+        self.g_optimizer = keras.optimizers.Adam(g_learning_rate, beta_1=beta_1, **ema)
+        self.d_optimizer = keras.optimizers.Adam(d_learning_rate, beta_1=beta_1)
         self.g_optimizer.build(generator.trainable_variables)
         self.d_optimizer.build(discriminator.trainable_variables)
         self.step = jax.jit(self._train_step)
@@ -129,13 +132,24 @@ def _generate(generator, num_samples, seed):
     return np.asarray(generator.predict(z.astype("float32"), batch_size=256, verbose=0))
 
 
+def _final_scores(evaluator, generator, x_test, seed):
+    """The figures generative.py reports: 10,000 samples, IS over 10 splits, FD to the test set."""
+    samples = _generate(generator, 10_000, seed)
+    inception, inception_std = evaluator.inception_score(samples, splits=10, value_range=(-1, 1))
+    fd = evaluator.frechet_distance(samples, x_test, value_range_a=(-1, 1))
+    return {"inception_score": round(inception, 3), "inception_score_std": round(inception_std, 3),
+            "samples": 10_000, "frechet_distance_to_test": round(fd, 3)}
+
+
 def _train(args, dcgan, losses, evaluator_class):
     import jax
     import keras
 
     keras.utils.set_random_seed(args.seed)
-    generator, discriminator = dcgan(latent_dim=100, filters=args.filters)
-    gan = JaxGAN(generator, discriminator, losses, args.d_steps, args.label_smoothing, args.learning_rate, args.beta_1)
+    generator, discriminator = dcgan(latent_dim=100, filters=args.filters, dropout=args.dropout,
+                                     discriminator_filters=args.discriminator_filters)
+    gan = JaxGAN(generator, discriminator, losses, args.d_steps, args.label_smoothing, args.d_learning_rate,
+                 args.g_learning_rate, args.beta_1, args.ema_momentum)
     with np.load(args.mnist) as data:
         images = data["x_train"].astype("float32")[..., None] / 127.5 - 1.0  # [-1, 1], as the benchmark
         x_test = data["x_test"].astype("float32")[..., None] / 255.0
@@ -145,7 +159,7 @@ def _train(args, dcgan, losses, evaluator_class):
     key = jax.random.PRNGKey(args.seed)
     state, history, out = gan.state(), [], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tag = f"dcgan_f{args.filters}" + (f"_d{args.d_steps}" if args.d_steps != 1 else "")
+    tag = args.tag or f"dcgan_f{args.filters}" + (f"_d{args.d_steps}" if args.d_steps != 1 else "")
     start = time.perf_counter()
     print(f"{tag}: {generator.count_params():,} G / {discriminator.count_params():,} D parameters, "
           f"{batches} batches of {args.batch_size} per epoch on {jax.devices()[0]}", flush=True)
@@ -174,28 +188,39 @@ def _train(args, dcgan, losses, evaluator_class):
                 samples = _generate(generator, 5_000, args.seed)
                 history[-1]["inception_score_5000"] = round(evaluator.inception_score(
                     samples, splits=5, value_range=(-1, 1))[0], 3)
-            if save_now:
+            if save_now and not args.ema_momentum:
                 generator.save_weights(out / f"{tag}_e{epoch}.weights.h5")
+            if args.ema_momentum:  # the same, with G's weights swapped for their moving average
+                raw = generator.get_weights()
+                gan.g_optimizer.finalize_variable_values(generator.trainable_variables)
+                generator.set_weights(generator.get_weights())  # own buffers: predict donates them, not the EMA's
+                if score_now:
+                    history[-1]["ema_inception_score_5000"] = round(evaluator.inception_score(
+                        _generate(generator, 5_000, args.seed), splits=5, value_range=(-1, 1))[0], 3)
+                if save_now:
+                    generator.save_weights(out / f"{tag}_ema_e{epoch}.weights.h5")
+                if last and evaluator:
+                    ema_final = _final_scores(evaluator, generator, x_test, args.seed)
+                generator.set_weights(raw)
             state = gan.state()  # Keras' jitted predict donates the buffers it ran on: read them back
         print(f"{tag} epoch {epoch}: {history[-1]} ({seconds:.1f} s)", flush=True)
         if out_of_time:
             print(f"{tag}: time budget {args.budget_s} s spent after epoch {epoch}", flush=True)
             break
-    summary = {"filters": args.filters, "d_steps": args.d_steps, "batch_size": args.batch_size,
-               "label_smoothing": args.label_smoothing, "optimizer": f"2 x adam lr={args.learning_rate} "
-               f"beta_1={args.beta_1}", "seed": args.seed, "device": str(jax.devices()[0]),
+    summary = {"filters": args.filters, "discriminator_filters": args.discriminator_filters or args.filters,
+               "dropout": args.dropout, "d_steps": args.d_steps, "batch_size": args.batch_size,
+               "label_smoothing": args.label_smoothing, "optimizer": f"adam beta_1={args.beta_1}, D lr "
+               f"{args.d_learning_rate}, G lr {args.g_learning_rate}", "g_ema_momentum": args.ema_momentum,
+               "seed": args.seed, "device": str(jax.devices()[0]),
                "jax": jax.__version__, "keras": keras.__version__, "epochs": len(history),
                "parameters": {"generator": generator.count_params(), "discriminator": discriminator.count_params()},
                "seconds_per_epoch_after_first": round(float(np.mean([h["seconds"] for h in history[1:]] or [0])), 2),
                "history": history}
-    if evaluator:  # the figures generative.py reports: 10,000 samples, IS over 10 splits, FD to the test set
-        samples = _generate(generator, 10_000, args.seed)
-        inception, inception_std = evaluator.inception_score(samples, splits=10, value_range=(-1, 1))
-        summary["final"] = {"epoch": len(history), "inception_score": round(inception, 3),
-                            "inception_score_std": round(inception_std, 3), "samples": 10_000,
-                            "frechet_distance_to_test": round(evaluator.frechet_distance(samples, x_test,
-                                                                                         value_range_a=(-1, 1)), 3)}
-        print(f"{tag}: {summary['final']}", flush=True)
+    if evaluator:
+        summary["final"] = {"epoch": len(history), **_final_scores(evaluator, generator, x_test, args.seed)}
+        if args.ema_momentum:
+            summary["final_ema"] = {"epoch": len(history), **ema_final}
+        print(f"{tag}: {summary['final']} EMA: {summary.get('final_ema')}", flush=True)
     (out / f"{tag}.json").write_text(json.dumps(summary, indent=1) + "\n")
 
 
@@ -210,7 +235,8 @@ def _parity(args, dcgan, losses, evaluator_class=None):
     out.mkdir(parents=True, exist_ok=True)
     generator.save_weights(out / "generator_initial.weights.h5")
     discriminator.save_weights(out / "discriminator_initial.weights.h5")
-    gan = JaxGAN(generator, discriminator, losses, args.d_steps, args.label_smoothing, args.learning_rate, args.beta_1)
+    gan = JaxGAN(generator, discriminator, losses, args.d_steps, args.label_smoothing, args.d_learning_rate,
+                 args.g_learning_rate, args.beta_1)
     rng = np.random.default_rng(args.seed)
     steps = args.parity_steps
     real = rng.uniform(-1, 1, (steps, args.batch_size, 28, 28, 1)).astype("float32")
@@ -225,7 +251,7 @@ def _parity(args, dcgan, losses, evaluator_class=None):
     np.savez(out / "inputs.npz", real=real, noise=noise)
     (out / "jax_metrics.json").write_text(json.dumps({
         "filters": args.filters, "d_steps": args.d_steps, "label_smoothing": args.label_smoothing,
-        "learning_rate": args.learning_rate, "beta_1": args.beta_1, "per_step": per_step}, indent=1) + "\n")
+        "d_learning_rate": args.d_learning_rate, "g_learning_rate": args.g_learning_rate, "beta_1": args.beta_1, "per_step": per_step}, indent=1) + "\n")
     print(json.dumps(per_step))
 
 
@@ -238,7 +264,13 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--d-steps", type=int, default=1)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
-    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--d-learning-rate", type=float, default=2e-4)
+    parser.add_argument("--g-learning-rate", type=float, default=2e-4)
+    parser.add_argument("--dropout", type=float, default=0.3, help="dcgan(dropout=...): the discriminator's")
+    parser.add_argument("--discriminator-filters", type=int, default=None, help="dcgan(discriminator_filters=...)")
+    parser.add_argument("--ema-momentum", type=float, default=None,
+                        help="also score an exponential moving average of G's weights (Adam(use_ema=True))")
+    parser.add_argument("--tag", help="file name stem (default dcgan_f<filters>)")
     parser.add_argument("--beta-1", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save-at", type=int, nargs="*", default=[], help="epochs whose generator weights to write")

@@ -40,7 +40,8 @@ def replay(directory: Path) -> dict:
     generator.load_weights(directory / "generator_initial.weights.h5")
     discriminator.load_weights(directory / "discriminator_initial.weights.h5")
     gan = ReplayedNoiseGAN(generator, discriminator, d_steps=config["d_steps"], label_smoothing=config["label_smoothing"])
-    gan.compile(d_learning_rate=config["learning_rate"], g_learning_rate=config["learning_rate"], beta_1=config["beta_1"])
+    gan.compile(d_learning_rate=config["d_learning_rate"], g_learning_rate=config["g_learning_rate"],
+                beta_1=config["beta_1"])
     per_step = []
     for real in inputs["real"]:
         gan.reset_metrics()  # the trackers average over calls; one step each here

@@ -17,7 +17,13 @@ finishes, so a partial run keeps what it measured):
   statically binarized MNIST (key suffix ``_binarized``), where the Bernoulli likelihood is
   a proper likelihood;
 - ``dcgan`` / ``mlp_gan``: IS and FD (vs the test set) of 10,000 samples after a fixed
-  number of epochs (targets IS ≥ 9.0 DCGAN, ≥ 8 MLP GAN);
+  number of epochs (targets IS ≥ 9.0 DCGAN, ≥ 8 MLP GAN); ``--dcgan-conditional`` trains
+  the class-conditional DCGAN (key ``dcgan_conditional``; its samples cycle through the
+  ten digits);
+- ``dcgan_jax`` (not in the default set): scores here, with the same judge and samples,
+  the generator weights that ``benchmarks/dcgan_jax.py`` wrote on a GPU machine (Keras'
+  JAX backend), beside that run's own figures (``--jax-runs DIR ...``), and plots the
+  IS curves to ``dcgan_jax_inception_score.png`` beside the JSON;
 - ``anomaly``: dense autoencoder trained on one digit, ROC AUC on the whole test set
   (that digit normal, the other nine anomalous), averaged over ``--anomaly-digits``;
 - ``overhead``: ``DenoisingAutoencoder`` (custom ``train_step``, no noise) vs
@@ -39,7 +45,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
-SECTIONS = ("classifier", "vae2", "vae16", "mlp_gan", "dcgan", "anomaly", "overhead")
+SECTIONS = ("classifier", "vae2", "vae16", "mlp_gan", "dcgan", "anomaly", "overhead", "dcgan_jax")
 
 
 def _save(out: Path, key: str, figures: dict) -> None:
@@ -98,33 +104,43 @@ def _score_curve_callback(gan, evaluator, every, seed, curve):
     return ScoreCurve()
 
 
+def _sample_scores(evaluator, gan, x_test, seed) -> dict:
+    """IS (10 splits) and FD to the test set of 10,000 samples ``gan.generate(10_000, seed=seed)``."""
+    samples = gan.generate(10_000, seed=seed)
+    inception, inception_std = evaluator.inception_score(samples, splits=10, value_range=(-1, 1))
+    fd = evaluator.frechet_distance(samples, x_test, value_range_a=(-1, 1))
+    return {"inception_score": round(inception, 3), "inception_score_std": round(inception_std, 3),
+            "frechet_distance_to_test": round(fd, 3), "samples": 10_000}
+
+
 def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None, budget_s=None, jit_compile=False,
-         dcgan_filters=64, score_every=0, d_steps=1):
+         dcgan_filters=64, score_every=0, d_steps=1, conditional=False):
     from kerasdl.data import make_dataset
     from kerasdl.models.gan import dcgan, gan_mlp
     from kerasdl.training import EpochTimer, TimeBudget, set_seed
-    from kerasdl.training.gan import GAN
+    from kerasdl.training.gan import GAN, ConditionalGAN
 
     set_seed(seed)
-    generator, discriminator = dcgan(latent_dim=100, filters=dcgan_filters) if kind == "dcgan" else gan_mlp(latent_dim=100)
-    gan = GAN(generator, discriminator, d_steps=d_steps, label_smoothing=0.1)
+    num_classes = 10 if conditional else None
+    generator, discriminator = (dcgan(latent_dim=100, filters=dcgan_filters, num_classes=num_classes) if kind == "dcgan"
+                                else gan_mlp(latent_dim=100, num_classes=num_classes))
+    options = {"d_steps": d_steps, "label_smoothing": 0.1}
+    gan = (ConditionalGAN(generator, discriminator, num_classes=10, **options) if conditional
+           else GAN(generator, discriminator, **options))
     gan.compile(d_learning_rate=2e-4, g_learning_rate=2e-4, beta_1=0.5, jit_compile=jit_compile)
     timer, curve = EpochTimer(), []
     callbacks = [timer, _score_curve_callback(gan, evaluator, score_every, seed, curve)]
     callbacks += [TimeBudget(budget_s)] if budget_s else []
-    x = data.x_train[:max_train]
-    history = gan.fit(make_dataset(x * 2.0 - 1.0, batch_size=batch_size, seed=seed, drop_remainder=True),
+    x, labels = data.x_train[:max_train], (data.y_train[:max_train] if conditional else None)
+    history = gan.fit(make_dataset(x * 2.0 - 1.0, labels, batch_size=batch_size, seed=seed, drop_remainder=True),
                       epochs=epochs, verbose=2, callbacks=callbacks, shuffle=False)
-    samples = gan.generate(10_000, seed=seed)
-    inception, inception_std = evaluator.inception_score(samples, splits=10, value_range=(-1, 1))
-    fd = evaluator.frechet_distance(samples, data.x_test, value_range_a=(-1, 1))
     return {
         "kind": kind, "filters": dcgan_filters if kind == "dcgan" else None, "epochs_planned": epochs, "epochs": len(history.history["d_loss"]),
         "budget_s": budget_s, "jit_compile": jit_compile, "train_images": len(x), "batch_size": batch_size, "latent_dim": 100,
         "optimizer": "2 x adam lr=2e-4 beta_1=0.5", "label_smoothing": 0.1, "d_steps": d_steps,
+        "conditional": conditional, "generated_labels": "0..9 cycled" if conditional else None,
         "parameters": {"generator": generator.count_params(), "discriminator": discriminator.count_params()},
-        "inception_score": round(inception, 3), "inception_score_std": round(inception_std, 3),
-        "frechet_distance_to_test": round(fd, 3), "samples": 10_000,
+        **_sample_scores(evaluator, gan, data.x_test, seed),
         "inception_score_curve_5000_samples": curve,
         "final_epoch": {k: round(float(v[-1]), 4) for k, v in history.history.items()},
         "seconds_per_epoch": round(sum(timer.epoch_seconds) / len(timer.epoch_seconds), 1),
@@ -152,7 +168,8 @@ def _classifier(data, args, cache: Path):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=[s for s in SECTIONS if s != "dcgan_jax"],
+                        help="default: all but dcgan_jax, which needs --jax-runs")
     parser.add_argument("--classifier-epochs", type=int, default=1)
     parser.add_argument("--vae2-epochs", type=int, default=3)
     parser.add_argument("--vae2-keras-io-data", action="store_true",
@@ -167,6 +184,12 @@ def main(argv=None) -> int:
     parser.add_argument("--dcgan-d-steps", type=int, default=1,
                         help="discriminator updates per generator update (other than 1: key dcgan_d_steps_N)")
     parser.add_argument("--dcgan-filters", type=int, default=64, help="dcgan(filters=...): 64 as in the TF tutorial")
+    parser.add_argument("--dcgan-conditional", action="store_true",
+                        help="class-conditional DCGAN (ConditionalGAN; samples cycle through the ten digits; "
+                             "key dcgan_conditional)")
+    parser.add_argument("--jax-runs", type=Path, nargs="+", default=[],
+                        help="dcgan_jax: folders of benchmarks/dcgan_jax.py output (a JSON per run, generator "
+                             "weights) to score here with the package's evaluator")
     parser.add_argument("--vae16-kind", choices=["dense", "conv"], default="dense",
                         help="vae16's encoder/decoder (conv: the keras.io architecture with a 16-D latent)")
     parser.add_argument("--vae16-hidden-units", type=int, nargs="+", default=[512],
@@ -271,9 +294,46 @@ def main(argv=None) -> int:
     def dcgan_section():
         figures = _gan(data, judge(), "dcgan", args.dcgan_epochs, 128, args.seed, args.dcgan_max_train,
                        args.gan_budget_s, args.gan_jit_compile, args.dcgan_filters, args.gan_score_every,
-                       d_steps=args.dcgan_d_steps)
+                       d_steps=args.dcgan_d_steps, conditional=args.dcgan_conditional)
         figures["target_inception_score_min"] = 9.0
-        _save(args.out, "dcgan" if args.dcgan_d_steps == 1 else f"dcgan_d_steps_{args.dcgan_d_steps}", figures)
+        key = "dcgan" + ("_conditional" if args.dcgan_conditional else "")
+        _save(args.out, key + ("" if args.dcgan_d_steps == 1 else f"_d_steps_{args.dcgan_d_steps}"), figures)
+
+    def dcgan_jax_section():
+        """Runs of benchmarks/dcgan_jax.py (trained elsewhere, on Keras' JAX backend): each run's device
+        figures, and its generator weights scored again here (TensorFlow, the same judge and samples)."""
+        from kerasdl.models.gan import dcgan
+        from kerasdl.training.gan import GAN
+
+        runs = {}
+        for summary_path in sorted(p for folder in args.jax_runs for p in folder.glob("*.json")):
+            summary = json.loads(summary_path.read_text())
+            host = {}
+            for weights in sorted(summary_path.parent.glob(f"{summary_path.stem}_*e[0-9]*.weights.h5")):
+                generator, discriminator = dcgan(filters=summary["filters"])
+                generator.load_weights(weights)
+                host[weights.name] = _sample_scores(judge(), GAN(generator, discriminator), data.x_test, args.seed)
+                print(f"{weights.name}: {host[weights.name]}", flush=True)
+            history = summary.pop("history")
+            summary["inception_score_curve_5000_samples"] = [
+                [h["epoch"], h["inception_score_5000"]] + ([h["ema_inception_score_5000"]] if "ema_inception_score_5000" in h
+                                                           else []) for h in history if "inception_score_5000" in h]
+            summary["final_epoch"] = history[-1]
+            runs[summary_path.stem] = {**summary, "scored_here": host}
+        if not runs:
+            raise SystemExit(f"--jax-runs {args.jax_runs}: no dcgan_jax.py JSON found")
+        _save(args.out, "dcgan_jax", runs)
+        from kerasdl.plots import plot_curves
+
+        curves = {}
+        for name, run in runs.items():
+            curve = run["inception_score_curve_5000_samples"]
+            curves[name] = ([c[0] for c in curve], [c[1] for c in curve])
+            if run.get("g_ema_momentum"):
+                curves[name + " (EMA)"] = ([c[0] for c in curve], [c[2] for c in curve])
+        plot = plot_curves(curves, args.out.parent / "dcgan_jax_inception_score.png", xlabel="epoch",
+                           ylabel="IS (5,000 samples)", title="DCGAN on MNIST, JAX port on a GPU", hline=9.0)
+        print(f"plot: {plot}", flush=True)
 
     def anomaly_section():
         from kerasdl.anomaly import AnomalyDetector
@@ -340,7 +400,7 @@ def main(argv=None) -> int:
 
     sections = {"classifier": classifier_section, "vae2": vae2_section, "vae16": vae16_section,
                 "mlp_gan": mlp_gan_section, "dcgan": dcgan_section, "anomaly": anomaly_section,
-                "overhead": overhead_section}
+                "overhead": overhead_section, "dcgan_jax": dcgan_jax_section}
     for name in args.sections:  # in the order given, each saved as soon as it is done
         started = time.perf_counter()
         sections[name]()

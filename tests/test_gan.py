@@ -28,6 +28,10 @@ def tiny_mlp(num_classes=None, latent_dim=8, image_shape=(8, 8, 1)):
 def test_builders_match_reference_parameter_counts():
     generator, discriminator = dcgan()
     assert (generator.count_params(), discriminator.count_params()) == (2_330_944, 212_865)  # TF DCGAN tutorial
+    generator, discriminator = dcgan(discriminator_filters=128)  # D: 3,328 + 819,456 + (7·7·256 + 1)
+    assert (generator.count_params(), discriminator.count_params()) == (2_330_944, 835_329)
+    with pytest.raises(ValueError, match="discriminator_filters"):
+        dcgan(discriminator_filters=0)
     generator, discriminator = gan_mlp()
     assert (generator.count_params(), discriminator.count_params()) == (1_486_352, 1_460_225)
     generator, discriminator = dcgan(latent_dim=16, filters=8, num_classes=10)

@@ -95,7 +95,7 @@ def gan_mlp(latent_dim: int = 100, image_shape=(28, 28, 1), generator_units=(256
 
 
 def dcgan(latent_dim: int = 100, image_shape=(28, 28, 1), filters: int = 64, dropout: float = 0.3,
-          num_classes: int | None = None):
+          num_classes: int | None = None, discriminator_filters: int | None = None):
     """DCGAN: returns ``(generator, discriminator)``; height and width divisible by 4.
 
     Generator: ``generator_dense`` (H/4·W/4·4f, no bias) → BN → LeakyReLU → reshape →
@@ -103,10 +103,13 @@ def dcgan(latent_dim: int = 100, image_shape=(28, 28, 1), filters: int = 64, dro
     (f, 5x5, stride 2) → BN → LeakyReLU → ``generator_output`` (channels, 5x5, stride 2,
     tanh). Discriminator: ``discriminator_conv_1`` (f, 5x5, stride 2) → LeakyReLU(0.2) →
     dropout → ``discriminator_conv_2`` (2f, stride 2) → LeakyReLU → dropout → ``flatten``
-    → ``logit``. ``f = filters`` (64 in the TensorFlow tutorial).
+    → ``logit``. ``f = filters`` (64 in the TensorFlow tutorial) in the generator, and in
+    the discriminator unless ``discriminator_filters`` gives D its own width.
     """
     latent_dim, image_shape, num_classes = _check_common(latent_dim, image_shape, num_classes)
     filters = check_int("filters", filters, minimum=1)
+    d_filters = filters if discriminator_filters is None else check_int("discriminator_filters", discriminator_filters,
+                                                                        minimum=1)
     dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
     if image_shape[0] % 4 or image_shape[1] % 4:
         raise ValueError(f"image_shape={image_shape!r}: dcgan needs height and width divisible by 4")
@@ -131,7 +134,7 @@ def dcgan(latent_dim: int = 100, image_shape=(28, 28, 1), filters: int = 64, dro
         planes = keras.layers.RepeatVector(height * width, name="label_repeat")(one_hot)
         planes = keras.layers.Reshape((height, width, num_classes), name="label_planes")(planes)
         x = keras.layers.Concatenate(name="image_and_label")([x, planes])
-    for i, f in enumerate((filters, 2 * filters), start=1):
+    for i, f in enumerate((d_filters, 2 * d_filters), start=1):
         x = keras.layers.Conv2D(f, 5, strides=2, padding="same", name=f"discriminator_conv_{i}")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"discriminator_lrelu_{i}")(x)
         x = keras.layers.Dropout(dropout, name=f"discriminator_dropout_{i}")(x)
