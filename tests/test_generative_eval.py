@@ -7,7 +7,7 @@ import kerasdl  # noqa: F401
 import keras
 
 from kerasdl.evaluation.generative import (GenerativeEvaluator, feature_statistics, frechet_distance_from_stats,
-                                           inception_score_from_probs)
+                                           inception_score_from_probs, inception_score_parts)
 
 
 def test_inception_score_bounds():
@@ -21,6 +21,27 @@ def test_inception_score_bounds():
     assert mean == pytest.approx(10.0, rel=1e-6) and std < 1e-6
     with pytest.raises(ValueError, match="splits"):
         inception_score_from_probs(confident, splits=0)
+
+
+def test_inception_score_is_class_perplexity_over_conditional_perplexity():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.full(10, 0.3), size=400)
+    parts = inception_score_parts(probs)
+    assert inception_score_from_probs(probs)[0] == pytest.approx(
+        parts["class_perplexity"] / parts["conditional_perplexity"], rel=1e-6)
+    # confident but only two classes used: coverage is the whole shortfall
+    two = inception_score_parts(np.eye(10)[np.arange(100) % 2])
+    assert two["class_perplexity"] == pytest.approx(2.0) and two["conditional_perplexity"] == pytest.approx(1.0)
+    assert two["predicted_class_shares"][:3] == [0.5, 0.5, 0.0]
+    # every class equally often, half the images split 50/50 between two classes: ambiguity is
+    hedged = np.eye(10)[np.arange(100) % 10]
+    hedged[::2] = 0.0
+    hedged[::2, :2] = 0.5
+    hedged_parts = inception_score_parts(hedged)
+    assert hedged_parts["conditional_perplexity"] == pytest.approx(np.exp(0.5 * np.log(2)))
+    assert hedged_parts["share_below_0.9_confidence"] == 0.5 and hedged_parts["mean_top_probability"] == 0.75
+    with pytest.raises(ValueError, match="probs"):
+        inception_score_parts(np.ones(10))
 
 
 def test_frechet_distance_closed_forms():

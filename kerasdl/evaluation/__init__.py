@@ -5,6 +5,8 @@ from kerasdl.evaluation.generative import (
     GenerativeEvaluator,
     frechet_distance_from_stats,
     inception_score_from_probs,
+    inception_score_parts,
 )
 
-__all__ = ["GenerativeEvaluator", "classification_summary", "frechet_distance_from_stats", "inception_score_from_probs"]
+__all__ = ["GenerativeEvaluator", "classification_summary", "frechet_distance_from_stats", "inception_score_from_probs",
+           "inception_score_parts"]

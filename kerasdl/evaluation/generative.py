@@ -38,6 +38,31 @@ def inception_score_from_probs(probs, splits: int = 1) -> tuple[float, float]:
     return float(np.mean(scores)), float(np.std(scores))
 
 
+def inception_score_parts(probs, confidence: float = 0.9) -> dict:
+    """Why an Inception Score is what it is: ``IS = class_perplexity / conditional_perplexity``.
+
+    With one split, ``E_x KL(p(y|x) ‖ p(y)) = H(p(y)) − E_x H(p(y|x))``, so the score is the
+    perplexity of the class marginal, ``exp H(p(y))`` (how evenly the images spread over the
+    classes; at most K, below it when classes are dropped), divided by the mean conditional
+    perplexity ``exp E_x H(p(y|x))`` (1 when the judge is certain of every image, larger for
+    ambiguous ones). Also the judge's mean top probability and the share of images whose top
+    probability is below ``confidence``, and the share of images per predicted class.
+    """
+    probs = np.asarray(probs, dtype="float64")
+    if probs.ndim != 2 or len(probs) == 0:
+        raise ValueError(f"probs must have shape (num_images, num_classes), got {probs.shape}")
+    eps = 1e-12
+    marginal = probs.mean(axis=0)
+    top = probs.max(axis=1)
+    return {
+        "class_perplexity": float(np.exp(-(marginal * np.log(marginal + eps)).sum())),
+        "conditional_perplexity": float(np.exp(-(probs * np.log(probs + eps)).sum(axis=1).mean())),
+        "mean_top_probability": float(top.mean()),
+        f"share_below_{confidence:g}_confidence": float((top < confidence).mean()),
+        "predicted_class_shares": (np.bincount(probs.argmax(axis=1), minlength=probs.shape[1]) / len(probs)).tolist(),
+    }
+
+
 def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2) -> float:
     """Fréchet distance between N(μ₁, Σ₁) and N(μ₂, Σ₂) (Dowson & Landau 1982)."""
     from scipy import linalg
@@ -104,6 +129,10 @@ class GenerativeEvaluator:
     def inception_score(self, images, splits: int = 10, value_range=(0.0, 1.0)) -> tuple[float, float]:
         """MNIST-analogue Inception Score (mean, std over ``splits``)."""
         return inception_score_from_probs(self.probabilities(images, value_range), splits=splits)
+
+    def inception_score_parts(self, images, value_range=(0.0, 1.0)) -> dict:
+        """:func:`inception_score_parts` of the judge's probabilities for ``images``."""
+        return inception_score_parts(self.probabilities(images, value_range))
 
     def frechet_distance(self, images_a, images_b, value_range_a=(0.0, 1.0), value_range_b=(0.0, 1.0)) -> float:
         """MNIST-analogue Fréchet distance between two image sets."""
