@@ -221,7 +221,9 @@ def _train(args, dcgan, losses, evaluator_class):
         if args.ema_momentum:
             summary["final_ema"] = {"epoch": len(history), **ema_final}
         print(f"{tag}: {summary['final']} EMA: {summary.get('final_ema')}", flush=True)
-    (out / f"{tag}.json").write_text(json.dumps(summary, indent=1) + "\n")
+    partial = out / f"{tag}.json.partial"
+    partial.write_text(json.dumps(summary, indent=1) + "\n")
+    os.replace(partial, out / f"{tag}.json")  # atomic: a reader never sees half a file
 
 
 def _parity(args, dcgan, losses, evaluator_class=None):
