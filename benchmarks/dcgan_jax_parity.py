@@ -48,16 +48,15 @@ def replay(directory: Path) -> dict:
         per_step.append({k: float(v) for k, v in gan.train_step(tf.constant(real)).items()})
 
     jax_generator, jax_discriminator = dcgan(latent_dim=noise.shape[-1], filters=config["filters"], dropout=0.0)
-    jax_generator.load_weights(directory / "generator_final.weights.h5")
-    jax_discriminator.load_weights(directory / "discriminator_final.weights.h5")
-    weight_diff = {name: max(float(np.max(np.abs(a - b))) for a, b in zip(tf_net.get_weights(), jax_net.get_weights()))
-                   for name, tf_net, jax_net in (("generator", generator, jax_generator),
-                                                 ("discriminator", discriminator, jax_discriminator))}
-    jax_generator.load_weights(directory / "generator_initial.weights.h5")  # reused: how far did training move?
-    jax_discriminator.load_weights(directory / "discriminator_initial.weights.h5")
-    moved = {name: max(float(np.max(np.abs(a - b))) for a, b in zip(net.get_weights(), initial.get_weights()))
-             for name, net, initial in (("generator", generator, jax_generator),
-                                        ("discriminator", discriminator, jax_discriminator))}
+    def largest_differences(stage):  # per network: the largest |TF weight − JAX-written weight|
+        jax_generator.load_weights(directory / f"generator_{stage}.weights.h5")
+        jax_discriminator.load_weights(directory / f"discriminator_{stage}.weights.h5")
+        return {name: max(float(np.max(np.abs(a - b))) for a, b in zip(tf_net.get_weights(), other.get_weights()))
+                for name, tf_net, other in (("generator", generator, jax_generator),
+                                            ("discriminator", discriminator, jax_discriminator))}
+
+    weight_diff = largest_differences("final")
+    moved = largest_differences("initial")  # how far training moved the weights
     metric_diff = max(abs(t[k] - j[k]) for t, j in zip(per_step, config["per_step"]) for k in t)
     return {"steps": len(per_step), "max_metric_difference": metric_diff, "max_weight_difference": weight_diff,
             "max_weight_change_in_training": moved, "tensorflow_per_step": per_step, "jax_per_step": config["per_step"]}

@@ -104,6 +104,11 @@ def _score_curve_callback(gan, evaluator, every, seed, curve):
     return ScoreCurve()
 
 
+def _rounded(parts: dict) -> dict:
+    """``inception_score_parts`` rounded to 4 decimals for the JSON."""
+    return {k: [round(v, 4) for v in value] if isinstance(value, list) else round(value, 4) for k, value in parts.items()}
+
+
 def _sample_scores(evaluator, gan, x_test, seed) -> dict:
     """IS (10 splits) and FD to the test set of 10,000 samples ``gan.generate(10_000, seed=seed)``."""
     from kerasdl.evaluation.generative import inception_score_from_probs, inception_score_parts
@@ -112,10 +117,9 @@ def _sample_scores(evaluator, gan, x_test, seed) -> dict:
     probs = evaluator.probabilities(samples, value_range=(-1, 1))
     inception, inception_std = inception_score_from_probs(probs, splits=10)
     fd = evaluator.frechet_distance(samples, x_test, value_range_a=(-1, 1))
-    parts = {k: [round(v, 4) for v in value] if isinstance(value, list) else round(value, 4)
-             for k, value in inception_score_parts(probs).items()}
     return {"inception_score": round(inception, 3), "inception_score_std": round(inception_std, 3),
-            "frechet_distance_to_test": round(fd, 3), "samples": 10_000, "inception_score_parts": parts}
+            "frechet_distance_to_test": round(fd, 3), "samples": 10_000,
+            "inception_score_parts": _rounded(inception_score_parts(probs))}
 
 
 def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None, budget_s=None, jit_compile=False,
@@ -256,8 +260,6 @@ def main(argv=None) -> int:
     def classifier_section():
         evaluator = judge()
         real_is, real_is_std = evaluator.inception_score(data.x_test, splits=10)
-        real_parts = {k: v if isinstance(v, list) else round(v, 4)
-                      for k, v in evaluator.inception_score_parts(data.x_test).items() if k != "predicted_class_shares"}
         half = len(data.x_test) // 2
         accuracy = state["accuracy"]
         _save(args.out, "classifier", {
@@ -266,7 +268,7 @@ def main(argv=None) -> int:
             "optimizer": "adam lr=1e-3, batch 128",
             "test_accuracy": None if accuracy is None else round(float(accuracy), 4),
             "real_test_inception_score": round(real_is, 3), "real_test_inception_score_std": round(real_is_std, 3),
-            "real_test_inception_score_parts": real_parts,
+            "real_test_inception_score_parts": _rounded(evaluator.inception_score_parts(data.x_test)),
             "frechet_distance_test_half_vs_half": round(evaluator.frechet_distance(data.x_test[:half],
                                                                                    data.x_test[half:]), 3),
             "frechet_distance_test_vs_itself": round(evaluator.frechet_distance(data.x_test, data.x_test), 6),
@@ -331,8 +333,7 @@ def main(argv=None) -> int:
         if not runs:
             raise SystemExit(f"--jax-runs {args.jax_runs}: no dcgan_jax.py JSON found")
         runs["real_test_set_for_comparison"] = {
-            "inception_score_parts": {k: v if isinstance(v, list) else round(v, 4)
-                                      for k, v in judge().inception_score_parts(data.x_test).items()}}
+            "inception_score_parts": _rounded(judge().inception_score_parts(data.x_test))}
         _save(args.out, "dcgan_jax", runs)
         from kerasdl.plots import plot_curves
 
