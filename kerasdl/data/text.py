@@ -37,6 +37,7 @@ import numpy as np
 
 from kerasdl._validation import check_choice, check_float, check_int
 from kerasdl.data.pipeline import train_val_split
+from kerasdl.data.safe_npz import int_sequences, load_npz
 from kerasdl.data.sources import DatasetNotFoundError, data_dir, run_keras_loader
 
 
@@ -312,13 +313,36 @@ def _imdb_word_index() -> dict:
                             keras.datasets.imdb.get_word_index)
 
 
+def _read_keras_imdb_npz(path):
+    """``(x_train, y_train, x_test, y_test)`` from an ``np.savez`` of Keras IMDB encodings
+    (``arr_0``..``arr_3``: int-list object arrays and their labels), without running code.
+
+    The sequences are object arrays, which ``np.load`` could only read with
+    ``allow_pickle=True`` (a crafted file would run its code on load); they are read by
+    :func:`kerasdl.data.safe_npz.load_npz` instead and checked to be lists of ints.
+    """
+    arrays = load_npz(path)
+    missing = [k for k in ("arr_0", "arr_1", "arr_2", "arr_3") if k not in arrays]
+    if missing:
+        raise ValueError(f"{path}: no array(s) {missing}; expected arr_0..arr_3 (train ids, train labels, "
+                         f"test ids, test labels), found {sorted(arrays)}")
+    splits = []
+    for ids, labels in (("arr_0", "arr_1"), ("arr_2", "arr_3")):
+        x = int_sequences(arrays[ids], f"{path} {ids}")
+        y = arrays[labels]
+        if y.ndim != 1 or y.dtype.kind not in "iub" or len(y) != len(x):
+            raise ValueError(f"{path} {labels}: expected {len(x)} integer labels, got {y.dtype} of shape {y.shape}")
+        splits += [x, y]
+    return tuple(splits)
+
+
 def load_imdb_keras_subset(*, decode: bool = True):
     """The Keras-encoded IMDB subset ``text/imdb_keras_subset.npz`` (5,000 train / 1,000
     test reviews, ``num_words=500``, ``index_from=3``). ``decode=True`` returns words (needs
-    ``keras/datasets/imdb_word_index.json``); ``decode=False`` the raw id sequences."""
+    ``keras/datasets/imdb_word_index.json``); ``decode=False`` the raw id sequences.
+    The file is read without pickle's code execution (:func:`_read_keras_imdb_npz`)."""
     path = _text_file("imdb_keras_subset.npz")
-    with np.load(path, allow_pickle=True) as f:
-        x_train, y_train, x_test, y_test = (f[k] for k in ("arr_0", "arr_1", "arr_2", "arr_3"))
+    x_train, y_train, x_test, y_test = _read_keras_imdb_npz(path)
     if decode:
         index = _imdb_word_index()
         x_train, x_test = decode_imdb(x_train, index), decode_imdb(x_test, index)
