@@ -1,11 +1,17 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   creates .venv, installs kerasdl, runs the main job (kerasdl demo)
 #   make test   creates .venv with the dev extra, runs the test suite
+# The test environment installs the versions in constraints.txt (the stack the suite was last
+# green with), so every machine tests the same stack; setup.cfg keeps ranges for users.
+#   make test-onednn-off   the suite with TensorFlow's oneDNN kernels off (TF_ENABLE_ONEDNN_OPTS=0)
+#   make test-both         the suite with oneDNN on, then off (what CI runs)
+#   make test-margins      the learned-threshold tests over seeds and kernel settings
+#   make constraints       re-pin constraints.txt from .venv after a dependency change
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install dev benchmark clean
+.PHONY: demo test test-onednn-off test-both test-margins constraints install dev benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +21,8 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -e .
 	touch $@
 
-$(VENV)/.dev-installed: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/python -m pip install -e ".[dev]"
+$(VENV)/.dev-installed: $(BIN)/python setup.cfg pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -e ".[dev]" -c constraints.txt
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -28,6 +34,20 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-onednn-off: $(VENV)/.dev-installed
+	TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-both: $(VENV)/.dev-installed
+	TF_ENABLE_ONEDNN_OPTS=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-margins: $(VENV)/.dev-installed
+	$(BIN)/python tools/margin_sweep.py $(ARGS)
+
+constraints: $(VENV)/.dev-installed
+	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^kerasdl'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 benchmark: $(VENV)/.installed
 	$(BIN)/python benchmarks/mnist_cnn.py

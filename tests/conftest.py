@@ -1,4 +1,11 @@
-"""Test set-up: quiet TensorFlow, use ../shared/data as the data folder when it exists."""
+"""Test set-up: quiet TensorFlow, use ../shared/data as the data folder when it exists.
+
+``--seed-offset N`` (or ``KERASDL_TEST_SEED_OFFSET=N``) adds ``N`` to every seed a test sets
+through ``keras.utils.set_random_seed`` (kerasdl's ``set_seed`` included). Learned-threshold
+tests (a loss falls by a factor, an accuracy passes a bar) are checked over several offsets
+and both oneDNN settings (``TF_ENABLE_ONEDNN_OPTS=0``/``1``) so that none depends on one
+lucky trajectory or one host's kernels: ``make test-margins`` runs that sweep.
+"""
 
 import os
 from pathlib import Path
@@ -7,6 +14,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERASDL_OFFLINE", "1")  # never wait on a download in tests
 
 import pytest  # noqa: E402
+
+def pytest_addoption(parser):
+    parser.addoption("--seed-offset", type=int, default=int(os.environ.get("KERASDL_TEST_SEED_OFFSET", "0")),
+                     help="add this to every seed set through keras.utils.set_random_seed (margin sweeps)")
+
+
+def pytest_configure(config):
+    offset = config.getoption("--seed-offset")
+    if offset:
+        import keras
+
+        set_random_seed = keras.utils.set_random_seed
+        keras.utils.set_random_seed = lambda seed: set_random_seed(seed + offset)
+
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():

@@ -9,6 +9,7 @@ import pytest
 from kerasdl import cli
 
 
+@pytest.mark.learned
 def test_app_trains_adversarially_attacks_and_exports(tmp_path, no_data_dir, capsys):
     runs, exports = tmp_path / "runs", tmp_path / "exports"
     code = cli.main(["adversarial", "--epochs", "1", "--max-train", "300", "--max-test", "48", "--eps", "0,0.2",

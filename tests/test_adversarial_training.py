@@ -34,6 +34,7 @@ def linear(seed=0, features=40):
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
+@pytest.mark.learned
 def test_adversarial_training_raises_robust_accuracy_with_xla():
     x, y = robust_vs_nonrobust(800, 0)
     x_test, y_test = robust_vs_nonrobust(300, 1)

@@ -65,6 +65,7 @@ def test_kl_sparsity_penalty_matches_formula_and_round_trips_keras(tmp_path):
     np.testing.assert_allclose(restored(x), parts.autoencoder(x), atol=1e-6)
 
 
+@pytest.mark.learned
 def test_sparse_autoencoder_mean_code_activation_ends_near_target(digits):
     x_train, _, x_test, _ = digits
     keras.utils.set_random_seed(0)
@@ -90,6 +91,7 @@ def test_corruption_is_applied_in_training_only():
     np.testing.assert_allclose(model(x), model.autoencoder(x), atol=1e-6)  # inference: no corruption
 
 
+@pytest.mark.learned
 def test_denoising_autoencoder_improves_psnr_over_noisy_input(digits):
     x_train, _, x_test, _ = digits
     keras.utils.set_random_seed(0)

@@ -286,6 +286,7 @@ def trained_digits_b0():
     return model, x, losses
 
 
+@pytest.mark.learned
 def test_learns_on_small_one_channel_digits(trained_digits_b0):
     model, _, losses = trained_digits_b0
     assert model.get_layer("top_activation").output.shape == (None, 1, 1, 1280)

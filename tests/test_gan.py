@@ -53,6 +53,7 @@ def test_losses_on_logits_with_one_sided_label_smoothing():
     np.testing.assert_allclose(generator_loss(fake), -np.log(sig(fake)), rtol=1e-5)  # non-saturating
 
 
+@pytest.mark.learned
 def test_gan_generator_learns_the_data_and_d_steps_count():
     keras.utils.set_random_seed(0)
     target = np.zeros((8, 8, 1), "float32")

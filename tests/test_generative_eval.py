@@ -55,6 +55,7 @@ def test_frechet_distance_closed_forms():
     assert frechet_distance_from_stats(mu, sigma, mu + 2.0, sigma) == pytest.approx(4 * 4.0, rel=1e-6)
 
 
+@pytest.mark.learned
 def test_small_digits_classifier_scores_real_images_near_class_count():
     from kerasdl.data import load_digits, scale_images
 

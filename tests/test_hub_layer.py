@@ -32,6 +32,7 @@ def _classifier(encoder):
     return model
 
 
+@pytest.mark.learned
 def test_fine_tune_with_adam_changes_encoder_and_lowers_loss(encoder_dir, tmp_path):
     import keras
     import tensorflow as tf
@@ -64,6 +65,7 @@ def test_fine_tune_with_adam_changes_encoder_and_lowers_loss(encoder_dir, tmp_pa
     np.testing.assert_allclose(served.numpy(), model.predict(texts, verbose=0), atol=1e-6)
 
 
+@pytest.mark.learned
 def test_frozen_layer_keeps_encoder_weights(encoder_dir):
     from kerasdl.layers.hub import HubLayer
 

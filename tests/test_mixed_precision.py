@@ -41,6 +41,7 @@ def test_gan_under_mixed_float16_scales_both_losses(mixed_float16):
     assert generator.get_layer("generator_dense_1").kernel.dtype == "float32"  # master weights float32
 
 
+@pytest.mark.learned
 def test_vae_under_mixed_float16_learns_with_float32_outputs(mixed_float16):
     import keras
 

@@ -162,6 +162,7 @@ def test_mnist_cnn_arguments():
         models.mnist_cnn(dropout=1.0)
 
 
+@pytest.mark.learned
 def test_mnist_cnn_loss_falls_on_a_tiny_batch():
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -345,6 +346,7 @@ def test_mlp_rejects_bad_arguments(kwargs, pattern):
         models.mlp(**arguments)
 
 
+@pytest.mark.learned
 def test_mlp_learns_digits():
     from sklearn.datasets import load_digits
 

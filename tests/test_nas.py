@@ -54,6 +54,7 @@ def test_controller_samples_valid_choices_step_by_step():
                                                           atol=1.0)
 
 
+@pytest.mark.learned
 def test_reinforce_update_raises_the_probability_of_a_rewarded_architecture():
     from kerasdl.training import make_optimizer
 

@@ -311,6 +311,7 @@ def test_resnet_cifar_rejects_bad_arguments():
         resnet.resnet_cifar(20, num_classes=0)
 
 
+@pytest.mark.learned
 def test_resnet_cifar_learns_digits():
     """A few Adam steps of ResNet-20 on one batch of scikit-learn's 8x8 digits: the loss falls.
 

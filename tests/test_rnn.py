@@ -129,6 +129,7 @@ def test_embedding_bag_counts_and_ignores_padding():
     assert np.isfinite(model(np.zeros((2, 4), "int32")).numpy()).all()  # a text without tokens: no 0/0
 
 
+@pytest.mark.learned
 def test_tagger_shapes_masked_loss_and_learning():
     rng = np.random.default_rng(0)
     tokens = rng.integers(1, 20, size=(64, 10))
@@ -167,6 +168,7 @@ def test_char_lm_step_model_carries_state(cell, states):
     np.testing.assert_allclose(fresh([x, *initial_states(fresh, 3)])[0].numpy(), full, atol=1e-5)
 
 
+@pytest.mark.learned
 def test_char_lm_learns_and_validates():
     text = np.array([i % 5 for i in range(600)])  # "0123401234...": perfectly predictable
     x = np.stack([text[i:i + 20] for i in range(0, 560, 7)])

@@ -46,6 +46,7 @@ def trained(tmp_path_factory):
     return summary, serving
 
 
+@pytest.mark.learned
 def test_app_learns_reports_and_exports(trained):
     summary, _ = trained
     assert summary["class_names"] == ["neg", "pos"]
@@ -132,6 +133,7 @@ def test_sentiment_bad_csv_and_flags(tmp_path, capsys):
     assert "--pooling applies to the recurrent model" in capsys.readouterr().err
 
 
+@pytest.mark.learned
 @pytest.mark.slow  # about 12 s of CPU: a Hub-format export plus training through HubLayer
 def test_encoder_path_fine_tunes_a_hub_format_encoder(tmp_path):
     pytest.importorskip("kerasdl.text.encoders")
@@ -171,6 +173,7 @@ def test_contextual_word_vectors_initialise_the_embedding(tmp_path, tiny_bert_pr
     assert "is not a KerasHub/Hugging Face preset folder" in capsys.readouterr().err
 
 
+@pytest.mark.learned
 def test_student_distils_a_teacher_with_max_pooling(tmp_path, trained, capsys):
     """--teacher-labels: a BiLSTM-max student trained only on the teacher's probabilities learns the task."""
     from kerasdl.data.text import read_text_csv

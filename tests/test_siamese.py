@@ -36,6 +36,7 @@ def _digits(size=16):
     return x[..., None].astype("float32") / 255.0, y.astype("int32")
 
 
+@pytest.mark.learned
 def test_siamese_model_learns_with_online_mining_and_round_trips(tmp_path):
     from kerasdl.export import load_keras, save_keras
 
@@ -44,14 +45,18 @@ def test_siamese_model_learns_with_online_mining_and_round_trips(tmp_path):
     # no batch norm: its moving averages need far more than 30 steps before evaluate() sees them
     model = SiameseModel(embedding_network((16, 16, 1), 16, filters=(16, 32), batch_norm=False), mining="semi_hard")
     model.compile(optimizer=keras.optimizers.Adam(2e-3))
+    # identity_batches is endless: take 4 held-out batches and tell evaluate() how many there are
     held_out = identity_batches(x, y, identities_per_batch=8, images_per_identity=6, seed=5).take(4).cache()
-    before = model.evaluate(held_out, verbose=0, return_dict=True)
-    model.fit(identity_batches(x, y, identities_per_batch=8, images_per_identity=6), steps_per_epoch=10, epochs=3,
+    before = model.evaluate(held_out, steps=4, verbose=0, return_dict=True)
+    model.fit(identity_batches(x, y, identities_per_batch=8, images_per_identity=6), steps_per_epoch=20, epochs=3,
               verbose=0)
-    after = model.evaluate(held_out, verbose=0, return_dict=True)
-    assert after["loss"] < 0.6 * before["loss"]
+    after = model.evaluate(held_out, steps=4, verbose=0, return_dict=True)
+    # Over seed offsets 0-5 with oneDNN on, off and capped at AVX2 (18 runs) the loss ratio
+    # after/before was 0.27-0.48 and the accuracy gain 0.19-0.27; at 30 steps the ratio
+    # ranged up to 0.93 (one seed, oneDNN on), so the test trains 60 steps.
+    assert after["loss"] < 0.7 * before["loss"], (before, after)
     # the nearest other image in a batch has the same label (chance: 5 of 47 ≈ 0.11)
-    assert after["triplet_accuracy"] > max(0.5, before["triplet_accuracy"])
+    assert after["triplet_accuracy"] > max(0.6, before["triplet_accuracy"] + 0.08), (before, after)
     path = save_keras(model, tmp_path / "siamese.keras")
     import kerasdl.training.siamese  # noqa: F401  (registers SiameseModel; the lead adds it to export.py)
 
@@ -60,6 +65,7 @@ def test_siamese_model_learns_with_online_mining_and_round_trips(tmp_path):
     np.testing.assert_allclose(reloaded.predict(x[:8], verbose=0), model.predict(x[:8], verbose=0), atol=1e-6)
 
 
+@pytest.mark.learned
 def test_siamese_model_on_explicit_triplets():
     keras.utils.set_random_seed(1)
     x, y = _digits()

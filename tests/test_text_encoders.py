@@ -83,6 +83,7 @@ def test_minilm_preset_dir_locates_the_package_files():
     assert is_keras_hub_preset(folder)
 
 
+@pytest.mark.learned
 @pytest.mark.slow
 def test_keras_hub_bert_export_fine_tunes_through_hub_layer(tmp_path, tiny_bert_preset):
     """A tiny random BERT saved as a KerasHub preset → TF Hub export → HubLayer + Adam."""

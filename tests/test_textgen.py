@@ -68,6 +68,7 @@ def test_sampling_temperature_and_top_k():
     assert draws == again  # a seed makes sampling reproducible
 
 
+@pytest.mark.learned
 def test_state_carrying_generation_equals_rereading_the_prefix(trained):
     """Greedy generation with the carried state must equal the slow way: re-run the whole
     model on the whole prefix for every new character."""
@@ -111,6 +112,7 @@ def test_app_without_default_text_exits_1(no_data_dir, capsys):
     assert "tinyshakespeare.txt" in capsys.readouterr().err
 
 
+@pytest.mark.learned
 def test_textgen_app_trains_samples_and_exports(tmp_path):
     import tensorflow as tf
 

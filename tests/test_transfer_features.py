@@ -38,6 +38,7 @@ def test_block_output_layers_lists_block_ends_then_the_last_layer():
     assert block_output_layers(_two_block_backbone().model) == ["good_pool", "flat_out", "head"]
 
 
+@pytest.mark.learned
 def test_ranking_puts_the_identity_preserving_block_first():
     images, ids = _identities()
     scores = rank_feature_layers(_two_block_backbone(), images, ids, layers=["flat_out", "good_pool"], num_pairs=300)

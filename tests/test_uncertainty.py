@@ -84,6 +84,7 @@ def test_dirichlet_loss_matches_the_formula_and_anneals():
     np.testing.assert_allclose(u["probabilities"].sum(1), 1.0, rtol=1e-6)
 
 
+@pytest.mark.learned
 def test_dirichlet_classifier_learns_and_is_unsure_between_the_classes():
     rng = np.random.default_rng(3)
     centers = np.array([[-2.0, 0.0], [2.0, 0.0]])
@@ -135,6 +136,7 @@ def test_mc_dropout_epistemic_uncertainty_grows_outside_the_training_range(toy_r
         mc_dropout_predict(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]), inside)
 
 
+@pytest.mark.learned
 def test_evidential_regression_learns_mean_and_noise(toy_regression):
     x, y, inside, outside = toy_regression
     keras.utils.set_random_seed(0)

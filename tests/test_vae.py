@@ -84,6 +84,7 @@ def test_vae_builders_match_keras_io_parameter_counts():
         vae_decoder(kind="rnn")
 
 
+@pytest.mark.learned
 def test_vae_loss_falls_and_reports_its_terms():
     from kerasdl.data import load_digits, scale_images
 

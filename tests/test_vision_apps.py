@@ -14,6 +14,7 @@ def _summary(runs_dir):
     return json.loads((run_dir / "summary.json").read_text()), run_dir
 
 
+@pytest.mark.learned
 def test_segment_app_trains_exports_and_reloads(tmp_path, capsys):
     code = cli.main(["segment", "--num-images", "48", "--image-size", "32", "--depth", "2", "--base-filters", "8",
                      "--epochs", "2", "--batch-size", "16", "--verbose", "0", "--export", str(tmp_path / "exp"),

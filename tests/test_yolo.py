@@ -70,6 +70,7 @@ def test_yolo_loss_terms_by_hand():
     assert float(terms["class"][0]) == pytest.approx(np.log(2.0), rel=1e-5)
 
 
+@pytest.mark.learned
 def test_yolo_loss_falls_on_a_tiny_set_and_round_trips_through_keras_file(tmp_path):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
