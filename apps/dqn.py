@@ -5,6 +5,15 @@
     python -m apps.dqn --env ALE/Pong-v5 --timesteps 5000   # Atari (pip install 'kerasdl[atari]')
     python -m apps.dqn --resume runs/dqn/<run-id>           # continue a run from its checkpoint
 
+Every ``--eval-every`` steps (default 1,000) the greedy policy plays ``--eval-episodes``
+episodes (20, side by side in a vector env: about a second); the weights of the best
+evaluation are kept (also in the checkpoints) and are what gets exported, because DQN on
+CartPole often peaks and then collapses. Training stops once an evaluation reaches
+``--target-return``, by default the environment's own "solved" threshold
+(``reward_threshold`` of its Gymnasium spec: 475 for CartPole-v1; ``none`` never stops early).
+The summary reports the best evaluation and, on fresh episodes, both the exported (best)
+and the final policy.
+
 Writes ``runs/dqn/<run-id>/`` (learning_curve.png, tensorboard/, checkpoints/, summary.json)
 and a SavedModel ``observation → action`` to ``saved_models/dqn/<run-id>/``, which is
 reloaded and checked against the in-memory policy.
@@ -19,11 +28,24 @@ from apps._common import jit_flag
 DESCRIPTION = "train a DQN agent on a Gymnasium environment (CartPole, Atari) and export its policy"
 
 
+def target_return_flag(value: str):
+    """``--target-return``: a number, ``auto`` (the environment's reward_threshold) or ``none``."""
+    import argparse
+
+    if value.lower() in ("auto", "none"):
+        return value.lower()
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, 'auto' or 'none', got {value!r}") from None
+
+
 def add_rl_arguments(parser, *, runs_dir: str, export_dir: str, eval_episodes: int = 20) -> None:
     """Flags DQN and REINFORCE share: evaluation, run folder, export, seed, XLA."""
     parser.add_argument("--eval-episodes", type=int, default=eval_episodes, help="greedy episodes per evaluation")
-    parser.add_argument("--target-return", type=float, default=None,
-                        help="stop once the greedy mean return reaches this (e.g. 475 for CartPole-v1)")
+    parser.add_argument("--target-return", type=target_return_flag, default="auto",
+                        help="stop once an evaluation's greedy mean return reaches this; auto: the environment's "
+                             "reward_threshold (475 for CartPole-v1) if it has one; none: never stop early")
     parser.add_argument("--max-seconds", type=float, default=None, help="wall-time cap for training")
     parser.add_argument("--runs-dir", default=runs_dir, help="folder for <run-id>/ (curves, logs, checkpoints)")
     parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR")
@@ -51,8 +73,25 @@ def add_arguments(parser):
     parser.add_argument("--final-epsilon", type=float, default=0.04)
     parser.add_argument("--double-dqn", action="store_true", help="Double DQN targets")
     parser.add_argument("--hidden-units", type=int, nargs="+", default=[256, 256], help="MLP Q-network widths")
-    parser.add_argument("--eval-every", type=int, default=10_000, help="env steps between evaluations (0: never)")
+    parser.add_argument("--eval-every", type=int, default=1_000,
+                        help="env steps between greedy evaluations (0: never; then the last policy is exported)")
+    parser.add_argument("--checkpoint-every", type=int, default=10_000,
+                        help="env steps between checkpoints (one is also written at the end)")
     add_rl_arguments(parser, runs_dir="runs/dqn", export_dir="saved_models/dqn")
+
+
+def check_rl_flags(args) -> float | None:
+    """Refuse bad evaluation/checkpoint flags before a run folder is made; returns the target
+    return (``--target-return auto`` resolved to the environment's reward_threshold)."""
+    from kerasdl._validation import check_int
+    from kerasdl.rl.common import default_target_return
+
+    check_int("eval_every", args.eval_every, minimum=0)
+    check_int("eval_episodes", args.eval_episodes, minimum=1)
+    check_int("checkpoint_every", args.checkpoint_every, minimum=1)
+    if args.target_return == "auto":
+        return default_target_return(args.env)
+    return None if args.target_return == "none" else args.target_return
 
 
 def start_run(args):
@@ -71,25 +110,54 @@ def start_run(args):
 
 
 def export_and_check(agent, args, run_id, probe_env, log=print) -> dict:
-    """Export the policy, reload it, and compare its actions with the agent's on sampled observations."""
+    """Export the best evaluated policy (the last one when no evaluation ran), reload it, and
+    compare its actions with that policy's on sampled observations."""
     from pathlib import Path
 
-    from kerasdl.rl.common import check_exported_policy, sample_observations
+    from kerasdl.rl.common import check_exported_policy, greedy_action_fn, sample_observations
 
+    which = "best" if agent.best.found else "final"
     if args.no_export:
         return {"export_path": None}
-    path = agent.export(Path(args.export_dir) / run_id, overwrite=bool(args.resume))
+    path = agent.export(Path(args.export_dir) / run_id, overwrite=bool(args.resume), policy=which)
     observations = sample_observations(probe_env, 64, seed=args.seed)
-    agreement = check_exported_policy(path, agent.greedy_actions, observations)
+    agreement = check_exported_policy(path, greedy_action_fn(agent.policy_network(which)), observations)
     if agreement != 1.0:
         raise RuntimeError(f"the reloaded SavedModel disagrees with the agent on {1 - agreement:.1%} of observations")
-    log(f"exported policy to {path} (reloaded: same actions on {len(observations)} observations)")
-    return {"export_path": str(path), "export_action_agreement": agreement}
+    log(f"exported the {which} policy to {path} (reloaded: same actions on {len(observations)} observations)")
+    return {"export_path": str(path), "exported_policy": which, "export_action_agreement": agreement}
+
+
+def policy_figures(evaluate, result_best, episodes: int) -> dict:
+    """The summary's return figures: the best evaluation during training, then the best and the
+    final policy each played on ``episodes`` fresh episodes (the selection of the best was made
+    on other episodes, so its figure here is not inflated by that choice).
+
+    ``evaluate(policy)`` returns the episode returns of ``"best"`` or ``"final"``;
+    ``result_best`` is ``(best evaluation mean, its step)`` from the run.
+    """
+    import numpy as np
+
+    figures = {"best_eval_return": result_best[0], "best_eval_at": result_best[1], "eval_episodes": episodes}
+    for policy in ("best", "final"):
+        returns = evaluate(policy)
+        figures[f"{policy}_greedy_return_mean"] = float(np.mean(returns))
+        figures[f"{policy}_greedy_return_std"] = float(np.std(returns))
+    return figures
+
+
+def print_returns(figures: dict, unit: str) -> None:
+    best, at = figures["best_eval_return"], figures["best_eval_at"]
+    n = figures["eval_episodes"]
+    if best is not None:
+        print(f"  best evaluation {best:.1f} at {unit} {at:,}")
+    print(f"  best policy     {figures['best_greedy_return_mean']:.1f} ± {figures['best_greedy_return_std']:.1f} "
+          f"over {n} fresh episodes" + (" (no evaluation ran: the final policy)" if best is None else ""))
+    print(f"  final policy    {figures['final_greedy_return_mean']:.1f} ± "
+          f"{figures['final_greedy_return_std']:.1f} over {n} fresh episodes")
 
 
 def run(args) -> int:
-    import numpy as np
-
     from apps._common import write_summary
     from kerasdl.rl.common import TrainingDivergedError, check_env_id
     from kerasdl.rl.dqn import DQN, DQNConfig
@@ -113,30 +181,38 @@ def run(args) -> int:
         jit_compile=resolve_jit_compile(jit_flag(args.jit_compile)), seed=args.seed,
     )
     agent = DQN(env, config)  # validates env, spaces and network before anything runs
+    target_return = check_rl_flags(args)
     run_dir, run_id = start_run(args)
     print(f"DQN on {args.env}: {agent.q_network.name} ({agent.q_network.count_params():,} parameters), "
-          f"{args.timesteps:,} steps; run folder {run_dir}")
+          f"{args.timesteps:,} steps; run folder {run_dir}"
+          + (f"; stops at a greedy return of {target_return:g}" if target_return is not None and args.eval_every
+             else ""))
     try:
-        result = agent.learn(env, run_dir=run_dir, resume=bool(args.resume), eval_every=args.eval_every,
-                             eval_episodes=args.eval_episodes, target_return=args.target_return,
-                             max_seconds=args.max_seconds, progress=not args.quiet)
+        result = agent.learn(env, run_dir=run_dir, resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
+                             eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+                             target_return=target_return, max_seconds=args.max_seconds, progress=not args.quiet)
     except TrainingDivergedError as error:
         print(f"python -m apps.dqn: error: {error}", file=sys.stderr)
         return 1
-    returns = agent.evaluate(env, args.eval_episodes, seed=args.seed + 1)
+    figures = policy_figures(lambda policy: agent.evaluate(env, args.eval_episodes, seed=args.seed + 1, policy=policy),
+                             (result.best_eval_mean, result.best_eval_step), args.eval_episodes)
     export = export_and_check(agent, args, run_id, env)
     summary = {
         "app": "dqn", "env": args.env, "steps": result.steps, "episodes": result.episodes,
-        "solved_at_step": result.solved_at_step, "final_greedy_return_mean": float(np.mean(returns)),
-        "final_greedy_return_std": float(np.std(returns)), "eval_episodes": args.eval_episodes,
-        "seconds": result.seconds, "parameters": agent.q_network.count_params(), "learning_curve": result.curve_png,
-        "checkpoint": result.checkpoint, "run_dir": str(run_dir), **export, "config": config.__dict__,
+        "target_return": target_return, "solved_at_step": result.solved_at_step, **figures,
+        "seconds": result.seconds, "eval_seconds": result.eval_seconds, "parameters": agent.q_network.count_params(),
+        "learning_curve": result.curve_png, "checkpoint": result.checkpoint, "run_dir": str(run_dir), **export,
+        "config": config.__dict__,
     }
     write_summary(run_dir, summary)
-    print(f"\nSummary\n  greedy return   {np.mean(returns):.1f} ± {np.std(returns):.1f} over {len(returns)} episodes"
-          f"\n  steps           {result.steps:,} ({result.episodes} episodes, {result.seconds:.0f} s)"
-          f"\n  curve           {result.curve_png}\n  export          {export['export_path']}"
-          f"\n  summary         {run_dir / 'summary.json'}")
+    print("\nSummary")
+    print_returns(figures, "step")
+    print(f"  steps           {result.steps:,} ({result.episodes} episodes, {result.seconds:.0f} s)"
+          + (f"; reached the target {target_return:g} at step {result.solved_at_step:,}" if result.solved_at_step
+             else "")
+          + f"\n  curve           {result.curve_png}\n  export          {export['export_path']}"
+          + (f" ({export['exported_policy']} policy)" if export["export_path"] else "")
+          + f"\n  summary         {run_dir / 'summary.json'}")
     return 0
 
 

@@ -4,6 +4,12 @@
     python -m apps.reinforce --episodes 3000 --target-return 475
     python -m apps.reinforce --no-baseline --entropy-coef 0.01
 
+As in ``apps.dqn``: the greedy policy is evaluated every ``--eval-every`` updates (default
+10, i.e. 80 episodes) and at the end, the best evaluation's weights are kept and exported,
+and training stops at ``--target-return`` (default: the environment's reward_threshold, 475
+for CartPole-v1). The summary reports the best evaluation and, on fresh episodes, both the
+exported (best) and the final policy.
+
 Writes ``runs/reinforce/<run-id>/`` (learning_curve.png, tensorboard/, checkpoints/,
 summary.json) and a SavedModel ``observation → most probable action`` to
 ``saved_models/reinforce/<run-id>/``, reloaded and checked against the in-memory policy.
@@ -14,7 +20,7 @@ from __future__ import annotations
 import sys
 
 from apps._common import jit_flag
-from apps.dqn import add_rl_arguments, export_and_check, start_run
+from apps.dqn import add_rl_arguments, check_rl_flags, export_and_check, policy_figures, print_returns, start_run
 
 DESCRIPTION = "train a REINFORCE policy-gradient agent on a Gymnasium environment and export it"
 
@@ -30,13 +36,14 @@ def add_arguments(parser):
     parser.add_argument("--no-normalize", action="store_true", help="do not standardise the returns")
     parser.add_argument("--entropy-coef", type=float, default=0.0, help="entropy bonus β")
     parser.add_argument("--hidden-units", type=int, nargs="+", default=[32], help="policy/value MLP widths")
-    parser.add_argument("--eval-every", type=int, default=25, help="updates between evaluations (0: never)")
+    parser.add_argument("--eval-every", type=int, default=10,
+                        help="updates between greedy evaluations (0: never; then the last policy is exported)")
+    parser.add_argument("--checkpoint-every", type=int, default=50,
+                        help="updates between checkpoints (one is also written at the end)")
     add_rl_arguments(parser, runs_dir="runs/reinforce", export_dir="saved_models/reinforce")
 
 
 def run(args) -> int:
-    import numpy as np
-
     from apps._common import write_summary
     from kerasdl.rl.common import TrainingDivergedError
     from kerasdl.rl.reinforce import REINFORCE, REINFORCEConfig
@@ -50,30 +57,37 @@ def run(args) -> int:
         seed=args.seed,
     )
     agent = REINFORCE(args.env, config)  # validates env, spaces and networks first
+    target_return = check_rl_flags(args)
     run_dir, run_id = start_run(args)
     print(f"REINFORCE on {args.env}: policy {agent.policy.count_params():,} parameters, "
-          f"{args.episodes:,} episodes; run folder {run_dir}")
+          f"{args.episodes:,} episodes; run folder {run_dir}"
+          + (f"; stops at a greedy return of {target_return:g}" if target_return is not None and args.eval_every
+             else ""))
     try:
-        result = agent.learn(run_dir=run_dir, resume=bool(args.resume), eval_every=args.eval_every,
-                             eval_episodes=args.eval_episodes, target_return=args.target_return,
-                             max_seconds=args.max_seconds, progress=not args.quiet)
+        result = agent.learn(run_dir=run_dir, resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
+                             eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+                             target_return=target_return, max_seconds=args.max_seconds, progress=not args.quiet)
     except TrainingDivergedError as error:
         print(f"python -m apps.reinforce: error: {error}", file=sys.stderr)
         return 1
-    returns = agent.evaluate(args.eval_episodes, seed=args.seed + 1)
+    figures = policy_figures(lambda policy: agent.evaluate(args.eval_episodes, seed=args.seed + 1, policy=policy),
+                             (result.best_eval_mean, result.best_eval_episode), args.eval_episodes)
     export = export_and_check(agent, args, run_id, args.env)
     summary = {
         "app": "reinforce", "env": args.env, "episodes": result.episodes, "env_steps": result.env_steps,
-        "solved_at_episode": result.solved_at_episode, "final_greedy_return_mean": float(np.mean(returns)),
-        "final_greedy_return_std": float(np.std(returns)), "eval_episodes": args.eval_episodes,
-        "seconds": result.seconds, "learning_curve": result.curve_png, "checkpoint": result.checkpoint,
-        "run_dir": str(run_dir), **export, "config": config.__dict__,
+        "target_return": target_return, "solved_at_episode": result.solved_at_episode, **figures,
+        "seconds": result.seconds, "eval_seconds": result.eval_seconds, "learning_curve": result.curve_png,
+        "checkpoint": result.checkpoint, "run_dir": str(run_dir), **export, "config": config.__dict__,
     }
     write_summary(run_dir, summary)
-    print(f"\nSummary\n  greedy return   {np.mean(returns):.1f} ± {np.std(returns):.1f} over {len(returns)} episodes"
-          f"\n  episodes        {result.episodes:,} ({result.env_steps:,} steps, {result.seconds:.0f} s)"
-          f"\n  curve           {result.curve_png}\n  export          {export['export_path']}"
-          f"\n  summary         {run_dir / 'summary.json'}")
+    print("\nSummary")
+    print_returns(figures, "episode")
+    print(f"  episodes        {result.episodes:,} ({result.env_steps:,} steps, {result.seconds:.0f} s)"
+          + (f"; reached the target {target_return:g} at episode {result.solved_at_episode:,}"
+             if result.solved_at_episode else "")
+          + f"\n  curve           {result.curve_png}\n  export          {export['export_path']}"
+          + (f" ({export['exported_policy']} policy)" if export["export_path"] else "")
+          + f"\n  summary         {run_dir / 'summary.json'}")
     return 0
 
 

@@ -7,7 +7,8 @@
 * :mod:`kerasdl.rl.networks` — MLP and Nature-DQN Q-networks, policy and value networks.
 * :mod:`kerasdl.rl.replay` — :class:`ReplayBuffer` (preallocated NumPy ring buffer).
 * :mod:`kerasdl.rl.atari` — ``make_atari_env`` (AtariPreprocessing + frame stacking, ale-py).
-* :mod:`kerasdl.rl.common` — evaluation, logging, checkpoints, policy export.
+* :mod:`kerasdl.rl.common` — evaluation (keeping the best policy, stopping at a target
+  return), logging, checkpoints, policy export.
 """
 
 from kerasdl.rl.common import TrainingDivergedError, evaluate_policy, export_policy

@@ -6,6 +6,10 @@
   ``gymnasium.vector.SyncVectorEnv`` so one batched forward pass serves every episode.
 * :class:`RunLog` — learning curves kept in memory, written as TensorBoard scalars
   (``tf.summary``) and plotted to PNG with :func:`kerasdl.plots.plot_curves`.
+* :class:`BestPolicy` and :class:`GreedyEvaluation` — greedy evaluation every so many
+  steps during training, keeping a copy of the best policy's weights (DQN on CartPole
+  peaks and then collapses: the last weights are often far from the best) and stopping
+  at a target return; :func:`default_target_return` is the environment's own threshold.
 * :class:`Checkpointer` — ``tf.train.CheckpointManager`` with resume; a non-finite loss
   raises :class:`TrainingDivergedError` and the last good checkpoint stays the latest.
 * :func:`export_policy` — a SavedModel ``observation → action`` (argmax of the network's
@@ -138,6 +142,106 @@ def evaluate_policy(env, action_fn, episodes: int = 10, seed: int = 0, max_paral
             envs.close()
         returns.extend(totals.tolist())
     return np.asarray(returns)
+
+
+def default_target_return(env_id) -> float | None:
+    """The return at which Gymnasium counts ``env_id`` as solved (its spec's ``reward_threshold``:
+    475 for CartPole-v1), or ``None`` when it has none or ``env_id`` is not a registered id."""
+    import gymnasium as gym
+
+    if not isinstance(env_id, str) or env_id not in gym.registry:
+        return None
+    threshold = gym.spec(env_id).reward_threshold
+    return None if threshold is None else float(threshold)
+
+
+class BestPolicy:
+    """A copy of the best greedy policy seen in evaluations, with its mean return and step.
+
+    Evaluation returns are compared as they come; a strictly higher one replaces the copy
+    (a tie keeps the earlier policy). The copy is a clone of the network, so it can be
+    evaluated and exported like it; :meth:`trackables` adds it to a :class:`Checkpointer`,
+    so the best policy of a run survives ``resume``.
+    """
+
+    def __init__(self, network):
+        import keras
+        import tensorflow as tf
+
+        self.network = keras.models.clone_model(network)
+        self.network.set_weights(network.get_weights())
+        self.mean_return = tf.Variable(-np.inf, dtype=tf.float64, trainable=False, name="best_mean_return")
+        self.step = tf.Variable(-1, dtype=tf.int64, trainable=False, name="best_step")
+        self.greedy_actions = greedy_action_fn(self.network)
+
+    @property
+    def found(self) -> bool:
+        """Whether any evaluation has been offered yet."""
+        return int(self.step.numpy()) >= 0
+
+    def offer(self, network, mean_return: float, step: int) -> bool:
+        """Keep ``network``'s weights if ``mean_return`` beats the best so far; returns whether it did."""
+        if not mean_return > float(self.mean_return.numpy()):
+            return False
+        for kept, current in zip(self.network.weights, network.weights):
+            kept.assign(current)
+        self.mean_return.assign(float(mean_return))
+        self.step.assign(int(step))
+        return True
+
+    def summary(self) -> tuple[float | None, int | None]:
+        """``(best mean return, its step)``, or ``(None, None)`` before any evaluation."""
+        if not self.found:
+            return None, None
+        return float(self.mean_return.numpy()), int(self.step.numpy())
+
+    def trackables(self) -> dict:
+        return {"best_network": self.network, "best_mean_return": self.mean_return, "best_step": self.step}
+
+
+class GreedyEvaluation:
+    """Greedy evaluation during training, every ``every`` steps (0: never).
+
+    Each evaluation plays ``episodes`` episodes of ``env`` (an id or factory; seeds
+    ``10_000 + step + i``, so each evaluation sees fresh episodes) with ``network``'s argmax
+    policy, logs the mean as ``eval_return``, offers the network to ``best``, prints a line
+    through ``write``, and returns whether the mean reached ``target_return``. ``unit``
+    names the step in that line ("step", "episode"). ``seconds`` adds up the time spent.
+    """
+
+    def __init__(self, env, network, best: BestPolicy, log: RunLog, *, every: int, episodes: int,
+                 target_return: float | None, write=print, unit: str = "step"):
+        self.every = check_int("eval_every", every, minimum=0)
+        self.episodes = check_int("eval_episodes", episodes, minimum=1)
+        if target_return is not None:
+            target_return = check_float("target_return", target_return)
+        self.env = env_factory(env) if self.every else None  # fails early for an Env instance
+        self.network, self.best, self.log, self.target_return = network, best, log, target_return
+        self.write, self.unit = write, unit
+        self.actions = greedy_action_fn(network)
+        self.seconds, self.last_step = 0.0, None
+
+    def due(self, step: int) -> bool:
+        return bool(self.every) and step % self.every == 0
+
+    def __call__(self, step: int) -> bool:
+        """Evaluate now; True when the target return is reached."""
+        import time
+
+        start = time.perf_counter()
+        mean_return = float(np.mean(evaluate_policy(self.env, self.actions, self.episodes, seed=10_000 + step)))
+        self.seconds += time.perf_counter() - start
+        self.last_step = step
+        self.log.scalar("eval_return", mean_return, step)
+        improved = self.best.offer(self.network, mean_return, step)
+        self.write(f"{self.unit} {step}: greedy return {mean_return:.1f} over {self.episodes} episodes"
+                   + (" (best so far, kept)" if improved else f" (best {self.best.summary()[0]:.1f})"))
+        return self.target_return is not None and mean_return >= self.target_return
+
+    def final(self, step: int) -> None:
+        """Evaluate the last policy too (unless it just was), so that it competes for the best."""
+        if self.every and self.last_step != step:
+            self(step)
 
 
 def _scalar_metadata():

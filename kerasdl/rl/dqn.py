@@ -23,8 +23,9 @@ Example::
 
     from kerasdl.rl.dqn import DQN, DQNConfig
     agent = DQN("CartPole-v1", DQNConfig(total_timesteps=50_000))
-    result = agent.learn("CartPole-v1", run_dir="runs/dqn/demo")
-    agent.export("saved_models/dqn/demo")          # observation → action
+    result = agent.learn("CartPole-v1", run_dir="runs/dqn/demo", eval_every=1_000, eval_episodes=20,
+                         target_return=475)
+    agent.export("saved_models/dqn/demo")          # observation → action, the best evaluated policy
 """
 
 from __future__ import annotations
@@ -35,15 +36,16 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasdl._validation import check_float, check_int
+from kerasdl._validation import check_choice, check_float, check_int
 from kerasdl.rl.common import (
+    BestPolicy,
     Checkpointer,
+    GreedyEvaluation,
     RunLog,
     check_discrete_actions,
     check_gamma,
     check_network_fits,
     diverged,
-    env_factory,
     evaluate_policy,
     export_policy,
     greedy_action_fn,
@@ -106,7 +108,11 @@ class DQNConfig:
 
 @dataclass
 class DQNResult:
-    """What :meth:`DQN.learn` reports; ``curves`` are ``{name: (steps, values)}``."""
+    """What :meth:`DQN.learn` reports; ``curves`` are ``{name: (steps, values)}``.
+
+    ``last_eval_mean`` is the last evaluation's mean return (the final policy's, when
+    evaluations ran); ``best_eval_mean`` / ``best_eval_step`` the best one's, whose weights
+    :attr:`DQN.best` holds."""
 
     steps: int
     episodes: int
@@ -114,6 +120,8 @@ class DQNResult:
     eval_seconds: float
     solved_at_step: int | None
     last_eval_mean: float | None
+    best_eval_mean: float | None = None
+    best_eval_step: int | None = None
     curves: dict = field(default_factory=dict)
     checkpoint: str | None = None
     curve_png: str | None = None
@@ -157,6 +165,7 @@ class DQN:
         self._train_phase = tf.function(self._train_phase_steps, jit_compile=config.jit_compile,
                                         reduce_retracing=True)
         self.greedy_actions = greedy_action_fn(self.q_network)
+        self.best = BestPolicy(self.q_network)  # the best evaluated policy, filled by learn()
         self.rng = np.random.default_rng(config.seed)
 
     # -- the update ------------------------------------------------------------------------
@@ -231,39 +240,42 @@ class DQN:
         """Train for ``config.total_timesteps`` environment steps (in total, across resumes).
 
         ``run_dir`` (optional) receives ``checkpoints/`` (every ``checkpoint_every`` steps and
-        at the end, with the replay buffer), ``tensorboard/`` scalars and
+        at the end, with the replay buffer and the best policy), ``tensorboard/`` scalars and
         ``learning_curve.png``. ``resume=True`` continues from its latest checkpoint.
-        Every ``eval_every`` steps (0: never) the greedy policy plays ``eval_episodes``
-        episodes of ``eval_env`` (default: ``env`` when it is an id or factory); with
-        ``target_return`` set, training stops once their mean reaches it.
+
+        Every ``eval_every`` steps (0: never), and once more at the end, the greedy policy
+        plays ``eval_episodes`` episodes of ``eval_env`` (default: ``env`` when it is an id
+        or factory); the weights of the best evaluation are kept in :attr:`best` (see
+        :class:`~kerasdl.rl.common.BestPolicy`), which :meth:`export` and :meth:`evaluate`
+        use by default. With ``target_return`` set, training stops once an evaluation's mean
+        return reaches it.
         """
         from tqdm.auto import tqdm
 
         c = self.config
         for name, value in (("checkpoint_every", checkpoint_every), ("log_every", log_every)):
             check_int(name, value, minimum=1)
-        check_int("eval_every", eval_every, minimum=0)
-        if eval_every and eval_env is None:
-            eval_env = env  # an id or a factory; evaluation plays on fresh copies
-            env_factory(eval_env)
+        env_id = env
         env = make_env(env)
         check_network_fits(self.q_network, env.observation_space, check_discrete_actions(env.action_space, "DQN"))
         self.replay = buffer = ReplayBuffer(c.buffer_size, env.observation_space.shape, env.observation_space.dtype,
                                             seed=c.seed)
         run_dir = Path(run_dir) if run_dir is not None else None
         log = RunLog(run_dir / "tensorboard" if run_dir else None)
+        evaluation = GreedyEvaluation(eval_env if eval_env is not None else env_id, self.q_network, self.best, log,
+                                      every=eval_every, episodes=eval_episodes, target_return=target_return,
+                                      write=lambda line: bar.write(line))  # the progress bar made below
         checkpointer = None
         if run_dir is not None:
             checkpointer = Checkpointer(
                 run_dir / "checkpoints", q_network=self.q_network, target_network=self.target_network,
-                optimizer=self.optimizer,
+                optimizer=self.optimizer, **self.best.trackables(),
                 on_save=lambda d: buffer.save(d / "replay.npz"),
                 on_restore=lambda d: buffer.load(d / "replay.npz") if (d / "replay.npz").exists() else None,
             )
         start_step = checkpointer.restore() if (checkpointer and resume) else 0
 
-        start, eval_seconds = time.perf_counter(), 0.0
-        solved_at, episodes, episode_return = None, 0, 0.0
+        start, solved_at, episodes, episode_return = time.perf_counter(), None, 0, 0.0
         observation, _ = env.reset(seed=c.seed + start_step)
         bar = tqdm(total=c.total_timesteps, initial=start_step, disable=not progress, unit="step", desc="DQN")
         step = start_step
@@ -296,30 +308,25 @@ class DQN:
                 self.sync_target()
             if step % log_every == 0:
                 log.scalar("epsilon", epsilon, step)
+            bar.update(1)
+            if evaluation.due(step) and evaluation(step):  # before the checkpoint, which then holds the best
+                solved_at = step
+                break
             if checkpointer is not None and step % checkpoint_every == 0:
                 checkpointer.save(step)
-            if eval_every and step % eval_every == 0:
-                t0 = time.perf_counter()
-                mean_return = float(np.mean(evaluate_policy(eval_env, self.greedy_actions, eval_episodes,
-                                                            seed=10_000 + step)))
-                eval_seconds += time.perf_counter() - t0
-                log.scalar("eval_return", mean_return, step)
-                bar.write(f"step {step}: greedy return {mean_return:.1f} over {eval_episodes} episodes")
-                if target_return is not None and mean_return >= target_return:
-                    solved_at = step
-                    bar.update(1)
-                    break
-            bar.update(1)
             if max_seconds is not None and time.perf_counter() - start > max_seconds:
                 bar.write(f"stopping at step {step}: max_seconds={max_seconds} reached")
                 break
+        evaluation.final(step)
         bar.close()
         env.close()
 
+        best_mean, best_step = self.best.summary()
         result = DQNResult(
             steps=step, episodes=episodes, seconds=round(time.perf_counter() - start, 2),
-            eval_seconds=round(eval_seconds, 2), solved_at_step=solved_at,
-            last_eval_mean=log.last("eval_return"), curves=log.curves,
+            eval_seconds=round(evaluation.seconds, 2), solved_at_step=solved_at,
+            last_eval_mean=log.last("eval_return"), best_eval_mean=best_mean, best_eval_step=best_step,
+            curves=log.curves,
         )
         if checkpointer is not None:
             result.checkpoint = checkpointer.save(step)
@@ -329,11 +336,21 @@ class DQN:
         log.close()
         return result
 
-    def evaluate(self, env, episodes: int = 10, seed: int = 0) -> np.ndarray:
-        """Returns of ``episodes`` greedy episodes (see :func:`kerasdl.rl.common.evaluate_policy`)."""
-        return evaluate_policy(env, self.greedy_actions, episodes, seed=seed)
+    def policy_network(self, policy: str = "best"):
+        """The Q-network of ``policy``: ``"best"`` (the best evaluation's copy; the current
+        network when no evaluation has run) or ``"final"`` (the current network)."""
+        check_choice("policy", policy, ["best", "final"])
+        return self.best.network if (policy == "best" and self.best.found) else self.q_network
 
-    def export(self, path, overwrite: bool = False) -> Path:
-        """SavedModel ``observation → action`` (greedy), observations in the environment's dtype."""
-        return export_policy(self.q_network, path, observation_dtype=self.observation_space.dtype.name,
+    def evaluate(self, env, episodes: int = 10, seed: int = 0, policy: str = "best") -> np.ndarray:
+        """Returns of ``episodes`` greedy episodes of ``policy`` (see :meth:`policy_network` and
+        :func:`kerasdl.rl.common.evaluate_policy`)."""
+        network = self.policy_network(policy)
+        actions = self.best.greedy_actions if network is self.best.network else self.greedy_actions
+        return evaluate_policy(env, actions, episodes, seed=seed)
+
+    def export(self, path, overwrite: bool = False, policy: str = "best") -> Path:
+        """SavedModel ``observation → action`` (greedy) of ``policy`` (default: the best one
+        evaluated, see :meth:`policy_network`), observations in the environment's dtype."""
+        return export_policy(self.policy_network(policy), path, observation_dtype=self.observation_space.dtype.name,
                              overwrite=overwrite)

@@ -28,9 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasdl._validation import check_float, check_int
+from kerasdl._validation import check_choice, check_float, check_int
 from kerasdl.rl.common import (
+    BestPolicy,
     Checkpointer,
+    GreedyEvaluation,
     RunLog,
     check_discrete_actions,
     check_gamma,
@@ -91,7 +93,10 @@ class REINFORCEConfig:
 
 @dataclass
 class REINFORCEResult:
-    """What :meth:`REINFORCE.learn` reports; ``curves`` are ``{name: (episodes, values)}``."""
+    """What :meth:`REINFORCE.learn` reports; ``curves`` are ``{name: (episodes, values)}``.
+
+    ``last_eval_mean`` is the last evaluation's mean return; ``best_eval_mean`` /
+    ``best_eval_episode`` the best one's, whose weights :attr:`REINFORCE.best` holds."""
 
     episodes: int
     updates: int
@@ -100,6 +105,8 @@ class REINFORCEResult:
     eval_seconds: float
     solved_at_episode: int | None
     last_eval_mean: float | None
+    best_eval_mean: float | None = None
+    best_eval_episode: int | None = None
     curves: dict = field(default_factory=dict)
     checkpoint: str | None = None
     curve_png: str | None = None
@@ -145,6 +152,7 @@ class REINFORCE:
         )
         self._logits = tf.function(lambda obs: self.policy(obs, training=False), input_signature=[spec])
         self.greedy_actions = greedy_action_fn(self.policy)
+        self.best = BestPolicy(self.policy)  # the best evaluated policy, filled by learn()
         self.rng = np.random.default_rng(config.seed)
 
     # -- the update ------------------------------------------------------------------------
@@ -211,9 +219,11 @@ class REINFORCE:
         """Train for ``config.total_episodes`` episodes (counted across resumes).
 
         ``checkpoint_every`` and ``eval_every`` count updates (0: never evaluate); the rest is
-        as in :meth:`kerasdl.rl.dqn.DQN.learn`: ``run_dir`` gets checkpoints, TensorBoard
-        scalars and ``learning_curve.png``; training stops once the greedy policy's mean
-        return over ``eval_episodes`` reaches ``target_return``.
+        as in :meth:`kerasdl.rl.dqn.DQN.learn`: ``run_dir`` gets checkpoints (with the best
+        policy), TensorBoard scalars and ``learning_curve.png``; the greedy policy is
+        evaluated on ``eval_episodes`` episodes every ``eval_every`` updates and at the end,
+        the best one is kept in :attr:`best` (what :meth:`export` and :meth:`evaluate` use),
+        and training stops once an evaluation's mean return reaches ``target_return``.
         """
         import gymnasium as gym
         from tqdm.auto import tqdm
@@ -223,14 +233,20 @@ class REINFORCE:
         check_int("eval_every", eval_every, minimum=0)
         run_dir = Path(run_dir) if run_dir is not None else None
         log = RunLog(run_dir / "tensorboard" if run_dir else None)
+        # eval_every counts updates, the evaluation's steps are episodes: every k updates = every k·n episodes
+        evaluation = GreedyEvaluation(self.env_fn, self.policy, self.best, log,
+                                      every=eval_every * c.episodes_per_update, episodes=eval_episodes,
+                                      target_return=target_return, unit="episode",
+                                      write=lambda line: bar.write(line))  # the progress bar made below
         checkpointer = None
         if run_dir is not None:
             checkpointer = Checkpointer(run_dir / "checkpoints", policy=self.policy, value=self.value,
-                                        policy_optimizer=self.policy_optimizer, value_optimizer=self.value_optimizer)
+                                        policy_optimizer=self.policy_optimizer, value_optimizer=self.value_optimizer,
+                                        **self.best.trackables())
         episodes = checkpointer.restore() if (checkpointer and resume) else 0
         envs = gym.vector.SyncVectorEnv([self.env_fn] * c.episodes_per_update)
-        start, eval_seconds, env_steps, updates, solved_at = time.perf_counter(), 0.0, 0, 0, None
         bar = tqdm(total=c.total_episodes, initial=episodes, disable=not progress, unit="episode", desc="REINFORCE")
+        start, env_steps, updates, solved_at = time.perf_counter(), 0, 0, None
         try:
             first_seed = [c.seed + episodes + i for i in range(c.episodes_per_update)]
             while episodes < c.total_episodes:
@@ -247,29 +263,26 @@ class REINFORCE:
                     log.scalar(name, value, episodes)
                 bar.update(c.episodes_per_update)
                 bar.set_postfix(ret=f"{mean_return:.0f}")
+                # evaluated before the checkpoint, so that it holds the best policy so far
+                if evaluation.due(episodes) and evaluation(episodes):
+                    solved_at = episodes
+                    break
                 if checkpointer is not None and updates % checkpoint_every == 0:
                     checkpointer.save(episodes)
-                if eval_every and updates % eval_every == 0:
-                    t0 = time.perf_counter()
-                    greedy = float(np.mean(evaluate_policy(self.env_fn, self.greedy_actions, eval_episodes,
-                                                           seed=10_000 + episodes)))
-                    eval_seconds += time.perf_counter() - t0
-                    log.scalar("eval_return", greedy, episodes)
-                    bar.write(f"episode {episodes}: greedy return {greedy:.1f} over {eval_episodes} episodes")
-                    if target_return is not None and greedy >= target_return:
-                        solved_at = episodes
-                        break
                 if max_seconds is not None and time.perf_counter() - start > max_seconds:
                     bar.write(f"stopping at episode {episodes}: max_seconds={max_seconds} reached")
                     break
+            evaluation.final(episodes)
         finally:
             bar.close()
             envs.close()
 
+        best_mean, best_episode = self.best.summary()
         result = REINFORCEResult(
             episodes=episodes, updates=updates, env_steps=env_steps, seconds=round(time.perf_counter() - start, 2),
-            eval_seconds=round(eval_seconds, 2), solved_at_episode=solved_at,
-            last_eval_mean=log.last("eval_return"), curves=log.curves,
+            eval_seconds=round(evaluation.seconds, 2), solved_at_episode=solved_at,
+            last_eval_mean=log.last("eval_return"), best_eval_mean=best_mean, best_eval_episode=best_episode,
+            curves=log.curves,
         )
         if checkpointer is not None:
             result.checkpoint = checkpointer.save(episodes)
@@ -279,11 +292,20 @@ class REINFORCE:
         log.close()
         return result
 
-    def evaluate(self, episodes: int = 10, seed: int = 0) -> np.ndarray:
-        """Returns of ``episodes`` greedy (argmax π) episodes."""
-        return evaluate_policy(self.env_fn, self.greedy_actions, episodes, seed=seed)
+    def policy_network(self, policy: str = "best"):
+        """The policy network of ``policy``: ``"best"`` (the best evaluation's copy; the current
+        network when no evaluation has run) or ``"final"`` (the current network)."""
+        check_choice("policy", policy, ["best", "final"])
+        return self.best.network if (policy == "best" and self.best.found) else self.policy
 
-    def export(self, path, overwrite: bool = False) -> Path:
-        """SavedModel ``observation → action`` (the most probable action)."""
-        return export_policy(self.policy, path, observation_dtype=self.observation_space.dtype.name,
+    def evaluate(self, episodes: int = 10, seed: int = 0, policy: str = "best") -> np.ndarray:
+        """Returns of ``episodes`` greedy (argmax π) episodes of ``policy`` (see :meth:`policy_network`)."""
+        network = self.policy_network(policy)
+        actions = self.best.greedy_actions if network is self.best.network else self.greedy_actions
+        return evaluate_policy(self.env_fn, actions, episodes, seed=seed)
+
+    def export(self, path, overwrite: bool = False, policy: str = "best") -> Path:
+        """SavedModel ``observation → action`` (the most probable action) of ``policy``
+        (default: the best one evaluated, see :meth:`policy_network`)."""
+        return export_policy(self.policy_network(policy), path, observation_dtype=self.observation_space.dtype.name,
                              overwrite=overwrite)
