@@ -3,7 +3,10 @@
 - command-line flags for data, training length, run folder and resume;
 - :func:`load_images`: MNIST when it is on disk, else scikit-learn's digits at 28x28;
 - :func:`fit_resumable`: ``fit`` with ``tf.train.CheckpointManager`` checkpoints in the run
-  folder, resume (``--resume RUN_DIR``), NaN stop, and a CSV history that spans resumes;
+  folder, resume (``--resume RUN_DIR``, with a new ``--learning-rate`` applied), a NaN stop
+  that fails the run (:class:`~kerasdl.training.callbacks.TrainingDiverged`, exit status 1,
+  nothing exported), and a CSV history that spans resumes (truncated to the checkpoint's
+  epochs, so a resume after a NaN stop repeats no epoch);
 - :func:`export_image_generator`: a SavedModel whose ``serve`` signature takes float32
   latent vectors (and int32 labels) and returns uint8 images, with clear errors for a
   latent of the wrong size or a label out of range (checked inside the graph, so a client
@@ -30,7 +33,9 @@ def add_generative_arguments(parser, *, app: str, epochs_mnist: int, epochs_digi
                         help=f"training epochs in all, including resumed ones (default: {epochs_mnist} on mnist, "
                              f"{epochs_digits} on digits)")
     parser.add_argument("--batch-size", type=int, default=batch_size)
-    parser.add_argument("--learning-rate", type=float, default=learning_rate)
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help=f"learning rate (new run: {learning_rate:g} when not given; with --resume: the "
+                             "checkpoint's unless given)")
     parser.add_argument("--max-train", type=int, default=None, help="use at most this many training images")
     parser.add_argument("--runs-dir", default=f"runs/{app}", help="run folders (curves, samples, checkpoints) go here")
     parser.add_argument("--resume", default=None, metavar="RUN_DIR",
@@ -38,7 +43,8 @@ def add_generative_arguments(parser, *, app: str, epochs_mnist: int, epochs_digi
     parser.add_argument("--export", dest="export_dir", default=f"saved_models/{app}",
                         help="SavedModel goes to EXPORT/<run-id>/")
     add_runtime_arguments(parser)
-    parser.set_defaults(_epochs_by_dataset={"mnist": epochs_mnist, "digits": epochs_digits})
+    parser.set_defaults(_epochs_by_dataset={"mnist": epochs_mnist, "digits": epochs_digits},
+                        _default_learning_rate=learning_rate)
 
 
 def check_common_arguments(args) -> None:
@@ -48,7 +54,8 @@ def check_common_arguments(args) -> None:
     if args.epochs is not None:
         check_int("epochs", args.epochs, minimum=1)
     check_int("batch_size", args.batch_size, minimum=1)
-    check_float("learning_rate", args.learning_rate, minimum=0.0, min_inclusive=False)
+    if args.learning_rate is not None:
+        check_float("learning_rate", args.learning_rate, minimum=0.0, min_inclusive=False)
     if args.max_train is not None:
         check_int("max_train", args.max_train, minimum=1)
     if args.resume is not None and not (Path(args.resume) / "checkpoints").is_dir():
@@ -69,29 +76,49 @@ def load_images(args):
     return data, args.epochs or args._epochs_by_dataset[name]
 
 
+def learning_rate(args) -> float:
+    """``--learning-rate``, or the app's default when the flag was not given."""
+    return args._default_learning_rate if args.learning_rate is None else args.learning_rate
+
+
 def run_folder(args, app: str) -> Path:
     return Path(args.resume) if args.resume else new_run_dir(args.runs_dir, app)
 
 
-def fit_resumable(model, train_ds, epochs: int, run_dir: Path, *, validation_data=None, callbacks=(), verbose=2):
+def fit_resumable(model, train_ds, epochs: int, run_dir: Path, *, validation_data=None, callbacks=(), verbose=2,
+                  learning_rates: dict | None = None):
     """``model.fit`` from the last checkpoint in ``run_dir/checkpoints`` to ``epochs``.
+
+    ``learning_rates``: ``{optimizer name: value}`` the command line asked for explicitly;
+    applied over the checkpointed ones on resume (see :meth:`TrainingCheckpoint.restore`).
+    The run is recorded with :func:`kerasdl.cli.record_run`, so Ctrl-C names the last
+    checkpoint and the ``--resume`` command. A NaN/inf loss raises ``TrainingDiverged``
+    naming the last finite checkpoint (or saying there is none): the caller exports nothing.
 
     Returns ``(logs, checkpoint)``: ``logs`` is the whole run's per-epoch history read back
     from ``run_dir/history.csv`` (so a resumed run plots every epoch), ``checkpoint`` the
-    :class:`TrainingCheckpoint` (``stopped_on_nan`` says whether a NaN ended it).
+    :class:`TrainingCheckpoint` (``epoch``: the epochs its last checkpoint holds).
     """
-    import keras
-
+    from kerasdl.cli import record_run
+    from kerasdl.training.callbacks import HistoryCSV, TrainingDiverged
     from kerasdl.training.generative_callbacks import TrainingCheckpoint
 
     checkpoint = TrainingCheckpoint(run_dir / "checkpoints", model)
-    initial_epoch = checkpoint.restore()
+    record_run(run_dir, checkpoint=lambda: checkpoint.latest, resumable=True)
+    initial_epoch = checkpoint.restore(learning_rates=learning_rates)
+    history_csv = HistoryCSV(run_dir / "history.csv", keep_epochs=initial_epoch)
     if initial_epoch >= epochs:
         print(f"{run_dir}: {initial_epoch} epochs already done (asked for {epochs}); nothing to train")
+        history_csv.on_train_begin()  # still drop rows past the checkpoint
     else:
-        history_csv = keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=initial_epoch > 0)
         model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, validation_data=validation_data,
                   callbacks=[checkpoint, history_csv, *callbacks], verbose=verbose, shuffle=False)
+    if checkpoint.stopped_on_nan is not None:
+        kept = checkpoint.latest
+        where = (f"the last finite checkpoint is {kept} (epoch {int(checkpoint.epoch.numpy())}); continue from it "
+                 f"with --resume {run_dir} and a lower --learning-rate" if kept else
+                 "no finite checkpoint was written; try a lower --learning-rate")
+        raise TrainingDiverged(f"training diverged: {checkpoint.diverged_at}; nothing exported, {where}", kept)
     return read_history(run_dir / "history.csv"), checkpoint
 
 
@@ -112,7 +139,8 @@ def export_image_generator(generator, path, *, value_range=(0.0, 1.0), num_class
     """Write ``generator`` as a SavedModel: ``serve(latent[, label]) → {"images": uint8 (N, H, W, C)}``.
 
     ``latent``: float32 (N, latent_dim); ``label`` (conditional generators): int32 (N,).
-    The rescaling from ``value_range`` to 0..255 and the cast happen inside the graph. A
+    A generator with NaN/inf weights is refused (``TrainingDiverged``): NaN would serve as
+    black images. The rescaling from ``value_range`` to 0..255 and the cast happen inside the graph. A
     latent of the wrong width, a label outside [0, num_classes) or a label count that differs
     from the latent count fails with ``InvalidArgumentError`` naming the input.
     """
@@ -120,7 +148,9 @@ def export_image_generator(generator, path, *, value_range=(0.0, 1.0), num_class
     import tensorflow as tf
 
     from kerasdl.export import atomic_directory
+    from kerasdl.training.callbacks import check_finite_weights
 
+    check_finite_weights(generator, "generator")
     latent_dim = int(generator.inputs[0].shape[-1])
     low, high = (float(v) for v in value_range)
 

@@ -41,7 +41,7 @@ def run(args) -> int:
 
     from apps._common import setup_runtime
     from apps._generative import (check_common_arguments, export_image_generator, finish, fit_resumable,
-                                  load_images, run_folder, verify_export)
+                                  learning_rate, load_images, run_folder, verify_export)
 
     start = time.perf_counter()
     check_common_arguments(args)
@@ -63,12 +63,14 @@ def run(args) -> int:
                             sparsity=args.sparsity, sparsity_weight=args.sparsity_weight,
                             sparsity_target=args.sparsity_target)
         model = DenoisingAutoencoder(parts.autoencoder, args.noise_std, args.mask_fraction)
-        model.compile("adam", args.learning_rate, jit_compile=args.jit)
+        model.compile("adam", learning_rate(args), jit_compile=args.jit)
     data, epochs = load_images(args)
     run_dir = run_folder(args, "autoencoder")
     train_ds = make_dataset(data.x_train, batch_size=args.batch_size, seed=args.seed)
     test_ds = make_dataset(data.x_test, batch_size=512, shuffle=False)
-    logs, checkpoint = fit_resumable(model, train_ds, epochs, run_dir, validation_data=test_ds)
+    logs, checkpoint = fit_resumable(
+        model, train_ds, epochs, run_dir, validation_data=test_ds,
+        learning_rates=None if args.learning_rate is None else {"optimizer": args.learning_rate})
 
     clean = data.x_test
     noisy = corrupt(clean, args.noise_std, args.mask_fraction, seed=args.seed).numpy()
@@ -84,7 +86,7 @@ def run(args) -> int:
     summary = {
         "app": "autoencoder", "kind": args.kind, "code_size": args.code_size, "code_activation": code_activation,
         "sparsity": args.sparsity, "noise_std": args.noise_std, "mask_fraction": args.mask_fraction,
-        "dataset": data.name, "epochs_done": len(logs.get("loss", [])),
+        "dataset": data.name, "epochs_done": int(checkpoint.epoch.numpy()),
         "test_psnr_corrupted_input": round(psnr_noisy, 2) if np.isfinite(psnr_noisy) else None,
         "test_psnr_reconstruction": round(psnr_reconstructed, 2),
         "mean_code_activation": round(float(codes.mean()), 4),

@@ -8,7 +8,9 @@ Writes to ``runs/gan/<run-id>/``: ``samples_epoch_NNN.png`` (the same latent vec
 labels 0..9 for the conditional GAN, after every epoch), ``training_curves.png``
 (discriminator/generator losses and D's accuracy on real and fake halves),
 ``checkpoints/`` (``tf.train.CheckpointManager``: both networks and both optimizers) and
-``summary.json``. If a loss becomes NaN the run stops and keeps its last good checkpoint.
+``summary.json``. If a loss becomes NaN the run stops, keeps its last good checkpoint,
+exports nothing and exits with status 1 (``--resume`` with a lower ``--learning-rate``
+continues from that checkpoint).
 Exports the generator to ``saved_models/gan/<run-id>/``: ``serve(latent: float32 (N,
 latent_dim)[, label: int32 (N,)])`` → ``{"images": uint8 (N, 28, 28, 1)}``.
 """
@@ -53,14 +55,20 @@ def run(args) -> int:
 
     from apps._common import setup_runtime
     from apps._generative import (check_common_arguments, export_image_generator, finish, fit_resumable,
-                                  load_images, run_folder, verify_export)
+                                  learning_rate, load_images, run_folder, verify_export)
     from kerasdl._validation import check_float, check_int
 
     start = time.perf_counter()
     check_common_arguments(args)
     latent_dim = check_int("latent_dim", args.latent_dim, minimum=1)
-    g_learning_rate = args.learning_rate if args.g_learning_rate is None else args.g_learning_rate
+    d_learning_rate = learning_rate(args)
+    g_learning_rate = d_learning_rate if args.g_learning_rate is None else args.g_learning_rate
     check_float("g_learning_rate", g_learning_rate, minimum=0.0, min_inclusive=False)
+    requested = {}  # learning rates given on the command line: they win over a resumed checkpoint's
+    if args.learning_rate is not None:
+        requested = {"d_optimizer": args.learning_rate, "g_optimizer": args.learning_rate}
+    if args.g_learning_rate is not None:
+        requested["g_optimizer"] = args.g_learning_rate
     strategy = setup_runtime(args)
 
     from kerasdl.data import make_dataset
@@ -73,19 +81,19 @@ def run(args) -> int:
     run_dir = run_folder(args, "gan")
     with strategy.scope():
         gan = build_gan(args.kind, latent_dim, data.num_classes, args.filters, args.d_steps, args.label_smoothing)
-        gan.compile(d_learning_rate=args.learning_rate, g_learning_rate=g_learning_rate, jit_compile=args.jit)
+        gan.compile(d_learning_rate=d_learning_rate, g_learning_rate=g_learning_rate, jit_compile=args.jit)
     images = data.x_train * 2.0 - 1.0  # the generators' tanh range
     train_ds = make_dataset(images, data.y_train if conditional else None, batch_size=args.batch_size,
                             seed=args.seed, drop_remainder=len(images) >= args.batch_size)
     samples = SampleGrid(run_dir, gan.generator, latent_dim, num_classes=num_classes, value_range=(-1.0, 1.0),
                          ncols=10 if conditional else 8, num_samples=80 if conditional else 64, seed=args.seed)
-    logs, checkpoint = fit_resumable(gan, train_ds, epochs, run_dir, callbacks=[samples])
+    logs, checkpoint = fit_resumable(gan, train_ds, epochs, run_dir, callbacks=[samples], learning_rates=requested)
     curves = plot_history(logs, run_dir / "training_curves.png", title=f"{args.kind} GAN") if logs else None
     export_path = export_image_generator(gan.generator, f"{args.export_dir}/{run_dir.name}", value_range=(-1.0, 1.0),
                                          num_classes=num_classes, overwrite=args.resume is not None)
     summary = {
         "app": "gan", "kind": args.kind, "latent_dim": latent_dim, "dataset": data.name,
-        "epochs_done": len(logs.get("d_loss", [])), "d_steps": args.d_steps, "label_smoothing": args.label_smoothing,
+        "epochs_done": int(checkpoint.epoch.numpy()), "d_steps": args.d_steps, "label_smoothing": args.label_smoothing,
         "final_epoch": {k: round(v[-1], 4) for k, v in logs.items()},
         "stopped_on_nan": checkpoint.stopped_on_nan, "run_dir": str(run_dir), "curves_png": str(curves),
         "last_samples_png": str(samples.paths[-1]) if samples.paths else None,

@@ -4,9 +4,11 @@
 
 The workflow (:func:`train_and_export`) is the one the demo runs: load and scale the data
 → build the model under the distribution strategy → fit with a held-out validation split,
-progress bar, NaN guard and best-model checkpoint → evaluate on the test split → plot the
-training curves → export a SavedModel that takes uint8 images → reload it and check that
-its predictions equal the in-memory model's.
+progress bar, NaN guard and best-finite-model checkpoint → evaluate on the test split →
+plot the training curves → export a SavedModel that takes uint8 images → reload it and
+check that its predictions equal the in-memory model's. A NaN/inf loss ends the run with
+:class:`~kerasdl.training.callbacks.TrainingDiverged` (``kerasdl`` exit status 1): nothing
+diverged is evaluated or exported, and ``best.keras`` exists only if a finite epoch was saved.
 """
 
 from __future__ import annotations
@@ -95,12 +97,13 @@ def train_and_export(
     import numpy as np
 
     from kerasdl._validation import check_int
-    from kerasdl.cli import UsageError
+    from kerasdl.cli import UsageError, record_run
     from kerasdl.data import load_image_classification, make_dataset, train_val_split
     from kerasdl.export import EXPORT_TOLERANCE, check_export_agrees, export_saved_model, load_saved_model, new_run_id, with_preprocessing
     from kerasdl.models import BUILDERS
     from kerasdl.plots import plot_history
     from kerasdl.training import compile_model, make_callbacks, set_mixed_precision, set_seed, strategy
+    from kerasdl.training.callbacks import BestCheckpoint, check_finite_weights
 
     if builder not in BUILDERS:
         raise UsageError(f"unknown builder {builder!r}; choose one of: {', '.join(BUILDERS)}")
@@ -148,16 +151,18 @@ def train_and_export(
         data.x_train, data.y_train, validation_fraction=validation_fraction, seed=seed)
     run_id = new_run_id()
     run_dir = Path(runs_dir) / run_id
+    callbacks = make_callbacks(checkpoint_path=run_dir / "best.keras", csv_path=run_dir / "history.csv")
+    best = next(c for c in callbacks if isinstance(c, BestCheckpoint))
+    record_run(run_dir, checkpoint=lambda: str(best.path) if best.saved else None)
     history = model.fit(
         make_dataset(x_train, y_train, batch_size, shuffle=True, seed=seed),
         validation_data=make_dataset(x_val, y_val, batch_size, shuffle=False),
         epochs=epochs,
         shuffle=False,  # make_dataset already reshuffles every epoch
-        callbacks=make_callbacks(checkpoint_path=run_dir / "best.keras", csv_path=run_dir / "history.csv"),
+        callbacks=callbacks,  # a NaN/inf loss ends fit with TrainingDiverged (exit status 1)
         verbose=verbose,
     )
-    if any(not np.isfinite(v) for v in history.history["loss"]):
-        raise RuntimeError(f"training diverged (NaN/inf loss); the last good model is in {run_dir / 'best.keras'}")
+    check_finite_weights(model)
     test_loss, test_accuracy = model.evaluate(make_dataset(data.x_test, data.y_test, 256, shuffle=False), verbose=0)
     curves = plot_history(history, run_dir / "training_curves.png",
                           title=f"{builder} on {data.name}: test accuracy {test_accuracy:.4f}")

@@ -31,7 +31,7 @@ def run(args) -> int:
     import time
 
     from apps._generative import (check_common_arguments, export_image_generator, finish, fit_resumable,
-                                  load_images, run_folder, verify_export)
+                                  learning_rate, load_images, run_folder, verify_export)
     from apps._common import setup_runtime
     from kerasdl._validation import check_float, check_int
 
@@ -54,11 +54,13 @@ def run(args) -> int:
     with strategy.scope():
         vae = VAE(vae_encoder(latent_dim=latent_dim, kind=args.kind, seed=args.seed),
                   vae_decoder(latent_dim=latent_dim, kind=args.kind), beta=beta)
-        vae.compile("adam", args.learning_rate, jit_compile=args.jit)
+        vae.compile("adam", learning_rate(args), jit_compile=args.jit)
     train_ds = make_dataset(data.x_train, batch_size=args.batch_size, seed=args.seed)
     test_ds = make_dataset(data.x_test, batch_size=512, shuffle=False)
     samples = SampleGrid(run_dir, vae.decoder, latent_dim, value_range=(0.0, 1.0), seed=args.seed)
-    logs, checkpoint = fit_resumable(vae, train_ds, epochs, run_dir, validation_data=test_ds, callbacks=[samples])
+    logs, checkpoint = fit_resumable(
+        vae, train_ds, epochs, run_dir, validation_data=test_ds, callbacks=[samples],
+        learning_rates=None if args.learning_rate is None else {"optimizer": args.learning_rate})
 
     test = vae.evaluate(test_ds, verbose=0, return_dict=True)
     curves = plot_history(logs, run_dir / "training_curves.png", title=f"{args.kind} VAE, {latent_dim}-D latent")
@@ -68,7 +70,7 @@ def run(args) -> int:
     save_image_grid(vae.generate(64, seed=args.seed), run_dir / "samples_final.png")
     summary = {
         "app": "vae", "kind": args.kind, "latent_dim": latent_dim, "beta": beta, "dataset": data.name,
-        "epochs_done": len(logs.get("loss", [])), "test_loss": round(test["loss"], 3),
+        "epochs_done": int(checkpoint.epoch.numpy()), "test_loss": round(test["loss"], 3),
         "test_reconstruction_loss": round(test["reconstruction_loss"], 3), "test_kl_loss": round(test["kl_loss"], 3),
         "stopped_on_nan": checkpoint.stopped_on_nan, "run_dir": str(run_dir), "curves_png": str(curves),
     }

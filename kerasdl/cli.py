@@ -1,7 +1,18 @@
 """The ``kerasdl`` command: ``kerasdl list``, ``kerasdl export`` and one sub-command per app.
 
-Exit status: 0 on success, 1 when the work fails (missing data, a failed check), 2 for a
-usage error (unknown builder or data set, bad flag or value), as argparse does.
+Exit status: 0 on success, 1 when the work fails (missing data, a failed check, training
+that diverged to NaN/inf), 2 for a usage error (unknown builder or data set, bad flag or
+value), as argparse does, and 130 when interrupted (Ctrl-C, SIGINT).
+
+Interrupts: an app that trains tells the CLI about its run with :func:`record_run` (the
+run folder, how to find its last checkpoint, and whether ``--resume RUN_DIR`` continues
+it). On Ctrl-C the command then stops without a traceback, names the last checkpoint and
+prints the command that resumes the run.
+
+TensorFlow's C++ start-up notices (oneDNN, CUDA probing, CPU features) are quiet by
+default: ``TF_CPP_MIN_LOG_LEVEL`` defaults to 3 and the lines TensorFlow logs while it is
+imported are dropped. A ``TF_CPP_MIN_LOG_LEVEL`` the user set is left alone (``0`` shows
+everything).
 """
 
 from __future__ import annotations
@@ -9,27 +20,148 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import dataclasses
 import importlib
+import os
+import re
+import shlex
 import sys
+from pathlib import Path
+from typing import Callable
 
 
 class UsageError(Exception):
     """A bad command-line value; reported as ``kerasdl CMD: error: ...`` with exit status 2."""
 
 
-def _run(parser: argparse.ArgumentParser, run, args) -> int:
+# ------------------------------------------------------------------ the running command's run folder
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """What an interrupted command reports: see :func:`record_run`."""
+
+    run_dir: Path
+    checkpoint: Callable[[], str | None] | None = None
+    resumable: bool = False
+
+
+_current_run: RunRecord | None = None
+
+
+def record_run(run_dir, *, checkpoint: Callable[[], str | None] | None = None, resumable: bool = False) -> None:
+    """Tell the CLI which run folder the running command writes, for a clean Ctrl-C.
+
+    ``checkpoint``: called at the interrupt, returns the path of the last checkpoint written
+    (``None`` when none is yet). ``resumable``: the app takes ``--resume RUN_DIR`` to continue
+    from it. Call it as soon as the run folder exists; the record lasts until the command
+    ends. Outside a ``kerasdl`` command (a library call) it is harmless and unused.
+    """
+    global _current_run
+    _current_run = RunRecord(Path(run_dir), checkpoint, resumable)
+
+
+def _resume_command(prog: str, argv, run_dir: Path) -> str:
+    """``prog`` + ``argv`` with any ``--resume`` replaced by ``--resume run_dir``, shell-quoted."""
+    kept, tokens = [], list(argv)
+    while tokens:
+        token = tokens.pop(0)
+        if token == "--resume":
+            tokens = tokens[1:]
+        elif not token.startswith("--resume="):
+            kept.append(token)
+    return " ".join([prog, *map(shlex.quote, kept), "--resume", shlex.quote(str(run_dir))])
+
+
+def _interrupted_message(prog: str, argv) -> str:
+    record = _current_run
+    if record is None:
+        return f"{prog}: interrupted"
+    checkpoint = record.checkpoint() if record.checkpoint is not None else None
+    if checkpoint is None:
+        return (f"{prog}: interrupted before the first checkpoint was written; nothing to resume "
+                f"(run folder {record.run_dir})")
+    if record.resumable:
+        return (f"{prog}: interrupted; last checkpoint: {checkpoint}. "
+                f"Resume with: {_resume_command(prog, argv, record.run_dir)}")
+    return (f"{prog}: interrupted; the best model so far is {checkpoint} "
+            "(this command has no --resume; run it again to retrain)")
+
+
+# ------------------------------------------------------------------ TensorFlow's start-up lines
+
+# What TensorFlow (2.17+) logs through absl before absl::InitializeLog, which TF_CPP_MIN_LOG_LEVEL
+# does not filter: the banner, and INFO/WARNING lines such as "I0000 00:00:1.2  123 port.cc:153] oneDNN".
+_STARTUP_NOISE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\)|[IW]\d{4} [\d:.]+\s+\d+ \S+:\d+\] ")
+
+
+def _quiet_tensorflow_logs() -> bool:
+    """Default ``TF_CPP_MIN_LOG_LEVEL`` to 3 unless the user set it; True when it was ours to set.
+
+    Must run before TensorFlow is imported (it reads the variable once): nothing on the way
+    from ``kerasdl.cli`` through the apps' modules to argument parsing imports it.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return False
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    return True
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with file descriptor 2 captured, then replay all but its start-up notices.
+
+    Only Python-level and error lines survive, so nothing useful is lost; warnings that
+    Python prints during the import are replayed too.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode(errors="replace").splitlines(keepends=True):
+                if not _STARTUP_NOISE.match(line):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+
+
+# ------------------------------------------------------------------ running one command
+
+
+def _run(parser: argparse.ArgumentParser, run, args, argv=(), *, quiet_tensorflow: bool = False) -> int:
+    """Run one command and map its outcome to an exit status (see the module docstring)."""
+    global _current_run
     from kerasdl.data import DatasetNotFoundError
 
+    _current_run = None
     try:
+        if quiet_tensorflow:
+            _import_tensorflow_quietly()
         with _restoring_dtype_policy():  # --mixed-precision must not outlive the command
             return run(args) or 0
     except (UsageError, ValueError) as error:
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
-    except (DatasetNotFoundError, FileNotFoundError, FileExistsError) as error:
+    except (DatasetNotFoundError, FileNotFoundError, FileExistsError, FloatingPointError) as error:
+        # FloatingPointError: kerasdl.training.callbacks.TrainingDiverged and other NaN/inf stops
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"\n{_interrupted_message(parser.prog, argv)}", file=sys.stderr)
+        return 130
+    finally:
+        _current_run = None
 
 
 @contextlib.contextmanager
@@ -88,7 +220,9 @@ def app_main(module_name: str, argv=None) -> int:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     module.add_arguments(parser)
-    return _run(parser, module.run, _parse(parser, module, argv))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    quiet = _quiet_tensorflow_logs()
+    return _run(parser, module.run, _parse(parser, module, argv), argv, quiet_tensorflow=quiet)
 
 
 # ------------------------------------------------------------------ built-in sub-commands
@@ -161,14 +295,15 @@ def build_parser():
 
 
 def main(argv=None) -> int:
+    quiet = _quiet_tensorflow_logs()  # before anything imports TensorFlow
     parser, handlers = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     command = parser.parse_known_args(argv)[0].command
     sub, handler = handlers[command]
     if callable(handler):  # a built-in sub-command
-        return _run(sub, handler, parser.parse_args(argv))
+        return _run(sub, handler, parser.parse_args(argv), quiet_tensorflow=quiet)
     rest = argv[argv.index(command) + 1:]
-    return _run(sub, handler.run, _parse(sub, handler, rest))
+    return _run(sub, handler.run, _parse(sub, handler, rest), rest, quiet_tensorflow=quiet)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@
   epoch and writes them as one PNG, so progress is visible epoch by epoch.
 - :class:`TrainingCheckpoint` keeps ``tf.train.CheckpointManager`` checkpoints of the
   networks, their optimizers and the epoch counter; :meth:`TrainingCheckpoint.restore`
-  returns the epoch to resume from (``fit(..., initial_epoch=...)``). If a loss becomes
-  NaN/inf it stops training with a message, puts the last good checkpoint back into the
-  model and never overwrites it.
+  returns the epoch to resume from (``fit(..., initial_epoch=...)``) and applies new
+  learning rates a resumed run asks for. If a loss becomes NaN/inf it stops training with
+  a message, puts the last good checkpoint back into the model and never overwrites it.
 
 Keras' ``BackupAndRestore`` also resumes an interrupted ``fit``, but it saves only
 ``model.save_weights`` of the outer model (the networks of a GAN/VAE subclass and the
@@ -24,6 +24,7 @@ import keras
 import numpy as np
 
 from kerasdl._validation import check_int
+from kerasdl.training.callbacks import non_finite_values, non_finite_variables
 
 
 def to_uint8(images, value_range=(0.0, 1.0)) -> np.ndarray:
@@ -90,8 +91,11 @@ class SampleGrid(keras.callbacks.Callback):
         return np.asarray(generator(inputs, training=False))
 
     def on_epoch_end(self, epoch, logs=None):
+        images = self.sample()
+        if not np.isfinite(images).all():
+            return  # a diverged generator: no grid of NaN pixels
         path = self.directory / f"{self.prefix}_epoch_{epoch + 1:03d}.png"
-        self.paths.append(save_image_grid(self.sample(), path, self.ncols, self.value_range))
+        self.paths.append(save_image_grid(images, path, self.ncols, self.value_range))
 
 
 def _trackables(model) -> dict:
@@ -106,18 +110,6 @@ def _trackables(model) -> dict:
     return items
 
 
-def _non_finite(logs) -> list[str]:
-    bad = []
-    for name, value in (logs or {}).items():
-        try:
-            value = float(np.asarray(value))
-        except (TypeError, ValueError):
-            continue
-        if not math.isfinite(value):
-            bad.append(f"{name}={value}")
-    return bad
-
-
 class TrainingCheckpoint(keras.callbacks.Callback):
     """``tf.train.CheckpointManager`` checkpoints each epoch, resume, and stop on NaN.
 
@@ -129,9 +121,11 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     The checkpoint holds what ``model.checkpoint_trackables()`` names (the GAN and VAE
     models here: their networks and optimizers) or the model and its optimizer, plus an
-    ``epoch`` counter. A checkpoint is written only at the end of an epoch whose logs are
-    all finite. On the first NaN/inf in a batch's logs training stops, a message names the
-    value and the checkpoint kept, and that checkpoint's weights are restored in memory.
+    ``epoch`` counter. A checkpoint is written only at the end of an epoch whose logs and
+    weights are all finite. On the first NaN/inf in a batch's logs training stops, a message
+    names the value and the checkpoint kept, and that checkpoint's weights are restored in
+    memory (with no checkpoint yet, the model keeps its non-finite weights: check
+    ``stopped_on_nan`` before using it).
     """
 
     def __init__(self, directory, model, max_to_keep: int = 3, verbose: bool = True):
@@ -140,43 +134,67 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
         self.directory = Path(directory)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        self.checkpoint = tf.train.Checkpoint(epoch=self.epoch, **_trackables(model))
+        self.trackables = _trackables(model)
+        self.checkpoint = tf.train.Checkpoint(epoch=self.epoch, **self.trackables)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory),
                                                   max_to_keep=check_int("max_to_keep", max_to_keep, minimum=1))
         self.verbose = verbose
-        self.stopped_on_nan: str | None = None
+        self.stopped_on_nan: str | None = None  # the message, once a NaN/inf stopped training
+        self.diverged_at: str | None = None  # where: "non-finite loss at epoch E, batch B (name=value)"
 
     @property
     def latest(self) -> str | None:
         return self.manager.latest_checkpoint
 
-    def restore(self) -> int:
-        """Restore the latest checkpoint (if any) and return the number of finished epochs."""
+    def restore(self, learning_rates: dict | None = None) -> int:
+        """Restore the latest checkpoint (if any) and return the number of finished epochs.
+
+        ``learning_rates``: ``{optimizer's name in the checkpoint: value}`` to apply after
+        the restore, which would otherwise bring back the checkpointed rates: a resumed run
+        that asks for a new learning rate gets it, and each change is printed.
+        """
+        for name in learning_rates or {}:
+            if not isinstance(self.trackables.get(name), keras.optimizers.Optimizer):
+                optimizers = [k for k, v in self.trackables.items() if isinstance(v, keras.optimizers.Optimizer)]
+                raise ValueError(f"no optimizer {name!r} in this checkpoint; it has: {', '.join(optimizers)}")
         if self.manager.latest_checkpoint is None:
             return 0
         self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
         if self.verbose:
             print(f"resuming from {self.manager.latest_checkpoint} (epoch {int(self.epoch.numpy())} finished)")
+        for name, value in (learning_rates or {}).items():
+            optimizer = self.trackables[name]
+            old = float(np.asarray(optimizer.learning_rate))
+            if not math.isclose(old, value, rel_tol=1e-6):
+                optimizer.learning_rate = value
+                print(f"{name}: learning rate changed from {old:.6g} (checkpoint) to {value:.6g}")
         return int(self.epoch.numpy())
 
+    def _diverged(self, where: str, bad: list[str]) -> None:
+        """Stop training, say so, and put the last good checkpoint back into the model."""
+        kept = self.manager.latest_checkpoint
+        self.diverged_at = f"non-finite {where} ({', '.join(bad)})"
+        self.stopped_on_nan = (f"{self.diverged_at}; training stopped. "
+                               f"Last good checkpoint kept: {kept or 'none (no epoch finished)'}")
+        print(self.stopped_on_nan)
+        if kept is not None:
+            self.checkpoint.restore(kept)
+        self.model.stop_training = True
+
     def on_train_batch_end(self, batch, logs=None):
-        bad = _non_finite(logs)
+        bad = non_finite_values(logs)
         if bad and self.stopped_on_nan is None:
-            kept = self.manager.latest_checkpoint
-            self.stopped_on_nan = (
-                f"non-finite loss at epoch {self._current_epoch + 1}, batch {batch + 1} ({', '.join(bad)}); "
-                f"training stopped. Last good checkpoint kept: {kept or 'none (no epoch finished)'}"
-            )
-            print(self.stopped_on_nan)
-            if kept is not None:
-                self.checkpoint.restore(kept)
-            self.model.stop_training = True
+            self._diverged(f"loss at epoch {self._current_epoch + 1}, batch {batch + 1}", bad)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.stopped_on_nan is not None or _non_finite(logs):
+        if self.stopped_on_nan is not None:
+            return
+        bad = non_finite_values(logs) or non_finite_variables(self.model)
+        if bad:
+            self._diverged(f"values at the end of epoch {epoch + 1}", bad[:3])
             return
         self.epoch.assign(epoch + 1)
         path = self.manager.save(checkpoint_number=epoch + 1)
