@@ -49,16 +49,20 @@ def setup_runtime(args):
 
 
 def new_run_dir(runs_dir, app: str | None = None) -> Path:
-    """``runs_dir/<run-id>/`` (created), for one run's curves, logs, checkpoints and summary."""
-    from kerasdl.export import new_run_id
+    """``runs_dir/<run-id>/``, created exclusively (:func:`kerasdl.export.create_run_dir`), for one
+    run's curves, logs, checkpoints and summary; no other run can be handed the same folder."""
+    from kerasdl.export import create_run_dir
 
-    path = Path(runs_dir) / new_run_id()
-    path.mkdir(parents=True, exist_ok=False)
-    return path
+    return create_run_dir(runs_dir)
 
 
 def write_summary(run_dir, summary: dict) -> Path:
-    """Write ``summary.json`` (the run's figures and paths) into ``run_dir``."""
+    """Write ``summary.json`` (the run's figures and paths) into ``run_dir``, atomically: a
+    killed run leaves the previous summary or none, never a truncated one."""
+    from kerasdl.export import atomic_file
+
     path = Path(run_dir) / "summary.json"
-    path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    text = json.dumps(summary, indent=2, default=str) + "\n"
+    with atomic_file(path) as tmp:
+        tmp.write_text(text)
     return path

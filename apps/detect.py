@@ -98,16 +98,20 @@ def serving_module(model, anchors, *, score_threshold=0.05, iou_threshold=0.5, m
     import tensorflow as tf
 
     from kerasdl.detection.decoding import decode_grid, non_max_suppression
+    from kerasdl.export import call_on_batch
 
     height, width = model.input_shape[1:3]
     nms = dict(score_threshold=score_threshold, iou_threshold=iou_threshold, max_per_class=max_per_class,
                max_total=max_total)
 
-    def serve(images):
+    def detect(images):
         size = tf.shape(images)[1:3]
         x = tf.image.resize(tf.cast(images, tf.float32), (height, width)) / 255.0
         boxes, objectness, class_probs = decode_grid(model(x, training=False), anchors, size)
         return non_max_suppression(boxes, objectness[..., None] * class_probs, size, **nms)
+
+    def serve(images):  # an empty batch gives empty outputs (kerasdl.export.call_on_batch)
+        return call_on_batch(detect, images)
 
     archive = keras.export.ExportArchive()
     archive.track(model)

@@ -48,12 +48,27 @@ def add_arguments(parser):
     add_runtime_arguments(parser)
 
 
+def check_arguments(args) -> None:
+    """Refuse a bad training flag before any data is read or folder created (``ValueError``, exit 2).
+
+    ``--image-size``, ``--dropout``, ``--batch-size`` and ``--validation-fraction`` are checked
+    by the library calls that take them, which also run before the run folder is created.
+    """
+    from kerasdl._validation import check_int
+    from kerasdl.transfer.finetune import check_fine_tune_settings
+
+    check_fine_tune_settings(head_epochs=args.head_epochs, fine_tune_epochs=args.fine_tune_epochs,
+                             learning_rate=args.learning_rate, fine_tune_lr_factor=args.fine_tune_lr_factor,
+                             unfreeze_top=args.unfreeze_top, label=lambda name: "--" + name.replace("_", "-"))
+    check_int("--patience", args.patience, minimum=0)
+
+
 def run(args) -> int:
     import tensorflow as tf
 
     from kerasdl.data import image_augmentation
     from kerasdl.evaluation import classification_summary
-    from kerasdl.export import check_export_agrees
+    from kerasdl.export import atomic_file, check_export_agrees
     from kerasdl.plots import plot_history
     from kerasdl.training import make_callbacks
     from kerasdl.transfer import (
@@ -66,6 +81,7 @@ def run(args) -> int:
     )
 
     started = time.perf_counter()
+    check_arguments(args)
     folder = scan_image_folder(args.data_dir)  # validates the folder before anything is built
     print(f"{folder.root}: {len(folder.paths)} images, classes {folder.counts()}"
           + (f", {len(folder.skipped)} unusable file(s) skipped" if folder.skipped else ""))
@@ -97,7 +113,8 @@ def run(args) -> int:
     summary = classification_summary(val_labels, probabilities.argmax(-1), class_names=folder.class_names,
                                      confusion_png=run_dir / "confusion.png")
     curves = plot_history(result.history, run_dir / "curves.png", title=f"fine-tuning {backbone.name}")
-    (run_dir / "class_names.txt").write_text("\n".join(folder.class_names) + "\n")
+    with atomic_file(run_dir / "class_names.txt") as tmp:
+        tmp.write_text("\n".join(folder.class_names) + "\n")
 
     export_path = export_image_classifier(model, Path(args.export_dir) / run_dir.name,
                                           class_names=folder.class_names, image_size=image_size)

@@ -39,15 +39,28 @@ def add_arguments(parser):
 
 
 def load_signature(path, name: str = "serving_default"):
-    """``(loaded, signature, input_name, input_spec)``; clear errors for a bad folder."""
+    """``(loaded, signature, input_name, input_spec)``; clear errors for a bad folder.
+
+    No folder: ``FileNotFoundError`` (exit status 1). A file where the folder belongs, or a
+    folder whose SavedModel TensorFlow cannot read (truncated, corrupt): ``ValueError`` naming
+    the path (exit status 2, as for an undecodable image), one line, no traceback.
+    """
     import tensorflow as tf
 
     path = Path(path)
+    if path.is_file():
+        hint = f"; pass its folder, {path.parent}" if path.name == "saved_model.pb" else ""
+        raise ValueError(f"{path} is a file, not a SavedModel folder{hint}")
     if not path.is_dir():
         raise FileNotFoundError(f"no SavedModel folder at {path}")
     if not (path / "saved_model.pb").is_file():
         raise FileNotFoundError(f"{path} is not a SavedModel folder (no saved_model.pb inside)")
-    loaded = tf.saved_model.load(str(path))
+    try:
+        loaded = tf.saved_model.load(str(path))
+    except Exception as error:  # a truncated or corrupt export: protobuf, OS or TensorFlow errors alike
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        raise ValueError(f"{path} holds a SavedModel that TensorFlow cannot load ({type(error).__name__}: "
+                         f"{reason}); export it again") from None
     if name not in loaded.signatures:
         raise ValueError(f"{path} has no signature {name!r}; it has {sorted(loaded.signatures)}")
     signature = loaded.signatures[name]

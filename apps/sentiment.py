@@ -346,14 +346,12 @@ def train_and_export(args, log=print, *, return_model: bool = False):
 
 def export_text_classifier(serving, path, class_names, *, overwrite: bool = False) -> Path:
     """Export ``serving`` (strings → positive probability) as a SavedModel whose ``serve``
-    signature takes ``tf.string`` ``(None,)``; class names go to ``assets.extra/class_names.txt``."""
-    from kerasdl.export import atomic_directory
+    signature takes ``tf.string`` ``(None,)`` (an empty batch gives an empty result); class names
+    go to ``assets.extra/class_names.txt``."""
+    from kerasdl.export import export_saved_model
 
-    with atomic_directory(path, overwrite=overwrite) as tmp:
-        serving.export(str(tmp), format="tf_saved_model", verbose=False)
-        (tmp / "assets.extra").mkdir(exist_ok=True)
-        (tmp / "assets.extra" / "class_names.txt").write_text("\n".join(map(str, class_names)) + "\n")
-    return Path(path)
+    return export_saved_model(serving, path, overwrite=overwrite,
+                              extra_assets={"class_names.txt": "\n".join(map(str, class_names)) + "\n"})
 
 
 def reload_and_predict(path, texts):

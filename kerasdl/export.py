@@ -1,7 +1,12 @@
 """SavedModel and ``.keras`` export and reload, written atomically.
 
 Every write goes to a temporary sibling first and is renamed into place, so an
-interrupted export never leaves a half-written model at the target path.
+interrupted export never leaves a half-written model at the target path; what a killed
+write leaves beside it is swept by the next write to that path. Finished files and folders
+get the permissions a plain write would give under the umask, ``overwrite`` replaces only
+what the write itself produces (a SavedModel folder, an empty folder, or a file for a file
+write), SavedModel endpoints answer an empty batch with an empty result, and run folders
+are claimed with a random id and an exclusive ``mkdir`` (:func:`create_run_dir`).
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ import contextlib
 import datetime
 import importlib
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import time
 from pathlib import Path
 
 import keras
@@ -44,8 +51,33 @@ def check_export_agrees(reloaded, expected, *, tolerance: float = EXPORT_TOLERAN
 
 
 def new_run_id() -> str:
-    """A sortable, unique-enough run id: ``YYYYmmdd-HHMMSS-<pid>``."""
-    return f"{datetime.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}"
+    """A sortable run id that no other run picks: ``YYYYmmdd-HHMMSS-<8 hex digits>``.
+
+    The time makes ids sort by start; the suffix is 32 random bits (``secrets``). A PID is
+    no suffix: two containers sharing a volume run in separate PID namespaces and often
+    have the same PIDs, so timestamp+PID ids collided. Use :func:`create_run_dir` to claim
+    the folder: it also survives the (2**-32 per second) chance of a repeat.
+    """
+    return f"{datetime.datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(4)}"
+
+
+def create_run_dir(parent, *, attempts: int = 20) -> Path:
+    """Create and return ``parent/<new run id>/``, a folder no other run can also have claimed.
+
+    ``mkdir`` without ``exist_ok`` is atomic on every local and network file system: of two
+    runs that draw the same id, one gets ``FileExistsError`` and draws again. ``parent`` is
+    created when missing.
+    """
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(attempts):
+        path = parent / new_run_id()
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"could not create a new run folder in {parent}: {attempts} ids in a row were taken")
 
 
 def with_preprocessing(model, preprocessing, *, input_shape=None, input_dtype="uint8", input_name="inputs"):
@@ -61,19 +93,179 @@ def with_preprocessing(model, preprocessing, *, input_shape=None, input_dtype="u
     return keras.Model(inputs, outputs, name=f"{model.name}_serving")
 
 
+# ------------------------------------------------------------------ temporaries, permissions, replacing
+
+# A temporary sibling is ".<target name>.tmp-<pid>-<12 hex>[suffix]"; while a folder is replaced, the old
+# one is first renamed to ".<target name>.old-<pid>-<12 hex>". Versions before pids were embedded named
+# them ".<name>.tmp-<8 mkdtemp characters>[suffix]" and ".<name>.old-<pid>"; those are swept too.
+_TOKEN_HEX = 12
+
+
+def _leftover_pattern(name: str) -> re.Pattern:
+    return re.compile(rf"^\.{re.escape(name)}\.(?P<kind>tmp|old)-(?:(?P<pid>\d+)(?:-[0-9a-f]{{{_TOKEN_HEX}}})?"
+                      rf"|[A-Za-z0-9_]{{8}})(?:\.[A-Za-z0-9]+)?$")
+
+
+def _temporary_name(target: Path, kind: str, suffix: str = "") -> Path:
+    return target.with_name(f".{target.name}.{kind}-{os.getpid()}-{secrets.token_hex(_TOKEN_HEX // 2)}{suffix}")
+
+
+def _process_start_time() -> float:
+    """When this process started (seconds since the epoch), erring early.
+
+    From ``/proc/self/stat`` (start in clock ticks after boot) and ``/proc/stat`` (boot time)
+    on Linux (boot time is in whole seconds, so this is up to a second early); never later
+    than the moment this module was imported, which is the answer elsewhere. Erring early
+    only makes :func:`sweep_stale_temporaries` keep more.
+    """
+    imported = time.time()
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime; fields after ")" start at 3
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+        return min(imported, boot + ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return imported
+
+
+_PROCESS_START = _process_start_time()
+
+
+def _pid_alive(pid: int) -> bool:
+    """True when a process with this PID exists in this PID namespace (or cannot be probed)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # no such process; a number no PID can be
+        return False
+    except (PermissionError, OSError):  # it exists under another account, or we cannot tell
+        return True
+    return True
+
+
+def _newest_mtime(path: Path) -> float:
+    """The latest modification time of ``path`` and, for a folder, of anything inside it."""
+    newest = path.lstat().st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for root, dirs, files in os.walk(path):
+            for name in dirs + files:
+                try:
+                    newest = max(newest, os.lstat(os.path.join(root, name)).st_mtime)
+                except OSError:
+                    pass
+    return newest
+
+
+def sweep_stale_temporaries(path) -> list[Path]:
+    """Remove what killed writes to ``path`` left beside it; return what was removed.
+
+    A write that is SIGKILLed (or loses power) cannot clean up, so the next write to the
+    same target does. A sibling is removed only when all of these hold:
+
+    - its name is one this module gives temporaries of ``path`` (``.NAME.tmp-PID-TOKEN``, or
+      ``.NAME.old-PID-TOKEN`` once ``path`` exists again, so a displaced old model is never
+      deleted while it is the only copy);
+    - no process with its PID is alive here (a live one may still be writing);
+    - nothing in it was modified since this process started. PIDs are only unique within a
+      PID namespace (another container writing to a shared volume may be alive with a PID
+      that is free here), so a temporary touched after we started may belong to a live writer
+      and is kept; one untouched since before we started belongs to a writer that was already
+      running then and has not written since, and is taken as dead.
+    """
+    target = Path(path)
+    parent = target.parent
+    if not parent.is_dir():
+        return []
+    pattern = _leftover_pattern(target.name)
+    removed = []
+    for entry in parent.iterdir():
+        match = pattern.match(entry.name)
+        if not match or (match["kind"] == "old" and not target.exists()):
+            continue
+        if match["pid"] is not None and _pid_alive(int(match["pid"])):
+            continue
+        try:
+            if _newest_mtime(entry) >= _PROCESS_START:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except FileNotFoundError:  # another process swept it first
+            continue
+        removed.append(entry)
+    return removed
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (``/proc/self/status``)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read by setting, then restore at once
+    os.umask(mask)
+    return mask
+
+
+def _give_normal_permissions(path: Path) -> None:
+    """Set the modes a plain ``mkdir``/``open`` would have given under the current umask.
+
+    Folders get ``0o777 & ~umask`` (recursively), and ``path`` itself when it is a file
+    ``0o666 & ~umask``, so a serving process under another account can read an export as
+    it could any other file the run wrote. Files inside a folder were written by ordinary
+    writers and keep their modes.
+    """
+    mask = _umask()
+    if path.is_dir():
+        os.chmod(path, 0o777 & ~mask)
+        for root, dirs, _ in os.walk(path):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o777 & ~mask)
+    else:
+        os.chmod(path, 0o666 & ~mask)
+
+
+def is_saved_model_folder(path) -> bool:
+    """True when ``path`` is a folder holding ``saved_model.pb``."""
+    return (Path(path) / "saved_model.pb").is_file()
+
+
+def _check_replaceable(target: Path, *, folder: bool, overwrite: bool) -> None:
+    """Raise ``FileExistsError`` unless writing ``target`` may replace what is there.
+
+    Nothing there: fine. Otherwise only with ``overwrite``, and only what the write would
+    produce itself: for a folder write, a SavedModel folder or an empty folder (a folder of
+    notes is not an old export); for a file write, a file.
+    """
+    if not os.path.lexists(target):
+        return
+    if not overwrite:
+        raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it")
+    if folder:
+        if target.is_symlink() or not target.is_dir():
+            raise FileExistsError(f"refusing to replace {target}: it is a file, not a SavedModel folder")
+        if not is_saved_model_folder(target) and any(target.iterdir()):
+            raise FileExistsError(f"refusing to replace {target}: it is a folder that holds no SavedModel (no "
+                                  "saved_model.pb) and is not empty; move its contents away or choose another path")
+    elif target.is_dir() and not target.is_symlink():
+        raise FileExistsError(f"refusing to replace {target}: it is a folder, and a file is being written there")
+
+
 def _replace_atomically(tmp: Path, target: Path, overwrite: bool) -> None:
-    if target.exists():
-        if not overwrite:
-            raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it")
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    _check_replaceable(target, folder=tmp.is_dir(), overwrite=overwrite)  # again: it may have appeared meanwhile
+    if target.is_dir() and not target.is_symlink():
+        old = _temporary_name(target, "old")
         os.replace(target, old)
         os.replace(tmp, target)
-        if old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink()
+        shutil.rmtree(old, ignore_errors=True)
     else:
-        os.replace(tmp, target)
+        os.replace(tmp, target)  # a file (or nothing) at target: replaced in one step
 
 
 @contextlib.contextmanager
@@ -83,15 +275,20 @@ def atomic_directory(path, *, overwrite: bool = False):
     For writers other than :func:`export_saved_model` (a ``keras.export.ExportArchive``
     with custom signatures, ``tf.saved_model.save`` of a ``tf.Module``): write into the
     yielded folder, and the target appears complete or not at all. An existing ``path``
-    raises ``FileExistsError`` unless ``overwrite``.
+    raises ``FileExistsError`` unless ``overwrite``, and even then unless it is a SavedModel
+    folder or empty (checked before the work starts). The finished folder has the
+    permissions of a plain ``mkdir``; leftovers of killed writes to ``path`` are swept
+    first (:func:`sweep_stale_temporaries`).
     """
     target = Path(path)
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it")
+    _check_replaceable(target, folder=True, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    sweep_stale_temporaries(target)
+    tmp = _temporary_name(target, "tmp")
+    tmp.mkdir()
     try:
         yield tmp
+        _give_normal_permissions(tmp)
         _replace_atomically(tmp, target, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -105,27 +302,92 @@ def atomic_file(path, *, suffix: str = ""):
     Write the file under the yielded name (``open``, ``np.savez``, ``model.save``); an error
     or interrupt removes it and leaves ``path`` as it was. ``suffix``: for writers that
     insist on an extension (``np.savez`` appends ``.npz``, ``model.save`` wants ``.keras``).
+    A folder at ``path`` is refused (``FileExistsError``); the finished file has the
+    permissions of a plain ``open`` (``0o666 & ~umask``); leftovers of killed writes to
+    ``path`` are swept first (:func:`sweep_stale_temporaries`).
     """
     target = Path(path)
+    _check_replaceable(target, folder=False, overwrite=True)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    sweep_stale_temporaries(target)
+    tmp = _temporary_name(target, "tmp", suffix)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # claimed; opened up once complete
     try:
         yield tmp
-        os.replace(tmp, target)
+        _give_normal_permissions(tmp)
+        _replace_atomically(tmp, target, overwrite=True)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def export_saved_model(model, path, *, overwrite: bool = False, verbose: bool = False) -> Path:
-    """Write ``model`` as a TensorFlow SavedModel (Keras 3 ``model.export``) at ``path``.
+# ------------------------------------------------------------------ SavedModel export
 
-    The serving endpoint is ``serve`` (also the default signature). Returns the path.
+
+def call_on_batch(fn, *inputs):
+    """``fn(*inputs)``, except that a batch of 0 rows gives outputs of 0 rows instead of an error.
+
+    A serving endpoint should answer an empty request with an empty result, but TensorFlow's
+    CPU convolution returns a 0-row batch with the input's shape unchanged on some builds, so
+    the next layer fails ("Incompatible shapes: [8] vs. [0,16,16,3]"). Here an empty batch
+    is replaced by one all-zero row (a string input: one empty string), ``fn`` runs on that,
+    and every output is cut back to the rows given. ``inputs`` are tensors sharing a leading
+    batch axis; every output of ``fn`` (a tensor or a nested structure) must have one too.
+    Works in graphs (serving endpoints) and eagerly.
+    """
+    import tensorflow as tf
+
+    flat = [tf.convert_to_tensor(x) for x in tf.nest.flatten(inputs)]
+    rows = tf.shape(flat[0])[0]
+
+    def one_zero_row(t):
+        return tf.zeros(tf.concat([[1], tf.maximum(tf.shape(t)[1:], 1)], axis=0), t.dtype)
+
+    padded = []
+    for t in flat:
+        p = tf.cond(rows > 0, lambda t=t: t, lambda t=t: one_zero_row(t))
+        padded.append(tf.ensure_shape(p, [None, *t.shape[1:]]) if t.shape.rank is not None else p)
+    outputs = fn(*tf.nest.pack_sequence_as(inputs, padded))
+    return tf.nest.map_structure(lambda out: out[:rows], outputs)
+
+
+def serving_archive(model):
+    """A ``keras.export.ExportArchive`` whose ``serve`` endpoint (the default signature) is the
+    model's inference pass, answering an empty batch with an empty result (:func:`call_on_batch`).
+
+    The same endpoint ``model.export`` writes: one argument named after the model's input.
+    Models with several, sparse or ragged inputs get ``model.export``'s own endpoint.
+    """
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    inputs = getattr(model, "inputs", None) or []
+    if len(inputs) != 1 or getattr(inputs[0], "sparse", False) or getattr(inputs[0], "ragged", False):
+        archive.track_and_add_endpoint("serve", model, None)
+        return archive
+    spec = tf.TensorSpec(inputs[0].shape, inputs[0].dtype, name=inputs[0].name)
+    archive.track(model)
+    archive.add_endpoint("serve", lambda x: call_on_batch(lambda b: model(b, training=False), x),
+                         input_signature=[spec])
+    return archive
+
+
+def export_saved_model(model, path, *, overwrite: bool = False, verbose: bool = False,
+                       extra_assets: dict | None = None) -> Path:
+    """Write ``model`` as a TensorFlow SavedModel at ``path``, atomically.
+
+    The serving endpoint is ``serve`` (also the default signature), as ``model.export``
+    writes it, and it accepts an empty batch (:func:`serving_archive`). ``extra_assets``:
+    ``{file name: text}`` written to ``assets.extra/`` (e.g. ``class_names.txt``, which
+    ``kerasdl predict`` reads). ``overwrite`` replaces only a SavedModel folder or an empty
+    one (see :func:`atomic_directory`). Returns the path.
     """
     with atomic_directory(path, overwrite=overwrite) as tmp:
-        model.export(str(tmp), format="tf_saved_model", verbose=verbose)
+        serving_archive(model).write_out(str(tmp), verbose=verbose)
+        if extra_assets:
+            (tmp / "assets.extra").mkdir(exist_ok=True)
+            for name, text in extra_assets.items():
+                (tmp / "assets.extra" / name).write_text(text)
     return Path(path)
 
 
@@ -138,14 +400,17 @@ def load_saved_model(path, endpoint: str = "serve"):
 
 
 def save_keras(model, path, *, overwrite: bool = True) -> Path:
-    """Save ``model`` as a ``.keras`` archive, atomically. Returns the path."""
+    """Save ``model`` as a ``.keras`` archive, atomically. Returns the path.
+
+    An existing file is replaced only with ``overwrite``; a folder at ``path`` never is.
+    """
     target = Path(path)
     if target.suffix != ".keras":
         raise ValueError(f"path must end in .keras, got {str(target)!r}")
+    _check_replaceable(target, folder=False, overwrite=overwrite)  # before the work, and again after it
     with atomic_file(target, suffix=".keras") as tmp:
         model.save(tmp)
-        if target.exists() and not overwrite:
-            raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it")
+        _check_replaceable(target, folder=False, overwrite=overwrite)
     return target
 
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -37,10 +39,12 @@ def test_export_refuses_to_overwrite_and_replaces_atomically(tmp_path):
 def test_interrupted_export_leaves_nothing(tmp_path, monkeypatch):
     model = _model()
 
-    def broken_export(*args, **kwargs):
-        raise KeyboardInterrupt
+    class Interrupted:  # killed half way through writing the SavedModel
+        def write_out(self, path, **kwargs):
+            (Path(path) / "saved_model.pb").write_bytes(b"half")
+            raise KeyboardInterrupt
 
-    monkeypatch.setattr(model, "export", broken_export)
+    monkeypatch.setattr(export, "serving_archive", lambda model: Interrupted())
     with pytest.raises(KeyboardInterrupt):
         export.export_saved_model(model, tmp_path / "m")
     assert list(tmp_path.iterdir()) == []

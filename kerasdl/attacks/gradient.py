@@ -327,12 +327,22 @@ class GradientAttack:
         return self._compiled[1], self._compiled[2]
 
     def check_inputs(self, model, x, y):
-        """Validate ``x`` (range, rank) and ``y`` (shape, class range); returns float32 x, int32 labels."""
-        x = np.asarray(x, dtype="float32")
-        expected_rank = len(model.input_shape)
-        if x.ndim != expected_rank:
-            raise ValueError(f"x must be a batch of shape (N, {', '.join(map(str, model.input_shape[1:]))}), "
-                             f"got shape {x.shape}")
+        """Validate ``x`` (shape, range) and ``y`` (shape, class range); returns float32 x, int32 labels.
+
+        ``x`` must be a batch whose example shape is the model's input shape (a ``None`` there
+        takes any size): a wrong shape would otherwise fail inside the graph with a TensorFlow
+        shape error that names neither ``x`` nor the shape the model takes.
+        """
+        expected = tuple(model.input_shape)
+        wanted = f"(N, {', '.join('any' if d is None else str(d) for d in expected[1:])})"
+        if x is None:
+            raise ValueError(f"x must be a batch of shape {wanted}, got None")
+        try:
+            x = np.asarray(x, dtype="float32")
+        except (TypeError, ValueError):
+            raise ValueError(f"x must be a numeric batch of shape {wanted}, got {type(x).__name__}") from None
+        if x.ndim != len(expected) or any(d is not None and d != n for d, n in zip(expected[1:], x.shape[1:])):
+            raise ValueError(f"x must be a batch of shape {wanted} for model {model.name!r}, got shape {x.shape}")
         if x.size and (x.min() < self.clip_min - _RANGE_TOLERANCE or x.max() > self.clip_max + _RANGE_TOLERANCE):
             raise ValueError(f"x has values in [{x.min():.4g}, {x.max():.4g}], outside the declared valid range "
                              f"[clip_min, clip_max] = [{self.clip_min}, {self.clip_max}]; scale the inputs "

@@ -54,6 +54,34 @@ def train_val_split(x, y, validation_fraction: float = 0.1, seed: int = 0, strat
     return (x_train, y_train), (x_val, y_val)
 
 
+def num_examples(name: str, value) -> int:
+    """The number of examples in ``value``: an array (or list, or tensor) with one row per example,
+    or a dict or tuple of them sharing that first axis (a multi-input model's inputs).
+
+    Raises ``ValueError`` naming ``name`` for ``None``, a scalar, no examples at all, or parts of
+    different lengths, instead of the error TensorFlow would give later from inside tf.data.
+    """
+    if value is None:
+        raise ValueError(f"{name} must be an array with one row per example, got None")
+    parts = value.items() if isinstance(value, dict) else (
+        ((f"[{i}]", part) for i, part in enumerate(value)) if isinstance(value, tuple) else [("", value)])
+    lengths = {}
+    for key, part in parts:
+        try:
+            lengths[f"{name}{key}"] = len(part)
+        except TypeError:
+            raise ValueError(f"{name}{key} must be an array with one row per example, got "
+                             f"{type(part).__name__} {part!r:.80}") from None
+    if not lengths:
+        raise ValueError(f"{name} must hold at least one array, got an empty {type(value).__name__}")
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"the parts of {name} must have the same length, got {lengths}")
+    count = next(iter(lengths.values()))
+    if count == 0:
+        raise ValueError(f"{name} holds no examples (length 0); a data set needs at least one")
+    return count
+
+
 def make_dataset(
     x,
     y=None,
@@ -68,19 +96,22 @@ def make_dataset(
 
     Order: cache (the raw elements, once) → shuffle (a full-size buffer, reshuffled each
     epoch) → batch → ``augment`` (a callable on an image batch, e.g. a ``keras.Sequential``
-    of random layers, applied in parallel and only in this pipeline) → prefetch.
+    of random layers, applied in parallel and only in this pipeline) → prefetch. ``x``/``y``
+    that are ``None``, empty or of different lengths raise ``ValueError`` (:func:`num_examples`).
     """
     import tensorflow as tf
 
     check_int("batch_size", batch_size, minimum=1)
     apply = batch_augmenter(augment)
-    if y is not None and len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    count = num_examples("x", x)
+    labels = num_examples("y", y) if y is not None else count
+    if labels != count:
+        raise ValueError(f"x and y must have the same length, got {count} and {labels}")
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     if cache:
         ds = ds.cache()
     if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if apply is not None:
         if y is None:

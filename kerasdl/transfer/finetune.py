@@ -117,6 +117,22 @@ def _compile(model, learning_rate, loss_weights, jit_compile):
                   loss_weights=loss_weights, jit_compile=jit_compile)
 
 
+def check_fine_tune_settings(*, head_epochs, fine_tune_epochs, learning_rate, fine_tune_lr_factor, unfreeze_top,
+                             label=lambda name: name) -> None:
+    """Raise ``ValueError`` naming the setting, its value and the rule, for a bad :func:`fine_tune` setting.
+
+    :func:`fine_tune` runs it first; an app runs it before it reads data or creates a run
+    folder, so a bad flag leaves nothing behind. ``label(name)`` is how a setting is named
+    in the message (an app passes its flag spelling, ``--head-epochs``).
+    """
+    check_int(label("head_epochs"), head_epochs, minimum=1)
+    check_int(label("fine_tune_epochs"), fine_tune_epochs, minimum=0)
+    check_float(label("learning_rate"), learning_rate, minimum=0.0, min_inclusive=False)
+    check_float(label("fine_tune_lr_factor"), fine_tune_lr_factor, minimum=0.0, maximum=1.0, min_inclusive=False)
+    if unfreeze_top is not None:
+        check_int(label("unfreeze_top"), unfreeze_top, minimum=1)
+
+
 def fine_tune(model, backbone, train_ds, val_ds, *, head_epochs: int = 5, fine_tune_epochs: int = 5,
               learning_rate: float = 1e-3, fine_tune_lr_factor: float = 0.1, unfreeze_top: int | None = 30,
               loss_weights=None, callbacks=(), jit_compile="auto", verbose=1) -> FineTuneResult:
@@ -127,12 +143,8 @@ def fine_tune(model, backbone, train_ds, val_ds, *, head_epochs: int = 5, fine_t
     ``callbacks`` (e.g. early stopping, checkpoints from :func:`kerasdl.training.make_callbacks`)
     are used in both phases; ``loss_weights`` weighs the tasks of a multi-task model.
     """
-    check_int("head_epochs", head_epochs, minimum=1)
-    check_int("fine_tune_epochs", fine_tune_epochs, minimum=0)
-    check_float("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)
-    check_float("fine_tune_lr_factor", fine_tune_lr_factor, minimum=0.0, maximum=1.0, min_inclusive=False)
-    if unfreeze_top is not None:
-        check_int("unfreeze_top", unfreeze_top, minimum=1)
+    check_fine_tune_settings(head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs, learning_rate=learning_rate,
+                             fine_tune_lr_factor=fine_tune_lr_factor, unfreeze_top=unfreeze_top)
 
     set_trainable_top(backbone, 0)
     _compile(model, learning_rate, loss_weights, jit_compile)

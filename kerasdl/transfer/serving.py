@@ -7,7 +7,8 @@ Two endpoints (``keras.export.ExportArchive``):
 
 Both resize bilinearly to the training size (as training did) and return
 ``probabilities`` float32 (batch, classes), ``class_id`` int64 (batch,) and
-``class_name`` string (batch,). A wrong dtype is refused by the signature; an undecodable
+``class_name`` string (batch,). An empty batch gives empty outputs (as the export of
+``kerasdl train`` does). A wrong dtype is refused by the signature; an undecodable
 image raises ``InvalidArgumentError`` naming the problem. The class names are also written
 to ``assets.extra/class_names.txt``, one per line.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kerasdl.export import atomic_directory
+from kerasdl.export import atomic_directory, call_on_batch
 
 
 def export_image_classifier(model, path, *, class_names, image_size, overwrite: bool = False) -> Path:
@@ -32,11 +33,14 @@ def export_image_classifier(model, path, *, class_names, image_size, overwrite: 
     size = tuple(int(s) for s in image_size)
     names_table = tf.constant(names)
 
-    def classify(images):
+    def classify_rows(images):
         probabilities = model(images, training=False)
         class_id = tf.argmax(probabilities, axis=-1)
         return {"probabilities": probabilities, "class_id": class_id,
                 "class_name": tf.gather(names_table, class_id)}
+
+    def classify(images):  # float (batch, *size, 3); 0 rows give 0 rows, not a kernel's shape error
+        return call_on_batch(classify_rows, images)
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
     def serve(images):
