@@ -161,12 +161,24 @@ def test_default_target_return_is_the_spec_threshold():
     assert default_target_return(ConstantEnv) is None and default_target_return("NoSuchEnv-v0") is None
 
 
-def test_checkpointer_restores_the_best_policy_alone(tmp_path):
+def test_checkpointer_restores_the_best_policy_and_resumes_checkpoints_without_one(tmp_path):
+    import tensorflow as tf
+
     network = mlp_q_network((2,), 2, hidden_units=(4,))
     best = BestPolicy(network)
     best.offer(network, 12.5, 7)
-    Checkpointer(tmp_path, **best.trackables()).save(7)
+    Checkpointer(tmp_path / "new", q_network=network, optional=best.trackables()).save(7)
     other = BestPolicy(mlp_q_network((2,), 2, hidden_units=(4,)))
-    assert Checkpointer(tmp_path, **other.trackables()).restore() == 7
+    assert Checkpointer(tmp_path / "new", q_network=network, optional=other.trackables()).restore() == 7
     assert other.summary() == (12.5, 7)
     _assert_weights_equal(other.network, network.get_weights())
+
+    # A checkpoint written before the best policy was kept still resumes (with no best yet) ...
+    Checkpointer(tmp_path / "old", q_network=network).save(3)
+    fresh, none_yet = mlp_q_network((2,), 2, hidden_units=(4,)), BestPolicy(network)
+    assert Checkpointer(tmp_path / "old", q_network=fresh, optional=none_yet.trackables()).restore() == 3
+    _assert_weights_equal(fresh, network.get_weights())
+    assert not none_yet.found
+    # ... while a missing required object is still an error
+    with pytest.raises(AssertionError):
+        Checkpointer(tmp_path / "old", q_network=fresh, value=tf.Variable(1.0)).restore()

@@ -303,15 +303,20 @@ class Checkpointer:
 
     ``save(step)`` writes a checkpoint (and calls ``on_save(directory)`` for extra state such
     as the replay buffer); ``restore()`` loads the latest one and returns its step (0 when
-    there is none).
+    there is none). Every trackable must be found in the checkpoint, except the ``optional``
+    ones (``{name: trackable}``, e.g. :meth:`BestPolicy.trackables`), which a checkpoint
+    written before they existed lacks: they are restored when present and left as they are
+    otherwise, so such a run can still be resumed.
     """
 
-    def __init__(self, directory, max_to_keep: int = 2, on_save=None, on_restore=None, **trackables):
+    def __init__(self, directory, max_to_keep: int = 2, on_save=None, on_restore=None, optional=None, **trackables):
         import tensorflow as tf
 
         self.directory = Path(directory)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.checkpoint = tf.train.Checkpoint(step=self.step, **trackables)
+        self.required = dict(step=self.step, **trackables)
+        self.optional = dict(optional or {})
+        self.checkpoint = tf.train.Checkpoint(**self.required, **self.optional)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), max_to_keep=max_to_keep)
         self.on_save, self.on_restore = on_save, on_restore
 
@@ -327,9 +332,15 @@ class Checkpointer:
         return self.manager.save(checkpoint_number=int(step))
 
     def restore(self) -> int:
+        import tensorflow as tf
+
         if self.latest is None:
             return 0
-        self.checkpoint.restore(self.latest).assert_existing_objects_matched()
+        # Objects are matched by their names from the root, so a root holding a subset of the
+        # saved names restores just those.
+        tf.train.Checkpoint(**self.required).restore(self.latest).assert_existing_objects_matched().expect_partial()
+        if self.optional:
+            tf.train.Checkpoint(**self.optional).restore(self.latest).expect_partial()
         if self.on_restore is not None:
             self.on_restore(self.directory)
         return int(self.step.numpy())

@@ -269,7 +269,7 @@ class DQN:
         if run_dir is not None:
             checkpointer = Checkpointer(
                 run_dir / "checkpoints", q_network=self.q_network, target_network=self.target_network,
-                optimizer=self.optimizer, **self.best.trackables(),
+                optimizer=self.optimizer, optional=self.best.trackables(),
                 on_save=lambda d: buffer.save(d / "replay.npz"),
                 on_restore=lambda d: buffer.load(d / "replay.npz") if (d / "replay.npz").exists() else None,
             )

@@ -242,7 +242,7 @@ class REINFORCE:
         if run_dir is not None:
             checkpointer = Checkpointer(run_dir / "checkpoints", policy=self.policy, value=self.value,
                                         policy_optimizer=self.policy_optimizer, value_optimizer=self.value_optimizer,
-                                        **self.best.trackables())
+                                        optional=self.best.trackables())
         episodes = checkpointer.restore() if (checkpointer and resume) else 0
         envs = gym.vector.SyncVectorEnv([self.env_fn] * c.episodes_per_update)
         bar = tqdm(total=c.total_episodes, initial=episodes, disable=not progress, unit="episode", desc="REINFORCE")
