@@ -30,7 +30,7 @@ def add_arguments(parser):
     parser.add_argument("--latent-dim", type=int, default=100)
     parser.add_argument("--d-steps", type=int, default=1, help="discriminator updates per generator update")
     parser.add_argument("--label-smoothing", type=float, default=0.1, help="one-sided: real target 1 - this")
-    parser.add_argument("--g-learning-rate", type=float, default=None, help="generator's (default: --learning-rate)")
+    parser.add_argument("--g-learning-rate", type=float, default=None, help="generator's (default: --learning-rate; with --resume: the checkpoint's unless given)")
     parser.add_argument("--filters", type=int, default=64, help="DCGAN base filter count")
     add_generative_arguments(parser, app="gan", epochs_mnist=5, epochs_digits=100, learning_rate=2e-4)
 

@@ -123,7 +123,7 @@ def test_interrupted_checkpoint_write_keeps_the_previous_best(tmp_path, monkeypa
     with pytest.raises(KeyboardInterrupt):
         checkpoint.on_epoch_end(1, {"val_loss": 0.5})
     assert (tmp_path / "best.keras").read_bytes() == saved
-    assert all(np.isfinite(w).all() for w in load_keras(tmp_path / "best.keras").get_weights())
+    assert all(np.isfinite(w).all() for w in load_keras(tmp_path / "best.keras", compile=False).get_weights())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras"]  # no temporary file left
 
 
@@ -246,6 +246,15 @@ def test_interrupt_names_the_checkpoint_and_the_resume_command(tmp_path, capsys)
     assert cli._run(parser, interrupted_early, None, []) == 130
     assert "interrupted before the first checkpoint was written; nothing to resume" in capsys.readouterr().err
 
+    def interrupted_train(args):  # kerasdl train: a best model, but no --resume
+        cli.record_run(tmp_path / "run", checkpoint=lambda: str(tmp_path / "run" / "best.keras"))
+        raise KeyboardInterrupt
+
+    assert cli._run(argparse.ArgumentParser(prog="kerasdl train"), interrupted_train, None, []) == 130
+    [line] = _error_lines(capsys.readouterr().err)
+    assert line.startswith(f"kerasdl train: interrupted; the best model so far is {tmp_path / 'run' / 'best.keras'}")
+    assert "no --resume" in line
+
 
 def test_sigint_stops_a_gan_run_cleanly_with_exit_130(tmp_path):
     runs = tmp_path / "runs"
@@ -270,7 +279,7 @@ def test_sigint_stops_a_gan_run_cleanly_with_exit_130(tmp_path):
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert re.search(rf"last checkpoint: {re.escape(str(run_dir / 'checkpoints'))}/ckpt-\d+", err)
-    assert f"Resume with: python -m apps.gan --kind mlp" in err and err.rstrip().endswith(f"--resume {run_dir}")
+    assert "Resume with: python -m apps.gan --kind mlp" in err and err.rstrip().endswith(f"--resume {run_dir}")
     assert not (tmp_path / "sm").exists()
 
 
