@@ -351,24 +351,37 @@ def call_on_batch(fn, *inputs):
     return tf.nest.map_structure(lambda out: out[:rows], outputs)
 
 
+def _input_specs(model):
+    """The model's symbolic inputs (``model.input``: one tensor, a list or a dict) as
+    ``tf.TensorSpec`` named after them, or ``None`` for a model without them (subclassed)
+    or with sparse or ragged inputs."""
+    import tensorflow as tf
+
+    try:
+        inputs = model.input
+    except (AttributeError, ValueError):
+        return None
+    flat = tf.nest.flatten(inputs)
+    if not flat or any(getattr(t, "sparse", False) or getattr(t, "ragged", False) for t in flat):
+        return None
+    return tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape, t.dtype, name=t.name), inputs)
+
+
 def serving_archive(model):
     """A ``keras.export.ExportArchive`` whose ``serve`` endpoint (the default signature) is the
     model's inference pass, answering an empty batch with an empty result (:func:`call_on_batch`).
 
-    The same endpoint ``model.export`` writes: one argument named after the model's input.
-    Models with several, sparse or ragged inputs get ``model.export``'s own endpoint.
+    The endpoint ``model.export`` writes: one argument, the model's input structure, named
+    after its inputs. Needs a model with symbolic inputs (functional or Sequential).
     """
-    import tensorflow as tf
-
+    specs = _input_specs(model)
+    if specs is None:
+        raise ValueError(f"model {model.name!r} has no symbolic dense inputs (a subclassed model, or sparse or "
+                         "ragged inputs); export it with model.export")
     archive = keras.export.ExportArchive()
-    inputs = getattr(model, "inputs", None) or []
-    if len(inputs) != 1 or getattr(inputs[0], "sparse", False) or getattr(inputs[0], "ragged", False):
-        archive.track_and_add_endpoint("serve", model, None)
-        return archive
-    spec = tf.TensorSpec(inputs[0].shape, inputs[0].dtype, name=inputs[0].name)
     archive.track(model)
-    archive.add_endpoint("serve", lambda x: call_on_batch(lambda b: model(b, training=False), x),
-                         input_signature=[spec])
+    archive.add_endpoint("serve", lambda inputs: call_on_batch(lambda batch: model(batch, training=False), inputs),
+                         input_signature=[specs])
     return archive
 
 
@@ -377,13 +390,17 @@ def export_saved_model(model, path, *, overwrite: bool = False, verbose: bool = 
     """Write ``model`` as a TensorFlow SavedModel at ``path``, atomically.
 
     The serving endpoint is ``serve`` (also the default signature), as ``model.export``
-    writes it, and it accepts an empty batch (:func:`serving_archive`). ``extra_assets``:
-    ``{file name: text}`` written to ``assets.extra/`` (e.g. ``class_names.txt``, which
-    ``kerasdl predict`` reads). ``overwrite`` replaces only a SavedModel folder or an empty
-    one (see :func:`atomic_directory`). Returns the path.
+    writes it; for a functional or Sequential model it accepts an empty batch
+    (:func:`serving_archive`); a subclassed model gets ``model.export``'s own endpoint.
+    ``extra_assets``: ``{file name: text}`` written to ``assets.extra/`` (e.g.
+    ``class_names.txt``, which ``kerasdl predict`` reads). ``overwrite`` replaces only a
+    SavedModel folder or an empty one (see :func:`atomic_directory`). Returns the path.
     """
     with atomic_directory(path, overwrite=overwrite) as tmp:
-        serving_archive(model).write_out(str(tmp), verbose=verbose)
+        if _input_specs(model) is None:
+            model.export(str(tmp), format="tf_saved_model", verbose=verbose)
+        else:
+            serving_archive(model).write_out(str(tmp), verbose=verbose)
         if extra_assets:
             (tmp / "assets.extra").mkdir(exist_ok=True)
             for name, text in extra_assets.items():

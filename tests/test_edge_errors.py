@@ -366,3 +366,14 @@ def test_call_on_batch_keeps_rows_and_works_eagerly():
     assert doubled["twice"].numpy().tolist() == [[2.0, 4.0]] and doubled["sum"].numpy().tolist() == [3.0]
     empty = export.call_on_batch(lambda x: 2 * x, tf.zeros((0, 5)))
     assert empty.shape == (0, 5)
+
+
+def test_a_two_input_model_exports_with_keras_signature_and_takes_an_empty_batch(tmp_path):
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    model = keras.Model({"a": a, "b": b}, keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+    loaded = tf.saved_model.load(str(export.export_saved_model(model, tmp_path / "two_inputs")))
+    signature = loaded.signatures["serving_default"]
+    assert sorted(signature.structured_input_signature[1]) == ["a", "b"]  # as model.export names them
+    x = {"a": np.ones((2, 3), "float32"), "b": np.ones((2, 2), "float32")}
+    np.testing.assert_allclose(loaded.serve(x), model(x), atol=1e-6)
+    assert signature(a=tf.zeros((0, 3)), b=tf.zeros((0, 2)))["output_0"].shape == (0, 1)
