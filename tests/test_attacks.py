@@ -121,6 +121,7 @@ def test_targeted_pgd_raises_the_target_class_probability(trained, digits):
     assert np.mean(p_adv > p_clean) > 0.95
 
 
+@pytest.mark.learned
 def test_robust_accuracy_success_rate_and_transferability(trained, digits):
     model_a, model_b = trained
     _, _, x, y = digits

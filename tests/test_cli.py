@@ -81,6 +81,7 @@ def test_missing_dataset_exits_1(capsys, no_data_dir):
     assert "mnist.npz" in capsys.readouterr().err
 
 
+@pytest.mark.learned
 def test_demo_trains_exports_and_verifies_reload(tmp_path, capsys, no_data_dir):
     code = run_cli("demo", "--epochs", "3", "--export", str(tmp_path / "exports"),
                    "--runs-dir", str(tmp_path / "runs"))
@@ -109,6 +110,7 @@ def test_demo_trains_exports_and_verifies_reload(tmp_path, capsys, no_data_dir):
     assert np.mean(probs.argmax(1) == y_test) == pytest.approx(summary["test_accuracy"], abs=0.02)
 
 
+@pytest.mark.learned
 def test_train_and_export_command_round_trip(tmp_path, capsys, no_data_dir):
     code = run_cli("train", "mlp", "--dataset", "digits", "--epochs", "4", "--hidden-units", "(64,)",
                    "--learning-rate", "0.01", "--export", str(tmp_path / "sm"), "--runs-dir", str(tmp_path / "runs"))
@@ -126,6 +128,7 @@ def test_train_and_export_command_round_trip(tmp_path, capsys, no_data_dir):
     assert "overwrite" in capsys.readouterr().err
 
 
+@pytest.mark.learned
 def test_train_with_mixed_precision_and_a_named_strategy(tmp_path, capsys, no_data_dir):
     import keras
 
@@ -164,6 +167,7 @@ def test_every_builder_fits_digits_or_says_how(name):
     keras.backend.clear_session()
 
 
+@pytest.mark.learned
 @pytest.mark.slow  # about a minute on 2 idle cores; run with pytest -m slow
 def test_train_resnet_cifar_with_builder_flags(tmp_path, no_data_dir):
     code = run_cli("train", "resnet_cifar", "--depth", "20", "--dataset", "digits", "--epochs", "2",

@@ -31,6 +31,7 @@ def test_reward_to_go_discounts_and_masks_finished_steps():
     np.testing.assert_allclose(returns[:, 1], [1 + 0.5 * 5, 5, 0])
 
 
+@pytest.mark.learned
 def test_learns_a_contextual_bandit(tmp_path):
     config = REINFORCEConfig(total_episodes=32 * 25, episodes_per_update=32, learning_rate=0.05,
                              value_learning_rate=0.05, hidden_units=(16,), entropy_coef=0.01, seed=1)

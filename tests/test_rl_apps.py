@@ -12,6 +12,7 @@ def _summary(runs_dir: Path) -> dict:
     return json.loads((run / "summary.json").read_text())
 
 
+@pytest.mark.learned
 def test_dqn_app_trains_plots_exports_and_resumes(tmp_path):
     from apps import dqn
     from kerasdl.export import load_saved_model

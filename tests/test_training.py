@@ -124,6 +124,7 @@ def test_strategy_scope_builds_models():
     assert model.count_params() == 8 * 16 + 16 + 16 * 2 + 2
 
 
+@pytest.mark.learned
 @pytest.mark.parametrize("optimizer", ["nesterov", "rmsprop", "adam"])
 def test_compile_model_learns(optimizer):
     x, y = _toy_problem()

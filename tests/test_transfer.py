@@ -136,6 +136,7 @@ def test_mobilenet_v2_imagenet_weights_load_from_the_data_folder(shared_data):
 # ------------------------------------------------------------------ two-phase fine-tuning
 
 
+@pytest.mark.learned
 def test_two_phases_freeze_then_unfreeze_top_with_batch_norm_frozen(tmp_path):
     import keras
 
