@@ -139,6 +139,9 @@ def export_image_generator(generator, path, *, value_range=(0.0, 1.0), num_class
     """Write ``generator`` as a SavedModel: ``serve(latent[, label]) → {"images": uint8 (N, H, W, C)}``.
 
     ``latent``: float32 (N, latent_dim); ``label`` (conditional generators): int32 (N,).
+    An empty batch (N = 0) gives 0 images of the generator's image shape: the generator runs
+    through :func:`kerasdl.export.call_on_batch`, because TensorFlow's CPU (oneDNN) transposed
+    convolution returns a 0-row batch with the wrong channel count on some builds.
     A generator with NaN/inf weights is refused (``TrainingDiverged``): NaN would serve as
     black images. The rescaling from ``value_range`` to 0..255 and the cast happen inside the graph. A
     latent of the wrong width, a label outside [0, num_classes) or a label count that differs
@@ -147,7 +150,7 @@ def export_image_generator(generator, path, *, value_range=(0.0, 1.0), num_class
     import keras
     import tensorflow as tf
 
-    from kerasdl.export import atomic_directory
+    from kerasdl.export import atomic_directory, call_on_batch
     from kerasdl.training.callbacks import check_finite_weights
 
     check_finite_weights(generator, "generator")
@@ -169,8 +172,8 @@ def export_image_generator(generator, path, *, value_range=(0.0, 1.0), num_class
     archive.track(generator)
     latent_spec = tf.TensorSpec([None, None], tf.float32, name="latent")
     if num_classes is None:
-        def serve(latent):
-            return {"images": to_uint8(generator(checked_latent(latent), training=False))}
+        def serve(latent):  # an empty batch gives 0 images (kerasdl.export.call_on_batch)
+            return call_on_batch(lambda z: {"images": to_uint8(generator(z, training=False))}, checked_latent(latent))
 
         archive.add_endpoint("serve", serve, input_signature=[latent_spec])
     else:
@@ -184,7 +187,8 @@ def export_image_generator(generator, path, *, value_range=(0.0, 1.0), num_class
             ]
             with tf.control_dependencies(checks):
                 label = tf.identity(label)
-            return {"images": to_uint8(generator([latent, label], training=False))}
+            # checked before call_on_batch, which pads an empty latent batch (and its labels) to one row
+            return call_on_batch(lambda z, y: {"images": to_uint8(generator([z, y], training=False))}, latent, label)
 
         archive.add_endpoint("serve", serve, input_signature=[latent_spec, tf.TensorSpec([None], tf.int32, name="label")])
     with atomic_directory(path, overwrite=overwrite) as tmp:

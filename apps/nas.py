@@ -7,7 +7,10 @@ The controller samples child CNNs (filters, kernel size and pooling per layer), 
 is trained briefly and its validation accuracy rewards the controller. Random search with
 the same number of child trainings runs beside it unless ``--no-random``. The best
 architecture found is retrained for ``--final-epochs`` on the training split, evaluated on
-the held-out test split and exported as a SavedModel that takes uint8 8x8 images.
+the held-out test split and exported as a SavedModel that takes uint8 8x8 images. A NaN/inf
+loss in that retraining ends the run with
+:class:`~kerasdl.training.callbacks.TrainingDiverged` (``kerasdl`` exit status 1): nothing
+diverged is evaluated or exported.
 Writes ``runs/nas/<run-id>/`` (search_curve.png, summary.json).
 """
 
@@ -26,6 +29,8 @@ def add_arguments(parser):
     parser.add_argument("--baseline-decay", type=float, default=0.8, help="moving-average baseline decay")
     parser.add_argument("--no-random", action="store_true", help="skip the random-search comparison")
     parser.add_argument("--final-epochs", type=int, default=20, help="epochs to retrain the best architecture")
+    parser.add_argument("--final-learning-rate", type=float, default=3e-3,
+                        help="Adam learning rate of the final retraining")
     parser.add_argument("--runs-dir", default="runs/nas", help="folder for <run-id>/")
     parser.add_argument("--export", dest="export_dir", default="saved_models/nas", help="folder that receives <run-id>/")
     parser.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
@@ -44,12 +49,14 @@ def run(args) -> int:
     from kerasdl.automl.nas import SearchSpace, child_cnn, digits_search_data, nas_search, plot_search, random_search
     from kerasdl.data import load_digits, scale_images
     from kerasdl.export import check_export_agrees, export_saved_model, load_saved_model, with_preprocessing
-    from kerasdl.training import compile_model, set_seed
+    from kerasdl.training import compile_model, make_callbacks, set_seed
+    from kerasdl.training.callbacks import check_finite_weights
 
     # every value is checked before the data is read or a run folder is made
     check_int("trials", args.trials, minimum=1)
     check_int("child_epochs", args.child_epochs, minimum=1)
     check_int("final_epochs", args.final_epochs, minimum=1)
+    check_float("final_learning_rate", args.final_learning_rate, minimum=0.0, min_inclusive=False)
     check_float("controller_lr", args.controller_lr, minimum=0.0, min_inclusive=False)
     check_float("baseline_decay", args.baseline_decay, minimum=0.0, maximum=1.0, max_inclusive=False)
     space = SearchSpace(num_layers=args.layers)
@@ -69,8 +76,12 @@ def run(args) -> int:
     # Retrain the best architecture on the whole training split; test once on the held-out split.
     set_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_digits(image_size=8, seed=args.seed)
-    model = compile_model(child_cnn(best.best_architecture, (8, 8, 1), 10), "adam", 3e-3, jit_compile=False)
-    model.fit(scale_images(x_train), y_train, epochs=args.final_epochs, batch_size=32, verbose=0)
+    model = compile_model(child_cnn(best.best_architecture, (8, 8, 1), 10), "adam", args.final_learning_rate,
+                          jit_compile=False)
+    # make_callbacks(): a NaN/inf loss stops fit with TrainingDiverged (exit status 1), nothing exported
+    model.fit(scale_images(x_train), y_train, epochs=args.final_epochs, batch_size=32, verbose=0,
+              callbacks=make_callbacks())
+    check_finite_weights(model, "retrained model")
     test_accuracy = float(model.evaluate(scale_images(x_test), y_test, verbose=0)[1])
 
     export = {"export_path": None}
@@ -86,6 +97,7 @@ def run(args) -> int:
                "child_epochs": args.child_epochs, "searches": {r.method: r.summary() for r in results},
                "best_method": best.method, "best_architecture": best.best_architecture,
                "best_validation_accuracy": best.best_reward, "final_epochs": args.final_epochs,
+               "final_learning_rate": args.final_learning_rate,
                "test_accuracy": test_accuracy, "search_curve": str(curve), "run_dir": str(run_dir), **export}
     write_summary(run_dir, summary)
     print("\nSummary")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from pathlib import Path
 
 DESCRIPTION = "train a character-level RNN on a text file, sample text and export a prompt → text SavedModel"
 
@@ -71,12 +72,12 @@ def train_textgen(args, *, log=print) -> dict:
 
     from apps._common import new_run_dir, setup_runtime, write_summary
     from kerasdl._validation import check_float, check_int
-    from kerasdl.export import new_run_id
     from kerasdl.models.rnn import char_language_model
     from kerasdl.plots import plot_curves
     from kerasdl.text.generation import (CharGenerator, CharVocabulary, char_windows, export_generator,
                                          generate_text, load_text_file, split_ids)
     from kerasdl.training import TimeBudget, compile_model, make_callbacks
+    from kerasdl.training.callbacks import TrainingDiverged
 
     for name in ("units", "layers", "embedding_dim", "sequence_length", "batch_size", "epochs"):
         check_int(name, getattr(args, name), minimum=1)
@@ -114,12 +115,11 @@ def train_textgen(args, *, log=print) -> dict:
     history = model.fit(train_ds, validation_data=val_ds, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
                         callbacks=callbacks, verbose=2 if args.quiet else 1)
     train_seconds = time.perf_counter() - start
-    if any(not math.isfinite(v) for v in history.history.get("loss", [])):
-        log("textgen: training loss became NaN/inf (training stopped); using the last good checkpoint")
-    if (run_dir / "best.weights.h5").is_file():
-        model.load_weights(run_dir / "best.weights.h5")  # the epoch with the best validation loss
-    else:
-        raise RuntimeError("training produced no finite validation loss: lower --learning-rate or --clipnorm")
+    # A NaN/inf loss has already ended fit with TrainingDiverged (exit status 1, nothing exported).
+    if not (run_dir / "best.weights.h5").is_file():  # finite losses over non-finite weights: nothing kept
+        raise TrainingDiverged("training produced no finite model to keep: lower --learning-rate or --clipnorm; "
+                               "nothing exported")
+    model.load_weights(run_dir / "best.weights.h5")  # the epoch with the best validation loss
     val_loss = float(model.evaluate(val_ds, verbose=0))
     plot = plot_curves({"train": history.history["loss"], "validation": history.history["val_loss"]},
                        run_dir / "training_curves.png", xlabel="epoch", ylabel="nats per character",
@@ -154,7 +154,7 @@ def train_textgen(args, *, log=print) -> dict:
         "curves_png": str(plot), "run_dir": str(run_dir),
     }
     if not args.no_export:
-        export_path = export_generator(generator, f"{args.export_dir}/{new_run_id()}")
+        export_path = export_generator(generator, Path(args.export_dir) / run_dir.name)  # named after its run
         summary["export_dir"] = str(export_path)
         log(f"textgen: exported the prompt → text SavedModel to {export_path}")
     write_summary(run_dir, summary)

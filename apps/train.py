@@ -13,12 +13,11 @@ diverged is evaluated or exported, and ``best.keras`` exists only if a finite ep
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from apps._common import add_runtime_arguments, jit_flag
+from apps._common import add_runtime_arguments, jit_flag, write_summary
 
 DESCRIPTION = "train a kerasdl builder on an image data set and export a SavedModel"
 # Unknown --flags are passed to the builder, e.g. `kerasdl train resnet_cifar --depth 20`.
@@ -99,7 +98,8 @@ def train_and_export(
     from kerasdl._validation import check_int
     from kerasdl.cli import UsageError, record_run
     from kerasdl.data import load_image_classification, make_dataset, train_val_split
-    from kerasdl.export import EXPORT_TOLERANCE, check_export_agrees, export_saved_model, load_saved_model, new_run_id, with_preprocessing
+    from kerasdl.export import (EXPORT_TOLERANCE, check_export_agrees, create_run_dir, export_saved_model, load_saved_model,
+                                with_preprocessing)
     from kerasdl.models import BUILDERS
     from kerasdl.plots import plot_history
     from kerasdl.training import compile_model, make_callbacks, set_mixed_precision, set_seed, strategy
@@ -149,8 +149,7 @@ def train_and_export(
 
     (x_train, y_train), (x_val, y_val) = train_val_split(
         data.x_train, data.y_train, validation_fraction=validation_fraction, seed=seed)
-    run_id = new_run_id()
-    run_dir = Path(runs_dir) / run_id
+    run_dir = create_run_dir(runs_dir)  # claimed exclusively: no other run can be handed this folder
     callbacks = make_callbacks(checkpoint_path=run_dir / "best.keras", csv_path=run_dir / "history.csv")
     best = next(c for c in callbacks if isinstance(c, BestCheckpoint))
     record_run(run_dir, checkpoint=lambda: str(best.path) if best.saved else None)
@@ -168,7 +167,7 @@ def train_and_export(
                           title=f"{builder} on {data.name}: test accuracy {test_accuracy:.4f}")
 
     serving = with_preprocessing(model, keras.layers.Rescaling(1 / 255, name="scale_uint8"))
-    export_path = export_saved_model(serving, Path(export_dir) / run_id)
+    export_path = export_saved_model(serving, Path(export_dir) / run_dir.name)  # named after its run
     raw_test = np.round(data.x_test[:512] * 255).astype("uint8")
     max_diff = check_export_agrees(
         load_saved_model(export_path)(raw_test), model.predict(raw_test.astype("float32") / 255, verbose=0),
@@ -180,7 +179,7 @@ def train_and_export(
         export_path=str(export_path), run_dir=str(run_dir), curves_png=str(curves),
         export_max_abs_diff=max_diff, seconds=round(time.perf_counter() - start, 1),
     )
-    (run_dir / "summary.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
+    write_summary(run_dir, asdict(result))  # atomic: a kill leaves no truncated summary
     return result
 
 

@@ -239,12 +239,18 @@ def transfer_style(content_image, style_image, *, features: PerceptualFeatures |
     ``intermediate_dir`` every N steps; ``checkpoint_dir`` keeps the image, the Adam state
     and the step count every ``checkpoint_every`` steps and a rerun with the same folder
     resumes. ``on_step(step, losses)`` is called after each step.
+
+    A NaN/inf loss or image raises :class:`~kerasdl.training.callbacks.TrainingDiverged` (a
+    ``FloatingPointError``: ``kerasdl style`` reports it in one line, exit status 1) before
+    that step's PNG or checkpoint is written, so no diverged image is saved or returned; the
+    error names the last (finite) checkpoint, from which a rerun resumes.
     """
     import keras
     import tensorflow as tf
     from tqdm.auto import tqdm
 
     from kerasdl.losses.style import content_loss, style_loss, total_variation_loss
+    from kerasdl.training.callbacks import TrainingDiverged
 
     steps = check_int("steps", steps, minimum=1)
     learning_rate = check_float("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)
@@ -289,8 +295,9 @@ def transfer_style(content_image, style_image, *, features: PerceptualFeatures |
             j_tv = total_variation_loss(generated)
             total = content_weight * j_content + style_weight * j_style + tv_weight * j_tv
         optimizer.apply_gradients([(tape.gradient(total, generated), generated)])
-        generated.assign(tf.clip_by_value(generated, 0.0, 1.0))
-        return total, j_content, j_style, j_tv
+        generated.assign(tf.clip_by_value(generated, 0.0, 1.0))  # NaN passes the clip
+        # A finite loss can come with an overflowing gradient that leaves the image NaN: check both.
+        return (total, j_content, j_style, j_tv), tf.reduce_all(tf.math.is_finite(generated))
 
     history = {"total": [], "content": [], "style": [], "tv": []}
     pngs, times = [], []
@@ -298,12 +305,16 @@ def transfer_style(content_image, style_image, *, features: PerceptualFeatures |
     bar = tqdm(range(first, steps), initial=first, total=steps, desc="style transfer", disable=not progress, unit="step")
     for step in bar:
         tick = time.perf_counter()
-        losses = dict(zip(history, (float(v) for v in train_step())))
+        values, image_finite = train_step()
+        losses = dict(zip(history, (float(v) for v in values)))
         times.append(time.perf_counter() - tick)
-        if not np.isfinite(losses["total"]):
-            saved = f"; the last good image is in the checkpoint at {manager.latest_checkpoint}" if manager and manager.latest_checkpoint else ""
-            raise RuntimeError(f"style transfer diverged at step {step + 1} (loss {losses['total']}): "
-                               f"lower learning_rate or style_weight{saved}")
+        if not np.isfinite(losses["total"]) or not bool(image_finite):
+            # Raised before this step's PNG or checkpoint is written: the checkpoint holds a finite image.
+            kept = manager.latest_checkpoint if manager is not None else None
+            what = f"loss {losses['total']}" if not np.isfinite(losses["total"]) else "the image became NaN/inf"
+            where = f"the last finite image is in the checkpoint {kept}" if kept else "no finite checkpoint was saved"
+            raise TrainingDiverged(f"style transfer diverged at step {step + 1} ({what}): lower learning_rate or "
+                                   f"style_weight; {where}", kept)
         step_counter.assign_add(1)
         for key, value in losses.items():
             history[key].append(value)

@@ -1,10 +1,19 @@
-"""Training utilities (compile helper, schedules, callbacks, seeds, XLA, mixed precision, strategy)
+"""Training utilities (compile helper, schedules, callbacks, seeds, XLA, mixed precision, strategy),
+the run-safety callbacks (finite-only atomic checkpoints, NaN stops that raise ``TrainingDiverged``)
 and the ``keras.Model`` subclasses with custom ``train_step``: VAE, GAN, denoising autoencoder,
 Siamese (triplet) and adversarial training."""
 
 from kerasdl.training.adversarial import AdversarialModel
 from kerasdl.training.autoencoder import DenoisingAutoencoder, corrupt
-from kerasdl.training.callbacks import EpochTimer, TimeBudget, make_callbacks
+from kerasdl.training.callbacks import (
+    BestCheckpoint,
+    EpochTimer,
+    HistoryCSV,
+    StopOnNonFinite,
+    TimeBudget,
+    TrainingDiverged,
+    make_callbacks,
+)
 from kerasdl.training.compile import OPTIMIZERS, compile_model, loss_scaled, make_optimizer
 from kerasdl.training.gan import GAN, ConditionalGAN
 from kerasdl.training.generative_callbacks import SampleGrid, TrainingCheckpoint, save_image_grid, tile_images
@@ -22,6 +31,6 @@ from kerasdl.training.vae import VAE, latent_manifold
 __all__ = [
     "AdversarialModel", "GAN", "VAE", "SiameseModel", "ConditionalGAN", "DenoisingAutoencoder", "SampleGrid", "TrainingCheckpoint", "corrupt",
     "latent_manifold", "save_image_grid", "tile_images",
-    "EpochTimer", "TimeBudget", "OPTIMIZERS", "SCHEDULES", "OneCycle", "compile_model", "gpu_available", "make_callbacks",
+    "BestCheckpoint", "EpochTimer", "HistoryCSV", "StopOnNonFinite", "TimeBudget", "TrainingDiverged", "OPTIMIZERS", "SCHEDULES", "OneCycle", "compile_model", "gpu_available", "make_callbacks",
     "loss_scaled", "make_optimizer", "make_schedule", "resolve_jit_compile", "set_mixed_precision", "set_seed", "strategy",
 ]

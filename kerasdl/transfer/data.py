@@ -58,12 +58,14 @@ def scan_image_folder(directory, *, extensions=IMAGE_EXTENSIONS, check_decode: b
     Files whose extension is not an image extension, and image files TensorFlow cannot
     decode, are skipped with a ``UserWarning`` naming them. Raises
     :class:`~kerasdl.data.DatasetNotFoundError` for a missing folder and ``ValueError`` for
-    a folder without class sub-folders, a class without usable images, or fewer than two
-    classes.
+    a file given as the folder, a folder without class sub-folders, a class without usable
+    images, or fewer than two classes.
     """
     from kerasdl.data import DatasetNotFoundError
 
     root = Path(directory)
+    if root.is_file():  # worded like `kerasdl predict` for a file given as the SavedModel folder
+        raise ValueError(f"{root} is a file, not an image folder (expected one sub-folder per class)")
     if not root.is_dir():
         raise DatasetNotFoundError(f"image folder {str(root)!r} does not exist (expected one sub-folder per class)")
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
