@@ -8,7 +8,9 @@ from pathlib import Path
 
 
 def jit_flag(value: str):
-    """``--jit-compile auto|on|off`` → the value :func:`kerasdl.training.resolve_jit_compile` takes."""
+    """``--jit-compile auto|on|off`` → ``"auto"``/``True``/``False``, the value every kerasdl entry
+    point's ``jit_compile`` takes; apps pass it on unresolved and the library resolves it
+    (:func:`kerasdl.training.runtime.resolve_jit_compile`, the one place that does)."""
     return {"auto": "auto", "on": True, "off": False}[value]
 
 
@@ -37,14 +39,15 @@ def add_runtime_arguments(parser, *, seed: int = 0) -> None:
 def setup_runtime(args):
     """Apply the runtime flags parsed by :func:`add_runtime_arguments`; returns the strategy.
 
-    Also sets ``args.jit`` to the resolved ``jit_compile`` boolean.
+    Also sets ``args.jit`` to the ``jit_compile`` value to pass on (``"auto"``, ``True`` or
+    ``False``, see :func:`jit_flag`); the library entry point it goes to resolves it.
     """
-    from kerasdl.training.runtime import resolve_jit_compile, set_mixed_precision, set_seed, strategy
+    from kerasdl.training.runtime import set_mixed_precision, set_seed, strategy
 
     set_seed(args.seed)
     if getattr(args, "mixed_precision", False):
         set_mixed_precision(True)
-    args.jit = resolve_jit_compile(jit_flag(args.jit_compile))
+    args.jit = jit_flag(args.jit_compile)
     return strategy(getattr(args, "strategy", "auto"))
 
 

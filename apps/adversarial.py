@@ -162,9 +162,10 @@ def run(args) -> int:
     rows, examples = [], {}
     shown_x, shown_y = x_test[: args.examples], y_test[: args.examples]
     for eps in args.eps:
-        attacks = {"fgsm": FGSM(eps, batch_size=256),
+        attacks = {"fgsm": FGSM(eps, batch_size=256, jit_compile=args.jit),
                    f"pgd-{args.pgd_steps}": PGD(eps, steps=args.pgd_steps, step_size=args.pgd_step_size,
-                                                random_start=True, batch_size=256, seed=args.seed)}
+                                                random_start=True, batch_size=256, seed=args.seed,
+                                                jit_compile=args.jit)}
         for name, attack in attacks.items():
             result = evaluate_attack(model, (x_test, y_test), attack)
             rows.append({"attack": name, "eps": eps, **result})

@@ -161,7 +161,6 @@ def run(args) -> int:
     from apps._common import write_summary
     from kerasdl.rl.common import TrainingDivergedError, check_env_id
     from kerasdl.rl.dqn import DQN, DQNConfig
-    from kerasdl.training import resolve_jit_compile
 
     atari = args.env.startswith("ALE/")
     check_env_id(args.env)
@@ -178,7 +177,7 @@ def run(args) -> int:
         target_update_interval=args.target_update_interval, tau=args.tau,
         exploration_fraction=args.exploration_fraction, end_epsilon=args.final_epsilon, double_dqn=args.double_dqn,
         hidden_units=tuple(args.hidden_units), clip_rewards=atari,
-        jit_compile=resolve_jit_compile(jit_flag(args.jit_compile)), seed=args.seed,
+        jit_compile=jit_flag(args.jit_compile), seed=args.seed,
     )
     agent = DQN(env, config)  # validates env, spaces and network before anything runs
     target_return = check_rl_flags(args)
@@ -188,13 +187,14 @@ def run(args) -> int:
           + (f"; stops at a greedy return of {target_return:g}" if target_return is not None and args.eval_every
              else ""))
     try:
-        result = agent.learn(env, run_dir=run_dir, resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
+        result = agent.learn(run_dir=run_dir, resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
                              eval_every=args.eval_every, eval_episodes=args.eval_episodes,
                              target_return=target_return, max_seconds=args.max_seconds, progress=not args.quiet)
     except TrainingDivergedError as error:
         print(f"python -m apps.dqn: error: {error}", file=sys.stderr)
         return 1
-    figures = policy_figures(lambda policy: agent.evaluate(env, args.eval_episodes, seed=args.seed + 1, policy=policy),
+    figures = policy_figures(lambda policy: agent.evaluate(episodes=args.eval_episodes, seed=args.seed + 1,
+                                                           policy=policy),
                              (result.best_eval_mean, result.best_eval_step), args.eval_episodes)
     export = export_and_check(agent, args, run_id, env)
     summary = {
@@ -202,7 +202,7 @@ def run(args) -> int:
         "target_return": target_return, "solved_at_step": result.solved_at_step, **figures,
         "seconds": result.seconds, "eval_seconds": result.eval_seconds, "parameters": agent.q_network.count_params(),
         "learning_curve": result.curve_png, "checkpoint": result.checkpoint, "run_dir": str(run_dir), **export,
-        "config": config.__dict__,
+        "jit_compile": agent.jit_compile, "config": config.__dict__,
     }
     write_summary(run_dir, summary)
     print("\nSummary")

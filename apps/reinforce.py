@@ -47,13 +47,12 @@ def run(args) -> int:
     from apps._common import write_summary
     from kerasdl.rl.common import TrainingDivergedError
     from kerasdl.rl.reinforce import REINFORCE, REINFORCEConfig
-    from kerasdl.training import resolve_jit_compile
 
     config = REINFORCEConfig(
         total_episodes=args.episodes, episodes_per_update=args.episodes_per_update,
         learning_rate=args.learning_rate, value_learning_rate=args.value_learning_rate, gamma=args.gamma,
         baseline=not args.no_baseline, normalize_returns=not args.no_normalize, entropy_coef=args.entropy_coef,
-        hidden_units=tuple(args.hidden_units), jit_compile=resolve_jit_compile(jit_flag(args.jit_compile)),
+        hidden_units=tuple(args.hidden_units), jit_compile=jit_flag(args.jit_compile),
         seed=args.seed,
     )
     agent = REINFORCE(args.env, config)  # validates env, spaces and networks first
@@ -70,14 +69,16 @@ def run(args) -> int:
     except TrainingDivergedError as error:
         print(f"python -m apps.reinforce: error: {error}", file=sys.stderr)
         return 1
-    figures = policy_figures(lambda policy: agent.evaluate(args.eval_episodes, seed=args.seed + 1, policy=policy),
+    figures = policy_figures(lambda policy: agent.evaluate(episodes=args.eval_episodes, seed=args.seed + 1,
+                                                           policy=policy),
                              (result.best_eval_mean, result.best_eval_episode), args.eval_episodes)
     export = export_and_check(agent, args, run_id, args.env)
     summary = {
         "app": "reinforce", "env": args.env, "episodes": result.episodes, "env_steps": result.env_steps,
         "target_return": target_return, "solved_at_episode": result.solved_at_episode, **figures,
         "seconds": result.seconds, "eval_seconds": result.eval_seconds, "learning_curve": result.curve_png,
-        "checkpoint": result.checkpoint, "run_dir": str(run_dir), **export, "config": config.__dict__,
+        "checkpoint": result.checkpoint, "run_dir": str(run_dir), **export, "jit_compile": agent.jit_compile,
+        "config": config.__dict__,
     }
     write_summary(run_dir, summary)
     print("\nSummary")

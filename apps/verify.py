@@ -66,7 +66,7 @@ def run(args) -> int:
     from kerasdl.export import check_export_agrees, export_saved_model, load_saved_model, save_keras, with_preprocessing
     from kerasdl.models.siamese import embedding_network
     from kerasdl.plots import plot_curves, plot_history
-    from kerasdl.training import make_callbacks, make_optimizer
+    from kerasdl.training import make_callbacks
     from kerasdl.training.siamese import SiameseModel
     from kerasdl.verification import Verifier, choose_threshold, embedding_distances, make_pairs, one_shot_evaluation
 
@@ -100,7 +100,7 @@ def run(args) -> int:
             print(f"Backbone {args.backbone} ({args.weights} weights, frozen), features of {feature_layers}")
             embedding = embedding_network(data.input_shape, args.embedding_dim, backbone=features, dropout=0.2)
         model = SiameseModel(embedding, margin=args.margin, mining=args.mining)
-        model.compile(optimizer=make_optimizer("adam", args.learning_rate), jit_compile=args.jit)
+        model.compile("adam", args.learning_rate, jit_compile=args.jit)
     augment = face_augmentation(seed=args.seed) if args.augment else None
     batches = lambda x, y, seed, augment=None: identity_batches(  # noqa: E731
         x, y, identities_per_batch=min(args.identities_per_batch, len(np.unique(y))),

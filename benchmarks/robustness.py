@@ -222,7 +222,7 @@ def main(argv=None) -> int:
             base.set_weights(model.get_weights())
         robust = AdversarialModel(base, "pgd", eps=eps, alpha=args.alpha,
                                   attack_options={**options, "from_logits": True})
-        robust.compile(keras.optimizers.Adam(1e-3), loss, metrics=["accuracy"])
+        robust.compile(keras.optimizers.Adam(1e-3), loss=loss, metrics=["accuracy"])
         timer = EpochTimer()
         callbacks = [timer]
         if args.at_time_budget:

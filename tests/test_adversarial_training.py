@@ -45,7 +45,7 @@ def test_adversarial_training_raises_robust_accuracy_with_xla():
     standard.fit(x, y, epochs=6, batch_size=100, verbose=0)
     base = linear(0)
     robust = AdversarialModel(base, "pgd", eps=0.5, alpha=0.0, attack_options={"steps": 5, **CLIP})
-    robust.compile(keras.optimizers.Adam(0.05), LOSS, metrics=["accuracy"], jit_compile=True)
+    robust.compile(keras.optimizers.Adam(0.05), loss=LOSS, metrics=["accuracy"], jit_compile=True)
     seen = []
     callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(dict(logs)))
     history = robust.fit(x, y, epochs=6, batch_size=100, verbose=0, callbacks=[callback])
@@ -67,7 +67,7 @@ def test_train_step_minimises_the_mixed_loss():
     base = linear(1)
     attack = FGSM(0.5, **CLIP)
     model = AdversarialModel(base, attack, alpha=0.25)
-    model.compile(keras.optimizers.SGD(0.0), LOSS)  # lr 0: the weights stay, so the logged loss is checkable
+    model.compile(keras.optimizers.SGD(0.0), loss=LOSS)  # lr 0: the weights stay, so the logged loss is checkable
     logs = model.train_on_batch(x, y, return_dict=True)
     x_adv = attack(base, x, y)
     expected = 0.25 * float(LOSS(y, base(x))) + 0.75 * float(LOSS(y, base(x_adv)))

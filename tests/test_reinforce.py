@@ -36,12 +36,12 @@ def test_learns_a_contextual_bandit(tmp_path):
     config = REINFORCEConfig(total_episodes=32 * 25, episodes_per_update=32, learning_rate=0.05,
                              value_learning_rate=0.05, hidden_units=(16,), entropy_coef=0.01, seed=1)
     agent = REINFORCE(ContextBandit, config)
-    assert agent.evaluate(30, seed=5).mean() < 0.9  # the untrained greedy policy ignores the context
+    assert agent.evaluate(episodes=30, seed=5).mean() < 0.9  # the untrained greedy policy ignores the context
     result = agent.learn(run_dir=tmp_path, progress=False)
     assert result.episodes == 800 and result.updates == 25 and result.env_steps == 800
     returns = result.curves["episode_return"][1]
     assert np.mean(returns[-5:]) > np.mean(returns[:5]) + 0.3
-    assert agent.evaluate(30, seed=5).mean() == 1.0
+    assert agent.evaluate(episodes=30, seed=5).mean() == 1.0
     assert np.isfinite(result.curves["value_loss"][1]).all() and result.checkpoint.endswith("ckpt-800")
     assert (tmp_path / "learning_curve.png").is_file()
 

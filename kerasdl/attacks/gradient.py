@@ -21,7 +21,9 @@ softmax's gradient on confident examples); when those logits cannot be reached (
 model ends the graph) it uses ``-log(max(p_y, 1e-12))`` on the probabilities. Pass
 ``from_logits=True/False`` to override the detection.
 
-Every attack runs its whole batch inside one ``tf.function`` (optionally XLA-compiled);
+Every attack runs its whole batch inside one ``tf.function``, XLA-compiled as
+``jit_compile`` says (``"auto"``, the default: with a GPU, not on CPU; ``True``/``False``
+force it; resolved by :func:`kerasdl.training.runtime.resolve_jit_compile`);
 the same graph code (:meth:`GradientAttack.perturb_graph`) is what
 :class:`kerasdl.training.adversarial.AdversarialModel` calls inside ``train_step``.
 """
@@ -217,7 +219,9 @@ class GradientAttack:
     name = "attack"
 
     def __init__(self, eps, *, steps=1, step_size=None, norm="linf", random_start=False, targeted=False,
-                 clip_min=0.0, clip_max=1.0, from_logits=None, batch_size=256, jit_compile=False, seed=0):
+                 clip_min=0.0, clip_max=1.0, from_logits=None, batch_size=256, jit_compile="auto", seed=0):
+        from kerasdl.training.runtime import check_jit_compile, resolve_jit_compile
+
         self.eps = check_float("eps", eps, minimum=0.0)
         self.steps = check_int("steps", steps, minimum=1)
         self.norm = check_norm(norm)
@@ -236,8 +240,11 @@ class GradientAttack:
             raise ValueError(f"from_logits must be None (detect), True or False, got {from_logits!r}")
         self.from_logits = from_logits
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
-        check_choice("jit_compile", jit_compile, (True, False))
-        self.jit_compile = jit_compile
+        # The request ("auto", True, False) is what get_config records, so a saved
+        # AdversarialModel resolves it again on the machine that loads it; ``jit_compile``
+        # is the resolved switch the compiled attack uses.
+        self._jit_compile_request = check_jit_compile(jit_compile)
+        self.jit_compile = resolve_jit_compile(jit_compile)
         self.seed = check_int("seed", seed, minimum=0)
         self._calls = 0
         self._compiled = None
@@ -246,7 +253,7 @@ class GradientAttack:
         return {"eps": self.eps, "steps": self.steps, "step_size": self.step_size, "norm": self.norm,
                 "random_start": self.random_start, "targeted": self.targeted, "clip_min": self.clip_min,
                 "clip_max": self.clip_max, "from_logits": self.from_logits, "batch_size": self.batch_size,
-                "jit_compile": self.jit_compile, "seed": self.seed}
+                "jit_compile": self._jit_compile_request, "seed": self.seed}
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -373,7 +380,7 @@ class FGSM(GradientAttack):
     name = "fgsm"
 
     def __init__(self, eps, *, norm="linf", targeted=False, clip_min=0.0, clip_max=1.0, from_logits=None,
-                 batch_size=256, jit_compile=False, seed=0):
+                 batch_size=256, jit_compile="auto", seed=0):
         super().__init__(eps, steps=1, step_size=eps, norm=norm, random_start=False, targeted=targeted,
                          clip_min=clip_min, clip_max=clip_max, from_logits=from_logits, batch_size=batch_size,
                          jit_compile=jit_compile, seed=seed)
@@ -398,7 +405,7 @@ class PGD(GradientAttack):
     name = "pgd"
 
     def __init__(self, eps, *, steps=40, step_size=None, norm="linf", random_start=True, targeted=False,
-                 clip_min=0.0, clip_max=1.0, from_logits=None, batch_size=256, jit_compile=False, seed=0):
+                 clip_min=0.0, clip_max=1.0, from_logits=None, batch_size=256, jit_compile="auto", seed=0):
         super().__init__(eps, steps=steps, step_size=step_size, norm=norm, random_start=random_start,
                          targeted=targeted, clip_min=clip_min, clip_max=clip_max, from_logits=from_logits,
                          batch_size=batch_size, jit_compile=jit_compile, seed=seed)

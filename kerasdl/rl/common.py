@@ -14,16 +14,20 @@
   raises :class:`TrainingDivergedError` and the last good checkpoint stays the latest.
 * :func:`export_policy` — a SavedModel ``observation → action`` (argmax of the network's
   outputs), written atomically by :mod:`kerasdl.export`.
+* :class:`Agent` — the interface both agents share: ``learn(env=None, ...)``,
+  ``evaluate(env=None, ...)``, ``save(path)`` / ``load(path)``, ``export(path)``; the
+  environment defaults to the one the agent was built for.
 """
 
 from __future__ import annotations
 
+import abc
 import difflib
 from pathlib import Path
 
 import numpy as np
 
-from kerasdl._validation import check_float, check_int
+from kerasdl._validation import check_choice, check_float, check_int
 
 
 class TrainingDivergedError(RuntimeError):
@@ -394,3 +398,99 @@ def check_exported_policy(path, action_fn, observations) -> float:
 
     exported = np.asarray(load_saved_model(path)(observations))
     return float(np.mean(exported == action_fn(observations)))
+
+
+class Agent(abc.ABC):
+    """The interface :class:`~kerasdl.rl.dqn.DQN` and :class:`~kerasdl.rl.reinforce.REINFORCE` share.
+
+    * ``learn(env=None, *, run_dir=None, resume=False, eval_env=None, eval_every, eval_episodes,
+      target_return, max_seconds, progress, ...)`` trains; returns the algorithm's result.
+    * ``evaluate(env=None, episodes=10, seed=0, policy="best")``: greedy episode returns.
+    * ``save(path)`` / ``load(path)``: the networks' weights and the best policy found so
+      far, as one ``.npz`` file written atomically (resuming a run with its optimizer and
+      replay state is ``learn(run_dir=..., resume=True)``'s job).
+    * ``export(path, overwrite=False, policy="best")``: a SavedModel ``observation → action``.
+
+    ``env`` everywhere defaults to the environment given at construction (``self.env``).
+    A subclass sets ``self.env``, ``self.best`` (:class:`BestPolicy`), ``self.greedy_actions``
+    and ``self.observation_space``, and names its networks in :meth:`networks`; the
+    first one is the network being trained, the policy that :meth:`policy_network` returns.
+    """
+
+    algorithm = "agent"
+
+    @abc.abstractmethod
+    def networks(self) -> dict:
+        """``{name: keras.Model}`` saved by :meth:`save`, the trained (acting) network first."""
+
+    @abc.abstractmethod
+    def learn(self, env=None, **options):
+        """Train on ``env`` (default: the construction environment); see the subclass."""
+
+    def environment(self, env=None):
+        """``env``, or the environment given at construction when ``env`` is None."""
+        return self.env if env is None else env
+
+    def policy_network(self, policy: str = "best"):
+        """The acting network of ``policy``: ``"best"`` (the best evaluation's copy; the current
+        network when no evaluation has run) or ``"final"`` (the current network)."""
+        check_choice("policy", policy, ["best", "final"])
+        return self.best.network if (policy == "best" and self.best.found) else next(iter(self.networks().values()))
+
+    def evaluate(self, env=None, episodes: int = 10, seed: int = 0, policy: str = "best") -> np.ndarray:
+        """Returns of ``episodes`` greedy episodes of ``policy`` (see :meth:`policy_network` and
+        :func:`evaluate_policy`) on ``env`` (an id or a factory; default: the construction one)."""
+        network = self.policy_network(policy)
+        actions = self.best.greedy_actions if network is self.best.network else self.greedy_actions
+        return evaluate_policy(self.environment(env), actions, episodes, seed=seed)
+
+    def export(self, path, overwrite: bool = False, policy: str = "best") -> Path:
+        """SavedModel ``observation → action`` (greedy) of ``policy`` (default: the best one
+        evaluated, see :meth:`policy_network`), observations in the environment's dtype."""
+        return export_policy(self.policy_network(policy), path, observation_dtype=self.observation_space.dtype.name,
+                             overwrite=overwrite)
+
+    def _saved_arrays(self) -> dict:
+        arrays = {"algorithm": np.asarray(self.algorithm)}
+        for name, network in {**self.networks(), "best_network": self.best.network}.items():
+            for i, weight in enumerate(network.get_weights()):
+                arrays[f"{name}/{i:04d}"] = weight
+        arrays["best_mean_return"] = np.asarray(self.best.mean_return.numpy())
+        arrays["best_step"] = np.asarray(self.best.step.numpy())
+        return arrays
+
+    def save(self, path) -> Path:
+        """Write the networks' weights and the best policy (with its return and step) to ``path``,
+        one ``.npz`` file, atomically: a killed save leaves the previous file or none."""
+        from kerasdl.export import atomic_file
+
+        path = Path(path)
+        with atomic_file(path, suffix=".npz") as tmp:
+            np.savez(tmp, **self._saved_arrays())
+        return path
+
+    def load(self, path):
+        """Restore what :meth:`save` wrote into this agent (same algorithm and network shapes); returns self."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no saved {self.algorithm} agent at {path} (write one with agent.save(path))")
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = dict(saved)
+        algorithm = str(arrays.get("algorithm", ""))
+        if algorithm != self.algorithm:
+            raise ValueError(f"{path} holds a saved {algorithm or 'unknown'} agent, not a {self.algorithm} agent")
+        expected = self._saved_arrays()
+        for key, want in expected.items():
+            got = arrays.get(key)
+            if got is None or got.shape != want.shape:
+                raise ValueError(f"{path} does not fit this agent: {key} has shape "
+                                 f"{None if got is None else got.shape}, the agent's has {want.shape} "
+                                 "(same network architecture needed)")
+        if set(arrays) != set(expected):
+            extra = sorted(set(arrays) - set(expected))
+            raise ValueError(f"{path} does not fit this agent: it holds weights the agent lacks ({', '.join(extra)})")
+        for name, network in {**self.networks(), "best_network": self.best.network}.items():
+            network.set_weights([arrays[f"{name}/{i:04d}"] for i in range(len(network.weights))])
+        self.best.mean_return.assign(float(arrays["best_mean_return"]))
+        self.best.step.assign(int(arrays["best_step"]))
+        return self

@@ -12,8 +12,8 @@ Everything else is the standard recipe: ε-greedy exploration with ε decayed li
 over ``exploration_fraction`` of the run; a replay buffer; a target network synced every
 ``target_update_interval`` environment steps (hard copy when ``tau == 1``, Polyak
 averaging ``θ⁻ ← τθ + (1 − τ)θ⁻`` otherwise); Adam with the gradient's global norm
-clipped to ``max_grad_norm``; the update compiled with ``tf.function`` (``jit_compile``
-for XLA).
+clipped to ``max_grad_norm``; the update compiled with ``tf.function`` (``jit_compile``:
+XLA; ``"auto"`` turns it on with a GPU).
 
 Gymnasium's API: ``reset(seed=...)`` once, then ``step`` returns ``terminated`` (a true
 end: no bootstrap) and ``truncated`` (a time limit: the next state still has value, so
@@ -23,8 +23,8 @@ Example::
 
     from kerasdl.rl.dqn import DQN, DQNConfig
     agent = DQN("CartPole-v1", DQNConfig(total_timesteps=50_000))
-    result = agent.learn("CartPole-v1", run_dir="runs/dqn/demo", eval_every=1_000, eval_episodes=20,
-                         target_return=475)
+    result = agent.learn(run_dir="runs/dqn/demo", eval_every=1_000, eval_episodes=20, target_return=475)
+    agent.save("runs/dqn/demo/agent.npz")          # the networks' weights and the best policy
     agent.export("saved_models/dqn/demo")          # observation → action, the best evaluated policy
 """
 
@@ -36,8 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasdl._validation import check_choice, check_float, check_int
+from kerasdl._validation import check_float, check_int
 from kerasdl.rl.common import (
+    Agent,
     BestPolicy,
     Checkpointer,
     GreedyEvaluation,
@@ -46,8 +47,6 @@ from kerasdl.rl.common import (
     check_gamma,
     check_network_fits,
     diverged,
-    evaluate_policy,
-    export_policy,
     greedy_action_fn,
     linear_schedule,
     make_env,
@@ -62,7 +61,9 @@ class DQNConfig:
 
     Step counts are environment steps. ``train_frequency`` env steps pass between
     training phases of ``gradient_steps`` updates each; ``learning_starts`` steps of
-    random play fill the buffer first.
+    random play fill the buffer first. ``jit_compile``: ``"auto"`` (XLA with a GPU, off on
+    CPU), ``True`` or ``False``; kept as given, resolved by the agent
+    (:func:`kerasdl.training.runtime.resolve_jit_compile`, stored as ``DQN.jit_compile``).
     """
 
     total_timesteps: int = 50_000
@@ -83,10 +84,13 @@ class DQNConfig:
     huber_delta: float = 1.0
     hidden_units: tuple = (256, 256)
     clip_rewards: bool = False
-    jit_compile: bool = False
+    jit_compile: bool | str = "auto"
     seed: int = 0
 
     def __post_init__(self):
+        from kerasdl.training.runtime import check_jit_compile
+
+        check_jit_compile(self.jit_compile)
         for name in ("total_timesteps", "buffer_size", "batch_size", "train_frequency", "gradient_steps",
                      "target_update_interval"):
             check_int(name, getattr(self, name), minimum=1)
@@ -127,23 +131,30 @@ class DQNResult:
     curve_png: str | None = None
 
 
-class DQN:
-    """A DQN agent for one environment (its spaces fix the networks).
+class DQN(Agent):
+    """A DQN agent for one environment (its spaces fix the networks); the interface
+    (``learn``, ``evaluate``, ``save``/``load``, ``export``) is :class:`~kerasdl.rl.common.Agent`'s.
 
     Args:
-        env: a Gymnasium id, a factory, or an Env (only its spaces are read here).
+        env: a Gymnasium id, a factory, or an Env (only its spaces are read here); the
+            default environment of :meth:`learn` and :meth:`evaluate` (which needs an id
+            or a factory, to make copies).
         config: :class:`DQNConfig`.
         q_network: a Keras model ``observation batch → Q-values``; default
             :func:`kerasdl.rl.networks.q_network_for` (MLP or Nature DQN by observation rank).
     """
 
+    algorithm = "DQN"
+
     def __init__(self, env, config: DQNConfig | None = None, q_network=None):
         import keras
         import tensorflow as tf
 
-        from kerasdl.training import make_optimizer
+        from kerasdl.training.compile import make_optimizer
+        from kerasdl.training.runtime import resolve_jit_compile
 
         self.config = config = config or DQNConfig()
+        self.env = env
         probe = make_env(env)
         self.observation_space, self.action_space = probe.observation_space, probe.action_space
         if probe is not env:
@@ -161,12 +172,17 @@ class DQN:
         self.optimizer = make_optimizer("adam", config.learning_rate, global_clipnorm=config.max_grad_norm)
         self.optimizer.build(self.q_network.trainable_variables)
         self.loss_fn = keras.losses.Huber(delta=config.huber_delta)
-        self._update = tf.function(self._update_step, jit_compile=config.jit_compile, reduce_retracing=True)
-        self._train_phase = tf.function(self._train_phase_steps, jit_compile=config.jit_compile,
+        self.jit_compile = resolve_jit_compile(config.jit_compile)
+        self._update = tf.function(self._update_step, jit_compile=self.jit_compile, reduce_retracing=True)
+        self._train_phase = tf.function(self._train_phase_steps, jit_compile=self.jit_compile,
                                         reduce_retracing=True)
         self.greedy_actions = greedy_action_fn(self.q_network)
         self.best = BestPolicy(self.q_network)  # the best evaluated policy, filled by learn()
         self.rng = np.random.default_rng(config.seed)
+
+    def networks(self) -> dict:
+        """The online Q-network (the acting one) and the target network."""
+        return {"q_network": self.q_network, "target_network": self.target_network}
 
     # -- the update ------------------------------------------------------------------------
     def _update_step(self, observations, actions, rewards, next_observations, terminated):
@@ -234,10 +250,11 @@ class DQN:
         return int(self.greedy_actions(observation[None])[0])
 
     # -- the loop ----------------------------------------------------------------------------
-    def learn(self, env, *, run_dir=None, resume: bool = False, checkpoint_every: int = 10_000,
+    def learn(self, env=None, *, run_dir=None, resume: bool = False, checkpoint_every: int = 10_000,
               eval_env=None, eval_every: int = 0, eval_episodes: int = 10, target_return: float | None = None,
               log_every: int = 1_000, max_seconds: float | None = None, progress: bool = True) -> DQNResult:
-        """Train for ``config.total_timesteps`` environment steps (in total, across resumes).
+        """Train on ``env`` (default: the construction environment) for ``config.total_timesteps``
+        environment steps (in total, across resumes).
 
         ``run_dir`` (optional) receives ``checkpoints/`` (every ``checkpoint_every`` steps and
         at the end, with the replay buffer and the best policy), ``tensorboard/`` scalars and
@@ -255,7 +272,7 @@ class DQN:
         c = self.config
         for name, value in (("checkpoint_every", checkpoint_every), ("log_every", log_every)):
             check_int(name, value, minimum=1)
-        env_id = env
+        env_id = env = self.environment(env)
         env = make_env(env)
         check_network_fits(self.q_network, env.observation_space, check_discrete_actions(env.action_space, "DQN"))
         self.replay = buffer = ReplayBuffer(c.buffer_size, env.observation_space.shape, env.observation_space.dtype,
@@ -335,22 +352,3 @@ class DQN:
             result.curve_png = str(png) if png else None
         log.close()
         return result
-
-    def policy_network(self, policy: str = "best"):
-        """The Q-network of ``policy``: ``"best"`` (the best evaluation's copy; the current
-        network when no evaluation has run) or ``"final"`` (the current network)."""
-        check_choice("policy", policy, ["best", "final"])
-        return self.best.network if (policy == "best" and self.best.found) else self.q_network
-
-    def evaluate(self, env, episodes: int = 10, seed: int = 0, policy: str = "best") -> np.ndarray:
-        """Returns of ``episodes`` greedy episodes of ``policy`` (see :meth:`policy_network` and
-        :func:`kerasdl.rl.common.evaluate_policy`)."""
-        network = self.policy_network(policy)
-        actions = self.best.greedy_actions if network is self.best.network else self.greedy_actions
-        return evaluate_policy(env, actions, episodes, seed=seed)
-
-    def export(self, path, overwrite: bool = False, policy: str = "best") -> Path:
-        """SavedModel ``observation → action`` (greedy) of ``policy`` (default: the best one
-        evaluated, see :meth:`policy_network`), observations in the environment's dtype."""
-        return export_policy(self.policy_network(policy), path, observation_dtype=self.observation_space.dtype.name,
-                             overwrite=overwrite)

@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasdl._validation import check_choice, check_float, check_int
+from kerasdl._validation import check_float, check_int
 from kerasdl.rl.common import (
+    Agent,
     BestPolicy,
     Checkpointer,
     GreedyEvaluation,
@@ -39,8 +40,6 @@ from kerasdl.rl.common import (
     check_network_fits,
     diverged,
     env_factory,
-    evaluate_policy,
-    export_policy,
     greedy_action_fn,
 )
 from kerasdl.rl.networks import policy_network, value_network
@@ -61,7 +60,12 @@ def reward_to_go(rewards: np.ndarray, gamma: float, alive: np.ndarray | None = N
 
 @dataclass
 class REINFORCEConfig:
-    """REINFORCE hyperparameters (defaults work for CartPole-v1)."""
+    """REINFORCE hyperparameters (defaults work for CartPole-v1).
+
+    ``jit_compile``: ``"auto"`` (XLA with a GPU, off on CPU), ``True`` or ``False``; kept as
+    given, resolved by the agent (:func:`kerasdl.training.runtime.resolve_jit_compile`,
+    stored as ``REINFORCE.jit_compile``).
+    """
 
     total_episodes: int = 2_000
     episodes_per_update: int = 8
@@ -74,10 +78,13 @@ class REINFORCEConfig:
     hidden_units: tuple = (64, 64)
     max_grad_norm: float = 1.0
     max_episode_steps: int | None = None
-    jit_compile: bool = False
+    jit_compile: bool | str = "auto"
     seed: int = 0
 
     def __post_init__(self):
+        from kerasdl.training.runtime import check_jit_compile
+
+        check_jit_compile(self.jit_compile)
         check_int("total_episodes", self.total_episodes, minimum=1)
         check_int("episodes_per_update", self.episodes_per_update, minimum=1)
         check_int("seed", self.seed, minimum=0)
@@ -112,23 +119,29 @@ class REINFORCEResult:
     curve_png: str | None = None
 
 
-class REINFORCE:
-    """A REINFORCE agent for one environment with a discrete action space.
+class REINFORCE(Agent):
+    """A REINFORCE agent for one environment with a discrete action space; the interface
+    (``learn``, ``evaluate``, ``save``/``load``, ``export``) is :class:`~kerasdl.rl.common.Agent`'s.
 
     Args:
-        env: a Gymnasium id or a factory (copies are made for batched collection).
+        env: a Gymnasium id or a factory (copies are made for batched collection); the
+            default environment of :meth:`learn` and :meth:`evaluate`.
         config: :class:`REINFORCEConfig`.
         policy: optional Keras model ``observations → action logits``.
         value: optional Keras model ``observations → V(s)`` of shape (batch, 1).
     """
 
+    algorithm = "REINFORCE"
+
     def __init__(self, env, config: REINFORCEConfig | None = None, policy=None, value=None):
         import keras
         import tensorflow as tf
 
-        from kerasdl.training import make_optimizer
+        from kerasdl.training.compile import make_optimizer
+        from kerasdl.training.runtime import resolve_jit_compile
 
         self.config = config = config or REINFORCEConfig()
+        self.env = env
         self.env_fn = env_factory(env)
         probe = self.env_fn()
         self.observation_space, self.action_space = probe.observation_space, probe.action_space
@@ -146,14 +159,30 @@ class REINFORCE:
         self.policy_optimizer.build(self.policy.trainable_variables)
         self.value_optimizer.build(self.value.trainable_variables)
         spec = tf.TensorSpec((None, *shape), tf.float32)
+        self.jit_compile = resolve_jit_compile(config.jit_compile)
         self._update = tf.function(
-            self._update_step, jit_compile=config.jit_compile,
+            self._update_step, jit_compile=self.jit_compile,
             input_signature=[spec, tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.float32)],
         )
         self._logits = tf.function(lambda obs: self.policy(obs, training=False), input_signature=[spec])
         self.greedy_actions = greedy_action_fn(self.policy)
         self.best = BestPolicy(self.policy)  # the best evaluated policy, filled by learn()
         self.rng = np.random.default_rng(config.seed)
+
+    def networks(self) -> dict:
+        """The policy network (the acting one) and the value baseline."""
+        return {"policy": self.policy, "value": self.value}
+
+    def _fitting_factory(self, env):
+        """A factory for ``env`` (id or factory) after checking that its spaces fit the networks."""
+        factory = env_factory(env)
+        probe = factory()
+        try:
+            check_network_fits(self.policy, probe.observation_space,
+                               check_discrete_actions(probe.action_space, "REINFORCE"), what="policy")
+        finally:
+            probe.close()
+        return factory
 
     # -- the update ------------------------------------------------------------------------
     def _update_step(self, observations, actions, returns):
@@ -213,10 +242,11 @@ class REINFORCE:
         return {"policy_loss": float(policy_loss), "value_loss": float(value_loss), "entropy": float(entropy)}
 
     # -- the loop ----------------------------------------------------------------------------
-    def learn(self, *, run_dir=None, resume: bool = False, checkpoint_every: int = 50, eval_every: int = 0,
-              eval_episodes: int = 10, target_return: float | None = None, max_seconds: float | None = None,
-              progress: bool = True) -> REINFORCEResult:
-        """Train for ``config.total_episodes`` episodes (counted across resumes).
+    def learn(self, env=None, *, run_dir=None, resume: bool = False, checkpoint_every: int = 50, eval_env=None,
+              eval_every: int = 0, eval_episodes: int = 10, target_return: float | None = None,
+              max_seconds: float | None = None, progress: bool = True) -> REINFORCEResult:
+        """Train on ``env`` (an id or a factory; default: the construction environment) for
+        ``config.total_episodes`` episodes (counted across resumes).
 
         ``checkpoint_every`` and ``eval_every`` count updates (0: never evaluate); the rest is
         as in :meth:`kerasdl.rl.dqn.DQN.learn`: ``run_dir`` gets checkpoints (with the best
@@ -224,6 +254,7 @@ class REINFORCE:
         evaluated on ``eval_episodes`` episodes every ``eval_every`` updates and at the end,
         the best one is kept in :attr:`best` (what :meth:`export` and :meth:`evaluate` use),
         and training stops once an evaluation's mean return reaches ``target_return``.
+        Evaluations play ``eval_env`` (default: ``env``).
         """
         import gymnasium as gym
         from tqdm.auto import tqdm
@@ -231,10 +262,11 @@ class REINFORCE:
         c = self.config
         check_int("checkpoint_every", checkpoint_every, minimum=1)
         check_int("eval_every", eval_every, minimum=0)
+        env_fn = self.env_fn if env is None else self._fitting_factory(env)
         run_dir = Path(run_dir) if run_dir is not None else None
         log = RunLog(run_dir / "tensorboard" if run_dir else None)
         # eval_every counts updates, the evaluation's steps are episodes: every k updates = every k·n episodes
-        evaluation = GreedyEvaluation(self.env_fn, self.policy, self.best, log,
+        evaluation = GreedyEvaluation(env_fn if eval_env is None else eval_env, self.policy, self.best, log,
                                       every=eval_every * c.episodes_per_update, episodes=eval_episodes,
                                       target_return=target_return, unit="episode",
                                       write=lambda line: bar.write(line))  # the progress bar made below
@@ -244,7 +276,7 @@ class REINFORCE:
                                         policy_optimizer=self.policy_optimizer, value_optimizer=self.value_optimizer,
                                         optional=self.best.trackables())
         episodes = checkpointer.restore() if (checkpointer and resume) else 0
-        envs = gym.vector.SyncVectorEnv([self.env_fn] * c.episodes_per_update)
+        envs = gym.vector.SyncVectorEnv([env_fn] * c.episodes_per_update)
         bar = tqdm(total=c.total_episodes, initial=episodes, disable=not progress, unit="episode", desc="REINFORCE")
         start, env_steps, updates, solved_at = time.perf_counter(), 0, 0, None
         try:
@@ -291,21 +323,3 @@ class REINFORCE:
             result.curve_png = str(png) if png else None
         log.close()
         return result
-
-    def policy_network(self, policy: str = "best"):
-        """The policy network of ``policy``: ``"best"`` (the best evaluation's copy; the current
-        network when no evaluation has run) or ``"final"`` (the current network)."""
-        check_choice("policy", policy, ["best", "final"])
-        return self.best.network if (policy == "best" and self.best.found) else self.policy
-
-    def evaluate(self, episodes: int = 10, seed: int = 0, policy: str = "best") -> np.ndarray:
-        """Returns of ``episodes`` greedy (argmax π) episodes of ``policy`` (see :meth:`policy_network`)."""
-        network = self.policy_network(policy)
-        actions = self.best.greedy_actions if network is self.best.network else self.greedy_actions
-        return evaluate_policy(self.env_fn, actions, episodes, seed=seed)
-
-    def export(self, path, overwrite: bool = False, policy: str = "best") -> Path:
-        """SavedModel ``observation → action`` (the most probable action) of ``policy``
-        (default: the best one evaluated, see :meth:`policy_network`)."""
-        return export_policy(self.policy_network(policy), path, observation_dtype=self.observation_space.dtype.name,
-                             overwrite=overwrite)

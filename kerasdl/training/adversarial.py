@@ -13,10 +13,12 @@ It is a ``keras.Model`` subclass overriding ``train_step``, so ``fit()``, callba
 progress bars, ``jit_compile`` and ``tf.distribute`` strategies work as usual. Losses are
 Keras' own (``compile(loss=...)``), averaged over the global batch by Keras'
 ``compute_loss``; each term adds the model's regularisation losses once, weighted by
-``alpha`` and ``1 - alpha``, so they count exactly once in ``L``.
+``alpha`` and ``1 - alpha``, so they count exactly once in ``L``. ``compile`` follows the
+custom-model contract of :mod:`kerasdl.training.compile` (optimizer or name + learning rate,
+``jit_compile="auto"``), with ``loss`` and ``metrics`` passed by keyword to Keras.
 
 >>> robust = AdversarialModel(model, attack="pgd", eps=0.1, steps=7, alpha=0.0)
->>> robust.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+>>> robust.compile("adam", 1e-3, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 >>> robust.fit(x, y, epochs=5)          # logs loss, accuracy (clean), adv_loss, adv_accuracy
 >>> robust.model                         # the trained classifier, to export
 """
@@ -28,6 +30,7 @@ import tensorflow as tf
 
 from kerasdl._validation import check_float
 from kerasdl.attacks.gradient import ATTACKS, GradientAttack, ModelOutput, graph_labels, make_attack
+from kerasdl.training.compile import CustomModelCompile
 
 try:  # Keras' own helper: the loss tracker shows the per-replica loss unscaled
     from keras.src.losses.loss import unscale_loss_for_distribution
@@ -37,7 +40,7 @@ except ImportError:  # pragma: no cover - older/newer Keras layout
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
-class AdversarialModel(keras.Model):
+class AdversarialModel(CustomModelCompile, keras.Model):
     """Wrap ``model`` for adversarial training (see the module docstring).
 
     Args:

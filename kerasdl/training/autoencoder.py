@@ -20,6 +20,7 @@ import keras
 
 from kerasdl._validation import check_float
 from kerasdl.losses.generative import mean_pixel_crossentropy
+from kerasdl.training.compile import CustomModelCompile
 
 
 def corrupt(x, noise_std: float = 0.0, mask_fraction: float = 0.0, seed=None):
@@ -34,10 +35,11 @@ def corrupt(x, noise_std: float = 0.0, mask_fraction: float = 0.0, seed=None):
     return x
 
 
-class DenoisingAutoencoder(keras.Model):
+class DenoisingAutoencoder(CustomModelCompile, keras.Model):
     """``DenoisingAutoencoder(autoencoder, noise_std=0.0, mask_fraction=0.0)``.
 
-    ``compile(optimizer)`` only; the loss is binary cross-entropy averaged over pixels
+    ``compile(optimizer="adam", learning_rate=None, *, jit_compile="auto")``, the custom-model
+    contract of :mod:`kerasdl.training.compile`; the loss is built in: binary cross-entropy averaged over pixels
     (what ``loss="binary_crossentropy"`` gives), plus the model's activity penalties.
     ``fit`` takes clean images (or ``(images, anything)``); it reports ``loss`` and
     ``reconstruction_loss``. ``evaluate`` corrupts the same way, so ``val_loss`` is the
@@ -56,14 +58,9 @@ class DenoisingAutoencoder(keras.Model):
     def metrics(self):
         return [self.loss_tracker, self.reconstruction_tracker]
 
-    def compile(self, optimizer="adam", learning_rate: float = 1e-3, **kwargs):
-        from kerasdl.training.compile import make_optimizer
-
-        if not isinstance(optimizer, keras.optimizers.Optimizer):
-            optimizer = make_optimizer(optimizer, check_float("learning_rate", learning_rate, minimum=0.0,
-                                                              min_inclusive=False))
-        super().compile(optimizer=optimizer, **kwargs)
-        self.optimizer.build(self.autoencoder.trainable_variables)
+    def trained_variables(self) -> list:
+        """The wrapped autoencoder's weights: what ``train_step`` updates."""
+        return self.autoencoder.trainable_variables
 
     def checkpoint_trackables(self) -> dict:
         return {"autoencoder": self.autoencoder, "optimizer": self.optimizer}
@@ -88,7 +85,7 @@ class DenoisingAutoencoder(keras.Model):
         with tf.GradientTape() as tape:
             loss, per_example, penalty = self._denoising_losses(data, training=True)
             loss = self.optimizer.scale_loss(loss)  # loss scaling under mixed_float16, else identity
-        variables = self.autoencoder.trainable_variables
+        variables = self.trained_variables()
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return self._update(per_example, penalty)
 

@@ -1,4 +1,36 @@
-"""One helper to compile any model: optimizer by name, schedule, clipping, XLA."""
+"""How kerasdl compiles models: :func:`compile_model` for plain models, one contract for custom ones.
+
+**Plain models** (functional/Sequential classifiers, detectors, segmenters):
+:func:`compile_model` — optimizer by name, schedule, clipping, loss, metrics, XLA.
+
+**Custom ``train_step`` models** — :class:`~kerasdl.training.vae.VAE`,
+:class:`~kerasdl.training.autoencoder.DenoisingAutoencoder`,
+:class:`~kerasdl.training.siamese.SiameseModel`,
+:class:`~kerasdl.training.adversarial.AdversarialModel` and
+:class:`~kerasdl.training.gan.GAN` / ``ConditionalGAN`` — all compile the same way::
+
+    model.compile(optimizer="adam", learning_rate=None, *, jit_compile="auto", **keras_kwargs)
+    gan.compile(d_optimizer="adam", g_optimizer="adam", d_learning_rate=None, g_learning_rate=None,
+                beta_1=0.5, *, jit_compile="auto", **keras_kwargs)
+
+- one optimizer per trained network (the GAN trains two, hence its ``d_``/``g_`` pair):
+  a ``keras.optimizers.Optimizer`` instance, used as it is, or a name of :data:`OPTIMIZERS`
+  built with ``learning_rate`` (``None``: the model's default, 1e-3, or 2e-4 for the GAN
+  as in DCGAN). A learning rate given together with an instance is a ``ValueError``:
+  the instance has its own, and a silently ignored argument hides mistakes such as
+  ``compile(optimizer, loss)`` written in Keras' argument order;
+- ``jit_compile``: ``"auto"`` (XLA on with a GPU, off on CPU), ``True`` or ``False``,
+  resolved by :func:`kerasdl.training.runtime.resolve_jit_compile` like every other entry
+  point of kerasdl (Keras' own ``"auto"``, which turns XLA on on CPU too, is not used);
+- ``keras_kwargs`` go to ``keras.Model.compile`` unchanged: ``loss`` and ``metrics`` for
+  :class:`AdversarialModel` (whose ``train_step`` uses Keras' ``compute_loss``),
+  ``steps_per_execution``, ``run_eagerly``...;
+- the optimizer's slots are created at compile time (under the caller's strategy scope),
+  so a checkpoint can be restored into them before the first step.
+
+Under ``mixed_float16`` the optimizer is wrapped for loss scaling (by Keras'
+``compile`` for one optimizer, by :func:`loss_scaled` for the GAN's two).
+"""
 
 from __future__ import annotations
 
@@ -91,3 +123,56 @@ def loss_scaled(optimizer):
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer
     return keras.optimizers.LossScaleOptimizer(optimizer)
+
+
+def optimizer_for(optimizer, learning_rate, default_learning_rate: float, *,
+                  names: tuple[str, str] = ("optimizer", "learning_rate"), **optimizer_kwargs):
+    """The optimizer of one trained network under the custom-model contract (module docstring).
+
+    ``optimizer``: an instance (returned unchanged; ``learning_rate`` must then be ``None``)
+    or a name of :data:`OPTIMIZERS`, built with ``learning_rate`` (``None`` →
+    ``default_learning_rate``) and ``optimizer_kwargs``. ``names``: the argument names the
+    caller exposes (``("d_optimizer", "d_learning_rate")`` for a GAN), used in errors.
+    """
+    optimizer_name, rate_name = names
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        if learning_rate is not None:
+            raise ValueError(
+                f"{rate_name} applies only to an optimizer given by name; {optimizer_name} is a "
+                f"{type(optimizer).__name__} instance with its own learning rate, got {rate_name}={learning_rate!r} "
+                "(Keras' loss and metrics go by keyword: compile(optimizer, loss=..., metrics=...))"
+            )
+        return optimizer
+    if not isinstance(optimizer, str):
+        raise ValueError(f"{optimizer_name} must be a keras.optimizers.Optimizer or one of {list(OPTIMIZERS)!r}, "
+                         f"got {optimizer!r}")
+    check_choice(optimizer_name, optimizer, OPTIMIZERS)
+    rate = default_learning_rate if learning_rate is None else learning_rate
+    if not isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+        rate = check_float(rate_name, rate, minimum=0.0, min_inclusive=False)
+    return make_optimizer(optimizer, rate, **optimizer_kwargs)
+
+
+class CustomModelCompile:
+    """Mixin (before ``keras.Model``) giving a one-optimizer custom ``train_step`` model the
+    contract of the module docstring: ``compile(optimizer="adam", learning_rate=None, *,
+    jit_compile="auto", **keras_kwargs)``.
+
+    A model sets ``default_learning_rate`` and, when it trains something other than all of
+    its ``trainable_variables``, overrides :meth:`trained_variables` — which its
+    ``train_step`` differentiates too, so the optimizer is built for exactly those.
+    """
+
+    default_learning_rate = 1e-3
+
+    def compile(self, optimizer="adam", learning_rate=None, *, jit_compile="auto", **kwargs):
+        """See :mod:`kerasdl.training.compile`."""
+        optimizer = optimizer_for(optimizer, learning_rate, self.default_learning_rate)
+        super().compile(optimizer=optimizer, jit_compile=resolve_jit_compile(jit_compile), **kwargs)
+        variables = self.trained_variables()
+        if variables:  # an unbuilt network has none yet; Keras then builds at the first step
+            self.optimizer.build(variables)
+
+    def trained_variables(self) -> list:
+        """The variables ``train_step`` updates (default: all trainable variables)."""
+        return list(self.trainable_variables)

@@ -8,10 +8,11 @@ loss of their §3):
    ``1 − label_smoothing`` (one-sided smoothing, Salimans et al. 2016);
 2. one generator update with ``−log D(G(z))``; only the generator's weights move.
 
-Each network has its own optimizer (``compile(d_optimizer=..., g_optimizer=...)``).
+Each network has its own optimizer (``compile(d_optimizer=..., g_optimizer=...)``, the
+custom-model contract of :mod:`kerasdl.training.compile` once per network).
 Per-example losses are averaged over the **global** batch (``tf.nn.compute_average_loss``),
 so ``fit`` works under ``tf.distribute`` strategies, and the step compiles with
-``jit_compile=True``. :class:`ConditionalGAN` feeds ``(images, labels)`` batches and passes
+XLA (``compile(jit_compile=True)``; ``"auto"``, the default, turns it on with a GPU). :class:`ConditionalGAN` feeds ``(images, labels)`` batches and passes
 the labels to both networks (Mirza & Osindero, "Conditional GANs", 2014).
 """
 
@@ -24,14 +25,17 @@ from kerasdl._validation import check_float, check_int
 from kerasdl.losses.generative import check_label_smoothing, discriminator_loss, generator_loss
 
 
-def _optimizer(name, optimizer, learning_rate, beta_1):
-    from kerasdl.training.compile import loss_scaled, make_optimizer
+DEFAULT_LEARNING_RATE = 2e-4  # DCGAN's (Radford et al. 2016), for both networks
 
-    if isinstance(optimizer, keras.optimizers.Optimizer):
-        return loss_scaled(optimizer)
-    learning_rate = check_float(name, learning_rate, minimum=0.0, min_inclusive=False)
+
+def _optimizer(prefix, optimizer, learning_rate, beta_1):
+    """One network's optimizer under the custom-model contract, wrapped for loss scaling
+    under ``mixed_float16`` (the GAN applies its gradients itself, not through Keras)."""
+    from kerasdl.training.compile import loss_scaled, optimizer_for
+
     kwargs = {"beta_1": beta_1} if optimizer in ("adam", "adamw") else {}
-    return loss_scaled(make_optimizer(optimizer, learning_rate, **kwargs))  # mixed_float16: loss scaling
+    return loss_scaled(optimizer_for(optimizer, learning_rate, DEFAULT_LEARNING_RATE,
+                                     names=(f"{prefix}_optimizer", f"{prefix}_learning_rate"), **kwargs))
 
 
 class GAN(keras.Model):
@@ -67,19 +71,24 @@ class GAN(keras.Model):
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_accuracy, self.d_fake_accuracy]
 
-    def compile(self, d_optimizer="adam", g_optimizer="adam", d_learning_rate: float = 2e-4,
-                g_learning_rate: float = 2e-4, beta_1: float = 0.5, **kwargs):
+    def compile(self, d_optimizer="adam", g_optimizer="adam", d_learning_rate=None, g_learning_rate=None,
+                beta_1: float = 0.5, *, jit_compile="auto", **kwargs):
         """Two optimizers, instances or names (Adam with β₁ = 0.5 and lr 2e-4, as in DCGAN, by default).
 
-        Call under the strategy's ``scope()`` when training distributed. ``kwargs`` go to
-        ``keras.Model.compile`` (e.g. ``jit_compile=True``).
+        The custom-model contract of :mod:`kerasdl.training.compile`, once per network:
+        ``d_learning_rate``/``g_learning_rate`` (``None``: 2e-4) go with an optimizer given
+        by name, ``beta_1`` with a named Adam/AdamW. ``jit_compile``: ``"auto"`` (XLA with a
+        GPU), ``True`` or ``False``. Call under the strategy's ``scope()`` when training
+        distributed. ``kwargs`` go to ``keras.Model.compile`` (e.g. ``steps_per_execution``).
         """
+        from kerasdl.training.runtime import resolve_jit_compile
+
         beta_1 = check_float("beta_1", beta_1, minimum=0.0, maximum=1.0, max_inclusive=False)
-        self.d_optimizer = _optimizer("d_learning_rate", d_optimizer, d_learning_rate, beta_1)
-        self.g_optimizer = _optimizer("g_learning_rate", g_optimizer, g_learning_rate, beta_1)
+        self.d_optimizer = _optimizer("d", d_optimizer, d_learning_rate, beta_1)
+        self.g_optimizer = _optimizer("g", g_optimizer, g_learning_rate, beta_1)
         if self.d_optimizer is self.g_optimizer:
             raise ValueError("d_optimizer and g_optimizer must be two different optimizer instances")
-        super().compile(**kwargs)
+        super().compile(jit_compile=resolve_jit_compile(jit_compile), **kwargs)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
 

@@ -12,13 +12,30 @@ def gpu_available() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
+# What every kerasdl entry point with an XLA switch accepts: compile_model, the custom
+# models' compile(), the attacks, DQNConfig / REINFORCEConfig, style transfer, NAS.
+JIT_COMPILE_CHOICES = ("auto", True, False)
+
+
+def check_jit_compile(jit_compile, name: str = "jit_compile"):
+    """Return ``jit_compile`` unchanged if it is ``"auto"``, ``True`` or ``False``; else raise.
+
+    The one validator of the setting: for objects that store the request and resolve it
+    later (a config dataclass, an attack's ``get_config``), so that a bad value fails where
+    it is given, with the same message everywhere.
+    """
+    return check_choice(name, jit_compile, JIT_COMPILE_CHOICES)
+
+
 def resolve_jit_compile(jit_compile="auto") -> bool:
     """``"auto"`` → XLA on when a GPU is present, off on CPU; ``True``/``False`` force it.
 
-    On CPU, XLA compilation time rarely pays back for the small models here; on a GPU,
-    fusing the step's kernels usually does. ``benchmarks/mnist_cnn.py`` measures the ratio.
+    The one place the setting is resolved: every entry point that takes ``jit_compile``
+    calls this (apps pass the ``--jit-compile`` flag's value through unresolved). On CPU,
+    XLA compilation time rarely pays back for the small models here; on a GPU, fusing the
+    step's kernels usually does. ``benchmarks/mnist_cnn.py`` measures the ratio.
     """
-    check_choice("jit_compile", jit_compile, ("auto", True, False))
+    check_jit_compile(jit_compile)
     return gpu_available() if jit_compile == "auto" else bool(jit_compile)
 
 

@@ -15,6 +15,10 @@ the embeddings. Two ways to feed it:
 ``jit_compile`` and ``tf.distribute`` strategies work: per-triplet losses are averaged
 with the global batch size (``tf.nn.compute_average_loss``), a mined (per-replica) batch
 loss is divided by the number of replicas. ``model(images)`` / ``predict`` return embeddings.
+
+Compile it like every custom model (:mod:`kerasdl.training.compile`):
+``model.compile("adam", 2e-3)`` or ``model.compile(optimizer_instance, jit_compile="auto")``;
+the loss is the triplet loss above, so no ``loss`` argument.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ import tensorflow as tf
 
 from kerasdl._validation import check_choice, check_float
 from kerasdl.losses.metric_learning import MINING, mined_triplet_loss, pairwise_distances, triplet_loss
+from kerasdl.training.compile import CustomModelCompile
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
-class SiameseModel(keras.Model):
+class SiameseModel(CustomModelCompile, keras.Model):
     """Triplet training around ``embedding`` (a model image → embedding); see the module docstring."""
 
     def __init__(self, embedding, margin: float = 0.2, mining: str | None = None, squared: bool = True, **kwargs):
@@ -50,6 +55,10 @@ class SiameseModel(keras.Model):
     def call(self, inputs, training=False):
         return self.embedding(inputs, training=training)
 
+    def trained_variables(self) -> list:
+        """The embedding network's weights: what ``train_step`` updates."""
+        return self.embedding.trainable_variables
+
     def _loss_and_accuracy(self, data, training):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if self.mining is None:
@@ -71,8 +80,8 @@ class SiameseModel(keras.Model):
             scaled, loss, accuracy = self._loss_and_accuracy(data, training=True)
             if self.losses:  # regularisers of the embedding network
                 scaled += tf.add_n(self.losses)
-        gradients = tape.gradient(scaled, self.embedding.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.embedding.trainable_variables))
+        variables = self.trained_variables()
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         self.loss_tracker.update_state(loss)
         self.accuracy_tracker.update_state(accuracy)
         return {m.name: m.result() for m in self.metrics}

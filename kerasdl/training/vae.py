@@ -17,14 +17,16 @@ import numpy as np
 
 from kerasdl._validation import check_float, check_int
 from kerasdl.losses.generative import bernoulli_reconstruction, gaussian_kl
+from kerasdl.training.compile import CustomModelCompile
 
 
 def _images(data):
     return data[0] if isinstance(data, (tuple, list)) else data
 
 
-class VAE(keras.Model):
-    """``VAE(encoder, decoder, beta=1.0)``; compile with an optimizer only: ``vae.compile(keras.optimizers.Adam())``.
+class VAE(CustomModelCompile, keras.Model):
+    """``VAE(encoder, decoder, beta=1.0)``; ``vae.compile("adam", 1e-3)`` or ``vae.compile(optimizer_instance)``
+    (the custom-model contract of :mod:`kerasdl.training.compile`; the loss is built in).
 
     ``encoder(x)`` must return ``[z_mean, z_log_var, z]`` and ``decoder(z)`` pixel
     probabilities in [0, 1] (see :mod:`kerasdl.models.vae`). ``fit``/``evaluate`` report
@@ -47,15 +49,9 @@ class VAE(keras.Model):
     def metrics(self):
         return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
 
-    def compile(self, optimizer="adam", learning_rate: float = 1e-3, **kwargs):
-        """``optimizer``: a Keras optimizer or a name for :func:`kerasdl.training.make_optimizer`."""
-        from kerasdl.training.compile import make_optimizer
-
-        if not isinstance(optimizer, keras.optimizers.Optimizer):
-            optimizer = make_optimizer(optimizer, check_float("learning_rate", learning_rate, minimum=0.0,
-                                                              min_inclusive=False))
-        super().compile(optimizer=optimizer, **kwargs)
-        self.optimizer.build(self.encoder.trainable_variables + self.decoder.trainable_variables)
+    def trained_variables(self) -> list:
+        """Encoder and decoder weights: what ``train_step`` updates and ``compile`` builds the optimizer for."""
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
 
     def checkpoint_trackables(self) -> dict:
         """What :class:`~kerasdl.training.generative_callbacks.TrainingCheckpoint` saves."""
@@ -88,7 +84,7 @@ class VAE(keras.Model):
         with tf.GradientTape() as tape:
             loss, total, rec, kl = self._vae_losses(x, training=True)
             loss = self.optimizer.scale_loss(loss)  # loss scaling under mixed_float16, else identity
-        variables = self.encoder.trainable_variables + self.decoder.trainable_variables
+        variables = self.trained_variables()
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
         return self._update(total, rec, kl)
