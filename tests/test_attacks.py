@@ -49,7 +49,9 @@ def trained(digits):
         model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, activation="relu"),
                                   keras.layers.Dense(10, name="logits")])
         model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-        model.fit(x, y, epochs=8, batch_size=100, verbose=0)
+        # 40 epochs: over seed offsets 0-5 (identical with oneDNN on, off and AVX2-only) clean
+        # accuracy 0.945-0.960 on the first 200 images; after 8 epochs it was 0.61-0.85
+        model.fit(x, y, epochs=40, batch_size=100, verbose=0)
         models.append(model)
     return models
 
@@ -132,7 +134,7 @@ def test_robust_accuracy_success_rate_and_transferability(trained, digits):
     adv_pred = np.argmax(model_a.predict(attack(model_a, x, y), verbose=0), 1)
     assert result["examples"] == len(x)
     assert result["clean_accuracy"] == pytest.approx(clean.mean())
-    assert result["clean_accuracy"] > 0.7
+    assert result["clean_accuracy"] > 0.85
     assert result["robust_accuracy"] == pytest.approx(np.mean(adv_pred == y))
     assert result["success_rate"] == pytest.approx(np.mean(adv_pred[clean] != y[clean]))
     assert result["robust_accuracy"] < result["clean_accuracy"] - 0.3

@@ -63,10 +63,12 @@ def test_gan_generator_learns_the_data_and_d_steps_count():
     gan.compile(d_learning_rate=5e-3, g_learning_rate=5e-3)
     distance = lambda: float(np.abs(gan.generate(64) - (target * 2 - 1)).mean())  # noqa: E731
     before = distance()
-    history = gan.fit(real, epochs=1, batch_size=32, verbose=0).history
+    history = gan.fit(real, epochs=2, batch_size=32, verbose=0).history
     assert set(history) == {"d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"}
-    assert distance() < 0.5 * before, (before, distance())
-    assert int(gan.d_optimizer.iterations) == 2 * int(gan.g_optimizer.iterations) == 2 * 64
+    # seed offsets 0-5 (identical with oneDNN on, off and AVX2-only): after/before 0.06-0.09
+    # after 2 epochs; after 1 epoch it was 0.27-0.55, too close to any bar
+    assert distance() < 0.3 * before, (before, distance())
+    assert int(gan.d_optimizer.iterations) == 2 * int(gan.g_optimizer.iterations) == 2 * 2 * 64
 
 
 def test_gan_train_step_compiles_with_xla():
