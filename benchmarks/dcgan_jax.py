@@ -1,11 +1,13 @@
 """Train kerasdl's DCGAN on a GPU machine that has JAX but no TensorFlow; score it here.
 
-kerasdl is TensorFlow-only (``GAN.train_step`` uses ``tf.GradientTape``), and the GPU
-machine lent to some tasks has JAX, not TensorFlow (its image holds no TensorFlow, and the
-wheel is far over what can be carried there). So this script runs the **same builder**
-(``kerasdl/models/gan.py: dcgan``) and the **same losses** (``kerasdl/losses/generative.py``)
-on Keras' JAX backend, loaded from their files without importing the (TensorFlow-bound)
-package, and ports only ``kerasdl.training.gan.GAN.train_step`` to ``jax.grad``: d_steps
+kerasdl's GAN training loop is TensorFlow-only (``GAN.train_step`` uses
+``tf.GradientTape``), and the GPU machine lent to some tasks has JAX, not TensorFlow (its
+image holds no TensorFlow, and the wheel is far over what can be carried there). kerasdl's
+builders, layers and losses are backend-neutral (see ``kerasdl/__init__.py``), so this script
+imports the **same builder** (``kerasdl.models.gan.dcgan``), the **same losses**
+(``kerasdl.losses.generative``) and the **same evaluator**
+(``kerasdl.evaluation.generative.GenerativeEvaluator``) normally, on Keras' JAX backend, and
+ports only ``kerasdl.training.gan.GAN.train_step`` to ``jax.grad``: d_steps
 discriminator updates on a real and a generated batch, then one generator update with the
 non-saturating loss, each network with its own Adam, every ``training=True`` forward pass
 updating batch-norm statistics and dropout seeds as it does under TensorFlow.
@@ -26,39 +28,22 @@ replays the same steps through ``kerasdl.training.gan.GAN`` under TensorFlow and
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import sys
 import time
-import types
 from pathlib import Path
 
-os.environ["KERAS_BACKEND"] = "jax"  # before keras is imported
+# The JAX backend, chosen before keras (and kerasdl, which would otherwise default to
+# TensorFlow) is imported. An explicit KERAS_BACKEND=jax in the environment is the same.
+os.environ["KERAS_BACKEND"] = "jax"
 
 import numpy as np  # noqa: E402
 
+from kerasdl.evaluation.generative import GenerativeEvaluator  # noqa: E402
+from kerasdl.losses import generative as losses  # noqa: E402
+from kerasdl.models.gan import dcgan  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _load_kerasdl_modules():
-    """``dcgan`` and the GAN losses from their files, without ``kerasdl/__init__`` (which
-    imports nothing heavy but pins the TensorFlow backend). Both files use only ``keras``."""
-    package = types.ModuleType("kerasdl")
-    package.__path__ = [str(REPO / "kerasdl")]
-    sys.modules["kerasdl"] = package
-    modules = {}
-    for name, path in (("kerasdl._validation", "kerasdl/_validation.py"),
-                       ("kerasdl.models.gan", "kerasdl/models/gan.py"),
-                       ("kerasdl.losses.generative", "kerasdl/losses/generative.py"),
-                       ("kerasdl.evaluation.generative", "kerasdl/evaluation/generative.py")):
-        spec = importlib.util.spec_from_file_location(name, REPO / path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        modules[name] = module
-    return (modules["kerasdl.models.gan"].dcgan, modules["kerasdl.losses.generative"],
-            modules["kerasdl.evaluation.generative"].GenerativeEvaluator)
 
 
 class JaxGAN:
@@ -141,7 +126,7 @@ def _final_scores(evaluator, generator, x_test, seed):
             "samples": 10_000, "frechet_distance_to_test": round(fd, 3)}
 
 
-def _train(args, dcgan, losses, evaluator_class):
+def _train(args):
     import jax
     import keras
 
@@ -154,7 +139,7 @@ def _train(args, dcgan, losses, evaluator_class):
         images = data["x_train"].astype("float32")[..., None] / 127.5 - 1.0  # [-1, 1], as the benchmark
         x_test = data["x_test"].astype("float32")[..., None] / 255.0
     images = jax.device_put(images)
-    evaluator = evaluator_class(keras.saving.load_model(args.judge)) if args.judge else None
+    evaluator = GenerativeEvaluator(keras.saving.load_model(args.judge)) if args.judge else None
     batches = len(images) // args.batch_size  # drop_remainder, as the benchmark
     key = jax.random.PRNGKey(args.seed)
     state, history, out = gan.state(), [], Path(args.out)
@@ -226,7 +211,7 @@ def _train(args, dcgan, losses, evaluator_class):
     os.replace(partial, out / f"{tag}.json")  # atomic: a reader never sees half a file
 
 
-def _parity(args, dcgan, losses, evaluator_class=None):
+def _parity(args):
     """A few steps of a dropout-free DCGAN (dropout draws differ between backends) from
     fixed weights, batches and noise; everything goes to ``args.parity`` for the TF replay."""
     import keras
@@ -291,7 +276,7 @@ def main(argv=None):
         parser.error(f"--judge {args.judge}: no such file")
     if not args.parity and not Path(args.mnist).is_file():
         parser.error(f"--mnist {args.mnist}: no such file (Keras-format mnist.npz)")
-    (_parity if args.parity else _train)(args, *_load_kerasdl_modules())
+    (_parity if args.parity else _train)(args)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,10 @@ Handles: a local folder (``/path/to/saved_model``), or a TF Hub / Kaggle URL res
 ``tfhub_modules`` folder in the temp dir): a URL already in that cache loads offline. A URL
 that is not cached on a machine without internet raises :class:`HubModelNotFoundError`
 naming the handle and how to use a local copy instead.
+
+TensorFlow backend only: on another Keras backend :class:`HubLayer` raises
+:class:`kerasdl._backend.TensorFlowBackendRequired` (TensorFlow and ``tensorflow_hub`` are
+imported lazily, so importing this module costs nothing there).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from pathlib import Path
 
 import keras
 
+from kerasdl._backend import require_tensorflow
 from kerasdl.data.sources import DOWNLOAD_TIMEOUT_S, DatasetNotFoundError, _offline
 
 _URL_PREFIXES = ("http://", "https://", "gs://")
@@ -149,6 +154,8 @@ class HubLayer(keras.layers.Layer):
 
     def __init__(self, handle, trainable: bool = False, signature: str | None = None,
                  output_key: str | None = None, **kwargs):
+        # Restored TF Hub / SavedModel functions are TensorFlow graphs: TensorFlow backend only.
+        require_tensorflow("HubLayer (TF Hub / SavedModel layers)")
         super().__init__(trainable=bool(trainable), **kwargs)
         self.handle = os.fspath(handle) if isinstance(handle, os.PathLike) else handle
         self.signature = signature

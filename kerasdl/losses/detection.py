@@ -1,14 +1,20 @@
 """Detection losses: the single-object localization loss and the YOLO grid loss.
 
 Both take ``y_pred`` as the network's *raw* output (logits; activations are applied here,
-in the numerically stable ``*_with_logits`` forms) and return one loss per example, which
-Keras averages over the (global) batch.
+in the numerically stable from-logits forms: ``keras.ops.binary_crossentropy`` /
+``categorical_crossentropy(..., from_logits=True)``, which are TensorFlow's
+``sigmoid_cross_entropy_with_logits`` / ``softmax_cross_entropy_with_logits`` on that backend)
+and return one loss per example, which Keras averages over the (global) batch. Written with
+``keras.ops`` only, so they run on any Keras backend.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import keras
-import tensorflow as tf
+from keras import ops
 
 from kerasdl._validation import check_float
 
@@ -35,16 +41,16 @@ class LocalizationLoss(keras.losses.Loss):
 
     def components(self, y_true, y_pred) -> dict:
         """Per-example ``object``, ``box`` and ``class`` terms (box/class already masked)."""
-        y_true = tf.cast(y_true, tf.float32)
-        y_pred = tf.cast(y_pred, tf.float32)
+        y_true = ops.cast(y_true, "float32")
+        y_pred = ops.cast(y_pred, "float32")
         p = y_true[..., 0]
-        obj = tf.nn.sigmoid_cross_entropy_with_logits(labels=p, logits=y_pred[..., 0])
-        box = tf.reduce_sum(tf.square(y_pred[..., 1:5] - y_true[..., 1:5]), axis=-1)
-        cls = tf.nn.softmax_cross_entropy_with_logits(labels=y_true[..., 5:], logits=y_pred[..., 5:])
+        obj = ops.binary_crossentropy(p, y_pred[..., 0], from_logits=True)
+        box = ops.sum(ops.square(y_pred[..., 1:5] - y_true[..., 1:5]), axis=-1)
+        cls = ops.categorical_crossentropy(y_true[..., 5:], y_pred[..., 5:], from_logits=True)
         return {"object": obj, "box": p * self.box_weight * box, "class": p * self.class_weight * cls}
 
     def call(self, y_true, y_pred):
-        return tf.add_n(list(self.components(y_true, y_pred).values()))
+        return functools.reduce(operator.add, self.components(y_true, y_pred).values())
 
     def get_config(self):
         return {**super().get_config(), "box_weight": self.box_weight, "class_weight": self.class_weight}
@@ -75,15 +81,15 @@ class YoloLoss(keras.losses.Loss):
 
     def components(self, y_true, y_pred) -> dict:
         """Per-example ``objectness``, ``box`` and ``class`` terms."""
-        y_true = tf.cast(y_true, tf.float32)
-        y_pred = tf.cast(y_pred, tf.float32)
+        y_true = ops.cast(y_true, "float32")
+        y_pred = ops.cast(y_pred, "float32")
         mask = y_true[..., 0]
-        bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=mask, logits=y_pred[..., 0])
+        bce = ops.binary_crossentropy(mask, y_pred[..., 0], from_logits=True)
         objectness = mask * bce + self.lambda_noobj * (1.0 - mask) * bce
-        xy = tf.reduce_sum(tf.square(tf.sigmoid(y_pred[..., 1:3]) - y_true[..., 1:3]), axis=-1)
-        wh = tf.reduce_sum(tf.square(y_pred[..., 3:5] - y_true[..., 3:5]), axis=-1)
-        cls = tf.nn.softmax_cross_entropy_with_logits(labels=y_true[..., 5:], logits=y_pred[..., 5:])
-        per_image = lambda t: tf.reduce_sum(t, axis=[1, 2, 3])  # noqa: E731
+        xy = ops.sum(ops.square(ops.sigmoid(y_pred[..., 1:3]) - y_true[..., 1:3]), axis=-1)
+        wh = ops.sum(ops.square(y_pred[..., 3:5] - y_true[..., 3:5]), axis=-1)
+        cls = ops.categorical_crossentropy(y_true[..., 5:], y_pred[..., 5:], from_logits=True)
+        per_image = lambda t: ops.sum(t, axis=(1, 2, 3))  # noqa: E731
         return {
             "objectness": per_image(objectness),
             "box": per_image(self.lambda_coord * mask * (xy + wh)),
@@ -91,7 +97,7 @@ class YoloLoss(keras.losses.Loss):
         }
 
     def call(self, y_true, y_pred):
-        return tf.add_n(list(self.components(y_true, y_pred).values()))
+        return functools.reduce(operator.add, self.components(y_true, y_pred).values())
 
     def get_config(self):
         return {**super().get_config(), "lambda_coord": self.lambda_coord, "lambda_noobj": self.lambda_noobj,

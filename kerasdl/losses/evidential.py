@@ -23,10 +23,38 @@ from __future__ import annotations
 import math
 
 import keras
-import tensorflow as tf  # lgamma/digamma: not in keras.ops
 from keras import ops
 
 from kerasdl._validation import check_float, check_int
+
+
+def _special(name: str):
+    """``lgamma`` or ``digamma`` of the running backend: ``keras.ops`` has neither, so the
+    backend's own function is imported here, lazily (TensorFlow's only on that backend)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return getattr(tf.math, name)
+    if backend == "jax":
+        import jax.scipy.special
+
+        return jax.scipy.special.gammaln if name == "lgamma" else jax.scipy.special.digamma
+    if backend == "torch":
+        import torch
+
+        return getattr(torch, name)
+    raise NotImplementedError(f"{name} has no implementation for Keras backend {backend!r} in kerasdl")
+
+
+def lgamma(x):
+    """``log |Γ(x)|`` element-wise, on any backend with one (TensorFlow, JAX, PyTorch)."""
+    return _special("lgamma")(ops.convert_to_tensor(x))
+
+
+def digamma(x):
+    """``ψ(x) = d/dx log Γ(x)`` element-wise, on any backend with one (TensorFlow, JAX, PyTorch)."""
+    return _special("digamma")(ops.convert_to_tensor(x))
 
 
 def split_nig(y_pred):
@@ -40,7 +68,7 @@ def nig_nll(y, gamma, nu, alpha, beta):
     omega = 2.0 * beta * (1.0 + nu)
     return (0.5 * ops.log(math.pi / nu) - alpha * ops.log(omega)
             + (alpha + 0.5) * ops.log(ops.square(y - gamma) * nu + omega)
-            + tf.math.lgamma(alpha) - tf.math.lgamma(alpha + 0.5))
+            + lgamma(alpha) - lgamma(alpha + 0.5))
 
 
 def nig_regularizer(y, gamma, nu, alpha):
@@ -74,8 +102,8 @@ def dirichlet_kl_to_uniform(alpha):
     alpha = ops.cast(alpha, "float32")
     num_classes = ops.cast(ops.shape(alpha)[-1], "float32")
     strength = ops.sum(alpha, axis=-1, keepdims=True)
-    return (tf.math.lgamma(ops.squeeze(strength, -1)) - tf.math.lgamma(num_classes) - ops.sum(tf.math.lgamma(alpha), axis=-1)
-            + ops.sum((alpha - 1.0) * (tf.math.digamma(alpha) - tf.math.digamma(strength)), axis=-1))
+    return (lgamma(ops.squeeze(strength, -1)) - lgamma(num_classes) - ops.sum(lgamma(alpha), axis=-1)
+            + ops.sum((alpha - 1.0) * (digamma(alpha) - digamma(strength)), axis=-1))
 
 
 def dirichlet_mse(y_onehot, alpha):

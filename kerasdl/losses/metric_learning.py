@@ -19,13 +19,14 @@ pairwise distances:
 
 Distances are squared Euclidean by default (FaceNet and the seed formula); ``squared=False``
 uses Euclidean distances. Keras has no triplet or contrastive loss (TensorFlow Addons,
-which had them, is discontinued), hence this module.
+which had them, is discontinued), hence this module. Written with ``keras.ops`` only, so the
+losses run on any Keras backend.
 """
 
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from kerasdl._validation import check_choice, check_float
 
@@ -38,31 +39,31 @@ def pairwise_distances(embeddings, squared: bool = True):
     Clamped at 0 against rounding; the square root has a zero gradient where the
     distance is 0 (the diagonal), instead of NaN.
     """
-    embeddings = tf.cast(embeddings, tf.float32)
-    dot = tf.matmul(embeddings, embeddings, transpose_b=True)
-    norms = tf.linalg.diag_part(dot)
-    d2 = tf.maximum(norms[:, None] - 2.0 * dot + norms[None, :], 0.0)
-    d2 = d2 * (1.0 - tf.eye(tf.shape(d2)[0]))  # exact zeros on the diagonal
+    embeddings = ops.cast(embeddings, "float32")
+    dot = ops.matmul(embeddings, ops.transpose(embeddings))
+    norms = ops.diagonal(dot)
+    d2 = ops.maximum(norms[:, None] - 2.0 * dot + norms[None, :], 0.0)
+    d2 = d2 * (1.0 - ops.eye(ops.shape(d2)[0], dtype="float32"))  # exact zeros on the diagonal
     if squared:
         return d2
-    zero = tf.cast(tf.equal(d2, 0.0), tf.float32)
-    return tf.sqrt(d2 + zero * 1e-16) * (1.0 - zero)
+    zero = ops.cast(ops.equal(d2, 0.0), "float32")
+    return ops.sqrt(d2 + zero * 1e-16) * (1.0 - zero)
 
 
 def _label_masks(labels):
-    labels = tf.reshape(labels, [-1])
-    same = tf.equal(labels[:, None], labels[None, :])
-    not_self = tf.logical_not(tf.cast(tf.eye(tf.shape(labels)[0]), tf.bool))
-    return tf.logical_and(same, not_self), tf.logical_not(same)  # positive pairs, negative pairs
+    labels = ops.reshape(labels, (-1,))
+    same = ops.equal(labels[:, None], labels[None, :])
+    not_self = ops.logical_not(ops.cast(ops.eye(ops.shape(labels)[0]), "bool"))
+    return ops.logical_and(same, not_self), ops.logical_not(same)  # positive pairs, negative pairs
 
 
 def triplet_loss(anchor, positive, negative, margin: float = 0.2, squared: bool = True):
     """Per-triplet loss ``max(d(a, p) - d(a, n) + margin, 0)`` for explicit triplets, shape ``(B,)``."""
-    d_ap = tf.reduce_sum(tf.square(anchor - positive), axis=-1)
-    d_an = tf.reduce_sum(tf.square(anchor - negative), axis=-1)
+    d_ap = ops.sum(ops.square(anchor - positive), axis=-1)
+    d_an = ops.sum(ops.square(anchor - negative), axis=-1)
     if not squared:
-        d_ap, d_an = tf.sqrt(d_ap + 1e-12), tf.sqrt(d_an + 1e-12)
-    return tf.maximum(d_ap - d_an + margin, 0.0)
+        d_ap, d_an = ops.sqrt(d_ap + 1e-12), ops.sqrt(d_an + 1e-12)
+    return ops.maximum(d_ap - d_an + margin, 0.0)
 
 
 def batch_all_triplet_loss(labels, embeddings, margin: float = 0.2, squared: bool = True):
@@ -72,12 +73,12 @@ def batch_all_triplet_loss(labels, embeddings, margin: float = 0.2, squared: boo
     """
     d = pairwise_distances(embeddings, squared)
     positive, negative = _label_masks(labels)
-    valid = tf.logical_and(positive[:, :, None], negative[:, None, :])  # [a, p, n]
-    losses = tf.maximum(d[:, :, None] - d[:, None, :] + margin, 0.0) * tf.cast(valid, tf.float32)
-    num_positive = tf.reduce_sum(tf.cast(losses > 1e-16, tf.float32))
-    num_valid = tf.reduce_sum(tf.cast(valid, tf.float32))
-    loss = tf.reduce_sum(losses) / tf.maximum(num_positive, 1.0)
-    return loss, num_positive / tf.maximum(num_valid, 1.0)
+    valid = ops.logical_and(positive[:, :, None], negative[:, None, :])  # [a, p, n]
+    losses = ops.maximum(d[:, :, None] - d[:, None, :] + margin, 0.0) * ops.cast(valid, "float32")
+    num_positive = ops.sum(ops.cast(losses > 1e-16, "float32"))
+    num_valid = ops.sum(ops.cast(valid, "float32"))
+    loss = ops.sum(losses) / ops.maximum(num_positive, 1.0)
+    return loss, num_positive / ops.maximum(num_valid, 1.0)
 
 
 def batch_hard_triplet_loss(labels, embeddings, margin: float = 0.2, squared: bool = True):
@@ -87,12 +88,12 @@ def batch_hard_triplet_loss(labels, embeddings, margin: float = 0.2, squared: bo
     """
     d = pairwise_distances(embeddings, squared)
     positive, negative = _label_masks(labels)
-    hardest_positive = tf.reduce_max(tf.where(positive, d, 0.0), axis=1)
-    big = tf.reduce_max(d) + 1.0
-    hardest_negative = tf.reduce_min(tf.where(negative, d, big), axis=1)
-    usable = tf.cast(tf.logical_and(tf.reduce_any(positive, 1), tf.reduce_any(negative, 1)), tf.float32)
-    losses = tf.maximum(hardest_positive - hardest_negative + margin, 0.0) * usable
-    return tf.reduce_sum(losses) / tf.maximum(tf.reduce_sum(usable), 1.0)
+    hardest_positive = ops.max(ops.where(positive, d, 0.0), axis=1)
+    big = ops.max(d) + 1.0
+    hardest_negative = ops.min(ops.where(negative, d, big), axis=1)
+    usable = ops.cast(ops.logical_and(ops.any(positive, axis=1), ops.any(negative, axis=1)), "float32")
+    losses = ops.maximum(hardest_positive - hardest_negative + margin, 0.0) * usable
+    return ops.sum(losses) / ops.maximum(ops.sum(usable), 1.0)
 
 
 def semi_hard_triplet_loss(labels, embeddings, margin: float = 0.2, squared: bool = True):
@@ -105,14 +106,14 @@ def semi_hard_triplet_loss(labels, embeddings, margin: float = 0.2, squared: boo
     positive, negative = _label_masks(labels)
     d_ap = d[:, :, None]  # [a, p, 1]
     d_an = d[:, None, :]  # [a, 1, n]
-    farther = tf.logical_and(negative[:, None, :], d_an > d_ap)  # [a, p, n]
-    big = tf.reduce_max(d) + 1.0
-    nearest_farther = tf.reduce_min(tf.where(farther, d_an, big), axis=2)  # [a, p]
-    farthest_negative = tf.reduce_max(tf.where(negative, d, 0.0), axis=1, keepdims=True)  # [a, 1]
-    chosen = tf.where(tf.reduce_any(farther, axis=2), nearest_farther, farthest_negative)
-    usable = tf.logical_and(positive, tf.reduce_any(negative, axis=1, keepdims=True))
-    losses = tf.maximum(d - chosen + margin, 0.0) * tf.cast(usable, tf.float32)
-    return tf.reduce_sum(losses) / tf.maximum(tf.reduce_sum(tf.cast(usable, tf.float32)), 1.0)
+    farther = ops.logical_and(negative[:, None, :], d_an > d_ap)  # [a, p, n]
+    big = ops.max(d) + 1.0
+    nearest_farther = ops.min(ops.where(farther, d_an, big), axis=2)  # [a, p]
+    farthest_negative = ops.max(ops.where(negative, d, 0.0), axis=1, keepdims=True)  # [a, 1]
+    chosen = ops.where(ops.any(farther, axis=2), nearest_farther, farthest_negative)
+    usable = ops.logical_and(positive, ops.any(negative, axis=1, keepdims=True))
+    losses = ops.maximum(d - chosen + margin, 0.0) * ops.cast(usable, "float32")
+    return ops.sum(losses) / ops.maximum(ops.sum(ops.cast(usable, "float32")), 1.0)
 
 
 def mined_triplet_loss(labels, embeddings, mining: str = "semi_hard", margin: float = 0.2, squared: bool = True):
@@ -153,9 +154,9 @@ def contrastive_loss(same, distance, margin: float = 1.0):
     ``same`` is 1 for a pair of the same identity, 0 otherwise; ``distance`` the Euclidean
     distance between the pair's embeddings.
     """
-    same = tf.cast(tf.reshape(same, [-1]), tf.float32)
-    distance = tf.cast(tf.reshape(distance, [-1]), tf.float32)
-    return same * tf.square(distance) + (1.0 - same) * tf.square(tf.maximum(margin - distance, 0.0))
+    same = ops.cast(ops.reshape(same, (-1,)), "float32")
+    distance = ops.cast(ops.reshape(distance, (-1,)), "float32")
+    return same * ops.square(distance) + (1.0 - same) * ops.square(ops.maximum(margin - distance, 0.0))
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")

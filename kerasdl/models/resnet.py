@@ -131,7 +131,12 @@ def _resnet(
     num_classes,
     classifier_activation,
 ):
-    """Build the ImageNet-style ResNet ``name`` of :data:`_ARCHITECTURES`."""
+    """Build the ImageNet-style ResNet ``name`` of :data:`_ARCHITECTURES`.
+
+    The one generic builder under :func:`resnet18` ... :func:`resnet152_v2` (as
+    ``keras.applications``' ``ResNet()`` is under ``ResNet50`` ...): ``name`` picks the
+    blocks per stage, basic or bottleneck blocks, and v1 or v2 (pre-activation) units.
+    """
     arch = _ARCHITECTURES[name]
     preact = arch["preactivation"]
     keras_twin = arch["bottleneck"]  # the bottleneck nets mirror keras.applications exactly
@@ -222,33 +227,14 @@ _ARGS_DOC = """
 """
 
 
-def _make_builder(name, doc):
-    def builder(
-        include_top=True,
-        weights=None,
-        input_shape=None,
-        pooling=None,
-        num_classes=1000,
-        classifier_activation="softmax",
-    ):
-        return _resnet(
-            name,
-            include_top=include_top,
-            weights=weights,
-            input_shape=input_shape,
-            pooling=pooling,
-            num_classes=num_classes,
-            classifier_activation=classifier_activation,
-        )
-
-    builder.__name__ = builder.__qualname__ = name
-    builder.__module__ = __name__
-    builder.__doc__ = None if doc is None else doc + _ARGS_DOC
-    return builder
-
-
-resnet18 = _make_builder(
-    "resnet18",
+def resnet18(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+):
     """ResNet-18 (He et al. 2015, Table 1): basic blocks, 2-2-2-2 in stages conv2..conv5.
 
     Post-activation basic blocks (two 3x3 convolutions) with projection shortcuts where a
@@ -260,68 +246,194 @@ resnet18 = _make_builder(
     Keras also counts the 9,600 batch-norm moving means/variances. (With conv biases as in
     ``keras.applications``' ResNet-50 it would have 4,800 more.) No ImageNet file exists:
     ``weights="imagenet"`` raises ``ValueError``.
-""",
-)
-resnet34 = _make_builder(
-    "resnet34",
+    """
+    return _resnet(
+        "resnet18",
+        include_top=include_top,
+        weights=weights,
+        input_shape=input_shape,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+    )
+
+
+def resnet34(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+):
     """ResNet-34 (He et al. 2015, Table 1): basic blocks, 3-4-6-3 in stages conv2..conv5.
 
     Built like :func:`resnet18`. **21,797,672 trainable parameters = torchvision's
     ``resnet34``**; ``count_params()`` is **21,814,696** (with 17,024 batch-norm moving
     statistics). No ImageNet file exists: ``weights="imagenet"`` raises ``ValueError``.
-""",
-)
-resnet50 = _make_builder(
-    "resnet50",
+    """
+    return _resnet(
+        "resnet34",
+        include_top=include_top,
+        weights=weights,
+        input_shape=input_shape,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+    )
+
+
+def resnet50(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+):
     """ResNet-50 (He et al. 2015, Table 1): bottleneck blocks, 3-4-6-3 in stages conv2..conv5.
 
     The same network as ``keras.applications.ResNet50`` (layer names, order, conv biases,
     stride on the first 1x1 of a down-sampling block): **25,636,712** parameters with the
     top (25,583,592 trainable), 23,587,712 without.
-""",
-)
-resnet101 = _make_builder(
-    "resnet101",
+    """
+    return _resnet(
+        "resnet50",
+        include_top=include_top,
+        weights=weights,
+        input_shape=input_shape,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+    )
+
+
+def resnet101(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+):
     """ResNet-101 (He et al. 2015, Table 1): bottleneck blocks, 3-4-23-3.
 
     The same network as ``keras.applications.ResNet101``: **44,707,176** parameters with
     the top.
-""",
-)
-resnet152 = _make_builder(
-    "resnet152",
+    """
+    return _resnet(
+        "resnet101",
+        include_top=include_top,
+        weights=weights,
+        input_shape=input_shape,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+    )
+
+
+def resnet152(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+):
     """ResNet-152 (He et al. 2015, Table 1): bottleneck blocks, 3-8-36-3.
 
     The same network as ``keras.applications.ResNet152``: **60,419,944** parameters with
     the top.
-""",
-)
-resnet50_v2 = _make_builder(
-    "resnet50_v2",
+    """
+    return _resnet(
+        "resnet152",
+        include_top=include_top,
+        weights=weights,
+        input_shape=input_shape,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+    )
+
+
+def resnet50_v2(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+):
     """ResNet-50 v2 (He et al. 2016): pre-activation bottleneck blocks, 3-4-6-3.
 
     BN → ReLU → conv ordering, unactivated sums, ``post_bn``/``post_relu`` before the head.
     The same network as ``keras.applications.ResNet50V2`` (down-sampling in the *last* block
     of conv2..conv4, subsampled identity shortcut there): **25,613,800** parameters with
     the top, 23,564,800 without.
-""",
-)
-resnet101_v2 = _make_builder(
-    "resnet101_v2",
+    """
+    return _resnet(
+        "resnet50_v2",
+        include_top=include_top,
+        weights=weights,
+        input_shape=input_shape,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+    )
+
+
+def resnet101_v2(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+):
     """ResNet-101 v2 (He et al. 2016): pre-activation bottleneck blocks, 3-4-23-3.
 
     The same network as ``keras.applications.ResNet101V2``: **44,675,560** parameters with
     the top.
-""",
-)
-resnet152_v2 = _make_builder(
-    "resnet152_v2",
+    """
+    return _resnet(
+        "resnet101_v2",
+        include_top=include_top,
+        weights=weights,
+        input_shape=input_shape,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+    )
+
+
+def resnet152_v2(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+):
     """ResNet-152 v2 (He et al. 2016): pre-activation bottleneck blocks, 3-8-36-3.
 
     The same network as ``keras.applications.ResNet152V2``: **60,380,648** parameters with
     the top.
-""",
-)
+    """
+    return _resnet(
+        "resnet152_v2",
+        include_top=include_top,
+        weights=weights,
+        input_shape=input_shape,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+    )
+
+
+for _builder in (resnet18, resnet34, resnet50, resnet101, resnet152, resnet50_v2, resnet101_v2, resnet152_v2):
+    if _builder.__doc__ is not None:  # None under python -OO
+        _builder.__doc__ += _ARGS_DOC
+del _builder
 
 
 # --------------------------------------------------------------------------- CIFAR ResNets

@@ -4,16 +4,18 @@ Every backbone comes back as a :class:`LoadedBackbone`: a model (or layer) mappi
 to features, and the preprocessing it was trained with, applied to float pixels in
 [0, 255]. ``weights`` is ``"imagenet"`` (looked up the way Keras looks it up: the data
 folder's ``keras/models/``, the Keras cache, one short download attempt), ``None`` (random
-initialisation) or the path of a weights file.
+initialisation) or the path of a weights file, validated by
+:func:`kerasdl.models.weights.check_weights` like every builder's; a missing ImageNet file
+raises :class:`kerasdl.models.weights.WeightsNotFoundError`.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from kerasdl._validation import check_image_shape
+from kerasdl.models.weights import WeightsNotFoundError, check_weights, fetch_imagenet_weights
 
 HUB_PREFIX = "hub:"
 
@@ -79,14 +81,6 @@ def backbone_names() -> list[str]:
     return sorted(KERAS_BACKBONES) + sorted(f"kerasdl:{name}" for name in BUILDERS)
 
 
-def _check_weights(weights):
-    if weights is None or weights == "imagenet":
-        return weights
-    if isinstance(weights, (str, os.PathLike)) and Path(weights).is_file():
-        return os.fspath(weights)
-    raise ValueError(f"weights must be 'imagenet', None or the path of an existing weights file, got {weights!r}")
-
-
 def _preprocess_from(module_name: str):
     import keras
 
@@ -94,9 +88,8 @@ def _preprocess_from(module_name: str):
 
 
 def _no_weights_hint(error, name):
-    from kerasdl.data import DatasetNotFoundError
-
-    return DatasetNotFoundError(
+    """``error`` (a :class:`WeightsNotFoundError`) with the command line's way out added."""
+    return WeightsNotFoundError(
         f"{error} No ImageNet weights for backbone {name!r}: give a weights file "
         f"(--weights PATH) or train from random initialisation (--weights none)."
     )
@@ -104,9 +97,6 @@ def _no_weights_hint(error, name):
 
 def _keras_application(name, spec: KerasApplication, input_shape, weights) -> LoadedBackbone:
     import keras
-
-    from kerasdl.data import DatasetNotFoundError
-    from kerasdl.data.sources import run_keras_loader
 
     constructor = getattr(keras.applications, spec.constructor)
 
@@ -125,9 +115,8 @@ def _keras_application(name, spec: KerasApplication, input_shape, weights) -> Lo
             return LoadedBackbone(name, build(str(any_size)), _preprocess_from(spec.preprocess_module), input_shape,
                                   weights)
         try:
-            model = run_keras_loader(f"The ImageNet weights of {spec.constructor}", [f"models/{file_name}"],
-                                     lambda: build("imagenet"))
-        except DatasetNotFoundError as error:
+            model = fetch_imagenet_weights(spec.constructor, file_name, lambda: build("imagenet"))
+        except WeightsNotFoundError as error:
             raise _no_weights_hint(error, name) from error
     else:
         model = build(weights)
@@ -158,7 +147,6 @@ def _kerasdl_builder(name, input_shape, weights) -> LoadedBackbone:
 
     import keras
 
-    from kerasdl.data import DatasetNotFoundError
     from kerasdl.models import BUILDERS
 
     if name not in BUILDERS:
@@ -168,7 +156,7 @@ def _kerasdl_builder(name, input_shape, weights) -> LoadedBackbone:
         raise ValueError(f"kerasdl builder {name!r} has no include_top switch, so it cannot serve as a backbone")
     try:
         model = builder(input_shape=input_shape, include_top=False, weights=weights)
-    except DatasetNotFoundError as error:
+    except WeightsNotFoundError as error:
         raise _no_weights_hint(error, name) from error
     if weights is not None and name in _KERASDL_PREPROCESS:
         preprocess = _preprocess_from(_KERASDL_PREPROCESS[name])
@@ -204,7 +192,7 @@ def load_backbone(name: str, *, input_shape=None, weights="imagenet") -> LoadedB
     if name.startswith(HUB_PREFIX):
         shape = check_image_shape("input_shape", input_shape or (224, 224, 3), min_size=1)
         return _hub_model(name[len(HUB_PREFIX):], shape)
-    weights = _check_weights(weights)
+    weights = check_weights(weights)
     if name.startswith("kerasdl:"):
         shape = check_image_shape("input_shape", input_shape or (224, 224, 3), min_size=1)
         return _kerasdl_builder(name[len("kerasdl:"):], shape, weights)
