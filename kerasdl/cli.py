@@ -210,13 +210,26 @@ def _parse(parser, module, argv):
     return args
 
 
+def _program_name(module_name: str) -> str:
+    """``python -m X`` as the user typed it, for usage lines and the resume command.
+
+    ``module_name`` is the app's module (``kerasdl.apps.NAME``). When the process was started
+    as ``python -m apps.NAME`` (the repository shim, which calls the app's ``main``), that is
+    the name to show, so the printed ``--resume`` command runs the way the user ran it.
+    """
+    started_as = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
+    if started_as is not None and started_as == f"apps.{module_name.rpartition('.')[2]}":
+        return f"python -m {started_as}"
+    return f"python -m {module_name}"
+
+
 def app_main(module_name: str, argv=None) -> int:
-    """Entry point shared by every ``python -m apps.NAME``."""
+    """Entry point shared by every app's ``main`` (``python -m kerasdl.apps.NAME`` / ``apps.NAME``)."""
     module = sys.modules["__main__"] if module_name == "__main__" else importlib.import_module(module_name)
-    if module_name == "__main__":  # run as `python -m apps.NAME`: name the app, not __main__
+    if module_name == "__main__":  # run as `python -m kerasdl.apps.NAME`: name the app, not __main__
         module_name = getattr(module.__spec__, "name", None) or module_name
     parser = argparse.ArgumentParser(
-        prog=f"python -m {module_name}", description=module.DESCRIPTION,
+        prog=_program_name(module_name), description=module.DESCRIPTION,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     module.add_arguments(parser)
@@ -229,7 +242,7 @@ def app_main(module_name: str, argv=None) -> int:
 
 
 def _list(args) -> int:
-    from apps import APPS
+    from kerasdl.apps import APPS
     from kerasdl.data import DATASETS
     from kerasdl.models import BUILDERS
 
@@ -239,7 +252,7 @@ def _list(args) -> int:
         print(f"  {name:22s} {summary}")
     print("\nData sets (--dataset):")
     print("  " + ", ".join(DATASETS))
-    print("\nApps (`kerasdl APP` or `python -m apps.APP`):")
+    print("\nApps (`kerasdl APP` or `python -m kerasdl.apps.APP`):")
     for name, module_name in APPS.items():
         print(f"  {name:22s} {importlib.import_module(module_name).DESCRIPTION}")
     return 0
@@ -273,7 +286,7 @@ _BUILTINS = {
 
 
 def build_parser():
-    from apps import APPS
+    from kerasdl.apps import APPS
 
     parser = argparse.ArgumentParser(prog="kerasdl", description="kerasdl: Keras builders, training loops and apps.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -16,12 +16,32 @@ def run_cli(*argv):
 
 
 def test_console_script_and_module_entry_points():
-    for command in (["kerasdl", "--help"], [sys.executable, "-m", "apps.demo", "--help"]):
+    """``kerasdl``, ``python -m kerasdl.apps.NAME`` and the repository shim ``python -m apps.NAME``;
+    each app names itself the way it was started (the resume command repeats it)."""
+    commands = {
+        "usage: kerasdl": ["kerasdl", "--help"],
+        "usage: python -m kerasdl.apps.demo": [sys.executable, "-m", "kerasdl.apps.demo", "--help"],
+        "usage: python -m apps.demo": [sys.executable, "-m", "apps.demo", "--help"],
+    }
+    for usage, command in commands.items():
         if command[0] == "kerasdl":
             command[0] = str(Path(sys.executable).with_name("kerasdl"))
         out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
-        assert "usage:" in out.stdout
+        assert out.stdout.startswith(usage), out.stdout
+        assert "RuntimeWarning" not in out.stderr, out.stderr  # runpy: module imported before it ran
+
+
+def test_every_app_has_a_repository_shim():
+    """``apps/NAME.py`` exists for every app in :mod:`kerasdl.apps` and runs that app's ``main``."""
+    import importlib
+
+    from kerasdl.apps import APPS
+
+    shims = {path.stem for path in (REPO / "apps").glob("*.py")} - {"__init__"}
+    assert shims == set(APPS)
+    for name, module_name in APPS.items():
+        assert importlib.import_module(f"apps.{name}").main is importlib.import_module(module_name).main
 
 
 def test_list_shows_builders_datasets_and_apps(capsys):

@@ -7,7 +7,7 @@ import numpy as np
 import kerasdl  # noqa: F401
 import keras
 import tensorflow as tf
-from apps import detect
+from kerasdl.apps import detect
 from kerasdl.detection.data import synthetic_digit_detection
 from kerasdl.detection.decoding import postprocess
 from kerasdl.detection.anchors import kmeans_anchors

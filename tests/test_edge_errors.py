@@ -138,7 +138,7 @@ def test_run_ids_differ_even_with_the_same_second_and_pid(monkeypatch):
 
 
 def test_run_folders_are_claimed_exclusively_and_a_taken_id_is_drawn_again(tmp_path, monkeypatch):
-    from apps._common import new_run_dir
+    from kerasdl.apps._common import new_run_dir
 
     draws = iter(["20250101-000000-aaaaaaaa", "20250101-000000-aaaaaaaa", "20250101-000000-bbbbbbbb"])
     monkeypatch.setattr(export, "new_run_id", lambda: next(draws))
@@ -155,7 +155,7 @@ def test_run_folders_are_claimed_exclusively_and_a_taken_id_is_drawn_again(tmp_p
 
 @pytest.mark.parametrize("umask, folder_mode, file_mode", [(0o022, 0o755, 0o644), (0o077, 0o700, 0o600)])
 def test_exports_and_files_get_the_modes_a_plain_write_would_have(tmp_path, umask, folder_mode, file_mode):
-    from apps._common import write_summary
+    from kerasdl.apps._common import write_summary
     from kerasdl.transfer.serving import export_image_classifier
 
     model = _conv_model(channels=3)
@@ -176,7 +176,7 @@ def test_exports_and_files_get_the_modes_a_plain_write_would_have(tmp_path, umas
 
 
 def test_write_summary_is_atomic(tmp_path, monkeypatch):
-    from apps._common import write_summary
+    from kerasdl.apps._common import write_summary
 
     write_summary(tmp_path, {"accuracy": 0.5})
     real_write_text = Path.write_text
@@ -237,7 +237,7 @@ def test_refusal_names_the_folder_and_why(tmp_path):
 
 
 def test_predict_reports_a_corrupt_export_and_a_file_for_a_folder_in_one_line(tmp_path, capsys):
-    from apps import predict
+    from kerasdl.apps import predict
 
     path = export.export_saved_model(_conv_model(), tmp_path / "sm")
     graph = path / "saved_model.pb"
@@ -245,7 +245,7 @@ def test_predict_reports_a_corrupt_export_and_a_file_for_a_folder_in_one_line(tm
     assert predict.main([str(path), "image.png"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("usage:") and "Traceback" not in "\n".join(err), err  # argparse's usage, then one line
-    assert err[-1].startswith("python -m apps.predict: error: ") and "Error parsing message" in err[-1]
+    assert err[-1].startswith("python -m kerasdl.apps.predict: error: ") and "Error parsing message" in err[-1]
     assert f"{path} holds a SavedModel that TensorFlow cannot load" in err[-1]
 
     assert predict.main([str(graph), "image.png"]) == 2
@@ -267,7 +267,7 @@ def _png(array) -> bytes:
     ("--learning-rate", "0", "> 0.0"), ("--fine-tune-lr-factor", "2", "<= 1.0"), ("--patience", "-1", ">= 0"),
 ])
 def test_finetune_refuses_a_bad_flag_before_creating_any_folder(tmp_path, capsys, flag, value, rule):
-    from apps import finetune
+    from kerasdl.apps import finetune
 
     rng = np.random.default_rng(0)
     for name in ("a", "b"):
@@ -324,8 +324,8 @@ def test_fgsm_names_x_and_the_shape_the_model_takes():
 
 
 def test_every_export_in_the_package_answers_an_empty_batch_with_an_empty_result(tmp_path):
-    from apps.detect import export_detector
-    from apps.sentiment import export_text_classifier
+    from kerasdl.apps.detect import export_detector
+    from kerasdl.apps.sentiment import export_text_classifier
     from kerasdl.models.yolo import yolo_detector
     from kerasdl.transfer.serving import export_image_classifier
 

@@ -16,7 +16,7 @@ def last_run(runs: Path) -> Path:
 def test_vae_app_trains_exports_and_the_export_matches_its_checkpoint(tmp_path, no_data_dir, capsys):
     import tensorflow as tf
 
-    from apps import vae as app
+    from kerasdl.apps import vae as app
     from kerasdl.models.vae import vae_decoder, vae_encoder
     from kerasdl.training.generative_callbacks import TrainingCheckpoint, to_uint8
     from kerasdl.training.vae import VAE
@@ -46,7 +46,7 @@ def test_vae_app_trains_exports_and_the_export_matches_its_checkpoint(tmp_path, 
 def test_conditional_gan_app_exports_a_labelled_generator(tmp_path, no_data_dir):
     import tensorflow as tf
 
-    from apps import gan as app
+    from kerasdl.apps import gan as app
 
     argv = ["--kind", "conditional", "--latent-dim", "8", "--filters", "4", "--epochs", "1", "--max-train", "64",
             "--batch-size", "32", "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm")]
@@ -79,14 +79,14 @@ def test_conditional_gan_app_exports_a_labelled_generator(tmp_path, no_data_dir)
 def test_bad_app_arguments_exit_2_naming_the_argument(app_name, argv, message, tmp_path, capsys, no_data_dir):
     import importlib
 
-    app = importlib.import_module(f"apps.{app_name}")
+    app = importlib.import_module(f"kerasdl.apps.{app_name}")
     assert app.main([*argv, "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "sm").exists()
 
 
 def test_resume_needs_a_run_with_checkpoints(tmp_path, capsys, no_data_dir):
-    from apps import gan as app
+    from kerasdl.apps import gan as app
 
     assert app.main(["--resume", str(tmp_path / "nothing-here")]) == 1
     assert "no checkpoints/ folder" in capsys.readouterr().err
@@ -94,7 +94,7 @@ def test_resume_needs_a_run_with_checkpoints(tmp_path, capsys, no_data_dir):
 
 @pytest.mark.slow
 def test_autoencoder_app_resumes_an_interrupted_run(tmp_path, no_data_dir):
-    from apps import autoencoder as app
+    from kerasdl.apps import autoencoder as app
 
     common = ["--kind", "conv", "--code-size", "8", "--noise-std", "0.3", "--max-train", "128", "--batch-size", "64",
               "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm")]

@@ -14,7 +14,7 @@ def _summary(runs_dir: Path) -> dict:
 
 @pytest.mark.learned
 def test_dqn_app_trains_plots_exports_and_resumes(tmp_path):
-    from apps import dqn
+    from kerasdl.apps import dqn
     from kerasdl.export import load_saved_model
 
     argv = ["--env", "CartPole-v1", "--timesteps", "300", "--learning-starts", "100", "--train-frequency", "50",
@@ -39,7 +39,7 @@ def test_dqn_app_trains_plots_exports_and_resumes(tmp_path):
 def test_dqn_app_checkpoints_as_often_as_asked(tmp_path):
     import tensorflow as tf
 
-    from apps import dqn
+    from kerasdl.apps import dqn
 
     argv = ["--timesteps", "250", "--learning-starts", "100", "--train-frequency", "50", "--gradient-steps", "2",
             "--batch-size", "32", "--hidden-units", "8", "--eval-every", "0", "--checkpoint-every", "100",
@@ -53,7 +53,7 @@ def test_dqn_app_checkpoints_as_often_as_asked(tmp_path):
 
 
 def test_reinforce_app_trains_and_exports(tmp_path):
-    from apps import reinforce
+    from kerasdl.apps import reinforce
 
     argv = ["--episodes", "16", "--episodes-per-update", "8", "--hidden-units", "8", "--eval-every", "1",
             "--eval-episodes", "2", "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm"), "--quiet"]
@@ -66,7 +66,7 @@ def test_reinforce_app_trains_and_exports(tmp_path):
 
 
 def test_nas_app_searches_retrains_and_exports(tmp_path):
-    from apps import nas
+    from kerasdl.apps import nas
 
     argv = ["--trials", "2", "--child-epochs", "1", "--layers", "1", "--final-epochs", "1", "--no-random",
             "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm"), "--quiet"]
@@ -95,7 +95,7 @@ def test_nas_app_searches_retrains_and_exports(tmp_path):
 def test_bad_input_exits_with_status_2(app, argv, message, tmp_path, capsys):
     import importlib
 
-    module = importlib.import_module(f"apps.{app}")
+    module = importlib.import_module(f"kerasdl.apps.{app}")
     assert module.main(argv + ["--runs-dir", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # refused before a run folder was made
@@ -104,7 +104,7 @@ def test_bad_input_exits_with_status_2(app, argv, message, tmp_path, capsys):
 def test_target_return_flag_takes_a_number_auto_or_none(capsys):
     import argparse
 
-    from apps import dqn
+    from kerasdl.apps import dqn
 
     assert dqn.target_return_flag("AUTO") == "auto" and dqn.target_return_flag("none") == "none"
     assert dqn.target_return_flag("195") == 195.0
@@ -120,7 +120,7 @@ def test_target_return_flag_takes_a_number_auto_or_none(capsys):
 
 
 def test_help_is_instant_and_lists_the_flags(capsys):
-    from apps import dqn, nas, reinforce
+    from kerasdl.apps import dqn, nas, reinforce
 
     for module, flag in ((dqn, "--double-dqn"), (dqn, "--checkpoint-every"), (reinforce, "--checkpoint-every"),
                          (reinforce, "--entropy-coef"), (nas, "--controller-lr")):

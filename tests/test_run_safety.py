@@ -160,7 +160,7 @@ def test_generative_app_that_diverges_exports_nothing_and_fails(app, argv, tmp_p
 
 
 def test_export_refuses_a_generator_with_nan_weights(tmp_path):
-    from apps._generative import export_image_generator
+    from kerasdl.apps._generative import export_image_generator
     from kerasdl.models.vae import vae_decoder
 
     decoder = vae_decoder(latent_dim=2, kind="dense")
@@ -308,7 +308,7 @@ def test_an_app_prints_no_tensorflow_start_up_lines_and_keeps_the_users_level():
     assert quiet.returncode == 2 and "unknown builder 'no_such_builder'" in quiet.stderr  # after TensorFlow loaded
     assert not ABSL_LINE.search(quiet.stderr), quiet.stderr
 
-    code = ("import os; from apps.train import main; main(['no_such_builder', '--dataset', 'digits']); "
+    code = ("import os; from kerasdl.apps.train import main; main(['no_such_builder', '--dataset', 'digits']); "
             "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])")
     assert _run_quietly_or_not(["-c", code], level="0").stdout.strip() == "0"
 

@@ -35,7 +35,7 @@ def test_train_claims_a_fresh_run_folder_names_the_export_after_it_and_never_tru
     mkdir, so the next id is drawn); the export is named after the run folder; a kill while
     summary.json is written leaves no truncated summary.json."""
     import kerasdl.export
-    from apps.train import train_and_export
+    from kerasdl.apps.train import train_and_export
 
     runs, exports = tmp_path / "runs", tmp_path / "exports"
     taken = runs / "20000101-000000-taken000"
@@ -92,7 +92,7 @@ def _generator(kind):
 @pytest.mark.parametrize("kind", ["mlp_gan", "dcgan", "conditional_dcgan", "vae_conv", "vae_dense",
                                   "autoencoder_conv", "autoencoder_dense"])
 def test_every_image_generator_export_answers_an_empty_batch(kind, tmp_path):
-    from apps._generative import export_image_generator
+    from kerasdl.apps._generative import export_image_generator
 
     generator, num_classes = _generator(kind)
     latent_dim = int(generator.inputs[0].shape[-1])
@@ -119,7 +119,7 @@ def test_every_image_generator_export_answers_an_empty_batch(kind, tmp_path):
 
 
 def test_textgen_export_is_named_after_its_run_folder(tmp_path):
-    from apps import textgen
+    from kerasdl.apps import textgen
 
     text_file = tmp_path / "tiny.txt"
     text_file.write_text("the cat sat on the mat and the dog sat on the log\n" * 20, encoding="utf-8")

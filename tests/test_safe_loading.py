@@ -67,7 +67,7 @@ def test_crafted_npz_raises_and_runs_nothing(data_folder, tmp_path):
 
 
 def test_sentiment_app_refuses_the_crafted_file(data_folder, tmp_path, capsys):
-    from apps import sentiment
+    from kerasdl.apps import sentiment
 
     marker = tmp_path / "marker"
     _imdb_like_npz(data_folder / "text" / "imdb_keras_subset.npz", [_RunsCommand(f"touch {marker}")], TEST)

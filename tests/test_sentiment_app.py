@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import kerasdl  # noqa: F401
-from apps import predict, sentiment
+from kerasdl.apps import predict, sentiment
 
 POSITIVE = ["great", "wonderful", "superb", "delightful", "brilliant", "moving"]
 NEGATIVE = ["awful", "boring", "dreadful", "tedious", "clumsy", "dull"]

@@ -149,7 +149,7 @@ def test_configs_keep_the_request_for_the_run_summary():
 def test_apps_pass_the_flag_value_unresolved():
     import argparse
 
-    from apps._common import add_runtime_arguments, jit_flag, setup_runtime
+    from kerasdl.apps._common import add_runtime_arguments, jit_flag, setup_runtime
 
     assert [jit_flag(v) for v in ("auto", "on", "off")] == ["auto", True, False]
     parser = argparse.ArgumentParser()

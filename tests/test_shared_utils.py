@@ -64,7 +64,7 @@ def test_atomic_file_keeps_the_old_file_when_the_write_fails(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["table.npz"]
 
 def test_apps_are_discovered_and_helpers_skipped():
-    from apps import APPS
+    from kerasdl.apps import APPS
 
     assert {"demo", "train"} <= set(APPS)
     assert not any(name.startswith("_") for name in APPS)
@@ -73,7 +73,7 @@ def test_apps_are_discovered_and_helpers_skipped():
 def test_strategy_names():
     import tensorflow as tf
 
-    from apps._common import STRATEGY_CHOICES
+    from kerasdl.apps._common import STRATEGY_CHOICES
     from kerasdl.training import strategy
     from kerasdl.training.runtime import STRATEGIES
 

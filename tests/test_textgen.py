@@ -106,7 +106,7 @@ def test_load_text_file_errors(tmp_path, no_data_dir):
 
 
 def test_app_without_default_text_exits_1(no_data_dir, capsys):
-    from apps import textgen
+    from kerasdl.apps import textgen
 
     assert textgen.main(["--epochs", "1"]) == 1
     assert "tinyshakespeare.txt" in capsys.readouterr().err
@@ -116,7 +116,7 @@ def test_app_without_default_text_exits_1(no_data_dir, capsys):
 def test_textgen_app_trains_samples_and_exports(tmp_path):
     import tensorflow as tf
 
-    from apps import textgen
+    from kerasdl.apps import textgen
 
     text_file = tmp_path / "tiny.txt"
     text_file.write_text(TEXT, encoding="utf-8")

@@ -206,7 +206,7 @@ def test_export_serves_uint8_images_and_encoded_bytes(tmp_path):
     np.testing.assert_allclose(from_bytes["probabilities"].numpy(), expected, atol=1e-6)
 
     # `kerasdl predict` reads any-size image files and the class names written with the export
-    from apps.predict import predict
+    from kerasdl.apps.predict import predict
 
     files = []
     for i, image in enumerate(images[:2]):
@@ -228,7 +228,7 @@ def test_export_serves_uint8_images_and_encoded_bytes(tmp_path):
 
 
 def test_finetune_app_reports_bad_folders(tmp_path, capsys):
-    from apps import finetune
+    from kerasdl.apps import finetune
 
     assert finetune.main([str(tmp_path / "missing")]) == 1
     assert "does not exist" in capsys.readouterr().err
@@ -243,7 +243,7 @@ def test_finetune_app_end_to_end(tmp_path, capsys):
 
     import tensorflow as tf
 
-    from apps import finetune
+    from kerasdl.apps import finetune
     from kerasdl.export import EXPORT_TOLERANCE
 
     root = _colour_folder(tmp_path / "data", per_class=8)

@@ -19,7 +19,7 @@ import csv
 import time
 from pathlib import Path
 
-from apps._common import add_runtime_arguments, new_run_dir
+from kerasdl.apps._common import add_runtime_arguments, new_run_dir
 
 # Exported images may differ from the in-memory model's by rounding at most (1 grey level).
 MAX_EXPORT_DIFF = 1
@@ -218,7 +218,7 @@ def verify_export(path, generator, *, value_range=(0.0, 1.0), num_classes: int |
 
 
 def finish(run_dir: Path, summary: dict, start: float) -> dict:
-    from apps._common import write_summary
+    from kerasdl.apps._common import write_summary
 
     summary["seconds"] = round(time.perf_counter() - start, 1)
     write_summary(run_dir, summary)
