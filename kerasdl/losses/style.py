@@ -67,9 +67,12 @@ def total_variation_loss(images):
     rank = len(images.shape)
     if rank not in (3, 4):
         raise ValueError(f"images must be (H, W, C) or (batch, H, W, C), got shape {tuple(images.shape)}")
-    rows, cols = (0, 1) if rank == 3 else (1, 2)
-    vertical = ops.diff(images, axis=rows)
-    horizontal = ops.diff(images, axis=cols)
+    if rank == 3:  # the neighbour differences tf.image.total_variation takes
+        vertical = images[1:, :, :] - images[:-1, :, :]
+        horizontal = images[:, 1:, :] - images[:, :-1, :]
+    else:
+        vertical = images[:, 1:, :, :] - images[:, :-1, :, :]
+        horizontal = images[:, :, 1:, :] - images[:, :, :-1, :]
     per_image_axes = None if rank == 3 else (1, 2, 3)
     variation = ops.sum(ops.abs(vertical), axis=per_image_axes) + ops.sum(ops.abs(horizontal), axis=per_image_axes)
     pixels = ops.cast(ops.prod(ops.shape(images)[1:]), "float32")
