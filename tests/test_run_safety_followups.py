@@ -92,7 +92,7 @@ def _generator(kind):
 @pytest.mark.parametrize("kind", ["mlp_gan", "dcgan", "conditional_dcgan", "vae_conv", "vae_dense",
                                   "autoencoder_conv", "autoencoder_dense"])
 def test_every_image_generator_export_answers_an_empty_batch(kind, tmp_path):
-    from kerasdl.apps._generative import export_image_generator
+    from kerasdl.training.generative_export import export_image_generator
 
     generator, num_classes = _generator(kind)
     latent_dim = int(generator.inputs[0].shape[-1])

@@ -106,3 +106,36 @@ def test_demo_trains_one_epoch_from_the_install(wheel, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "SavedModel" in result.stdout or "export" in result.stdout, result.stdout
     assert (tmp_path / "saved_models" / "demo").is_dir() and (tmp_path / "runs" / "demo").is_dir()
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports (``import X``, ``from X import ...``; relative imports resolved
+    against the kerasdl package they sit in), at any depth of the file."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                package = ".".join(path.relative_to(REPO).with_suffix("").parts[:-node.level])
+                names.add(f"{package}.{node.module}" if node.module else package)
+            else:
+                names.add(node.module)
+    return names
+
+
+def test_the_library_imports_neither_the_apps_nor_the_cli():
+    """Import direction apps → library: outside ``kerasdl/apps`` and ``kerasdl/cli.py`` no module
+    of the package imports ``kerasdl.apps``, the repository's ``apps`` shims or ``kerasdl.cli``."""
+    offenders = {}
+    for path in sorted((REPO / "kerasdl").rglob("*.py")):
+        relative = path.relative_to(REPO)
+        if relative.parts[1] == "apps" or relative.as_posix() == "kerasdl/cli.py":
+            continue
+        bad = {name for name in _imported_modules(path)
+               if name.split(".")[0] == "apps" or name.startswith(("kerasdl.apps", "kerasdl.cli"))}
+        if bad:
+            offenders[relative.as_posix()] = sorted(bad)
+    assert offenders == {}

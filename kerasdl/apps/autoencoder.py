@@ -40,8 +40,10 @@ def run(args) -> int:
     import time
 
     from kerasdl.apps._common import setup_runtime
-    from kerasdl.apps._generative import (check_common_arguments, export_image_generator, finish, fit_resumable,
-                                  learning_rate, load_images, run_folder, verify_export)
+    from kerasdl.apps._generative import check_common_arguments, finish, learning_rate, load_images, run_folder
+    from kerasdl.cli import record_run
+    from kerasdl.training.generative_export import export_image_generator, verify_export
+    from kerasdl.training.resumable import fit_resumable
 
     start = time.perf_counter()
     check_common_arguments(args)
@@ -70,7 +72,8 @@ def run(args) -> int:
     test_ds = make_dataset(data.x_test, batch_size=512, shuffle=False)
     logs, checkpoint = fit_resumable(
         model, train_ds, epochs, run_dir, validation_data=test_ds,
-        learning_rates=None if args.learning_rate is None else {"optimizer": args.learning_rate})
+        learning_rates=None if args.learning_rate is None else {"optimizer": args.learning_rate},
+        announce_run=record_run)
 
     clean = data.x_test
     noisy = corrupt(clean, args.noise_std, args.mask_fraction, seed=args.seed).numpy()

@@ -92,62 +92,6 @@ def load_data(args):
     return data.subset(order[n_test:]), data.subset(order[:n_test])
 
 
-def serving_module(model, anchors, *, score_threshold=0.05, iou_threshold=0.5, max_per_class=20, max_total=50):
-    """A ``keras.export.ExportArchive`` whose ``serve`` endpoint runs resize → model → decode → NMS."""
-    import keras
-    import tensorflow as tf
-
-    from kerasdl.detection.decoding import decode_grid, non_max_suppression
-    from kerasdl.export import call_on_batch
-
-    height, width = model.input_shape[1:3]
-    nms = dict(score_threshold=score_threshold, iou_threshold=iou_threshold, max_per_class=max_per_class,
-               max_total=max_total)
-
-    def detect(images):
-        size = tf.shape(images)[1:3]
-        x = tf.image.resize(tf.cast(images, tf.float32), (height, width)) / 255.0
-        boxes, objectness, class_probs = decode_grid(model(x, training=False), anchors, size)
-        return non_max_suppression(boxes, objectness[..., None] * class_probs, size, **nms)
-
-    def serve(images):  # an empty batch gives empty outputs (kerasdl.export.call_on_batch)
-        return call_on_batch(detect, images)
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint("serve", serve, input_signature=[tf.TensorSpec((None, None, None, 3), tf.uint8, name="images")])
-    return archive
-
-
-def export_detector(model, anchors, path, **nms):
-    """Write the serving archive atomically (``kerasdl.export.atomic_directory``)."""
-    from kerasdl.export import atomic_directory
-
-    with atomic_directory(path) as tmp:
-        serving_module(model, anchors, **nms).write_out(str(tmp), verbose=False)
-    return path
-
-
-def check_export(path, model, anchors, images, **nms) -> float:
-    """Reload the SavedModel and return the largest difference from the in-memory pipeline."""
-    import numpy as np
-    import tensorflow as tf
-
-    from kerasdl.detection.decoding import postprocess
-
-    loaded = tf.saved_model.load(str(path))  # kept alive: its functions hold weak references
-    served = loaded.serve(tf.constant(images))
-    expected = postprocess(model(images.astype(np.float32) / 255.0, training=False), anchors, images.shape[1:3], **nms)
-    worst = 0.0
-    for i, (boxes, scores, classes) in enumerate(expected):
-        n = int(served["num_detections"][i])
-        if n != len(boxes) or not np.array_equal(np.asarray(served["classes"][i, :n]), classes):
-            raise RuntimeError(f"exported model disagrees with the in-memory model on image {i}")
-        worst = max(worst, float(np.abs(np.asarray(served["boxes"][i, :n]) - boxes).max(initial=0.0)),
-                    float(np.abs(np.asarray(served["scores"][i, :n]) - scores).max(initial=0.0)))
-    return worst
-
-
 def run(args) -> int:
     from pathlib import Path
 
@@ -156,6 +100,7 @@ def run(args) -> int:
     from kerasdl.apps._common import new_run_dir, setup_runtime, write_summary
     from kerasdl._validation import check_float, check_int
     from kerasdl.detection.decoding import detect
+    from kerasdl.detection.export import check_detector_export, export_detector
     from kerasdl.detection.anchors import mean_best_iou
     from kerasdl.detection.training import evaluate_detections, train_yolo
     from kerasdl.detection.visualize import plot_detections
@@ -215,7 +160,7 @@ def run(args) -> int:
     if not args.no_export:
         export_path = Path(args.export_dir) / run_dir.name  # the run and its export share the id
         export_detector(model, anchors, export_path, **nms)
-        diff = check_export(export_path, model, anchors, test.images[:8], **nms)
+        diff = check_detector_export(export_path, model, anchors, test.images[:8], **nms)
         summary.update(export=str(export_path), export_max_abs_diff=diff)
         print(f"SavedModel (uint8 images → boxes, scores, classes) at {export_path}; reloaded, max |diff| = {diff:.2e}")
     write_summary(run_dir, summary)

@@ -54,8 +54,10 @@ def run(args) -> int:
     import time
 
     from kerasdl.apps._common import setup_runtime
-    from kerasdl.apps._generative import (check_common_arguments, export_image_generator, finish, fit_resumable,
-                                  learning_rate, load_images, run_folder, verify_export)
+    from kerasdl.apps._generative import check_common_arguments, finish, learning_rate, load_images, run_folder
+    from kerasdl.cli import record_run
+    from kerasdl.training.generative_export import export_image_generator, verify_export
+    from kerasdl.training.resumable import fit_resumable
     from kerasdl._validation import check_float, check_int
 
     start = time.perf_counter()
@@ -87,7 +89,8 @@ def run(args) -> int:
                             seed=args.seed, drop_remainder=len(images) >= args.batch_size)
     samples = SampleGrid(run_dir, gan.generator, latent_dim, num_classes=num_classes, value_range=(-1.0, 1.0),
                          ncols=10 if conditional else 8, num_samples=80 if conditional else 64, seed=args.seed)
-    logs, checkpoint = fit_resumable(gan, train_ds, epochs, run_dir, callbacks=[samples], learning_rates=requested)
+    logs, checkpoint = fit_resumable(gan, train_ds, epochs, run_dir, callbacks=[samples], learning_rates=requested,
+                                     announce_run=record_run)
     curves = plot_history(logs, run_dir / "training_curves.png", title=f"{args.kind} GAN") if logs else None
     export_path = export_image_generator(gan.generator, f"{args.export_dir}/{run_dir.name}", value_range=(-1.0, 1.0),
                                          num_classes=num_classes, overwrite=args.resume is not None)

@@ -262,6 +262,7 @@ def train_and_export(args, log=print, *, return_model: bool = False):
     from kerasdl.data import train_val_split
     from kerasdl.evaluation.classification import classification_summary
     from kerasdl.export import check_export_agrees
+    from kerasdl.text.export import export_text_classifier, reload_and_predict
     from kerasdl.plots import plot_history
     from kerasdl.training import compile_model, make_callbacks
 
@@ -342,25 +343,6 @@ def train_and_export(args, log=print, *, return_model: bool = False):
     summary["seconds"] = round(time.perf_counter() - start, 1)
     write_summary(run_dir, summary)
     return (summary, serving) if return_model else summary
-
-
-def export_text_classifier(serving, path, class_names, *, overwrite: bool = False) -> Path:
-    """Export ``serving`` (strings → positive probability) as a SavedModel whose ``serve``
-    signature takes ``tf.string`` ``(None,)`` (an empty batch gives an empty result); class names
-    go to ``assets.extra/class_names.txt``."""
-    from kerasdl.export import export_saved_model
-
-    return export_saved_model(serving, path, overwrite=overwrite,
-                              extra_assets={"class_names.txt": "\n".join(map(str, class_names)) + "\n"})
-
-
-def reload_and_predict(path, texts):
-    """Probabilities from the exported SavedModel, loaded with plain TensorFlow."""
-    import numpy as np
-    import tensorflow as tf
-
-    loaded = tf.saved_model.load(str(path))
-    return np.asarray(loaded.serve(tf.constant(list(texts), dtype=tf.string)))
 
 
 def print_summary(summary: dict, log=print) -> None:

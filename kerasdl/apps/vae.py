@@ -30,8 +30,10 @@ def add_arguments(parser):
 def run(args) -> int:
     import time
 
-    from kerasdl.apps._generative import (check_common_arguments, export_image_generator, finish, fit_resumable,
-                                  learning_rate, load_images, run_folder, verify_export)
+    from kerasdl.apps._generative import check_common_arguments, finish, learning_rate, load_images, run_folder
+    from kerasdl.cli import record_run
+    from kerasdl.training.generative_export import export_image_generator, verify_export
+    from kerasdl.training.resumable import fit_resumable
     from kerasdl.apps._common import setup_runtime
     from kerasdl._validation import check_float, check_int
 
@@ -60,7 +62,8 @@ def run(args) -> int:
     samples = SampleGrid(run_dir, vae.decoder, latent_dim, value_range=(0.0, 1.0), seed=args.seed)
     logs, checkpoint = fit_resumable(
         vae, train_ds, epochs, run_dir, validation_data=test_ds, callbacks=[samples],
-        learning_rates=None if args.learning_rate is None else {"optimizer": args.learning_rate})
+        learning_rates=None if args.learning_rate is None else {"optimizer": args.learning_rate},
+        announce_run=record_run)
 
     test = vae.evaluate(test_ds, verbose=0, return_dict=True)
     curves = plot_history(logs, run_dir / "training_curves.png", title=f"{args.kind} VAE, {latent_dim}-D latent")

@@ -1,7 +1,8 @@
 """Object localization and detection: boxes and IoU, anchors by k-means, YOLO target
 encoding and decoding with per-class non-max suppression, mean average precision, the
 synthetic digits-on-canvas set with Pascal VOC / COCO readers, and the seed notes'
-convolutional sliding-window detector.
+convolutional sliding-window detector, and the detector as a SavedModel that decodes and
+runs NMS inside its graph (:mod:`kerasdl.detection.export`).
 
 Course notes: ``seeds/001`` "Week 3: Object Detection" (object localization, sliding
 windows as convolutions, the YOLO grid, non-max suppression, anchor boxes).
@@ -32,6 +33,7 @@ from kerasdl.detection.data import (
 )
 from kerasdl.detection.decoding import decode_grid, detect, non_max_suppression, postprocess
 from kerasdl.detection.encoding import encode_targets
+from kerasdl.detection.export import check_detector_export, export_detector, serving_module
 from kerasdl.detection.localization import decode_localization, encode_localization
 from kerasdl.detection.metrics import average_precision, coco_map, mean_average_precision
 from kerasdl.detection.sliding_window import SlidingWindowDetector, make_crops, train_sliding_window_detector
@@ -46,6 +48,7 @@ __all__ = [
     "average_precision",
     "box_area",
     "centers_to_corners",
+    "check_detector_export",
     "coco_map",
     "corners_to_centers",
     "decode_grid",
@@ -53,6 +56,7 @@ __all__ = [
     "detect",
     "encode_localization",
     "encode_targets",
+    "export_detector",
     "evaluate_detections",
     "iou_matrix",
     "kmeans_anchors",
@@ -66,6 +70,7 @@ __all__ = [
     "plot_detections",
     "postprocess",
     "read_voc_xml",
+    "serving_module",
     "synthetic_digit_detection",
     "train_sliding_window_detector",
     "train_yolo",

@@ -7,6 +7,7 @@ text generation.
   embeddings), frozen or fine-tuned (:class:`kerasdl.layers.hub.HubLayer`).
 - :mod:`kerasdl.text.generation`: character vocabulary, next-character training windows,
   and sampling (temperature, top-k) that carries the recurrent state from step to step.
+- :mod:`kerasdl.text.export`: a text classifier as a SavedModel that takes raw strings.
 """
 
 from kerasdl.text.encoders import (
@@ -16,6 +17,7 @@ from kerasdl.text.encoders import (
     minilm_preset_dir,
     text_encoder_layer,
 )
+from kerasdl.text.export import export_text_classifier, reload_and_predict
 from kerasdl.text.generation import (
     CharVocabulary,
     char_windows,
@@ -29,10 +31,12 @@ __all__ = [
     "char_windows",
     "export_keras_hub_encoder",
     "export_small_text_encoder",
+    "export_text_classifier",
     "generate_text",
     "is_keras_hub_preset",
     "load_text_file",
     "minilm_preset_dir",
+    "reload_and_predict",
     "sample_next",
     "text_encoder_layer",
 ]

@@ -1,7 +1,9 @@
 """Training utilities (compile helper, schedules, callbacks, seeds, XLA, mixed precision, strategy),
 the run-safety callbacks (finite-only atomic checkpoints, NaN stops that raise ``TrainingDiverged``)
 and the ``keras.Model`` subclasses with custom ``train_step``: VAE, GAN, denoising autoencoder,
-Siamese (triplet) and adversarial training."""
+Siamese (triplet) and adversarial training; ``fit`` that a run folder resumes
+(:mod:`kerasdl.training.resumable`) and image generators as SavedModels
+(:mod:`kerasdl.training.generative_export`)."""
 
 from kerasdl.training.adversarial import AdversarialModel
 from kerasdl.training.autoencoder import DenoisingAutoencoder, corrupt
@@ -17,6 +19,8 @@ from kerasdl.training.callbacks import (
 from kerasdl.training.compile import OPTIMIZERS, compile_model, loss_scaled, make_optimizer
 from kerasdl.training.gan import GAN, ConditionalGAN
 from kerasdl.training.generative_callbacks import SampleGrid, TrainingCheckpoint, save_image_grid, tile_images
+from kerasdl.training.generative_export import export_image_generator, verify_export
+from kerasdl.training.resumable import fit_resumable, read_history
 from kerasdl.training.runtime import (
     gpu_available,
     resolve_jit_compile,
@@ -30,7 +34,8 @@ from kerasdl.training.vae import VAE, latent_manifold
 
 __all__ = [
     "AdversarialModel", "GAN", "VAE", "SiameseModel", "ConditionalGAN", "DenoisingAutoencoder", "SampleGrid", "TrainingCheckpoint", "corrupt",
-    "latent_manifold", "save_image_grid", "tile_images",
+    "latent_manifold", "save_image_grid", "tile_images", "export_image_generator", "verify_export",
+    "fit_resumable", "read_history",
     "BestCheckpoint", "EpochTimer", "HistoryCSV", "StopOnNonFinite", "TimeBudget", "TrainingDiverged", "OPTIMIZERS", "SCHEDULES", "OneCycle", "compile_model", "gpu_available", "make_callbacks",
     "loss_scaled", "make_optimizer", "make_schedule", "resolve_jit_compile", "set_mixed_precision", "set_seed", "strategy",
 ]

@@ -1,0 +1,74 @@
+"""The detector as a SavedModel: resize → model → decode → per-class NMS inside one graph.
+
+``serve(images: uint8 (N, H, W, 3))`` takes a batch of any image size and returns ``boxes``
+(pixels of that image, ``x_min, y_min, x_max, y_max``), ``scores``, ``classes`` and
+``num_detections``, so a client needs only TensorFlow. The folder is written atomically
+(:func:`kerasdl.export.atomic_directory`, the one write path every kerasdl export shares);
+:func:`check_detector_export` reloads it and compares it with the in-memory pipeline.
+Used by ``kerasdl detect`` and ``benchmarks/detection.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def serving_module(model, anchors, *, score_threshold=0.05, iou_threshold=0.5, max_per_class=20, max_total=50):
+    """A ``keras.export.ExportArchive`` whose ``serve`` endpoint runs resize → model → decode → NMS."""
+    import keras
+    import tensorflow as tf
+
+    from kerasdl.detection.decoding import decode_grid, non_max_suppression
+    from kerasdl.export import call_on_batch
+
+    height, width = model.input_shape[1:3]
+    nms = dict(score_threshold=score_threshold, iou_threshold=iou_threshold, max_per_class=max_per_class,
+               max_total=max_total)
+
+    def detect(images):
+        size = tf.shape(images)[1:3]
+        x = tf.image.resize(tf.cast(images, tf.float32), (height, width)) / 255.0
+        boxes, objectness, class_probs = decode_grid(model(x, training=False), anchors, size)
+        return non_max_suppression(boxes, objectness[..., None] * class_probs, size, **nms)
+
+    def serve(images):  # an empty batch gives empty outputs (kerasdl.export.call_on_batch)
+        return call_on_batch(detect, images)
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", serve, input_signature=[tf.TensorSpec((None, None, None, 3), tf.uint8, name="images")])
+    return archive
+
+
+def export_detector(model, anchors, path, **nms):
+    """Write the serving archive (:func:`serving_module`) atomically to ``path``; returns ``path``.
+
+    ``nms``: ``score_threshold``, ``iou_threshold``, ``max_per_class``, ``max_total``.
+    """
+    from kerasdl.export import atomic_directory
+
+    with atomic_directory(path) as tmp:
+        serving_module(model, anchors, **nms).write_out(str(tmp), verbose=False)
+    return path
+
+
+def check_detector_export(path, model, anchors, images, **nms) -> float:
+    """Reload the SavedModel at ``path`` and return the largest box/score difference from the
+    in-memory pipeline on ``images`` (uint8); a different detection count or class on any
+    image raises ``RuntimeError``."""
+    import numpy as np
+    import tensorflow as tf
+
+    from kerasdl.detection.decoding import postprocess
+
+    loaded = tf.saved_model.load(str(Path(path)))  # kept alive: its functions hold weak references
+    served = loaded.serve(tf.constant(images))
+    expected = postprocess(model(images.astype(np.float32) / 255.0, training=False), anchors, images.shape[1:3], **nms)
+    worst = 0.0
+    for i, (boxes, scores, classes) in enumerate(expected):
+        n = int(served["num_detections"][i])
+        if n != len(boxes) or not np.array_equal(np.asarray(served["classes"][i, :n]), classes):
+            raise RuntimeError(f"exported model disagrees with the in-memory model on image {i}")
+        worst = max(worst, float(np.abs(np.asarray(served["boxes"][i, :n]) - boxes).max(initial=0.0)),
+                    float(np.abs(np.asarray(served["scores"][i, :n]) - scores).max(initial=0.0)))
+    return worst
