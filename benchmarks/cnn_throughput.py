@@ -183,7 +183,6 @@ def main(argv=None) -> int:
         parser.error("--warmup must be >= 1 (the first call traces the function)")
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.path.insert(0, str(REPO))
     import kerasdl  # noqa: F401  (TensorFlow backend)
     import numpy as np
     import tensorflow as tf

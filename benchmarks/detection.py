@@ -34,8 +34,6 @@ def run_detection_benchmark(*, train_images: int = 2000, test_images: int = 500,
     """Train and score both detectors; returns the figures as a dict (see the module docstring)."""
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     import keras
     import numpy as np
     import tensorflow as tf

@@ -35,8 +35,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
-    sys.path.insert(0, str(REPO))
-    from apps import finetune
+    from kerasdl.apps import finetune
 
     data = Path(os.environ["KERASDL_DATA_DIR"]) / "alpaca"
     results = {"data": str(data), "backbone": "mobilenet_v2", "weights": "imagenet", "seed": args.seed,

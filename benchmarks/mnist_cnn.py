@@ -56,7 +56,6 @@ def main(argv=None) -> int:
 
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
-    sys.path.insert(0, str(REPO))
 
     import keras
     import tensorflow as tf

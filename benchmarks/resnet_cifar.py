@@ -63,7 +63,6 @@ def main(argv=None) -> int:
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
     if not args.allow_download:
         os.environ["KERASDL_OFFLINE"] = "1"
-    sys.path.insert(0, str(REPO))
 
     from kerasdl.data import DatasetNotFoundError, load_cifar10
 

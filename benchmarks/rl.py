@@ -195,7 +195,6 @@ def main(argv=None) -> int:
     parser.add_argument("--sb3-python", default="/tmp/sb3venv/bin/python")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(REPO))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     import tensorflow as tf

@@ -114,11 +114,10 @@ def main(argv=None) -> int:
 
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
-    sys.path.insert(0, str(REPO))
     import kerasdl  # noqa: F401
     import tensorflow as tf
 
-    from apps import sentiment
+    from kerasdl.apps import sentiment
 
     runs = dict(RUNS)
     if args.with_encoder:

@@ -169,7 +169,6 @@ def main(argv=None) -> int:
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
     os.environ.setdefault("TFHUB_CACHE_DIR", "/tmp/kerasdl-bench/tfhub")
-    sys.path.insert(0, str(REPO))
 
     import keras
     import tensorflow as tf

@@ -45,12 +45,11 @@ def main(argv=None) -> int:
 
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
-    sys.path.insert(0, str(REPO))
 
     import keras
     import tensorflow as tf
 
-    from apps import textgen
+    from kerasdl.apps import textgen
     from kerasdl.training import gpu_available
 
     app_parser = argparse.ArgumentParser()

@@ -31,8 +31,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 
 def _median_seconds(step, steps: int, warmup: int) -> float:
     import numpy as np

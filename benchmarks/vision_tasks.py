@@ -252,7 +252,6 @@ def main(argv=None) -> int:
 
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
-    sys.path.insert(0, str(REPO))
     import tensorflow as tf
 
     import kerasdl  # noqa: F401  (pins the TensorFlow backend)

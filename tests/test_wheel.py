@@ -139,3 +139,20 @@ def test_the_library_imports_neither_the_apps_nor_the_cli():
         if bad:
             offenders[relative.as_posix()] = sorted(bad)
     assert offenders == {}
+
+
+def test_benchmarks_import_the_installed_library_without_path_edits():
+    """Benchmarks run against the installed kerasdl: no ``sys.path`` edits, no import of the
+    repository's top-level ``apps`` shims (``benchmarks/dcgan_jax*.py`` included)."""
+    import ast
+
+    offenders = {}
+    for path in sorted((REPO / "benchmarks").glob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        edits = [node.lineno for node in ast.walk(tree)
+                 if isinstance(node, ast.Attribute) and node.attr == "path"
+                 and isinstance(node.value, ast.Name) and node.value.id == "sys"]
+        shims = sorted(name for name in _imported_modules(path) if name.split(".")[0] == "apps")
+        if edits or shims:
+            offenders[path.name] = {"sys.path at lines": edits, "imports": shims}
+    assert offenders == {}
