@@ -98,9 +98,9 @@ def test_b0_layers_match_keras_applications(b0, keras_b0):
 
 
 def test_imagenet_weights_load_as_keras_applications(no_data_dir, imagenet_file_from, monkeypatch):
-    from kerasdl.data import DatasetNotFoundError
+    from kerasdl.models.weights import WeightsNotFoundError
 
-    with pytest.raises(DatasetNotFoundError, match="efficientnetb0_notop.h5"):
+    with pytest.raises(WeightsNotFoundError, match="efficientnetb0_notop.h5"):
         E.efficientnet_b0(include_top=False, weights="imagenet", input_shape=(64, 64, 3))
 
     # A stand-in for the official file: random weights with ImageNet normalisation statistics,

@@ -118,9 +118,9 @@ def test_inverted_residual_block_rounds_channels_and_adds():
 
 
 def test_mobilenet_imagenet_weights_come_from_the_keras_cache(no_data_dir, imagenet_file_from):
-    from kerasdl.data import DatasetNotFoundError
+    from kerasdl.models.weights import WeightsNotFoundError
 
-    with pytest.raises(DatasetNotFoundError, match="mobilenet_2_5_128_tf_no_top.h5"):
+    with pytest.raises(WeightsNotFoundError, match="mobilenet_2_5_128_tf_no_top.h5"):
         mobilenet(input_shape=(128, 128, 3), alpha=0.25, include_top=False, weights="imagenet")
     reference = keras.applications.MobileNet(input_shape=(128, 128, 3), alpha=0.25, include_top=False, weights=None)
     imagenet_file_from(_randomize_batch_norm(reference), "mobilenet_2_5_128_tf_no_top.h5")
@@ -131,11 +131,11 @@ def test_mobilenet_imagenet_weights_come_from_the_keras_cache(no_data_dir, image
 
 
 def test_mobilenet_v2_imagenet_weights_come_from_the_keras_cache(no_data_dir, imagenet_file_from):
-    from kerasdl.data import DatasetNotFoundError
+    from kerasdl.models.weights import WeightsNotFoundError
 
     # A size without a file of its own falls back to the 224 file, with a warning (as Keras).
     with pytest.warns(UserWarning, match="224"):
-        with pytest.raises(DatasetNotFoundError, match=r"kernels_1\.0_224_no_top\.h5"):
+        with pytest.raises(WeightsNotFoundError, match=r"kernels_1\.0_224_no_top\.h5"):
             mobilenet_v2(input_shape=(100, 100, 3), include_top=False, weights="imagenet")
     reference = keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, include_top=False, weights=None)
     file_name = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"

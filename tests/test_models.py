@@ -108,10 +108,10 @@ def test_vgg_loads_weights_file(tmp_path):
 
 
 def test_vgg_imagenet_weights_come_from_the_keras_cache(no_data_dir, imagenet_file_from):
-    from kerasdl.data import DatasetNotFoundError
+    from kerasdl.models.weights import WeightsNotFoundError
 
     # Not on disk anywhere (and offline): a fast, clear error naming keras.applications' file.
-    with pytest.raises(DatasetNotFoundError, match="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"):
+    with pytest.raises(WeightsNotFoundError, match="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"):
         models.vgg16(include_top=False, weights="imagenet", input_shape=(32, 32, 3))
 
     # Under that file name in the data folder: found and loaded the way keras.applications does.

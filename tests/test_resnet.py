@@ -77,12 +77,12 @@ def _randomize(model, seed=0):
 def test_resnet50_matches_keras_applications_weights_included(
     builder, reference, file_name, include_top, expected, no_data_dir, imagenet_file_from
 ):
-    from kerasdl.data import DatasetNotFoundError
+    from kerasdl.models.weights import WeightsNotFoundError
 
     shape = (64, 64, 3)
     if not include_top:
         # Not on disk anywhere (and offline): a clear error naming keras.applications' file.
-        with pytest.raises(DatasetNotFoundError, match=re.escape(file_name)):
+        with pytest.raises(WeightsNotFoundError, match=re.escape(file_name)):
             builder(include_top=include_top, weights="imagenet", input_shape=shape)
         keras.backend.clear_session()
 

@@ -110,14 +110,14 @@ def test_load_backbone_validates_names_and_weights(tmp_path):
 
 
 def test_missing_imagenet_weights_say_how_to_go_on(no_data_dir, monkeypatch, tmp_path):
-    from kerasdl.data import DatasetNotFoundError
     from kerasdl.data import sources
+    from kerasdl.models.weights import WeightsNotFoundError
 
     monkeypatch.setattr(sources, "user_keras_home", lambda: tmp_path / "empty-keras-home")
-    with pytest.raises(DatasetNotFoundError, match="--weights none"):
+    with pytest.raises(WeightsNotFoundError, match="--weights none"):
         load_backbone("resnet50", weights="imagenet")
     # Like Keras, a size with no file of its own looks for the 224 px one.
-    with pytest.raises(DatasetNotFoundError, match="1.0_224_no_top"):
+    with pytest.raises(WeightsNotFoundError, match="1.0_224_no_top"):
         load_backbone("mobilenet_v2", input_shape=(100, 100, 3), weights="imagenet")
 
 

@@ -13,10 +13,9 @@ from kerasdl.models.weights import WeightsNotFoundError, check_weights
 def test_weights_not_found_is_a_file_not_found_error():
     from kerasdl.data import DatasetNotFoundError
 
-    # FileNotFoundError: the command line's exit-1 path catches it; DatasetNotFoundError only
-    # so that handlers written before it existed still do.
+    # FileNotFoundError: the command line's exit-1 path catches it; a weights file is not a data set
     assert issubclass(WeightsNotFoundError, FileNotFoundError)
-    assert issubclass(WeightsNotFoundError, DatasetNotFoundError)
+    assert not issubclass(WeightsNotFoundError, DatasetNotFoundError)
 
 
 def test_one_validation_for_builders_and_backbones(tmp_path):

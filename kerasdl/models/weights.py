@@ -24,12 +24,12 @@ from kerasdl.data.sources import DatasetNotFoundError
 __all__ = ["WeightsFile", "WeightsNotFoundError", "check_weights", "fetch_imagenet_weights", "load_weights"]
 
 
-class WeightsNotFoundError(DatasetNotFoundError):
+class WeightsNotFoundError(FileNotFoundError):
     """A pretrained-weights file is not on disk and could not be downloaded.
 
-    A :class:`FileNotFoundError`, so the command line reports it with exit status 1. It
-    derives from :class:`kerasdl.data.DatasetNotFoundError` only so that handlers written
-    before it existed still catch it; the message is about the weights file.
+    A :class:`FileNotFoundError` (the command line reports it with exit status 1), and not a
+    :class:`kerasdl.data.DatasetNotFoundError`: the message is about a weights file and
+    where to put it, not about a data set.
     """
 
 
