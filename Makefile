@@ -3,6 +3,8 @@
 #   make test   creates .venv with the dev extra, runs the test suite
 # The test environment installs the versions in constraints.txt (the stack the suite was last
 # green with), so every machine tests the same stack; setup.cfg keeps ranges for users.
+#   make test-fast         unit tests only (no slow, end-to-end or learned tests), about a minute
+#   make lint              ruff check (rules in pyproject.toml)
 #   make test-onednn-off   the suite with TensorFlow's oneDNN kernels off (TF_ENABLE_ONEDNN_OPTS=0)
 #   make test-both         the suite with oneDNN on, then off (what CI runs)
 #   make test-margins      the learned-threshold tests over seeds and kernel settings
@@ -11,7 +13,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test test-onednn-off test-both test-margins constraints install dev benchmark clean
+.PHONY: demo test test-fast lint test-onednn-off test-both test-margins constraints install dev benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +36,12 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -m "not slow and not e2e and not learned" $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check kerasdl apps tests benchmarks tools
 
 test-onednn-off: $(VENV)/.dev-installed
 	TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,5 +1,10 @@
 """Test set-up: quiet TensorFlow, use ../shared/data as the data folder when it exists.
 
+Markers: ``slow`` (excluded by default), ``learned`` (asserts on what a model learned) and
+``e2e`` (end to end: a whole app run, a subprocess, several processes or a wheel build; set
+here for the modules in :data:`END_TO_END_MODULES`). ``make test-fast`` runs what is none of
+these, in about a minute; ``make test`` runs everything but ``slow``.
+
 ``--seed-offset N`` (or ``KERASDL_TEST_SEED_OFFSET=N``) adds ``N`` to every seed a test sets
 through ``keras.utils.set_random_seed`` (kerasdl's ``set_seed`` included). Learned-threshold
 tests (a loss falls by a factor, an accuracy passes a bar) are checked over several offsets
@@ -27,6 +32,21 @@ def pytest_configure(config):
 
         set_random_seed = keras.utils.set_random_seed
         keras.utils.set_random_seed = lambda seed: set_random_seed(seed + offset)
+
+
+# Test modules that run whole apps, subprocesses or several processes: marked e2e.
+END_TO_END_MODULES = {
+    "test_adversarial_app", "test_cli", "test_dcgan_jax", "test_detect_app", "test_distribute",
+    "test_generative_apps", "test_jax_backend", "test_nas", "test_rl_apps", "test_run_safety",
+    "test_run_safety_followups", "test_sentiment_app", "test_textgen", "test_tuner", "test_vision_apps",
+    "test_wheel",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rpartition(".")[2] in END_TO_END_MODULES:
+            item.add_marker(pytest.mark.e2e)
 
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
