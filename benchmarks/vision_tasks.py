@@ -8,7 +8,8 @@
   ≥ 0.90). When that module is missing or fails, the error is recorded and the rest runs.
 * segmentation: U-Net (:func:`kerasdl.models.unet.unet`) on synthetic shapes, test mean IoU
   (Keras' ``MeanIoU``; target ≥ 0.90) and pixel accuracy.
-* verification: triplet-trained embedding on the Olivetti faces; threshold chosen by ROC on
+* verification: triplet-trained embedding on the Olivetti faces, the flow of
+  ``kerasdl.apps.verify`` (:mod:`kerasdl.verification.experiment`); threshold chosen by ROC on
   validation people's pairs; ROC AUC on pairs of people never seen in training (target
   ≥ 0.95) and one-shot recognition accuracy (one enrolled image per person).
 * style: MobileNetV2 ImageNet features (the weights in ``$KERASDL_DATA_DIR/keras/models``),
@@ -77,67 +78,42 @@ def run_segmentation(args) -> dict:
     }
 
 
-def imagenet_face_backbone(data, feature_layers: str, unfreeze_top: int, args):
-    """Frozen MobileNetV2 ImageNet features of the faces at 96 px from ``feature_layers``
-    ("autoN": the N blocks whose untrained features separate the seen people best).
-
-    Transfer for one-shot verification: 26 training people are too few to learn features
-    from scratch. Returns ``(backbone model, chosen layers, per-layer scores or None)``.
-    """
-    from kerasdl.transfer import load_backbone, set_trainable_top
-    from kerasdl.transfer.features import chosen_layer_features
-
-    # The data folder holds only the 224 px file; load_backbone falls back to it at 96 px.
-    loaded = load_backbone("mobilenet_v2", input_shape=(96, 96, 3), weights="imagenet")
-    backbone, layers, scores = chosen_layer_features(loaded, feature_layers, data, num_pairs=args.ver_pairs,
-                                                     seed=args.seed)
-    print(f"feature layers: {layers}", flush=True)
-    set_trainable_top(loaded, unfreeze_top)
-    return backbone, layers, scores
-
-
 def run_verification(args) -> dict:
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
+    """The flow of ``kerasdl.apps.verify`` (:mod:`kerasdl.verification.experiment`) on the Olivetti
+    faces, with a time budget and no validation during training.
 
-    from kerasdl.data.faces import face_augmentation, identity_batches, load_identities
-    from kerasdl.models.siamese import embedding_network
+    ``mobilenet_v2_imagenet``: transfer for one-shot verification (26 training people are too
+    few to learn features from scratch): frozen MobileNetV2 ImageNet features of the faces at
+    96 px from ``--ver-feature-layers`` ("autoN": the N blocks whose untrained features
+    separate the seen people best).
+    """
     from kerasdl.training import TimeBudget, make_optimizer, set_seed
-    from kerasdl.training.siamese import SiameseModel
-    from kerasdl.verification import Verifier, choose_threshold, embedding_distances, make_pairs, one_shot_evaluation
+    from kerasdl.verification import SiameseModel, build_embedding, evaluate_verifier, load_identities, train_verifier
 
     set_seed(args.seed)
     data = load_identities("olivetti", seed=args.seed)
     filters = tuple(int(f) for f in args.ver_filters.split(","))
-    layer_scores, feature_layers = None, None
+    loaded = None
     if args.ver_backbone == "mobilenet_v2_imagenet":
-        backbone, feature_layers, layer_scores = imagenet_face_backbone(
-            data, args.ver_feature_layers, args.ver_unfreeze_top, args)
-        embedding = embedding_network(data.input_shape, args.ver_embedding_dim, backbone=backbone, dropout=0.2)
-    else:
-        embedding = embedding_network(data.input_shape, args.ver_embedding_dim, filters=filters)
+        from kerasdl.transfer import load_backbone
+
+        # The data folder holds only the 224 px file; load_backbone falls back to it at 96 px.
+        loaded = load_backbone("mobilenet_v2", input_shape=(96, 96, 3), weights="imagenet")
+    embedding, feature_layers, layer_scores = build_embedding(
+        data, args.ver_embedding_dim, filters=filters, loaded=loaded, feature_layers=args.ver_feature_layers,
+        unfreeze_top=args.ver_unfreeze_top, num_pairs=args.ver_pairs, seed=args.seed)
+    if loaded is not None:
+        print(f"feature layers: {feature_layers}", flush=True)
     model = SiameseModel(embedding, margin=args.ver_margin, mining=args.ver_mining)
     model.compile(optimizer=make_optimizer("adam", args.ver_learning_rate))
     budget = TimeBudget(args.ver_budget_s)
     start = time.perf_counter()
-    augment = face_augmentation(seed=args.seed) if args.ver_augment else None
-    history = model.fit(identity_batches(data.x_train, data.y_train, identities_per_batch=8, images_per_identity=4,
-                                         seed=args.seed, augment=augment),
-                        steps_per_epoch=args.ver_steps_per_epoch, epochs=args.ver_epochs, callbacks=[budget], verbose=2)
+    history = train_verifier(model, data, epochs=args.ver_epochs, steps_per_epoch=args.ver_steps_per_epoch,
+                             identities_per_batch=8, images_per_identity=4, augment=args.ver_augment,
+                             seed=args.seed, callbacks=[budget], verbose=2)
     train_s = time.perf_counter() - start
-    verifier = Verifier(embedding, 0.0)
-
-    def scored_pairs(x, y, seed):
-        a, b, same = make_pairs(y, args.ver_pairs, seed=seed)
-        emb = verifier.embed(x)
-        return embedding_distances(emb[a], emb[b]), same
-
-    val_d, val_same = scored_pairs(data.x_val, data.y_val, args.seed)
-    choice = choose_threshold(val_d, val_same)
-    verifier.threshold = choice.threshold
-    test_d, test_same = scored_pairs(data.x_test, data.y_test, args.seed + 1)
-    auc = float(roc_auc_score(test_same, -test_d))
-    one_shot = one_shot_evaluation(verifier, data.x_test, data.y_test, seed=args.seed)
+    result = evaluate_verifier(embedding, data, num_pairs=args.ver_pairs, seed=args.seed)
+    choice, auc = result.choice, result.test_roc_auc
     return {
         "settings": {"data": data.source, "people": {"train": len(set(data.y_train)), "validation": len(set(data.y_val)),
                                                      "test": len(set(data.y_test))},
@@ -154,8 +130,8 @@ def run_verification(args) -> dict:
         "train_seconds": round(train_s, 1), "final_train_loss": float(history.history["loss"][-1]),
         "threshold": choice.threshold, "validation_roc_auc": choice.roc_auc,
         "test_roc_auc_unseen_people": auc,
-        "test_verification_accuracy": float(np.mean((test_d <= choice.threshold) == test_same)),
-        "one_shot": one_shot, "target_roc_auc": 0.95, "target_met": bool(auc >= 0.95),
+        "test_verification_accuracy": result.test_accuracy,
+        "one_shot": result.one_shot, "target_roc_auc": 0.95, "target_met": bool(auc >= 0.95),
     }
 
 

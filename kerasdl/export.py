@@ -24,7 +24,7 @@ from pathlib import Path
 import keras
 
 # Modules that register kerasdl's serializable objects; imported before loading a .keras file.
-_REGISTERING_MODULES = ("kerasdl.layers", "kerasdl.losses", "kerasdl.training")
+_REGISTERING_MODULES = ("kerasdl.layers", "kerasdl.losses", "kerasdl.training", "kerasdl.verification.siamese")
 
 
 # Reloaded SavedModel vs in-memory model on the same inputs: both run the same float32 graph,

@@ -11,7 +11,7 @@ from kerasdl.detection.anchors import kmeans_anchors
 from kerasdl.detection.data import synthetic_digit_detection
 from kerasdl.detection.decoding import postprocess
 from kerasdl.detection.export import check_detector_export, export_detector
-from kerasdl.models.yolo import yolo_detector
+from kerasdl.detection.yolo import yolo_detector
 
 
 def test_exported_detector_matches_the_in_memory_pipeline(tmp_path):

@@ -326,7 +326,7 @@ def test_fgsm_names_x_and_the_shape_the_model_takes():
 def test_every_export_in_the_package_answers_an_empty_batch_with_an_empty_result(tmp_path):
     from kerasdl.detection.export import export_detector
     from kerasdl.text.export import export_text_classifier
-    from kerasdl.models.yolo import yolo_detector
+    from kerasdl.detection.yolo import yolo_detector
     from kerasdl.transfer.serving import export_image_classifier
 
     model = _conv_model()

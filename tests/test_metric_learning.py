@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasdl.losses.metric_learning import (ContrastiveLoss, TripletLoss, batch_all_triplet_loss,
+from kerasdl.verification.losses import (ContrastiveLoss, TripletLoss, batch_all_triplet_loss,
                                             batch_hard_triplet_loss, contrastive_loss, mined_triplet_loss,
                                             pairwise_distances, semi_hard_triplet_loss, triplet_loss)
 

@@ -25,7 +25,7 @@ from kerasdl.training.adversarial import AdversarialModel
 from kerasdl.training.autoencoder import DenoisingAutoencoder
 from kerasdl.training.compile import compile_model
 from kerasdl.training.gan import GAN
-from kerasdl.training.siamese import SiameseModel
+from kerasdl.verification.siamese import SiameseModel
 from kerasdl.training.vae import VAE
 
 BAD_JIT = r"jit_compile must be one of \['auto', True, False\], got 'yes'"

@@ -7,10 +7,10 @@ import pytest
 import tensorflow as tf
 
 from kerasdl.data import DatasetNotFoundError
-from kerasdl.data.faces import identity_batches, load_identities, load_olivetti, split_by_identity
-from kerasdl.models.siamese import embedding_network
-from kerasdl.training.siamese import SiameseModel
-from kerasdl.verification import NOT_RECOGNISED, Gallery, Verifier, choose_threshold, make_pairs, one_shot_evaluation
+from kerasdl.verification.embedding import embedding_network
+from kerasdl.verification.faces import identity_batches, load_identities, load_olivetti, split_by_identity
+from kerasdl.verification.siamese import SiameseModel
+from kerasdl.verification.verifier import NOT_RECOGNISED, Gallery, Verifier, choose_threshold, make_pairs, one_shot_evaluation
 
 
 def test_embedding_network_parameters_and_unit_norm():
@@ -58,8 +58,6 @@ def test_siamese_model_learns_with_online_mining_and_round_trips(tmp_path):
     # the nearest other image in a batch has the same label (chance: 5 of 47 ≈ 0.11)
     assert after["triplet_accuracy"] > max(0.6, before["triplet_accuracy"] + 0.08), (before, after)
     path = save_keras(model, tmp_path / "siamese.keras")
-    import kerasdl.training.siamese  # noqa: F401  (registers SiameseModel; the lead adds it to export.py)
-
     reloaded = load_keras(path, compile=False)
     assert isinstance(reloaded, SiameseModel) and reloaded.mining == "semi_hard"
     np.testing.assert_allclose(reloaded.predict(x[:8], verbose=0), model.predict(x[:8], verbose=0), atol=1e-6)

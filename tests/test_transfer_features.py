@@ -1,11 +1,11 @@
-"""Pretrained block features for verification (kerasdl.transfer.features)."""
+"""Pretrained block features for verification (kerasdl.verification.features)."""
 
 import numpy as np
 import pytest
 
-from kerasdl.data.faces import IdentityData
+from kerasdl.verification.faces import IdentityData
 from kerasdl.transfer import LoadedBackbone
-from kerasdl.transfer.features import (block_output_layers, chosen_layer_features, layer_features,
+from kerasdl.verification.features import (block_output_layers, chosen_layer_features, layer_features,
                                        rank_feature_layers)
 
 

@@ -1,4 +1,4 @@
-"""kerasdl.models.yolo + kerasdl.losses.detection: head shapes, loss masking, a loss that falls."""
+"""kerasdl.detection.yolo + kerasdl.detection.losses: head shapes, loss masking, a loss that falls."""
 
 import numpy as np
 import pytest
@@ -10,8 +10,8 @@ from kerasdl.detection.encoding import encode_targets
 from kerasdl.detection.localization import decode_localization, encode_localization
 from kerasdl.detection.sliding_window import SlidingWindowDetector
 from kerasdl.export import load_keras, save_keras
-from kerasdl.losses.detection import LocalizationLoss, YoloLoss
-from kerasdl.models.yolo import localizer, yolo_detector
+from kerasdl.detection.losses import LocalizationLoss, YoloLoss
+from kerasdl.detection.yolo import localizer, yolo_detector
 
 
 def test_head_shape_of_the_seed_example_19x19x5x85():

@@ -6,7 +6,7 @@
     python -m apps.detect --data coco --coco-json ann.json --coco-images images/ --image-size 128
 
 Chooses anchors by k-means (1 − IoU) on the training boxes, trains
-``kerasdl.models.yolo.yolo_detector`` with ``YoloLoss``, reports mAP@0.5 (VOC all-point) and
+``kerasdl.detection.yolo.yolo_detector`` with ``YoloLoss``, reports mAP@0.5 (VOC all-point) and
 COCO AP@[0.5:0.95] on the held-out images, draws detections with boxes and class labels to
 ``runs/detect/<run-id>/detections.png``, and exports a SavedModel to
 ``saved_models/detect/<run-id>/`` whose ``serve`` signature takes a uint8 image batch

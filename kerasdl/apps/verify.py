@@ -4,11 +4,12 @@
     python -m apps.verify --dataset olivetti --mining semi_hard --epochs 30
     python -m apps.verify --backbone mobilenet_v2 --feature-layers auto3   # pretrained ImageNet blocks
 
-The people are split three ways (:func:`kerasdl.data.faces.split_by_identity`): the
-embedding network (:func:`kerasdl.models.siamese.embedding_network`: a small CNN from
-scratch, or ``--backbone``'s frozen pretrained blocks, :mod:`kerasdl.transfer.features`,
-with a trained projection) trains on the first group with online triplet mining (:class:`kerasdl.training.siamese.SiameseModel`, P×K
-batches); the distance threshold is chosen by ROC on pairs of the validation people; the
+The flow is :mod:`kerasdl.verification.experiment`. The people are split three ways
+(:func:`kerasdl.verification.faces.split_by_identity`): the embedding network
+(:func:`kerasdl.verification.embedding_network`: a small CNN from scratch, or ``--backbone``'s
+frozen pretrained blocks, :mod:`kerasdl.verification.features`, with a trained projection)
+trains on the first group with online triplet mining (:class:`kerasdl.verification.SiameseModel`,
+P×K batches); the distance threshold is chosen by ROC on pairs of the validation people; the
 verification ROC AUC and the one-shot recognition accuracy (one enrolled image per person,
 impostors must be "not recognised") are measured on people never seen in training.
 Writes ``runs/verify/<run-id>/`` (curves, ROC plot, summary.json) and exports the embedding
@@ -62,13 +63,17 @@ def run(args) -> int:
     import numpy as np
 
     from kerasdl._validation import check_int
-    from kerasdl.data.faces import face_augmentation, identity_batches, load_identities, olivetti_available
     from kerasdl.export import check_export_agrees, export_saved_model, load_saved_model, save_keras, with_preprocessing
-    from kerasdl.models.siamese import embedding_network
     from kerasdl.plots import plot_curves, plot_history
     from kerasdl.training import make_callbacks
-    from kerasdl.training.siamese import SiameseModel
-    from kerasdl.verification import Verifier, choose_threshold, embedding_distances, make_pairs, one_shot_evaluation
+    from kerasdl.verification import (
+        SiameseModel,
+        build_embedding,
+        evaluate_verifier,
+        load_identities,
+        olivetti_available,
+        train_verifier,
+    )
 
     start = time.perf_counter()
     for name in ("epochs", "steps_per_epoch", "embedding_dim", "pairs"):
@@ -85,56 +90,40 @@ def run(args) -> int:
     print(f"Data: {data.source}: {len(np.unique(data.y_train))} train / {len(np.unique(data.y_val))} validation / "
           f"{len(np.unique(data.y_test))} test identities, images {data.input_shape}")
 
-    feature_layers = None
     with strategy.scope():
-        if args.backbone == "cnn":
-            embedding = embedding_network(data.input_shape, args.embedding_dim, filters=filters)
-        else:
+        loaded = None
+        if args.backbone != "cnn":
             from kerasdl.transfer import load_backbone
-            from kerasdl.transfer.features import chosen_layer_features
 
             size = check_int("backbone-size", args.backbone_size, minimum=32)
             loaded = load_backbone(args.backbone, input_shape=(size, size, 3), weights=weights_value(args.weights))
-            features, feature_layers, _ = chosen_layer_features(loaded, args.feature_layers, data,
-                                                                num_pairs=args.pairs, seed=args.seed)
+        embedding, feature_layers, _ = build_embedding(data, args.embedding_dim, filters=filters, loaded=loaded,
+                                                       feature_layers=args.feature_layers, num_pairs=args.pairs,
+                                                       seed=args.seed)
+        if loaded is not None:
             print(f"Backbone {args.backbone} ({args.weights} weights, frozen), features of {feature_layers}")
-            embedding = embedding_network(data.input_shape, args.embedding_dim, backbone=features, dropout=0.2)
         model = SiameseModel(embedding, margin=args.margin, mining=args.mining)
         model.compile("adam", args.learning_rate, jit_compile=args.jit)
-    augment = face_augmentation(seed=args.seed) if args.augment else None
-    batches = lambda x, y, seed, augment=None: identity_batches(  # noqa: E731
-        x, y, identities_per_batch=min(args.identities_per_batch, len(np.unique(y))),
-        images_per_identity=args.images_per_identity, seed=seed, augment=augment)
     run_dir = new_run_dir(args.runs_dir)
-    history = model.fit(
-        batches(data.x_train, data.y_train, args.seed, augment), steps_per_epoch=args.steps_per_epoch, epochs=args.epochs,
-        validation_data=batches(data.x_val, data.y_val, args.seed + 1), validation_steps=5, verbose=args.verbose,
+    history = train_verifier(
+        model, data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+        identities_per_batch=args.identities_per_batch, images_per_identity=args.images_per_identity,
+        augment=args.augment, validation_steps=5, seed=args.seed, verbose=args.verbose,
         callbacks=make_callbacks(checkpoint_path=run_dir / "best.weights.h5", csv_path=run_dir / "history.csv"),
     )
     if any(not np.isfinite(v) for v in history.history["loss"]):
         raise RuntimeError(f"training diverged (NaN/inf loss); the last good weights are in {run_dir / 'best.weights.h5'}")
     curves = plot_history(history, run_dir / "training_curves.png", title=f"triplet loss ({args.mining} mining)")
 
-    verifier = Verifier(embedding, threshold=0.0)
+    result = evaluate_verifier(embedding, data, num_pairs=args.pairs, seed=args.seed)
+    verifier, choice, one_shot = result.verifier, result.choice, result.one_shot
+    test_auc, test_accuracy = result.test_roc_auc, result.test_accuracy
+    from sklearn.metrics import roc_curve
 
-    def pair_scores(x, y, seed):
-        a, b, same = make_pairs(y, args.pairs, seed=seed)
-        emb = verifier.embed(x)
-        return embedding_distances(emb[a], emb[b]), same
-
-    val_d, val_same = pair_scores(data.x_val, data.y_val, args.seed)
-    choice = choose_threshold(val_d, val_same)
-    verifier.threshold = choice.threshold
-    test_d, test_same = pair_scores(data.x_test, data.y_test, args.seed + 1)
-    from sklearn.metrics import roc_auc_score, roc_curve
-
-    test_auc = float(roc_auc_score(test_same, -test_d))
-    test_accuracy = float(np.mean((test_d <= choice.threshold) == test_same))
-    fpr, tpr, _ = roc_curve(test_same, -test_d)
+    fpr, tpr, _ = roc_curve(result.test_same, -result.test_distances)
     roc_png = plot_curves({f"unseen people (AUC {test_auc:.3f})": (fpr, tpr), "chance": ([0, 1], [0, 1])},
                           run_dir / "roc.png", xlabel="false positive rate", ylabel="true positive rate",
                           title="verification ROC")
-    one_shot = one_shot_evaluation(verifier, data.x_test, data.y_test, seed=args.seed)
 
     summary = {
         "dataset": data.name, "data_source": data.source,

@@ -3,9 +3,9 @@
 Course notes, "Object Localization": for an image with at most one object, ``p`` says
 whether there is one, ``(b_x, b_y)`` is its centre and ``(b_w, b_h)`` its width and height,
 all as fractions of the image, and ``c`` its class. The loss is
-:class:`kerasdl.losses.detection.LocalizationLoss` (logistic for ``p``, squared error for the
+:class:`kerasdl.detection.losses.LocalizationLoss` (logistic for ``p``, squared error for the
 box, cross-entropy for the class, box and class masked out when ``p = 0``); the builder is
-:func:`kerasdl.models.yolo.localizer`. A localizer trained on crops and convolutionalized is
+:func:`kerasdl.detection.yolo.localizer`. A localizer trained on crops and convolutionalized is
 the notes' sliding-window detector (:mod:`kerasdl.detection.sliding_window`).
 """
 

@@ -6,8 +6,8 @@ several window sizes; turning its fully connected layers into convolutions compu
 window in one pass ("Transforming fully connected layers to convolutional layers";
 Sermanet et al., "OverFeat", ICLR 2014). Here:
 
-* the crop model is :func:`kerasdl.models.yolo.localizer` trained with
-  :class:`kerasdl.losses.detection.LocalizationLoss` on ``window x window`` crops
+* the crop model is :func:`kerasdl.detection.yolo.localizer` trained with
+  :class:`kerasdl.detection.losses.LocalizationLoss` on ``window x window`` crops
   (:func:`make_crops`);
 * :func:`kerasdl.models.convolutionalize` turns it into a fully convolutional model whose
   output cell ``(i, j)`` is the crop model on the window at ``(i·s, j·s)``
@@ -90,7 +90,7 @@ class SlidingWindowDetector:
     """A trained crop localizer slid over whole images at several scales.
 
     Args:
-        crop_model: a :func:`kerasdl.models.yolo.localizer` (any model
+        crop_model: a :func:`kerasdl.detection.yolo.localizer` (any model
             :func:`~kerasdl.models.convolutionalize` accepts that outputs ``(p, box, classes)``
             raw) trained on ``window x window`` float crops in ``[0, 1]``.
         scales: image resize factors; a window covers ``window / scale`` original pixels.
@@ -149,8 +149,8 @@ def train_sliding_window_detector(data, *, window: int = 24, epochs: int = 10, b
     """
     import keras
 
-    from kerasdl.losses.detection import LocalizationLoss
-    from kerasdl.models.yolo import localizer
+    from kerasdl.detection.losses import LocalizationLoss
+    from kerasdl.detection.yolo import localizer
     from kerasdl.training import compile_model
 
     crops, targets = make_crops(data, window, negatives_per_image=negatives_per_image, seed=seed)

@@ -2,7 +2,7 @@
 
 Shared by ``apps/detect.py`` and ``benchmarks/detection.py``: anchors by k-means on the
 training boxes, targets by :func:`~kerasdl.detection.encoding.encode_targets`,
-:class:`~kerasdl.losses.detection.YoloLoss` with Keras' ``fit`` (plain compile/fit: the loss
+:class:`~kerasdl.detection.losses.YoloLoss` with Keras' ``fit`` (plain compile/fit: the loss
 is an ordinary ``(y_true, y_pred)`` loss, so no custom ``train_step`` is needed), and mAP.
 """
 
@@ -18,7 +18,7 @@ __all__ = ["evaluate_detections", "train_yolo"]
 def train_yolo(train, *, val=None, num_anchors: int = 3, grid_size=None, epochs: int = 30, batch_size: int = 32,
                learning_rate: float = 2e-3, filters=(16, 32, 64, 128), backbone=None, seed: int = 0,
                jit_compile="auto", callbacks=(), verbose: int = 0):
-    """Fit :func:`kerasdl.models.yolo.yolo_detector` on ``train``.
+    """Fit :func:`kerasdl.detection.yolo.yolo_detector` on ``train``.
 
     Returns ``(model, anchors, history)``; ``model`` takes float images in ``[0, 1]`` and
     returns the raw grid, ``anchors`` are ``(B, 2)`` fractions of the image. A NaN loss stops
@@ -28,8 +28,8 @@ def train_yolo(train, *, val=None, num_anchors: int = 3, grid_size=None, epochs:
 
     from kerasdl.detection.anchors import kmeans_anchors
     from kerasdl.detection.encoding import encode_targets
-    from kerasdl.losses.detection import YoloLoss
-    from kerasdl.models.yolo import yolo_detector
+    from kerasdl.detection.losses import YoloLoss
+    from kerasdl.detection.yolo import yolo_detector
     from kerasdl.training import compile_model
 
     num_anchors = check_int("num_anchors", num_anchors, minimum=1)

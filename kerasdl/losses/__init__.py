@@ -1,9 +1,13 @@
-"""Losses Keras lacks, one module per task family (generative, evidential, detection,
-metric learning, style transfer). Each is a plain function ``loss(y_true, y_pred)`` or a
-registered ``keras.losses.Loss`` subclass, with the formula and paper in its docstring."""
+"""Losses Keras lacks, one module per task family (generative, evidential, segmentation,
+style transfer). Each is a plain function ``loss(y_true, y_pred)`` or a registered
+``keras.losses.Loss`` subclass, with the formula and paper in its docstring.
 
-from kerasdl.losses.detection import LocalizationLoss, YoloLoss
-from kerasdl.losses.metric_learning import (
+The detection and metric-learning losses live with their tasks
+(:mod:`kerasdl.detection.losses`, :mod:`kerasdl.verification.losses`) and are re-exported
+here, so ``kerasdl.losses`` keeps naming every loss and registering it for ``.keras`` loading."""
+
+from kerasdl.detection.losses import LocalizationLoss, YoloLoss
+from kerasdl.verification.losses import (
     ContrastiveLoss,
     TripletLoss,
     batch_all_triplet_loss,

@@ -42,11 +42,11 @@ Builders that return several networks or non-classifier outputs live beside them
 not in ``BUILDERS`` (``kerasdl train`` trains classifiers): ``dense_autoencoder`` /
 ``conv_autoencoder`` (encoder, decoder, autoencoder), ``vae_encoder`` / ``vae_decoder``
 (keras.io VAE: 69,076 + 65,089), ``gan_mlp`` and ``dcgan`` (TensorFlow DCGAN tutorial:
-generator 2,330,944, discriminator 212,865), ``yolo_detector`` (YOLOv2-style grid head,
-103,965 at 64x64x3 / 10 classes / 3 anchors) and ``localizer`` (the seeds' (p, bx, by, bw,
-bh, c) head, 38,895 at 24x24x3 / 10 classes), ``unet`` (Ronneberger et al. 2015: 31,030,658
-at 572x572x1, valid padding, 2 classes) and ``embedding_network`` (any backbone → Dense →
-L2-normalised embedding). Sequence models (token ids in) are in :mod:`kerasdl.models.rnn`:
+generator 2,330,944, discriminator 212,865) and ``unet`` (Ronneberger et al. 2015: 31,030,658
+at 572x572x1, valid padding, 2 classes). Task networks live with their task and import
+builders from here, never the other way: ``yolo_detector`` and ``localizer`` in
+:mod:`kerasdl.detection.yolo`, ``embedding_network`` in :mod:`kerasdl.verification.embedding`
+(``kerasdl.models.siamese`` re-exports it). Sequence models (token ids in) are in :mod:`kerasdl.models.rnn`:
 ``rnn_classifier`` (many-to-one; 2,609,473 at 20k vocabulary, 128-d, LSTM 64),
 ``rnn_tagger`` (many-to-many), ``embedding_bag_classifier`` (fastText-style bag) and
 ``char_language_model`` (char-rnn; ``char_lm_step_model`` carries the state when sampling).
@@ -73,7 +73,6 @@ from kerasdl.models.mlp import mlp
 from kerasdl.models.mnist_cnn import mnist_cnn
 from kerasdl.models.mobilenet import mobilenet, mobilenet_v2
 from kerasdl.models.rnn import char_language_model, embedding_bag_classifier, rnn_classifier, rnn_tagger
-from kerasdl.models.siamese import embedding_network
 from kerasdl.models.unet import unet
 from kerasdl.models.resnet import (
     resnet18,
@@ -88,7 +87,6 @@ from kerasdl.models.resnet import (
 )
 from kerasdl.models.vae import vae_decoder, vae_encoder
 from kerasdl.models.vgg import vgg16, vgg19
-from kerasdl.models.yolo import localizer, yolo_detector
 
 BUILDERS = {
     "logistic_regression": logistic_regression,
@@ -130,15 +128,12 @@ __all__ = [
     "dense_autoencoder",
     "char_language_model",
     "embedding_bag_classifier",
-    "embedding_network",
     "rnn_classifier",
     "rnn_tagger",
     "unet",
     "gan_mlp",
-    "localizer",
     "vae_decoder",
     "vae_encoder",
-    "yolo_detector",
     "alexnet",
     "convolutionalize",
     "efficientnet_b0",

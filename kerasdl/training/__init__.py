@@ -1,7 +1,8 @@
 """Training utilities (compile helper, schedules, callbacks, seeds, XLA, mixed precision, strategy),
 the run-safety callbacks (finite-only atomic checkpoints, NaN stops that raise ``TrainingDiverged``)
 and the ``keras.Model`` subclasses with custom ``train_step``: VAE, GAN, denoising autoencoder,
-Siamese (triplet) and adversarial training; ``fit`` that a run folder resumes
+adversarial training, and
+``SiameseModel`` (home: :mod:`kerasdl.verification`, re-exported here on first access); ``fit`` that a run folder resumes
 (:mod:`kerasdl.training.resumable`) and image generators as SavedModels
 (:mod:`kerasdl.training.generative_export`)."""
 
@@ -29,8 +30,19 @@ from kerasdl.training.runtime import (
     strategy,
 )
 from kerasdl.training.schedules import SCHEDULES, OneCycle, make_schedule
-from kerasdl.training.siamese import SiameseModel
 from kerasdl.training.vae import VAE, latent_manifold
+
+
+def __getattr__(name):
+    """``SiameseModel`` (home: :mod:`kerasdl.verification.siamese`) on first access (PEP 562):
+    importing it here eagerly would make ``kerasdl.training`` and ``kerasdl.verification``
+    import each other (the model subclasses ``kerasdl.training.compile.CustomModelCompile``)."""
+    if name == "SiameseModel":
+        from kerasdl.verification.siamese import SiameseModel
+
+        return SiameseModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AdversarialModel", "GAN", "VAE", "SiameseModel", "ConditionalGAN", "DenoisingAutoencoder", "SampleGrid", "TrainingCheckpoint", "corrupt",

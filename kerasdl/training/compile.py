@@ -5,7 +5,7 @@
 
 **Custom ``train_step`` models** — :class:`~kerasdl.training.vae.VAE`,
 :class:`~kerasdl.training.autoencoder.DenoisingAutoencoder`,
-:class:`~kerasdl.training.siamese.SiameseModel`,
+:class:`~kerasdl.verification.siamese.SiameseModel`,
 :class:`~kerasdl.training.adversarial.AdversarialModel` and
 :class:`~kerasdl.training.gan.GAN` / ``ConditionalGAN`` — all compile the same way::
 

@@ -4,7 +4,7 @@
 ``B · (5 + C)`` filters → reshape to ``(S, S, B, 5 + C)``, the course notes' YOLO output
 ("YOLO algorithm", "Anchor Boxes"; Redmon et al., CVPR 2016; Redmon & Farhadi, CVPR 2017).
 The notes' worked example, a 608 x 608 image, stride 32, 5 anchors and 80 classes, gives
-``19 x 19 x 5 x 85``. The outputs are raw: :class:`kerasdl.losses.detection.YoloLoss` and
+``19 x 19 x 5 x 85``. The outputs are raw: :class:`kerasdl.detection.losses.YoloLoss` and
 :func:`kerasdl.detection.decoding.decode_grid` apply the sigmoid/exp/softmax.
 
 ``localizer``: a small valid-padded CNN → Flatten → Dense → ``Dense(5 + C)``, the notes'
