@@ -2,10 +2,10 @@
 
     python benchmarks/finetune_alpaca.py            # target: validation accuracy >= 95%
 
-Runs the real app (``apps.finetune``) on ``$KERASDL_DATA_DIR/alpaca`` (327 images, the
-course lab's data, downscaled) with the MobileNetV2 1.0/224 no-top ImageNet weights from
-``$KERASDL_DATA_DIR/keras/models/``: phase 1 head on the frozen base, phase 2 the top layers
-fine-tuned at a 10x lower learning rate; stratified 80/20 split, seed 0. Also records the
+Runs the finetune app's flow (``kerasdl.transfer.fine_tune_image_classifier``) on
+``$KERASDL_DATA_DIR/alpaca`` (327 images, the course lab's data, downscaled) with the
+MobileNetV2 1.0/224 no-top ImageNet weights from ``$KERASDL_DATA_DIR/keras/models/``: phase 1
+head on the frozen base, phase 2 the top layers fine-tuned at a 10x lower learning rate; stratified 80/20 split, seed 0. Also records the
 accuracy after phase 1 alone (frozen features). Writes ``benchmarks/results/finetune_alpaca.json``.
 Anchor: the TensorFlow transfer-learning tutorial, ~96% frozen and ~98% fine-tuned on cats vs dogs.
 """
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
-    from kerasdl.apps import finetune
+    from kerasdl.transfer import fine_tune_image_classifier
 
     data = Path(os.environ["KERASDL_DATA_DIR"]) / "alpaca"
     results = {"data": str(data), "backbone": "mobilenet_v2", "weights": "imagenet", "seed": args.seed,
@@ -45,13 +45,10 @@ def main(argv=None) -> int:
         for label, fine_epochs in (("frozen", 0), ("fine_tuned", args.fine_tune_epochs)):
             runs = Path(tmp) / label
             start = time.perf_counter()
-            code = finetune.main([str(data), "--head-epochs", str(args.head_epochs), "--fine-tune-epochs",
-                                  str(fine_epochs), "--unfreeze-top", str(args.unfreeze_top), "--seed", str(args.seed),
-                                  "--patience", "100", "--export", str(Path(tmp) / "sm" / label),
-                                  "--runs-dir", str(runs)])
-            if code:
-                return code
-            summary = json.loads(next(runs.glob("*/summary.json")).read_text())
+            summary = fine_tune_image_classifier(
+                data, backbone="mobilenet_v2", weights="imagenet", head_epochs=args.head_epochs,
+                fine_tune_epochs=fine_epochs, unfreeze_top=args.unfreeze_top, seed=args.seed, patience=100,
+                export_dir=Path(tmp) / "sm" / label, runs_dir=runs).summary
             results[label] = {"validation_accuracy": summary["validation"]["accuracy"],
                               "per_class": summary["validation"]["per_class"],
                               "epochs_run": summary["epochs_run"], "seconds": round(time.perf_counter() - start, 1)}

@@ -14,7 +14,8 @@ Data (``$KERASDL_DATA_DIR``, default ``../shared/data``):
   seed 0** (9,595 / 1,067; not 10-fold CV), 10 % of the training part for validation;
 - the raw-text IMDB subset (aclImdb layout): train 5,000 / test 5,000.
 
-Every run is ``apps.sentiment.train_and_export`` with the settings recorded in the JSON
+Every run is ``kerasdl.text.classifier.train_text_classifier`` (the sentiment app's flow)
+with the keyword arguments recorded in the JSON under ``settings``
 (no export; the test split is evaluated once, after the last epoch: no model selection on
 it). Anchors: Kim (2014) CNN 88.1 % on SST-2 and 81.5 % on polarity (10-fold CV);
 keras.io's bidirectional LSTM on the full IMDB 84.28 %; target: LSTM >= 85 % on SST-2 dev.
@@ -35,65 +36,55 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
-COMMON = ["--export", "", "--seed", "0"]
-LSTM = ["--model", "rnn", "--cell", "lstm", "--units", "64", "--embedding-dim", "64", "--dropout", "0.3"]
-BAG = ["--model", "bag", "--embedding-dim", "64", "--dropout", "0.2"]
+# Every run is train_text_classifier with these keyword arguments (each one a flag of
+# `kerasdl sentiment`: units=64 is --units 64); no export, seed 0.
+COMMON = dict(export_dir="", seed=0)
+LSTM = dict(model="rnn", cell="lstm", units=64, embedding_dim=64, dropout=0.3)
+BAG = dict(model="bag", embedding_dim=64, dropout=0.2)
+SST2 = dict(dataset="sst2", max_length=50, batch_size=128, validation_fraction=0.02)
 # The BiLSTM on MiniLM's contextual static vectors; the runs below differ only as they say.
-CONTEXTUAL_BILSTM = ["--dataset", "sst2", "--model", "rnn", "--cell", "lstm", "--units", "96", "--embedding-dim", "384",
-                     "--word-vectors", "{contextual_vectors}", "--dropout", "0.4", "--max-length", "50",
-                     "--batch-size", "128", "--learning-rate", "1e-3", "--validation-fraction", "0.02"]
+CONTEXTUAL_BILSTM = dict(SST2, model="rnn", cell="lstm", units=96, embedding_dim=384,
+                         word_vectors="{contextual_vectors}", dropout=0.4, learning_rate=1e-3)
 RUNS = {
-    # name: (what, argv)
-    "sst2_bilstm": ("(a) bidirectional LSTM", ["--dataset", "sst2", *LSTM, "--max-length", "50", "--epochs", "2",
-                                                "--batch-size", "128", "--learning-rate", "2e-3",
-                                                "--validation-fraction", "0.02"]),
+    # name: (what, keyword arguments)
+    "sst2_bilstm": ("(a) bidirectional LSTM", dict(SST2, **LSTM, epochs=2, learning_rate=2e-3)),
     # The same BiLSTM, its embedding initialised (and then trained) from all-MiniLM-L6-v2's
     # context-free input token vectors (kerasdl.text.encoders.export_word_vectors): the
     # pretrained word vectors these machines have in place of GloVe.
     "sst2_bilstm_minilm_vectors": ("(a) bidirectional LSTM, MiniLM word vectors",
-                                   ["--dataset", "sst2", "--model", "rnn", "--cell", "lstm", "--units", "96",
-                                    "--embedding-dim", "384", "--word-vectors", "{vectors}", "--dropout", "0.4",
-                                    "--max-length", "50", "--epochs", "3", "--batch-size", "128",
-                                    "--learning-rate", "1e-3", "--validation-fraction", "0.02"]),
+                                   dict(CONTEXTUAL_BILSTM, word_vectors="{vectors}", epochs=3)),
     # The same BiLSTM from static vectors distilled from MiniLM's *contextual* outputs on the
     # SST-2 training texts (kerasdl.text.encoders.export_contextual_word_vectors; Bommasani
     # et al. 2020): kept fixed, and trained on. Frozen: 8 epochs, because with 3 its validation
     # accuracy was still rising (0.859, 0.872, 0.892; dev 83.9 %).
     "sst2_bilstm_contextual_vectors_frozen": ("(a) bidirectional LSTM, MiniLM contextual vectors, frozen",
-                                              [*CONTEXTUAL_BILSTM, "--freeze-embeddings", "--epochs", "8"]),
+                                              dict(CONTEXTUAL_BILSTM, freeze_embeddings=True, epochs=8)),
     "sst2_bilstm_contextual_vectors": ("(a) bidirectional LSTM, MiniLM contextual vectors, trained",
-                                       [*CONTEXTUAL_BILSTM, "--epochs", "3"]),
+                                       dict(CONTEXTUAL_BILSTM, epochs=3)),
     # Knowledge distillation (Hinton et al. 2015; Tang et al. 2019): the trained run above, its
     # targets the fine-tuned MiniLM's probabilities on the training texts
     # (benchmarks/sentiment_encoder.py --teacher-labels FILE) instead of the 0/1 labels.
     "sst2_bilstm_distilled": ("(a) bidirectional LSTM, MiniLM contextual vectors, distilled from fine-tuned MiniLM",
-                              [*CONTEXTUAL_BILSTM, "--epochs", "3", "--teacher-labels", "{teacher_labels}"]),
+                              dict(CONTEXTUAL_BILSTM, epochs=3, teacher_labels="{teacher_labels}")),
     # BiLSTM-max (Conneau et al. 2017): the trained run above with its states max-pooled over
     # time instead of its last state.
     "sst2_bilstm_max_contextual_vectors": ("(a) bidirectional LSTM, max over time, MiniLM contextual vectors, trained",
-                                           [*CONTEXTUAL_BILSTM, "--epochs", "3", "--pooling", "max"]),
-    "sst2_bag": ("(b) embedding bag", ["--dataset", "sst2", *BAG, "--max-length", "50", "--epochs", "3",
-                                       "--batch-size", "128", "--learning-rate", "2e-3",
-                                       "--validation-fraction", "0.02"]),
-    "polarity_bilstm": ("(a) bidirectional LSTM", ["--dataset", "polarity", *LSTM, "--max-length", "60",
-                                                    "--epochs", "3", "--batch-size", "64"]),
-    "polarity_bag": ("(b) embedding bag", ["--dataset", "polarity", *BAG, "--max-length", "60", "--epochs", "6",
-                                           "--batch-size", "64"]),
-    "imdb_subset_bilstm": ("(a) bidirectional LSTM", ["--dataset", "imdb_subset", *LSTM, "--max-length", "200",
-                                                       "--epochs", "2", "--batch-size", "64"]),
-    "imdb_subset_bag": ("(b) embedding bag", ["--dataset", "imdb_subset", *BAG, "--max-length", "400",
-                                              "--epochs", "8", "--batch-size", "64"]),
+                                           dict(CONTEXTUAL_BILSTM, epochs=3, pooling="max")),
+    "sst2_bag": ("(b) embedding bag", dict(SST2, **BAG, epochs=3, learning_rate=2e-3)),
+    "polarity_bilstm": ("(a) bidirectional LSTM", dict(dataset="polarity", **LSTM, max_length=60, epochs=3,
+                                                       batch_size=64)),
+    "polarity_bag": ("(b) embedding bag", dict(dataset="polarity", **BAG, max_length=60, epochs=6, batch_size=64)),
+    "imdb_subset_bilstm": ("(a) bidirectional LSTM", dict(dataset="imdb_subset", **LSTM, max_length=200, epochs=2,
+                                                          batch_size=64)),
+    "imdb_subset_bag": ("(b) embedding bag", dict(dataset="imdb_subset", **BAG, max_length=400, epochs=8,
+                                                  batch_size=64)),
 }
+ENCODER = dict(dataset="sst2", encoder="{encoder}", epochs=1, dropout=0.1, validation_fraction=0.02,
+               max_train="{max_train}")
 ENCODER_RUNS = {
-    "sst2_minilm_frozen": ("(c) all-MiniLM-L6-v2, frozen", ["--dataset", "sst2", "--encoder", "{encoder}",
-                                                            "--epochs", "1", "--batch-size", "64",
-                                                            "--learning-rate", "1e-3", "--dropout", "0.1",
-                                                            "--validation-fraction", "0.02", "--max-train", "{max_train}"]),
-    "sst2_minilm_finetuned": ("(c) all-MiniLM-L6-v2, fine-tuned", ["--dataset", "sst2", "--encoder", "{encoder}",
-                                                                   "--fine-tune", "--epochs", "1", "--batch-size", "32",
-                                                                   "--learning-rate", "2e-5", "--dropout", "0.1",
-                                                                   "--validation-fraction", "0.02",
-                                                                   "--max-train", "{max_train}"]),
+    "sst2_minilm_frozen": ("(c) all-MiniLM-L6-v2, frozen", dict(ENCODER, batch_size=64, learning_rate=1e-3)),
+    "sst2_minilm_finetuned": ("(c) all-MiniLM-L6-v2, fine-tuned", dict(ENCODER, fine_tune=True, batch_size=32,
+                                                                       learning_rate=2e-5)),
 }
 
 
@@ -117,12 +108,12 @@ def main(argv=None) -> int:
     import kerasdl  # noqa: F401
     import tensorflow as tf
 
-    from kerasdl.apps import sentiment
+    from kerasdl.text.classifier import train_text_classifier
 
     runs = dict(RUNS)
     if args.with_encoder:
-        runs.update({name: (what, [a.format(encoder=args.encoder, max_train=args.encoder_max_train) for a in argv_])
-                     for name, (what, argv_) in ENCODER_RUNS.items()})
+        runs.update({name: (what, {**settings, "encoder": args.encoder, "max_train": args.encoder_max_train})
+                     for name, (what, settings) in ENCODER_RUNS.items()})
     if args.only:
         unknown = sorted(set(args.only) - set(runs))
         if unknown:
@@ -141,8 +132,6 @@ def main(argv=None) -> int:
                     "keras_io_bilstm_imdb_full": 0.8428, "target_lstm_sst2_dev": 0.85},
         "runs": results,
     }
-    parse = argparse.ArgumentParser()
-    sentiment.add_arguments(parse)
     with tempfile.TemporaryDirectory(prefix="kerasdl-sentiment-bench-") as tmp:
         vector_files, vector_seconds = {}, {}
 
@@ -165,26 +154,26 @@ def main(argv=None) -> int:
                 vector_files[kind], vector_seconds[kind] = str(out), round(time.perf_counter() - start, 1)
             return vector_files[kind]
 
-        for name, (what, run_argv) in runs.items():
+        for name, (what, settings) in runs.items():
             print(f"\n=== {name}: {what}", flush=True)
-            recorded_argv = list(run_argv)
-            kind = next((k for k in ("vectors", "contextual_vectors") if "{" + k + "}" in run_argv), None)
+            recorded = dict(settings)
+            kind = next((k for k in ("vectors", "contextual_vectors") if settings.get("word_vectors") == "{" + k + "}"),
+                        None)
             if kind:
                 try:
                     path = vector_file(kind)
                 except (ImportError, FileNotFoundError) as error:  # ModuleNotFoundError is an ImportError
                     print(f"skipped {name}: {error}", flush=True)
                     continue
-                run_argv = [path if a == "{" + kind + "}" else a for a in run_argv]
-            if "{teacher_labels}" in run_argv:
+                settings = {**settings, "word_vectors": path}
+            if settings.get("teacher_labels") == "{teacher_labels}":
                 if args.teacher_labels is None or not args.teacher_labels.is_file():
                     print(f"skipped {name}: give --teacher-labels FILE (from benchmarks/sentiment_encoder.py)",
                           flush=True)
                     continue
-                run_argv = [str(args.teacher_labels) if a == "{teacher_labels}" else a for a in run_argv]
-            run_args = parse.parse_args([*run_argv, *COMMON, "--runs-dir", str(Path(tmp) / name)])
+                settings = {**settings, "teacher_labels": str(args.teacher_labels)}
             start = time.perf_counter()
-            summary = sentiment.train_and_export(run_args)
+            summary = train_text_classifier(**settings, **COMMON, runs_dir=Path(tmp) / name).summary
             results[name] = {
                 "what": what, "dataset": summary["dataset"], "test_split": summary["test_split"],
                 "accuracy": round(summary["accuracy"], 4), "f1": round(summary["f1"], 4),
@@ -192,14 +181,14 @@ def main(argv=None) -> int:
                 "train_texts": summary["train_texts"], "test_texts": summary["test_texts"],
                 "parameters": summary["parameters"], "epochs": summary["epochs"],
                 "val_accuracy_per_epoch": [round(v, 4) for v in summary["history"].get("val_accuracy", [])],
-                "seconds": round(time.perf_counter() - start, 1), "argv": recorded_argv,
+                "seconds": round(time.perf_counter() - start, 1), "settings": recorded,
             }
             if kind and vector_seconds[kind] is not None:
                 results[name]["word_vector_export_seconds"] = vector_seconds[kind]
             elif kind:  # reused file: keep the export time an earlier run measured
                 results[name]["word_vector_export_seconds"] = next(
                     (r["word_vector_export_seconds"] for r in results.values()
-                     if "{" + kind + "}" in r["argv"] and "word_vector_export_seconds" in r), None)
+                     if _uses_vectors(r, kind) and "word_vector_export_seconds" in r), None)
             print(f"--> {name}: {summary['test_split']} accuracy {summary['accuracy']:.4f}, F1 {summary['f1']:.4f}, "
                   f"{results[name]['seconds']:.0f} s", flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -208,6 +197,13 @@ def main(argv=None) -> int:
                            f"  ({r['seconds']:.0f} s)" for n, r in results.items()))
     print(f"\nwritten to {args.out}")
     return 0
+
+
+def _uses_vectors(result: dict, kind: str) -> bool:
+    """Whether a recorded run used the MiniLM word-vector file ``kind`` (runs recorded before the
+    benchmark called the library directly kept their app flags under ``argv``)."""
+    placeholder = "{" + kind + "}"
+    return result.get("settings", {}).get("word_vectors") == placeholder or placeholder in result.get("argv", [])
 
 
 if __name__ == "__main__":

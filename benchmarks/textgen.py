@@ -3,7 +3,8 @@
     python benchmarks/textgen.py                       # 600 s of training (default settings below)
     python benchmarks/textgen.py --time-budget 1200 --units 512
 
-Trains ``apps.textgen`` (``char_language_model``: Embedding 64 → GRU → Dense logits; Adam,
+Trains with ``kerasdl.text.char_lm.train_char_language_model`` (the textgen app's flow;
+``char_language_model``: Embedding 64 → GRU → Dense logits; Adam,
 clipnorm 5) on the first 90 % of ``tinyshakespeare.txt`` for ``--time-budget`` seconds of
 wall-clock training (it stops after the first epoch of ``--steps-per-epoch`` steps that ends
 past the budget), then reports the validation loss on the last 10 % in nats per character
@@ -49,21 +50,17 @@ def main(argv=None) -> int:
     import keras
     import tensorflow as tf
 
-    from kerasdl.apps import textgen
+    from kerasdl.text.char_lm import train_char_language_model
     from kerasdl.training import gpu_available
 
-    app_parser = argparse.ArgumentParser()
-    textgen.add_arguments(app_parser)
-    app_args = app_parser.parse_args([
-        "--cell", args.cell, "--units", str(args.units), "--batch-size", str(args.batch_size),
-        "--sequence-length", str(args.sequence_length), "--learning-rate", str(args.learning_rate),
-        "--steps-per-epoch", str(args.steps_per_epoch), "--epochs", "100000",
-        "--time-budget", str(args.time_budget), "--num-chars", str(args.num_chars), "--seed", str(args.seed),
-        "--runs-dir", "/tmp/kerasdl-bench/runs/textgen", "--export-dir", "/tmp/kerasdl-bench/saved_models/textgen",
-        "--quiet", "--temperature", "0.8",
-    ])
     start = time.perf_counter()
-    summary = textgen.train_textgen(app_args)
+    summary = train_char_language_model(
+        cell=args.cell, units=args.units, batch_size=args.batch_size, sequence_length=args.sequence_length,
+        learning_rate=args.learning_rate, steps_per_epoch=args.steps_per_epoch, epochs=100000,
+        time_budget=args.time_budget, num_chars=args.num_chars, seed=args.seed,
+        runs_dir="/tmp/kerasdl-bench/runs/textgen", export_dir="/tmp/kerasdl-bench/saved_models/textgen",
+        quiet=True, temperature=0.8,
+    ).summary
     result = {
         "benchmark": "textgen",
         "data": "tinyshakespeare.txt: first 90% train, last 10% validation (contiguous)",

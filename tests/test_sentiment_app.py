@@ -1,4 +1,7 @@
-"""Sentiment app end to end on a small generated CSV (one export, reloaded), and the predict app."""
+"""Sentiment app end to end on a small generated CSV (one export, reloaded), and the predict app.
+
+The app parses its flags into :func:`kerasdl.text.classifier.train_text_classifier`'s keyword
+arguments (``sentiment.classifier_options``); the runs here go through that same path."""
 
 import argparse
 import json
@@ -9,6 +12,7 @@ import pytest
 
 import kerasdl  # noqa: F401
 from kerasdl.apps import predict, sentiment
+from kerasdl.text.classifier import as_strings, build_text_classifier, load_text_data, train_text_classifier
 
 POSITIVE = ["great", "wonderful", "superb", "delightful", "brilliant", "moving"]
 NEGATIVE = ["awful", "boring", "dreadful", "tedious", "clumsy", "dull"]
@@ -34,6 +38,11 @@ def parse(argv):
     return parser.parse_args(argv)
 
 
+def train(args):
+    """``kerasdl sentiment`` with these parsed flags, minus the printing: the library flow's summary."""
+    return train_text_classifier(**sentiment.classifier_options(args), log=lambda *a: None)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sentiment")
@@ -42,8 +51,8 @@ def trained(tmp_path_factory):
                   "--epochs", "4", "--units", "8", "--embedding-dim", "16", "--max-length", "12",
                   "--batch-size", "32", "--learning-rate", "0.01", "--cell", "gru", "--no-bidirectional",
                   "--runs-dir", str(tmp / "runs"), "--export", str(tmp / "exports")])
-    summary, serving = sentiment.train_and_export(args, log=lambda *a: None, return_model=True)
-    return summary, serving
+    result = train(args)
+    return result.summary, result.serving
 
 
 @pytest.mark.learned
@@ -144,7 +153,7 @@ def test_encoder_path_fine_tunes_a_hub_format_encoder(tmp_path):
     args = parse(["--csv", str(csv_path), "--text-column", "review", "--label-column", "sentiment",
                   "--encoder", str(encoder), "--fine-tune", "--epochs", "4", "--batch-size", "32",
                   "--learning-rate", "0.05", "--dropout", "0", "--runs-dir", str(tmp_path / "runs"), "--export", ""])
-    summary = sentiment.train_and_export(args, log=lambda *a: None)
+    summary = train(args).summary
     assert summary["model"] == "encoder_sentiment" and summary["export_path"] is None
     assert summary["history"]["loss"][-1] < summary["history"]["loss"][0]
     assert summary["accuracy"] >= 0.8, summary
@@ -160,8 +169,10 @@ def test_contextual_word_vectors_initialise_the_embedding(tmp_path, tiny_bert_pr
     argv = ["--csv", str(csv_path), "--text-column", "review", "--label-column", "sentiment", "--embedding-dim", "8",
             "--freeze-embeddings", "--epochs", "1", "--runs-dir", str(tmp_path / "runs"), "--export", ""]
     args = parse([*argv, "--word-vectors", f"contextual:{preset}"])
-    data = sentiment.load_data(args)
-    model, _, vectorizer = sentiment.build_model(args, data.x_train)
+    data = load_text_data(csv=args.csv, text_column=args.text_column, label_column=args.label_column)
+    model, _, vectorizer = build_text_classifier(data.x_train, embedding_dim=args.embedding_dim,
+                                                 freeze_embeddings=args.freeze_embeddings,
+                                                 word_vectors=args.word_vectors)
     expected = export_contextual_word_vectors(preset, data.x_train, tmp_path / "expected.txt", verbose=0)
     rows = {line.split(" ")[0]: np.array(line.split(" ")[1:], "float32") for line in expected.read_text().splitlines()}
     table = next(w for w in model.weights if "embedding" in w.path).numpy()
@@ -182,15 +193,46 @@ def test_student_distils_a_teacher_with_max_pooling(tmp_path, trained, capsys):
     _, teacher = trained
     csv_path = make_reviews(tmp_path / "reviews.csv")  # the teacher's CSV: same seed, same texts
     texts, _, _ = read_text_csv(csv_path, "review", "sentiment")
-    probabilities = teacher.predict(sentiment._strings(texts), verbose=0)
+    probabilities = teacher.predict(as_strings(texts), verbose=0)
     teacher_file = write_teacher_probabilities(tmp_path / "teacher.tsv", texts, probabilities)
     argv = ["--csv", str(csv_path), "--text-column", "review", "--label-column", "sentiment", "--epochs", "4",
             "--units", "8", "--embedding-dim", "16", "--max-length", "12", "--batch-size", "32",
             "--learning-rate", "0.01", "--pooling", "max", "--runs-dir", str(tmp_path / "runs"), "--export", ""]
-    summary = sentiment.train_and_export(parse([*argv, "--teacher-labels", str(teacher_file)]), log=lambda *a: None)
+    summary = train(parse([*argv, "--teacher-labels", str(teacher_file)])).summary
     assert summary["accuracy"] >= 0.85, summary
     assert summary["history"]["loss"][-1] < summary["history"]["loss"][0]
     assert summary["history"]["accuracy"][-1] >= 0.85  # agreement with the teacher's decisions, not 0
     write_teacher_probabilities(tmp_path / "partial.tsv", texts[:10], probabilities[:10])
     assert sentiment.main([*argv, "--teacher-labels", str(tmp_path / "partial.tsv")]) == 2
     assert "training texts are not in" in capsys.readouterr().err
+
+
+def test_library_flow_trains_evaluates_and_exports_from_keyword_arguments(tmp_path):
+    """``train_text_classifier`` called directly (no flags): one epoch on a tiny CSV returns its
+    result, writes the summary it returns and an export that answers raw strings like the model."""
+    import tensorflow as tf
+
+    from kerasdl.text.classifier import TextClassifierResult
+
+    csv_path = make_reviews(tmp_path / "reviews.csv", n=80)
+    result = train_text_classifier(csv=csv_path, text_column="review", label_column="sentiment", epochs=1,
+                                   units=4, embedding_dim=8, max_length=8, batch_size=16, model="bag",
+                                   runs_dir=tmp_path / "runs", export_dir=tmp_path / "exports", jit_compile=False,
+                                   log=lambda *a: None)
+    assert isinstance(result, TextClassifierResult)
+    summary = result.summary
+    assert summary["epochs"] == 1 and summary["model"] == result.serving.name.removesuffix("_serving")
+    assert summary["test_texts"] == 16 and summary["train_texts"] + summary["validation_texts"] == 64
+    assert summary["settings"]["csv"] == str(csv_path) and summary["settings"]["jit_compile"] is False
+    assert 0.0 <= result.accuracy <= 1.0 and result.f1 == summary["f1"]
+    assert result.run_dir == tmp_path / "runs" / result.run_dir.name
+    assert json.loads((result.run_dir / "summary.json").read_text())["accuracy"] == result.accuracy
+    assert result.export_path == tmp_path / "exports" / result.run_dir.name
+    loaded = tf.saved_model.load(str(result.export_path))
+    texts = tf.constant(["a wonderful film", "dull and tedious"])
+    served = next(iter(loaded.signatures["serving_default"](texts).values())).numpy()
+    np.testing.assert_allclose(served, result.serving.predict(texts, verbose=0), atol=1e-5)
+    assert summary["export_max_abs_diff"] <= 1e-5
+    with pytest.raises(ValueError, match="give one data source"):
+        train_text_classifier(csv=csv_path, dataset="sst2", runs_dir=tmp_path / "never")
+    assert not (tmp_path / "never").exists()

@@ -142,3 +142,38 @@ def test_textgen_app_trains_samples_and_exports(tmp_path):
                                                  temperature=tf.constant(0.0), top_k=tf.constant(0),
                                                  seed=tf.constant(0))["text"]
     assert by_signature.numpy().decode() == summary["sample"]
+
+
+def test_library_flow_trains_samples_and_exports_from_keyword_arguments(tmp_path):
+    """``train_char_language_model`` called directly (no flags): one short epoch returns its
+    result, writes the summary it returns, and exports a generator that samples what it did."""
+    import tensorflow as tf
+
+    from kerasdl.text.char_lm import CharLanguageModelResult, train_char_language_model
+
+    text_file = tmp_path / "tiny.txt"
+    text_file.write_text(TEXT, encoding="utf-8")
+    result = train_char_language_model(text=text_file, units=8, embedding_dim=4, sequence_length=16, batch_size=8,
+                                       epochs=1, steps_per_epoch=3, prompt="the ", num_chars=10, temperature=0.0,
+                                       runs_dir=tmp_path / "runs", export_dir=tmp_path / "exports", quiet=True,
+                                       jit_compile=False, log=lambda *a: None)
+    assert isinstance(result, CharLanguageModelResult)
+    summary = result.summary
+    assert summary["training"]["epochs_run"] == 1 and summary["training"]["steps_per_epoch"] == 3
+    assert summary["text"] == str(text_file) and summary["characters"] == len(TEXT)
+    assert summary["vocabulary_size"] == len(set(TEXT)) + 1  # + the unknown-character id
+    assert math.isfinite(result.val_loss_nats_per_char)
+    assert result.sample.startswith("the ") and len(result.sample) == 14
+    assert json.loads((result.run_dir / "summary.json").read_text())["sample"] == result.sample
+    assert result.export_path == tmp_path / "exports" / result.run_dir.name
+    loaded = tf.saved_model.load(str(result.export_path))
+    greedy = loaded.generate(tf.constant("the "), tf.constant(10), tf.constant(0.0), tf.constant(0), tf.constant(0))
+    assert greedy.numpy().decode() == result.sample
+    no_export = train_char_language_model(text=text_file, units=4, embedding_dim=4, sequence_length=16,
+                                          batch_size=8, epochs=1, steps_per_epoch=1, num_chars=2,
+                                          runs_dir=tmp_path / "runs2", export_dir=None, quiet=True,
+                                          log=lambda *a: None)
+    assert no_export.export_path is None and "export_dir" not in no_export.summary
+    with pytest.raises(ValueError, match="units must be >= 1"):
+        train_char_language_model(text=text_file, units=0, runs_dir=tmp_path / "never")
+    assert not (tmp_path / "never").exists()

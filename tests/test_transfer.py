@@ -261,6 +261,39 @@ def test_finetune_app_end_to_end(tmp_path, capsys):
     assert served.serve_bytes(tf.constant([image]))["class_name"].numpy()[0] in (b"red", b"blue")
 
 
+def test_library_flow_fine_tunes_and_exports_from_keyword_arguments(tmp_path):
+    """``fine_tune_image_classifier`` called directly (no flags): one frozen-base epoch on a tiny
+    folder returns its result, writes the summary it returns and a serving export that reloads
+    and classifies encoded image bytes."""
+    import json
+
+    import tensorflow as tf
+
+    from kerasdl.export import EXPORT_TOLERANCE
+    from kerasdl.transfer import ImageClassifierResult, fine_tune_image_classifier
+
+    root = _colour_folder(tmp_path / "data", per_class=5)
+    result = fine_tune_image_classifier(root, weights=None, image_size=32, batch_size=4, head_epochs=1,
+                                        fine_tune_epochs=0, augment=False, export_dir=tmp_path / "sm",
+                                        runs_dir=tmp_path / "runs", jit_compile=False, log=lambda *a: None)
+    assert isinstance(result, ImageClassifierResult)
+    summary = result.summary
+    assert summary["weights"] is None and summary["image_size"] == [32, 32]
+    assert summary["train_images"] + summary["validation_images"] == 10 and summary["epochs_run"] == 1
+    assert summary["validation"]["class_names"] == ["blue", "red"]
+    assert 0.0 <= result.validation_accuracy <= 1.0 and len(result.history["loss"]) == 1
+    assert json.loads((result.run_dir / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    assert (result.run_dir / "class_names.txt").read_text().split() == ["blue", "red"]
+    assert result.export_path == tmp_path / "sm" / result.run_dir.name
+    assert summary["export_max_abs_diff"] <= EXPORT_TOLERANCE
+    served = tf.saved_model.load(str(result.export_path))
+    image = (root / "red" / "0.png").read_bytes()
+    assert served.serve_bytes(tf.constant([image]))["class_name"].numpy()[0] in (b"red", b"blue")
+    with pytest.raises(ValueError, match="head_epochs must be >= 1"):
+        fine_tune_image_classifier(root, weights=None, head_epochs=0, runs_dir=tmp_path / "never")
+    assert not (tmp_path / "never").exists()
+
+
 def test_mobilenet_v2_imagenet_at_other_sizes_uses_the_224_file(shared_data):
     import h5py
 

@@ -8,6 +8,7 @@ repository with ``PYTHONPATH`` set to the install, so the repository's own ``ker
 its ``apps/`` shims) cannot stand in for the installed one.
 """
 
+import ast
 import os
 import shutil
 import subprocess
@@ -141,18 +142,47 @@ def test_the_library_imports_neither_the_apps_nor_the_cli():
     assert offenders == {}
 
 
+def _app_imports(path: Path) -> list[str]:
+    """The app modules ``path`` imports: the top-level ``apps`` shims or ``kerasdl.apps``
+    (``from kerasdl import apps`` included)."""
+    tree = ast.parse(path.read_text(), str(path))
+    from_kerasdl = {f"kerasdl.{alias.name}" for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module == "kerasdl" for alias in node.names}
+    return sorted(name for name in _imported_modules(path) | from_kerasdl
+                  if name.split(".")[0] == "apps" or name == "kerasdl.apps" or name.startswith("kerasdl.apps."))
+
+
 def test_benchmarks_import_the_installed_library_without_path_edits():
     """Benchmarks run against the installed kerasdl: no ``sys.path`` edits, no import of the
-    repository's top-level ``apps`` shims (``benchmarks/dcgan_jax*.py`` included)."""
-    import ast
-
+    repository's top-level ``apps`` shims (``benchmarks/dcgan_jax*.py`` included) and none of
+    ``kerasdl.apps`` (an app is a command line; what a benchmark runs is a library flow)."""
     offenders = {}
     for path in sorted((REPO / "benchmarks").glob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
         edits = [node.lineno for node in ast.walk(tree)
                  if isinstance(node, ast.Attribute) and node.attr == "path"
                  and isinstance(node.value, ast.Name) and node.value.id == "sys"]
-        shims = sorted(name for name in _imported_modules(path) if name.split(".")[0] == "apps")
-        if edits or shims:
-            offenders[path.name] = {"sys.path at lines": edits, "imports": shims}
+        apps = _app_imports(path)
+        if edits or apps:
+            offenders[path.name] = {"sys.path at lines": edits, "imports": apps}
     assert offenders == {}
+
+
+def test_the_benchmarks_of_the_moved_flows_call_the_library():
+    """sentiment, textgen and finetune_alpaca run ``kerasdl.text.classifier``,
+    ``kerasdl.text.char_lm`` and ``kerasdl.transfer`` (their apps' flows), not the apps."""
+    expected = {"sentiment.py": "kerasdl.text.classifier", "textgen.py": "kerasdl.text.char_lm",
+                "finetune_alpaca.py": "kerasdl.transfer"}
+    for name, module in expected.items():
+        imported = _imported_modules(REPO / "benchmarks" / name)
+        assert module in imported and _app_imports(REPO / "benchmarks" / name) == [], (name, sorted(imported))
+
+
+def test_the_app_import_check_sees_every_spelling(tmp_path):
+    """The check above is not blind: each way of importing an app is caught."""
+    for line in ("import apps.gan", "from apps import gan", "import kerasdl.apps.gan", "from kerasdl.apps import gan",
+                 "from kerasdl import apps", "from kerasdl.apps.sentiment import run"):
+        (tmp_path / "bench.py").write_text(line + "\n")
+        assert _app_imports(tmp_path / "bench.py"), line
+    (tmp_path / "bench.py").write_text("from kerasdl import text\nimport kerasdl.applications_like\n")
+    assert _app_imports(tmp_path / "bench.py") == []

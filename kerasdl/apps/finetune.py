@@ -12,15 +12,16 @@ stopping and a best-model checkpoint guard both phases. The run writes accuracy 
 per-class precision/recall, a confusion-matrix PNG, the training curves, the class names and
 a SavedModel (``serve``: uint8 images; ``serve_bytes``: encoded JPEG/PNG bytes; both return
 probabilities, class id and class name) to ``saved_models/finetune/<run-id>/``.
+
+The flow itself is :func:`kerasdl.transfer.image_classifier.fine_tune_image_classifier`;
+this module parses and checks the flags, calls it and prints the validation figures.
 """
 
 from __future__ import annotations
 
 import sys
-import time
-from pathlib import Path
 
-from kerasdl.apps._common import add_runtime_arguments, new_run_dir, setup_runtime, weights_value, write_summary
+from kerasdl.apps._common import add_runtime_arguments, weights_value
 
 DESCRIPTION = "fine-tune a pretrained CNN (keras.applications, kerasdl or TF Hub) on an image folder and export it"
 
@@ -64,85 +65,26 @@ def check_arguments(args) -> None:
 
 
 def run(args) -> int:
-    import tensorflow as tf
+    from kerasdl.apps._common import jit_flag
+    from kerasdl.transfer.image_classifier import fine_tune_image_classifier
 
-    from kerasdl.data import image_augmentation
-    from kerasdl.evaluation import classification_summary
-    from kerasdl.export import atomic_file, check_export_agrees
-    from kerasdl.plots import plot_history
-    from kerasdl.training import make_callbacks
-    from kerasdl.transfer import (
-        build_transfer_model,
-        export_image_classifier,
-        fine_tune,
-        image_folder_datasets,
-        load_backbone,
-        scan_image_folder,
-    )
-
-    started = time.perf_counter()
-    check_arguments(args)
-    folder = scan_image_folder(args.data_dir)  # validates the folder before anything is built
-    print(f"{folder.root}: {len(folder.paths)} images, classes {folder.counts()}"
-          + (f", {len(folder.skipped)} unusable file(s) skipped" if folder.skipped else ""))
-    strategy = setup_runtime(args)
-    input_shape = (args.image_size, args.image_size, 3) if args.image_size else None
-    with strategy.scope():
-        backbone = load_backbone(args.backbone, input_shape=input_shape, weights=weights_value(args.weights))
-        augmentation = None if args.no_augment else image_augmentation(
-            flip=True, translation=0.0, rotation=0.1, zoom=0.1, contrast=0.1, color_jitter=0.1,
-            value_range=(0, 255), seed=args.seed)
-        model = build_transfer_model(backbone, folder.num_classes, augmentation=augmentation, dropout=args.dropout)
-    image_size = backbone.input_shape[:2]
-    train_ds, val_ds, val_labels = image_folder_datasets(
-        folder, image_size=image_size, batch_size=args.batch_size, validation_fraction=args.validation_fraction,
-        seed=args.seed)
-
-    run_dir = new_run_dir(args.runs_dir)
-    callbacks = make_callbacks(checkpoint_path=run_dir / "best.weights.h5", early_stopping_patience=args.patience,
-                               csv_path=run_dir / "log.csv")
-    print(f"backbone {backbone.name} ({backbone.weights or 'random init'}), input {backbone.input_shape}; "
-          f"phase 1: {args.head_epochs} epochs frozen, phase 2: {args.fine_tune_epochs} epochs, top "
-          f"{args.unfreeze_top} layers unfrozen")
-    result = fine_tune(model, backbone, train_ds, val_ds, head_epochs=args.head_epochs,
-                       fine_tune_epochs=args.fine_tune_epochs, learning_rate=args.learning_rate,
-                       fine_tune_lr_factor=args.fine_tune_lr_factor, unfreeze_top=args.unfreeze_top,
-                       callbacks=callbacks, jit_compile=args.jit, verbose=2)
-
-    probabilities = model.predict(val_ds, verbose=0)
-    summary = classification_summary(val_labels, probabilities.argmax(-1), class_names=folder.class_names,
-                                     confusion_png=run_dir / "confusion.png")
-    curves = plot_history(result.history, run_dir / "curves.png", title=f"fine-tuning {backbone.name}")
-    with atomic_file(run_dir / "class_names.txt") as tmp:
-        tmp.write_text("\n".join(folder.class_names) + "\n")
-
-    export_path = export_image_classifier(model, Path(args.export_dir) / run_dir.name,
-                                          class_names=folder.class_names, image_size=image_size)
-    reloaded = tf.saved_model.load(str(export_path))
-    images, _ = next(iter(val_ds))
-    pixels = tf.cast(tf.clip_by_value(tf.round(images), 0, 255), tf.uint8)
-    served = reloaded.serve(pixels)["probabilities"].numpy()
-    direct = model(tf.image.resize(tf.cast(pixels, tf.float32), image_size), training=False).numpy()
-    max_diff = check_export_agrees(served, direct)
-
-    figures = {
-        "backbone": backbone.name, "weights": backbone.weights, "image_size": list(image_size),
-        "train_images": len(folder.paths) - len(val_labels), "validation_images": int(len(val_labels)),
-        "skipped_files": folder.skipped, "epochs_run": len(result.history.get("loss", [])),
-        "trainable_layers_phase2": result.trainable_layers,
-        "validation": {k: summary[k] for k in ("accuracy", "precision", "recall", "f1", "per_class",
-                                                "confusion_matrix", "class_names")},
-        "export_path": str(export_path), "export_max_abs_diff": max_diff, "curves_png": str(curves),
-        "confusion_png": summary["confusion_png"], "seconds": round(time.perf_counter() - started, 1),
-    }
-    write_summary(run_dir, figures)
-    print(f"validation accuracy {summary['accuracy']:.4f}")
-    for name, scores in summary["per_class"].items():
+    check_arguments(args)  # with the flags' spelling in the messages
+    result = fine_tune_image_classifier(
+        args.data_dir, backbone=args.backbone, weights=weights_value(args.weights), image_size=args.image_size,
+        batch_size=args.batch_size, validation_fraction=args.validation_fraction, head_epochs=args.head_epochs,
+        fine_tune_epochs=args.fine_tune_epochs, unfreeze_top=args.unfreeze_top, learning_rate=args.learning_rate,
+        fine_tune_lr_factor=args.fine_tune_lr_factor, dropout=args.dropout, augment=not args.no_augment,
+        patience=args.patience, export_dir=args.export_dir, runs_dir=args.runs_dir, seed=args.seed,
+        jit_compile=jit_flag(args.jit_compile), mixed_precision=args.mixed_precision, strategy=args.strategy)
+    summary = result.summary
+    validation = summary["validation"]
+    print(f"validation accuracy {validation['accuracy']:.4f}")
+    for name, scores in validation["per_class"].items():
         print(f"  {name:20s} precision {scores['precision']:.3f} recall {scores['recall']:.3f} "
               f"(n={scores['support']})")
-    print(f"export  {export_path} (serve: uint8 images, serve_bytes: encoded images; reload max |diff| "
-          f"{max_diff:.1e})")
-    print(f"run     {run_dir} (curves.png, confusion.png, class_names.txt, summary.json)")
+    print(f"export  {summary['export_path']} (serve: uint8 images, serve_bytes: encoded images; reload max |diff| "
+          f"{summary['export_max_abs_diff']:.1e})")
+    print(f"run     {result.run_dir} (curves.png, confusion.png, class_names.txt, summary.json)")
     return 0
 
 

@@ -34,20 +34,18 @@ the training curves in ``runs/sentiment/<run-id>/`` with ``summary.json``; a Sav
 (``tf.string``, shape ``(None,)``) and returns the positive-class probability, shape
 ``(None,)``; the class names are in its ``assets.extra/class_names.txt``. The app reloads
 the export and checks it against the in-memory model. ``kerasdl predict`` serves it.
+
+The flow itself is :func:`kerasdl.text.classifier.train_text_classifier` (each flag is one
+of its keyword arguments); this module parses the flags, calls it and prints the summary.
 """
 
 from __future__ import annotations
 
 import sys
-import tempfile
-import time
-import warnings
-from pathlib import Path
 
-from kerasdl.apps._common import add_runtime_arguments, new_run_dir, setup_runtime, write_summary
+from kerasdl.apps._common import add_runtime_arguments, jit_flag
 
 DESCRIPTION = "train a sentiment classifier on raw text (SST-2, polarity, IMDB, CSV) and export it"
-CONTEXTUAL_PREFIX = "contextual:"
 DATASET_CHOICES = ("sst2", "polarity", "uci", "imdb_subset", "imdb_keras_subset", "imdb")
 
 
@@ -104,245 +102,11 @@ def add_arguments(parser):
     add_runtime_arguments(parser)
 
 
-def load_data(args):
-    """The :class:`TextClassificationData` the flags name (see the module docstring)."""
-    from kerasdl.cli import UsageError
-    from kerasdl.data import text
-
-    chosen = [flag for flag, value in (("--dataset", args.dataset), ("--data-dir", args.data_dir), ("--csv", args.csv))
-              if value]
-    if len(chosen) > 1:
-        raise UsageError(f"give one data source, got {' and '.join(chosen)}")
-    if args.csv:
-        return text.load_text_csv(args.csv, args.text_column, args.label_column, test_fraction=args.test_fraction,
-                                  seed=args.seed, test_path=args.test_csv, quoting=args.quoting,
-                                  encoding=args.encoding)
-    if args.data_dir:
-        return text.load_aclimdb_folder(args.data_dir)
-    return text.load_text_classification(args.dataset or "sst2")
-
-
-def make_vectorizer(texts, max_tokens: int, max_length: int):
-    """``TextVectorization`` adapted on ``texts``: lower-cased, punctuation stripped,
-    ``max_length`` ids per text (longer texts truncated, shorter ones padded with 0)."""
-    import keras
-    import tensorflow as tf
-
-    vectorizer = keras.layers.TextVectorization(max_tokens=max_tokens, output_sequence_length=max_length,
-                                                name="text_vectorization")
-    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024))
-    return vectorizer
-
-
-def build_model(args, train_texts):
-    """``(model, serving)``: the model that is trained and the strings → probability model
-    that is exported. For the built-in models the first takes token ids (vectorised once
-    in the tf.data pipeline, as keras.io recommends for speed); both share their layers."""
-    import keras
-
-    from kerasdl.models.rnn import embedding_bag_classifier, rnn_classifier
-
-    strings = keras.Input(shape=(), dtype="string", name="text")
-    if args.encoder:
-        encoder = _encoder_layer(args.encoder, trainable=args.fine_tune)
-        x = encoder(strings)
-        if args.dropout:
-            x = keras.layers.Dropout(args.dropout, name="dropout")(x)
-        probability = keras.layers.Dense(1, activation="sigmoid", name="predictions")(x)
-        serving = keras.Model(strings, keras.layers.Reshape((), name="positive_probability")(probability),
-                              name="encoder_sentiment")
-        return None, serving, None
-    vectorizer = make_vectorizer(train_texts, args.max_tokens, args.max_length)
-    vocabulary = vectorizer.get_vocabulary()
-    matrix = None
-    if args.word_vectors:
-        from kerasdl.data.text import load_word_vectors
-
-        if args.word_vectors.startswith(CONTEXTUAL_PREFIX):
-            with tempfile.TemporaryDirectory(prefix="kerasdl-word-vectors-") as tmp:
-                path = _contextual_word_vectors(args.word_vectors[len(CONTEXTUAL_PREFIX):], train_texts,
-                                                Path(tmp) / "vectors.txt")
-                matrix = load_word_vectors(path, vocabulary, args.embedding_dim)
-        else:
-            matrix = load_word_vectors(args.word_vectors, vocabulary, args.embedding_dim)
-    common = dict(vocab_size=len(vocabulary), embedding_dim=args.embedding_dim, num_classes=1, dropout=args.dropout,
-                  embedding_matrix=matrix, trainable_embedding=not args.freeze_embeddings,
-                  sequence_length=None)  # any length: training batches are bucketed by length
-    if args.model == "bag":
-        model = embedding_bag_classifier(**common)
-    else:
-        model = rnn_classifier(cell=args.cell, units=args.units, layers=args.layers,
-                               bidirectional=args.bidirectional, pooling=args.pooling, **common)
-    probability = keras.layers.Reshape((), name="positive_probability")(model(vectorizer(strings)))
-    serving = keras.Model(strings, probability, name=f"{model.name}_serving")
-    return model, serving, vectorizer
-
-
-def _contextual_word_vectors(preset, train_texts, path):
-    """``--word-vectors contextual:PRESET``: static vectors from the preset's contextual
-    outputs on the training texts (:func:`kerasdl.text.encoders.export_contextual_word_vectors`)."""
-    from kerasdl.cli import UsageError
-
-    try:
-        from kerasdl.text.encoders import MINILM_NAMES, export_contextual_word_vectors, minilm_preset_dir
-
-        preset_dir = minilm_preset_dir() if preset in MINILM_NAMES else Path(preset)
-        print(f"Computing contextual word vectors from {preset_dir} on {len(train_texts)} training texts", flush=True)
-        return export_contextual_word_vectors(preset_dir, train_texts, path, verbose=1 if sys.stdout.isatty() else 2)
-    except (ImportError, FileNotFoundError, ValueError) as error:  # ModuleNotFoundError is an ImportError
-        raise UsageError(f"--word-vectors {CONTEXTUAL_PREFIX}{preset}: {error}") from error
-
-
-def _teacher_targets(path, texts):
-    """``--teacher-labels``: the teacher's probability for each training text (soft targets,
-    :mod:`kerasdl.text.distillation`)."""
-    from kerasdl.cli import UsageError
-    from kerasdl.text.distillation import load_teacher_probabilities, soft_targets
-
-    try:
-        return soft_targets([str(t) for t in texts], load_teacher_probabilities(path), source=str(path))
-    except (FileNotFoundError, ValueError) as error:
-        raise UsageError(f"--teacher-labels: {error}") from error
-
-
-def _encoder_layer(handle, trainable):
-    from kerasdl.cli import UsageError
-
-    try:
-        from kerasdl.text.encoders import text_encoder_layer
-    except ImportError as error:
-        raise UsageError(f"--encoder needs kerasdl.text.encoders (the TF Hub text-encoder support), "
-                         f"which could not be imported: {error}") from error
-    return text_encoder_layer(handle, trainable=trainable)
-
-
-def _strings(texts):
-    """Texts as a ``tf.string`` tensor (NumPy's fixed-width unicode arrays are not accepted)."""
-    import tensorflow as tf
-
-    return tf.constant([str(t) for t in texts], dtype=tf.string)
-
-
-def _dataset(texts, labels, batch_size, vectorizer=None, shuffle=False, seed=0):
-    """Batches of ``(texts, labels)``, or with ``vectorizer`` of ``(token ids, labels)``
-    grouped by length: each text is vectorised once, trimmed to its real length and batched
-    with texts of similar length (``bucket_by_sequence_length``), padded to the batch's
-    longest. The mask makes padding irrelevant, so only the recurrent steps are saved
-    (SST-2 phrases average about 10 tokens against a 50-token maximum)."""
-    import numpy as np
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((_strings(texts), np.asarray(labels, "float32")))
-    if vectorizer is None:
-        if shuffle:
-            ds = ds.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-    def trimmed(text, label):
-        ids = vectorizer(text)
-        length = tf.maximum(tf.reduce_sum(tf.cast(ids != 0, tf.int32)), 1)
-        return ids[:length], label
-
-    ds = ds.map(trimmed, num_parallel_calls=tf.data.AUTOTUNE).cache()
-    if shuffle:
-        ds = ds.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
-    max_length = int(vectorizer.get_config()["output_sequence_length"])
-    boundaries = sorted({b for b in (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384) if b < max_length})
-    ds = ds.bucket_by_sequence_length(lambda ids, label: tf.shape(ids)[0], boundaries,
-                                      [batch_size] * (len(boundaries) + 1))
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def train_and_export(args, log=print, *, return_model: bool = False):
-    """The whole app; returns the summary dict also written to ``summary.json`` (and the
-    in-memory strings → probability model with ``return_model``)."""
-    import numpy as np
-
-    from kerasdl._validation import check_float, check_int
-    from kerasdl.data import train_val_split
-    from kerasdl.evaluation.classification import classification_summary
-    from kerasdl.export import check_export_agrees
-    from kerasdl.text.export import export_text_classifier, reload_and_predict
-    from kerasdl.plots import plot_history
-    from kerasdl.training import compile_model, make_callbacks
-
-    for name in ("epochs", "batch_size", "units", "layers", "embedding_dim", "max_length"):
-        check_int(name, getattr(args, name), minimum=1)
-    check_int("max_tokens", args.max_tokens, minimum=3)
-    check_float("learning_rate", args.learning_rate, minimum=0.0, min_inclusive=False)
-    check_float("clipnorm", args.clipnorm, minimum=0.0)
-    if args.max_train is not None:
-        check_int("max_train", args.max_train, minimum=2)
-    if args.pooling != "last" and (args.encoder or args.model != "rnn"):
-        from kerasdl.cli import UsageError
-
-        raise UsageError("--pooling applies to the recurrent model (--model rnn) only")
-    start = time.perf_counter()
-    strategy = setup_runtime(args)
-    data = load_data(args)
-    x_train, y_train = data.x_train, data.y_train
-    if args.max_train is not None and args.max_train < len(x_train):
-        picked = np.random.default_rng(args.seed).permutation(len(x_train))[:args.max_train]
-        x_train, y_train = x_train[picked], y_train[picked]
-    (x_train, y_train), (x_val, y_val) = train_val_split(x_train, y_train, args.validation_fraction, seed=args.seed)
-    log(f"Data set: {data.name}: {len(x_train)} train / {len(x_val)} validation / {len(data.x_test)} "
-        f"{data.test_name} texts, classes {data.class_names}")
-    metrics = ("accuracy",)
-    if args.teacher_labels:
-        import keras
-
-        from kerasdl.text.distillation import decision_accuracy
-
-        y_train = _teacher_targets(args.teacher_labels, x_train)
-        metrics = (keras.metrics.MeanMetricWrapper(decision_accuracy, name="accuracy"),)
-        log(f"Distilling: training targets are the teacher's probabilities from {args.teacher_labels} "
-            f"(validation and test keep the true labels)")
-
-    with strategy.scope():
-        model, serving, vectorizer = build_model(args, x_train)
-        trained = serving if model is None else model
-        compile_model(trained, "adam", args.learning_rate, loss="binary_crossentropy", metrics=metrics,
-                      clipnorm=args.clipnorm or None, jit_compile=args.jit)
-    log(f"Model: {trained.name}, {trained.count_params():,} parameters"
-        + (f", vocabulary {vectorizer.vocabulary_size():,} tokens, {args.max_length} tokens per text"
-           if vectorizer is not None else ""))
-    run_dir = new_run_dir(args.runs_dir)
-    with warnings.catch_warnings():  # bucketed batches have no known count: Keras warns at the first epoch's end
-        warnings.filterwarnings("ignore", message="Your input ran out of data")
-        history = trained.fit(
-            _dataset(x_train, y_train, args.batch_size, vectorizer, shuffle=True, seed=args.seed),
-            validation_data=_dataset(x_val, y_val, 256, vectorizer), epochs=args.epochs, shuffle=False,
-            callbacks=make_callbacks(csv_path=run_dir / "history.csv"), verbose=2)
-    losses = history.history["loss"]
-    if len(losses) < args.epochs or not np.all(np.isfinite(losses)):
-        raise RuntimeError(f"training stopped on a NaN/inf loss after {len(losses)} epoch(s); lower "
-                           f"--learning-rate or --clipnorm")
-
-    probabilities = serving.predict(_strings(data.x_test), batch_size=256, verbose=0)
-    figures = classification_summary(data.y_test, (probabilities >= 0.5).astype(int), class_names=data.class_names,
-                                     confusion_png=run_dir / "confusion_matrix.png")
-    curves = plot_history(history, run_dir / "training_curves.png",
-                          title=f"{trained.name} on {data.name}: {data.test_name} accuracy {figures['accuracy']:.4f}")
-    summary = {
-        "dataset": data.name, "test_split": data.test_name, "class_names": data.class_names,
-        "train_texts": len(x_train), "validation_texts": len(x_val), "test_texts": len(data.x_test),
-        "model": trained.name, "parameters": trained.count_params(), "epochs": len(losses),
-        "settings": {k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool, type(None)))},
-        "accuracy": figures["accuracy"], "precision": figures["precision"], "recall": figures["recall"],
-        "f1": figures["f1"], "confusion_matrix": figures["confusion_matrix"],
-        "confusion_png": figures["confusion_png"], "curves_png": str(curves),
-        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
-        "run_dir": str(run_dir), "export_path": None,
-    }
-    if args.export_dir:
-        export_path = Path(args.export_dir) / run_dir.name
-        export_text_classifier(serving, export_path, data.class_names)
-        sample = [str(t) for t in data.x_test[:64]]
-        diff = check_export_agrees(reload_and_predict(export_path, sample), probabilities[:64])
-        summary.update(export_path=str(export_path), export_max_abs_diff=diff)
-    summary["seconds"] = round(time.perf_counter() - start, 1)
-    write_summary(run_dir, summary)
-    return (summary, serving) if return_model else summary
+def classifier_options(args) -> dict:
+    """The parsed flags as :func:`kerasdl.text.classifier.train_text_classifier` keyword
+    arguments: every flag's name is the keyword's (``--max-length`` → ``max_length``);
+    ``--jit-compile on|off|auto`` becomes ``True``/``False``/``"auto"``."""
+    return {**vars(args), "jit_compile": jit_flag(args.jit_compile)}
 
 
 def print_summary(summary: dict, log=print) -> None:
@@ -360,7 +124,9 @@ def print_summary(summary: dict, log=print) -> None:
 
 
 def run(args) -> int:
-    print_summary(train_and_export(args))
+    from kerasdl.text.classifier import train_text_classifier
+
+    print_summary(train_text_classifier(**classifier_options(args)).summary)
     return 0
 
 

@@ -23,14 +23,15 @@ Generation in this process uses the same graph (:class:`kerasdl.text.generation.
 
 ``--time-budget SECONDS`` stops training after the first epoch that ends past the budget
 (``benchmarks/textgen.py`` uses it for a fixed CPU budget).
+
+The flow itself is :func:`kerasdl.text.char_lm.train_char_language_model` (each flag is one
+of its keyword arguments, ``--no-export`` is ``export_dir=None``); this module parses the
+flags and calls it, and the flow prints its progress, the loss and the sample.
 """
 
 from __future__ import annotations
 
-import math
 import sys
-import time
-from pathlib import Path
 
 DESCRIPTION = "train a character-level RNN on a text file, sample text and export a prompt → text SavedModel"
 
@@ -66,104 +67,14 @@ def add_arguments(parser):
     add_runtime_arguments(parser)
 
 
-def train_textgen(args, *, log=print) -> dict:
-    """Train, evaluate, sample and (unless ``args.no_export``) export; returns the summary dict."""
-    import keras
-
-    from kerasdl.apps._common import new_run_dir, setup_runtime, write_summary
-    from kerasdl._validation import check_float, check_int
-    from kerasdl.models.rnn import char_language_model
-    from kerasdl.plots import plot_curves
-    from kerasdl.text.generation import (CharGenerator, CharVocabulary, char_windows, export_generator,
-                                         generate_text, load_text_file, split_ids)
-    from kerasdl.training import TimeBudget, compile_model, make_callbacks
-    from kerasdl.training.callbacks import TrainingDiverged
-
-    for name in ("units", "layers", "embedding_dim", "sequence_length", "batch_size", "epochs"):
-        check_int(name, getattr(args, name), minimum=1)
-    if args.steps_per_epoch is not None:
-        check_int("steps_per_epoch", args.steps_per_epoch, minimum=1)
-    check_int("num_chars", args.num_chars, minimum=0)
-    check_int("top_k", args.top_k, minimum=0)
-    check_float("temperature", args.temperature, minimum=0.0)
-    check_float("clipnorm", args.clipnorm, minimum=0.0)
-    if args.time_budget is not None:
-        check_float("time_budget", args.time_budget, minimum=0.0, min_inclusive=False)
-
-    strategy = setup_runtime(args)
-    text = load_text_file(args.text)
-    vocabulary = CharVocabulary.from_text(text)
-    train_ids, val_ids = split_ids(vocabulary.encode(text), args.validation_fraction)
-    log(f"textgen: {len(text):,} characters, {len(vocabulary.characters)} distinct; "
-        f"{len(train_ids):,} train / {len(val_ids):,} validation")
-    train_ds = char_windows(train_ids, args.sequence_length, args.batch_size, seed=args.seed)
-    val_ds = char_windows(val_ids, args.sequence_length, args.batch_size, shuffle=False, drop_remainder=False)
-    if args.steps_per_epoch is not None:
-        train_ds = train_ds.repeat()
-
-    with strategy.scope():
-        model = char_language_model(vocabulary.size, args.embedding_dim, args.units, args.cell, args.layers,
-                                    args.dropout)
-        compile_model(model, "adam", args.learning_rate,
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=None,
-                      clipnorm=args.clipnorm or None, jit_compile=args.jit)
-    run_dir = new_run_dir(args.runs_dir)
-    callbacks = make_callbacks(checkpoint_path=run_dir / "best.weights.h5")
-    if args.time_budget is not None:
-        callbacks.append(TimeBudget(args.time_budget))
-    start = time.perf_counter()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                        callbacks=callbacks, verbose=2 if args.quiet else 1)
-    train_seconds = time.perf_counter() - start
-    # A NaN/inf loss has already ended fit with TrainingDiverged (exit status 1, nothing exported).
-    if not (run_dir / "best.weights.h5").is_file():  # finite losses over non-finite weights: nothing kept
-        raise TrainingDiverged("training produced no finite model to keep: lower --learning-rate or --clipnorm; "
-                               "nothing exported")
-    model.load_weights(run_dir / "best.weights.h5")  # the epoch with the best validation loss
-    val_loss = float(model.evaluate(val_ds, verbose=0))
-    plot = plot_curves({"train": history.history["loss"], "validation": history.history["val_loss"]},
-                       run_dir / "training_curves.png", xlabel="epoch", ylabel="nats per character",
-                       title=f"char {args.cell} {args.units}: next-character loss")
-
-    generator = CharGenerator(model, vocabulary)
-    generate_text(model, vocabulary, args.prompt, 1, generator=generator)  # trace the graph once
-    gen_start = time.perf_counter()
-    sample = generate_text(model, vocabulary, args.prompt, args.num_chars, temperature=args.temperature,
-                           top_k=args.top_k, seed=args.seed, generator=generator)
-    gen_seconds = time.perf_counter() - gen_start
-    log(f"textgen: validation loss {val_loss:.4f} nats/char ({val_loss / math.log(2):.4f} bits/char) "
-        f"after {len(history.history['loss'])} epoch(s), {train_seconds:.0f} s")
-    log(f"--- sample (temperature {args.temperature}, top-k {args.top_k or 'all'}) ---\n{sample}\n---")
-
-    summary = {
-        "text": str(args.text) if args.text else "tinyshakespeare.txt (data folder)",
-        "characters": len(text), "vocabulary_size": vocabulary.size,
-        "train_characters": int(len(train_ids)), "validation_characters": int(len(val_ids)),
-        "model": {"cell": args.cell, "units": args.units, "layers": args.layers,
-                  "embedding_dim": args.embedding_dim, "dropout": args.dropout,
-                  "parameters": int(model.count_params())},
-        "training": {"epochs_run": len(history.history["loss"]), "steps_per_epoch": args.steps_per_epoch,
-                     "sequence_length": args.sequence_length, "batch_size": args.batch_size,
-                     "learning_rate": args.learning_rate, "clipnorm": args.clipnorm, "seconds": train_seconds,
-                     "time_budget": args.time_budget},
-        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
-        "val_loss_nats_per_char": val_loss, "val_bits_per_char": val_loss / math.log(2),
-        "sample": sample, "sample_settings": {"prompt": args.prompt, "num_chars": args.num_chars,
-                                               "temperature": args.temperature, "top_k": args.top_k},
-        "generation_chars_per_second": args.num_chars / gen_seconds if gen_seconds > 0 else None,
-        "curves_png": str(plot), "run_dir": str(run_dir),
-    }
-    if not args.no_export:
-        export_path = export_generator(generator, Path(args.export_dir) / run_dir.name)  # named after its run
-        summary["export_dir"] = str(export_path)
-        log(f"textgen: exported the prompt → text SavedModel to {export_path}")
-    write_summary(run_dir, summary)
-    log(f"textgen: curves and summary in {run_dir}")
-    return summary
-
-
 def run(args) -> int:
-    train_textgen(args)
+    from kerasdl.apps._common import jit_flag
+    from kerasdl.text.char_lm import train_char_language_model
+
+    # Every flag is the keyword of the same name, but for --no-export and --jit-compile's spelling.
+    options = {name: value for name, value in vars(args).items() if name != "no_export"}
+    options.update(export_dir=None if args.no_export else args.export_dir, jit_compile=jit_flag(args.jit_compile))
+    train_char_language_model(**options)
     return 0
 
 

@@ -8,8 +8,14 @@ text generation.
 - :mod:`kerasdl.text.generation`: character vocabulary, next-character training windows,
   and sampling (temperature, top-k) that carries the recurrent state from step to step.
 - :mod:`kerasdl.text.export`: a text classifier as a SavedModel that takes raw strings.
+- :mod:`kerasdl.text.classifier`: the text-classification flow (data → vectoriser →
+  recurrent classifier or pretrained encoder → evaluation → export), ``kerasdl sentiment``'s.
+- :mod:`kerasdl.text.char_lm`: the character language model's training flow (train →
+  evaluate → sample → export the generator), ``kerasdl textgen``'s.
 """
 
+from kerasdl.text.char_lm import CharLanguageModelResult, train_char_language_model
+from kerasdl.text.classifier import TextClassifierResult, train_text_classifier
 from kerasdl.text.encoders import (
     export_keras_hub_encoder,
     export_small_text_encoder,
@@ -27,7 +33,9 @@ from kerasdl.text.generation import (
 )
 
 __all__ = [
+    "CharLanguageModelResult",
     "CharVocabulary",
+    "TextClassifierResult",
     "char_windows",
     "export_keras_hub_encoder",
     "export_small_text_encoder",
@@ -39,4 +47,6 @@ __all__ = [
     "reload_and_predict",
     "sample_next",
     "text_encoder_layer",
+    "train_char_language_model",
+    "train_text_classifier",
 ]
