@@ -34,6 +34,11 @@ SETTINGS = {
     "onednn-off": {"TF_ENABLE_ONEDNN_OPTS": "0"},
     "avx2": {"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"},
 }
+# Capping oneDNN below the CPU's real ISA is an emulation: TensorFlow still sees the CPU's
+# bfloat16 support and asks oneDNN for bf16 kernels it then refuses, which aborts the
+# process. A real AVX2-only CPU takes TensorFlow's own bf16 path, so the emulation skips
+# the mixed-precision tests rather than reporting that abort.
+SETTING_PYTEST_ARGS = {"avx2": ["-k", "not mixed_precision"]}
 
 
 def run_once(setting: str, offset: int, marker: str, extra: list[str]) -> dict:
@@ -42,7 +47,8 @@ def run_once(setting: str, offset: int, marker: str, extra: list[str]) -> dict:
         report = Path(tmp) / "junit.xml"
         env = {**os.environ, **SETTINGS[setting]}
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-                   "-m", marker, f"--seed-offset={offset}", f"--junitxml={report}", *extra]
+                   "-m", marker, f"--seed-offset={offset}", f"--junitxml={report}",
+                   *SETTING_PYTEST_ARGS.get(setting, []), *extra]
         start = time.perf_counter()
         subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         seconds = time.perf_counter() - start
