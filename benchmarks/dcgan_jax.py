@@ -4,10 +4,10 @@ kerasdl's GAN training loop is TensorFlow-only (``GAN.train_step`` uses
 ``tf.GradientTape``), and the GPU machine lent to some tasks has JAX, not TensorFlow (its
 image holds no TensorFlow, and the wheel is far over what can be carried there). kerasdl's
 builders, layers and losses are backend-neutral (see ``kerasdl/__init__.py``), so this script
-imports the **same builder** (``kerasdl.models.gan.dcgan``), the **same losses**
-(``kerasdl.losses.generative``) and the **same evaluator**
-(``kerasdl.evaluation.generative.GenerativeEvaluator``) normally, on Keras' JAX backend, and
-ports only ``kerasdl.training.gan.GAN.train_step`` to ``jax.grad``: d_steps
+imports the **same builder** (``kerasdl.generative.gan_networks.dcgan``), the **same losses**
+(``kerasdl.generative.losses``) and the **same evaluator**
+(``kerasdl.generative.evaluation.GenerativeEvaluator``) normally, on Keras' JAX backend, and
+ports only ``kerasdl.generative.gan.GAN.train_step`` to ``jax.grad``: d_steps
 discriminator updates on a real and a generated batch, then one generator update with the
 non-saturating loss, each network with its own Adam, every ``training=True`` forward pass
 updating batch-norm statistics and dropout seeds as it does under TensorFlow.
@@ -19,7 +19,7 @@ FILE ...`` then scores them on this machine with the package's own evaluator (th
 
 ``--parity DIR`` checks the port: it trains a dropout-free DCGAN for a few steps from saved
 initial weights and noise and writes everything to DIR; ``benchmarks/dcgan_jax_parity.py``
-replays the same steps through ``kerasdl.training.gan.GAN`` under TensorFlow and compares.
+replays the same steps through ``kerasdl.generative.gan.GAN`` under TensorFlow and compares.
 
     KERAS_BACKEND=jax python benchmarks/dcgan_jax.py --mnist mnist.npz --filters 64 \\
         --epochs 50 --save-at 10 25 50 --out results_dir
@@ -39,9 +39,9 @@ os.environ["KERAS_BACKEND"] = "jax"
 
 import numpy as np  # noqa: E402
 
-from kerasdl.evaluation.generative import GenerativeEvaluator  # noqa: E402
-from kerasdl.losses import generative as losses  # noqa: E402
-from kerasdl.models.gan import dcgan  # noqa: E402
+from kerasdl.generative.evaluation import GenerativeEvaluator  # noqa: E402
+from kerasdl.generative import losses  # noqa: E402
+from kerasdl.generative.gan_networks import dcgan  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

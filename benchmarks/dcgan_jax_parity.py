@@ -1,7 +1,7 @@
 """Check that ``benchmarks/dcgan_jax.py``'s JAX port of ``GAN.train_step`` is the same algorithm.
 
 Replays the steps that ``dcgan_jax.py --parity DIR`` took (dropout-free DCGAN, same initial
-weights, real batches and noise) through ``kerasdl.training.gan.GAN.train_step`` under
+weights, real batches and noise) through ``kerasdl.generative.gan.GAN.train_step`` under
 TensorFlow, then compares each step's losses and accuracies and the final weights of both
 networks. Exits 1 when a difference exceeds the tolerance, or is not at least 100 times smaller
 than how far the weights moved in training (a check that would pass on untrained weights is none).
@@ -23,8 +23,8 @@ import numpy as np
 def replay(directory: Path) -> dict:
     import tensorflow as tf
 
-    from kerasdl.models.gan import dcgan
-    from kerasdl.training.gan import GAN
+    from kerasdl.generative.gan_networks import dcgan
+    from kerasdl.generative.gan import GAN
 
     config = json.loads((directory / "jax_metrics.json").read_text())
     inputs = np.load(directory / "inputs.npz")

@@ -58,9 +58,9 @@ def _save(out: Path, key: str, figures: dict) -> None:
 
 def _vae(data, kind, latent_dim, epochs, batch_size, seed, binarize=False, hidden_units=512, train_on_all=False):
     from kerasdl.data import make_dataset
-    from kerasdl.models.vae import vae_decoder, vae_encoder
+    from kerasdl.generative.vae import VAE
+    from kerasdl.generative.vae_networks import vae_decoder, vae_encoder
     from kerasdl.training import EpochTimer, set_seed
-    from kerasdl.training.vae import VAE
 
     set_seed(seed)
     x_train, x_test = data.x_train, data.x_test
@@ -86,72 +86,6 @@ def _vae(data, kind, latent_dim, epochs, batch_size, seed, binarize=False, hidde
         "parameters": vae.encoder.count_params() + vae.decoder.count_params(), "latent_dim": latent_dim, "epochs": epochs,
         "pixels": "statically binarized, Bernoulli(intensity), seed " + str(seed) if binarize else "grey levels in [0, 1]", "batch_size": batch_size, "optimizer": "adam lr=1e-3",
         "train_final_epoch": last, "test": {k: round(float(v), 3) for k, v in test.items()},
-        "seconds_per_epoch": round(sum(timer.epoch_seconds) / len(timer.epoch_seconds), 1),
-    }
-
-
-def _score_curve_callback(gan, evaluator, every, seed, curve):
-    """Appends ``(epoch, IS)`` of 5,000 fixed-noise samples to ``curve`` every ``every`` epochs."""
-    import keras
-
-    class ScoreCurve(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if every and (epoch + 1) % every == 0:
-                score, _ = evaluator.inception_score(gan.generate(5_000, seed=seed), splits=5, value_range=(-1, 1))
-                curve.append([epoch + 1, round(score, 3)])
-                print(f"epoch {epoch + 1}: IS {score:.3f} (5,000 samples)", flush=True)
-
-    return ScoreCurve()
-
-
-def _rounded(parts: dict) -> dict:
-    """``inception_score_parts`` rounded to 4 decimals for the JSON."""
-    return {k: [round(v, 4) for v in value] if isinstance(value, list) else round(value, 4) for k, value in parts.items()}
-
-
-def _sample_scores(evaluator, gan, x_test, seed) -> dict:
-    """IS (10 splits) and FD to the test set of 10,000 samples ``gan.generate(10_000, seed=seed)``."""
-    from kerasdl.evaluation.generative import inception_score_from_probs, inception_score_parts
-
-    samples = gan.generate(10_000, seed=seed)
-    probs = evaluator.probabilities(samples, value_range=(-1, 1))
-    inception, inception_std = inception_score_from_probs(probs, splits=10)
-    fd = evaluator.frechet_distance(samples, x_test, value_range_a=(-1, 1))
-    return {"inception_score": round(inception, 3), "inception_score_std": round(inception_std, 3),
-            "frechet_distance_to_test": round(fd, 3), "samples": 10_000,
-            "inception_score_parts": _rounded(inception_score_parts(probs))}
-
-
-def _gan(data, evaluator, kind, epochs, batch_size, seed, max_train=None, budget_s=None, jit_compile=False,
-         dcgan_filters=64, score_every=0, d_steps=1, conditional=False):
-    from kerasdl.data import make_dataset
-    from kerasdl.models.gan import dcgan, gan_mlp
-    from kerasdl.training import EpochTimer, TimeBudget, set_seed
-    from kerasdl.training.gan import GAN, ConditionalGAN
-
-    set_seed(seed)
-    num_classes = 10 if conditional else None
-    generator, discriminator = (dcgan(latent_dim=100, filters=dcgan_filters, num_classes=num_classes) if kind == "dcgan"
-                                else gan_mlp(latent_dim=100, num_classes=num_classes))
-    options = {"d_steps": d_steps, "label_smoothing": 0.1}
-    gan = (ConditionalGAN(generator, discriminator, num_classes=10, **options) if conditional
-           else GAN(generator, discriminator, **options))
-    gan.compile(d_learning_rate=2e-4, g_learning_rate=2e-4, beta_1=0.5, jit_compile=jit_compile)
-    timer, curve = EpochTimer(), []
-    callbacks = [timer, _score_curve_callback(gan, evaluator, score_every, seed, curve)]
-    callbacks += [TimeBudget(budget_s)] if budget_s else []
-    x, labels = data.x_train[:max_train], (data.y_train[:max_train] if conditional else None)
-    history = gan.fit(make_dataset(x * 2.0 - 1.0, labels, batch_size=batch_size, seed=seed, drop_remainder=True),
-                      epochs=epochs, verbose=2, callbacks=callbacks, shuffle=False)
-    return {
-        "kind": kind, "filters": dcgan_filters if kind == "dcgan" else None, "epochs_planned": epochs, "epochs": len(history.history["d_loss"]),
-        "budget_s": budget_s, "jit_compile": jit_compile, "train_images": len(x), "batch_size": batch_size, "latent_dim": 100,
-        "optimizer": "2 x adam lr=2e-4 beta_1=0.5", "label_smoothing": 0.1, "d_steps": d_steps,
-        "conditional": conditional, "generated_labels": "0..9 cycled" if conditional else None,
-        "parameters": {"generator": generator.count_params(), "discriminator": discriminator.count_params()},
-        **_sample_scores(evaluator, gan, data.x_test, seed),
-        "inception_score_curve_5000_samples": curve,
-        "final_epoch": {k: round(float(v[-1]), 4) for k, v in history.history.items()},
         "seconds_per_epoch": round(sum(timer.epoch_seconds) / len(timer.epoch_seconds), 1),
     }
 
@@ -234,8 +168,9 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from kerasdl.data import load_image_classification, make_dataset
-    from kerasdl.evaluation.generative import GenerativeEvaluator
-    from kerasdl.training import EpochTimer, gpu_available, set_seed
+    from kerasdl.generative.evaluation import GenerativeEvaluator, round_parts, sample_scores
+    from kerasdl.generative.flows import train_and_score_gan
+    from kerasdl.training import gpu_available, set_seed
 
     data = load_image_classification("mnist")
     if data.source.startswith("scikit"):
@@ -267,7 +202,7 @@ def main(argv=None) -> int:
             "optimizer": "adam lr=1e-3, batch 128",
             "test_accuracy": None if accuracy is None else round(float(accuracy), 4),
             "real_test_inception_score": round(real_is, 3), "real_test_inception_score_std": round(real_is_std, 3),
-            "real_test_inception_score_parts": _rounded(evaluator.inception_score_parts(data.x_test)),
+            "real_test_inception_score_parts": round_parts(evaluator.inception_score_parts(data.x_test)),
             "frechet_distance_test_half_vs_half": round(evaluator.frechet_distance(data.x_test[:half],
                                                                                    data.x_test[half:]), 3),
             "frechet_distance_test_vs_itself": round(evaluator.frechet_distance(data.x_test, data.x_test), 6),
@@ -295,15 +230,15 @@ def main(argv=None) -> int:
         _save(args.out, key, figures)
 
     def mlp_gan_section():
-        figures = _gan(data, judge(), "mlp", args.mlp_gan_epochs, 128, args.seed, args.gan_max_train,
-                       args.gan_budget_s, args.gan_jit_compile, score_every=args.gan_score_every)
+        figures = train_and_score_gan(data, judge(), "mlp", args.mlp_gan_epochs, 128, args.seed, args.gan_max_train,
+                                      args.gan_budget_s, args.gan_jit_compile, score_every=args.gan_score_every)
         figures["target_inception_score_min"] = 8.0
         _save(args.out, "mlp_gan", figures)
 
     def dcgan_section():
-        figures = _gan(data, judge(), "dcgan", args.dcgan_epochs, 128, args.seed, args.dcgan_max_train,
-                       args.gan_budget_s, args.gan_jit_compile, args.dcgan_filters, args.gan_score_every,
-                       d_steps=args.dcgan_d_steps, conditional=args.dcgan_conditional)
+        figures = train_and_score_gan(data, judge(), "dcgan", args.dcgan_epochs, 128, args.seed, args.dcgan_max_train,
+                                      args.gan_budget_s, args.gan_jit_compile, args.dcgan_filters, args.gan_score_every,
+                                      d_steps=args.dcgan_d_steps, conditional=args.dcgan_conditional)
         figures["target_inception_score_min"] = 9.0
         key = "dcgan" + ("_conditional" if args.dcgan_conditional else "")
         _save(args.out, key + ("" if args.dcgan_d_steps == 1 else f"_d_steps_{args.dcgan_d_steps}"), figures)
@@ -311,8 +246,8 @@ def main(argv=None) -> int:
     def dcgan_jax_section():
         """Runs of benchmarks/dcgan_jax.py (trained elsewhere, on Keras' JAX backend): each run's device
         figures, and its generator weights scored again here (TensorFlow, the same judge and samples)."""
-        from kerasdl.models.gan import dcgan
-        from kerasdl.training.gan import GAN
+        from kerasdl.generative.gan import GAN
+        from kerasdl.generative.gan_networks import dcgan
 
         runs = {}
         for summary_path in sorted(p for folder in args.jax_runs for p in folder.glob("*.json")):
@@ -321,7 +256,7 @@ def main(argv=None) -> int:
             for weights in sorted(summary_path.parent.glob(f"{summary_path.stem}_*e[0-9]*.weights.h5")):
                 generator, discriminator = dcgan(filters=summary["filters"])
                 generator.load_weights(weights)
-                host[weights.name] = _sample_scores(judge(), GAN(generator, discriminator), data.x_test, args.seed)
+                host[weights.name] = sample_scores(judge(), GAN(generator, discriminator), data.x_test, args.seed)
                 print(f"{weights.name}: {host[weights.name]}", flush=True)
             history = summary.pop("history")
             summary["inception_score_curve_5000_samples"] = [
@@ -332,7 +267,7 @@ def main(argv=None) -> int:
         if not runs:
             raise SystemExit(f"--jax-runs {args.jax_runs}: no dcgan_jax.py JSON found")
         runs["real_test_set_for_comparison"] = {
-            "inception_score_parts": _rounded(judge().inception_score_parts(data.x_test))}
+            "inception_score_parts": round_parts(judge().inception_score_parts(data.x_test))}
         _save(args.out, "dcgan_jax", runs)
         from kerasdl.plots import plot_curves
 
@@ -351,7 +286,7 @@ def main(argv=None) -> int:
     def anomaly_section():
         from kerasdl.anomaly import AnomalyDetector
         from kerasdl.data import train_val_split
-        from kerasdl.models.autoencoder import dense_autoencoder
+        from kerasdl.generative.autoencoder_networks import dense_autoencoder
 
         aucs, start = {}, time.perf_counter()
         for digit in args.anomaly_digits:
@@ -370,8 +305,8 @@ def main(argv=None) -> int:
         })
 
     def overhead_section():
-        from kerasdl.models.autoencoder import dense_autoencoder
-        from kerasdl.training.autoencoder import DenoisingAutoencoder
+        from kerasdl.generative.autoencoder import DenoisingAutoencoder
+        from kerasdl.generative.autoencoder_networks import dense_autoencoder
 
         # Paired, interleaved timing: each round fits both trainers for the same cached batches,
         # in alternating order, and the figure is the median of the per-round time ratios. A

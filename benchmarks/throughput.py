@@ -111,8 +111,8 @@ def _lstm_sentiment():
 def _vae_factory(jit, batch):
     import numpy as np
 
-    from kerasdl.models.vae import vae_decoder, vae_encoder
-    from kerasdl.training.vae import VAE
+    from kerasdl.generative.vae_networks import vae_decoder, vae_encoder
+    from kerasdl.generative.vae import VAE
 
     model = VAE(vae_encoder(latent_dim=16), vae_decoder(latent_dim=16))
     model.compile(optimizer="adam", jit_compile=jit)
@@ -123,8 +123,8 @@ def _vae_factory(jit, batch):
 def _dcgan_factory(jit, batch):
     import numpy as np
 
-    from kerasdl.models.gan import dcgan
-    from kerasdl.training.gan import GAN
+    from kerasdl.generative.gan_networks import dcgan
+    from kerasdl.generative.gan import GAN
 
     generator, discriminator = dcgan(latent_dim=100)
     model = GAN(generator, discriminator)

@@ -10,8 +10,8 @@ import tensorflow as tf
 from kerasdl.anomaly import AnomalyDetector
 from kerasdl.export import load_keras, save_keras
 from kerasdl.layers.sparsity import KLSparsityRegularizer, sparsity_regularizer
-from kerasdl.models.autoencoder import conv_autoencoder, dense_autoencoder
-from kerasdl.training.autoencoder import DenoisingAutoencoder, corrupt
+from kerasdl.generative.autoencoder_networks import conv_autoencoder, dense_autoencoder
+from kerasdl.generative.autoencoder import DenoisingAutoencoder, corrupt
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,7 @@ def test_jax_training_run_writes_weights_the_tensorflow_generator_loads(tmp_path
     summary = json.loads((tmp_path / "out" / "tiny.json").read_text())
     assert [h["epoch"] for h in summary["history"]] == [1, 2] and summary["g_ema_momentum"] == 0.9
     assert all(np.isfinite(h["d_loss"]) and np.isfinite(h["g_loss"]) for h in summary["history"])
-    from kerasdl.models.gan import dcgan
+    from kerasdl.generative.gan_networks import dcgan
 
     generator, _ = dcgan(filters=4)
     generator.load_weights(tmp_path / "out" / "tiny_ema_e2.weights.h5")  # EMA weights, backend-independent file

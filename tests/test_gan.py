@@ -12,10 +12,11 @@ import pytest
 import kerasdl  # noqa: F401
 import keras
 
-from kerasdl.losses.generative import discriminator_loss, generator_loss
-from kerasdl.models.gan import dcgan, gan_mlp
-from kerasdl.training.gan import GAN, ConditionalGAN
-from kerasdl.training.generative_callbacks import SampleGrid, TrainingCheckpoint
+from kerasdl.generative.losses import discriminator_loss, generator_loss
+from kerasdl.generative.gan_networks import dcgan, gan_mlp
+from kerasdl.generative.gan import GAN, ConditionalGAN
+from kerasdl.generative.callbacks import SampleGrid
+from kerasdl.training.resumable import TrainingCheckpoint
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,6 +43,43 @@ def test_builders_match_reference_parameter_counts():
         dcgan(image_shape=(30, 30, 1))
     with pytest.raises(ValueError, match="num_classes"):
         gan_mlp(num_classes=1)
+
+
+def test_build_gan_builds_the_model_of_each_kind():
+    """The app and the benchmark build their GANs here: the kind picks the networks, num_classes the model."""
+    from kerasdl.generative.gan import build_gan
+
+    gan = build_gan("mlp", latent_dim=16, d_steps=2, label_smoothing=0.2)
+    assert type(gan) is GAN and gan.generator.name == "mlp_generator" and gan.latent_dim == 16
+    assert (gan.d_steps, gan.label_smoothing) == (2, 0.2)
+    gan = build_gan("dcgan", latent_dim=16, filters=8, num_classes=10)
+    assert isinstance(gan, ConditionalGAN) and gan.num_classes == 10
+    reference = dcgan(16, filters=8, num_classes=10)
+    assert gan.generator.name == "dcgan_generator" and gan.generator.count_params() == reference[0].count_params()
+    assert gan.discriminator.count_params() == reference[1].count_params()
+    assert len(gan.discriminator.inputs) == 2 and gan.label_smoothing == 0.1
+    with pytest.raises(ValueError, match="kind"):
+        build_gan("conditional")
+
+
+def test_generative_names_stay_importable_from_the_core_packages():
+    """kerasdl.generative is the home; kerasdl.models/training/losses/evaluation re-export the same objects."""
+    import kerasdl.evaluation
+    import kerasdl.generative as home
+    import kerasdl.losses
+    import kerasdl.models
+    import kerasdl.training
+
+    assert kerasdl.models.dcgan is home.dcgan and kerasdl.models.vae_encoder is home.vae_encoder
+    assert kerasdl.models.dense_autoencoder is home.dense_autoencoder and "dcgan" not in kerasdl.models.BUILDERS
+    assert kerasdl.training.GAN is home.GAN and kerasdl.training.VAE is home.VAE
+    assert kerasdl.training.DenoisingAutoencoder is home.DenoisingAutoencoder
+    assert kerasdl.training.SampleGrid is home.SampleGrid and kerasdl.training.verify_export is home.verify_export
+    assert kerasdl.losses.generator_loss is home.generator_loss
+    assert kerasdl.evaluation.GenerativeEvaluator is home.GenerativeEvaluator
+    assert all(getattr(home, name).__name__ == name for name in home.__all__)  # each name resolves to itself
+    with pytest.raises(AttributeError):
+        home.no_such_name
 
 
 def test_losses_on_logits_with_one_sided_label_smoothing():
@@ -89,8 +127,8 @@ def test_gan_under_mirrored_strategy_on_two_logical_cpus():
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         import kerasdl, keras
-        from kerasdl.models.gan import gan_mlp
-        from kerasdl.training.gan import GAN
+        from kerasdl.generative.gan_networks import gan_mlp
+        from kerasdl.generative.gan import GAN
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         with strategy.scope():
             gan = GAN(*gan_mlp(latent_dim=4, image_shape=(4, 4, 1), generator_units=(8,), discriminator_units=(8,)))

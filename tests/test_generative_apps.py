@@ -17,9 +17,10 @@ def test_vae_app_trains_exports_and_the_export_matches_its_checkpoint(tmp_path, 
     import tensorflow as tf
 
     from kerasdl.apps import vae as app
-    from kerasdl.models.vae import vae_decoder, vae_encoder
-    from kerasdl.training.generative_callbacks import TrainingCheckpoint, to_uint8
-    from kerasdl.training.vae import VAE
+    from kerasdl.generative.vae_networks import vae_decoder, vae_encoder
+    from kerasdl.generative.callbacks import to_uint8
+    from kerasdl.training.resumable import TrainingCheckpoint
+    from kerasdl.generative.vae import VAE
 
     argv = ["--kind", "dense", "--latent-dim", "2", "--epochs", "1", "--max-train", "128", "--batch-size", "64",
             "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm")]

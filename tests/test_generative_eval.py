@@ -6,7 +6,7 @@ import pytest
 import kerasdl  # noqa: F401
 import keras
 
-from kerasdl.evaluation.generative import (GenerativeEvaluator, feature_statistics, frechet_distance_from_stats,
+from kerasdl.generative.evaluation import (GenerativeEvaluator, feature_statistics, frechet_distance_from_stats,
                                            inception_score_from_probs, inception_score_parts)
 
 

@@ -160,8 +160,8 @@ def test_generative_app_that_diverges_exports_nothing_and_fails(app, argv, tmp_p
 
 
 def test_export_refuses_a_generator_with_nan_weights(tmp_path):
-    from kerasdl.training.generative_export import export_image_generator
-    from kerasdl.models.vae import vae_decoder
+    from kerasdl.generative.export import export_image_generator
+    from kerasdl.generative.vae_networks import vae_decoder
 
     decoder = vae_decoder(latent_dim=2, kind="dense")
     decoder.weights[0].assign(np.full(decoder.weights[0].shape, np.nan, "float32"))

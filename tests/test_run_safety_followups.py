@@ -69,9 +69,9 @@ def test_train_claims_a_fresh_run_folder_names_the_export_after_it_and_never_tru
 
 def _generator(kind):
     """A tiny generator of each kind the apps export, and its class count (conditional only)."""
-    from kerasdl.models.autoencoder import autoencoder
-    from kerasdl.models.gan import dcgan, gan_mlp
-    from kerasdl.models.vae import vae_decoder
+    from kerasdl.generative.autoencoder_networks import autoencoder
+    from kerasdl.generative.gan_networks import dcgan, gan_mlp
+    from kerasdl.generative.vae_networks import vae_decoder
 
     keras.utils.set_random_seed(0)
     if kind == "mlp_gan":
@@ -92,7 +92,7 @@ def _generator(kind):
 @pytest.mark.parametrize("kind", ["mlp_gan", "dcgan", "conditional_dcgan", "vae_conv", "vae_dense",
                                   "autoencoder_conv", "autoencoder_dense"])
 def test_every_image_generator_export_answers_an_empty_batch(kind, tmp_path):
-    from kerasdl.training.generative_export import export_image_generator
+    from kerasdl.generative.export import export_image_generator
 
     generator, num_classes = _generator(kind)
     latent_dim = int(generator.inputs[0].shape[-1])

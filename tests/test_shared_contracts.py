@@ -22,11 +22,11 @@ from kerasdl.rl.dqn import DQN, DQNConfig
 from kerasdl.rl.reinforce import REINFORCE, REINFORCEConfig
 from kerasdl.training import runtime
 from kerasdl.training.adversarial import AdversarialModel
-from kerasdl.training.autoencoder import DenoisingAutoencoder
+from kerasdl.generative.autoencoder import DenoisingAutoencoder
 from kerasdl.training.compile import compile_model
-from kerasdl.training.gan import GAN
+from kerasdl.generative.gan import GAN
 from kerasdl.verification.siamese import SiameseModel
-from kerasdl.training.vae import VAE
+from kerasdl.generative.vae import VAE
 
 BAD_JIT = r"jit_compile must be one of \['auto', True, False\], got 'yes'"
 

@@ -9,9 +9,9 @@ import keras
 from kerasdl.export import export_saved_model, load_keras, load_saved_model, save_keras
 from kerasdl.layers.sampling import Sampling
 from kerasdl.layers.sparsity import KLSparsityRegularizer
-from kerasdl.losses.generative import bernoulli_reconstruction, gaussian_kl
-from kerasdl.models.vae import vae_decoder, vae_encoder
-from kerasdl.training.vae import VAE, latent_manifold
+from kerasdl.generative.losses import bernoulli_reconstruction, gaussian_kl
+from kerasdl.generative.vae_networks import vae_decoder, vae_encoder
+from kerasdl.generative.vae import VAE, latent_manifold
 
 
 def test_gaussian_kl_closed_form_matches_monte_carlo_estimate():

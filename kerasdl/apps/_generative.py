@@ -6,8 +6,8 @@
 
 The training and export flows they run are library functions:
 :func:`kerasdl.training.resumable.fit_resumable` (checkpoints, resume, NaN stop, a history
-that spans resumes) and :func:`kerasdl.training.generative_export.export_image_generator` /
-:func:`~kerasdl.training.generative_export.verify_export`.
+that spans resumes) and :func:`kerasdl.generative.export.export_image_generator` /
+:func:`~kerasdl.generative.export.verify_export`.
 """
 
 from __future__ import annotations

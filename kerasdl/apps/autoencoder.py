@@ -42,7 +42,7 @@ def run(args) -> int:
     from kerasdl.apps._common import setup_runtime
     from kerasdl.apps._generative import check_common_arguments, finish, learning_rate, load_images, run_folder
     from kerasdl.cli import record_run
-    from kerasdl.training.generative_export import export_image_generator, verify_export
+    from kerasdl.generative.export import export_image_generator, verify_export
     from kerasdl.training.resumable import fit_resumable
 
     start = time.perf_counter()
@@ -55,10 +55,10 @@ def run(args) -> int:
     import tensorflow as tf
 
     from kerasdl.data import make_dataset
-    from kerasdl.models.autoencoder import autoencoder
+    from kerasdl.generative.autoencoder_networks import autoencoder
     from kerasdl.plots import plot_history
-    from kerasdl.training.autoencoder import DenoisingAutoencoder, corrupt
-    from kerasdl.training.generative_callbacks import save_image_grid
+    from kerasdl.generative.autoencoder import DenoisingAutoencoder, corrupt
+    from kerasdl.generative.callbacks import save_image_grid
 
     with strategy.scope():  # builds (and validates every option) before any data is read
         parts = autoencoder(args.kind, code_size=args.code_size, code_activation=code_activation,

@@ -35,28 +35,13 @@ def add_arguments(parser):
     add_generative_arguments(parser, app="gan", epochs_mnist=5, epochs_digits=100, learning_rate=2e-4)
 
 
-def build_gan(kind: str, latent_dim: int, num_classes: int, filters: int = 64, d_steps: int = 1,
-              label_smoothing: float = 0.1):
-    """The GAN model for ``--kind`` (networks from :mod:`kerasdl.models.gan`)."""
-    from kerasdl.models.gan import dcgan, gan_mlp
-    from kerasdl.training.gan import GAN, ConditionalGAN
-
-    options = {"d_steps": d_steps, "label_smoothing": label_smoothing}
-    if kind == "mlp":
-        return GAN(*gan_mlp(latent_dim=latent_dim), **options)
-    if kind == "dcgan":
-        return GAN(*dcgan(latent_dim=latent_dim, filters=filters), **options)
-    generator, discriminator = dcgan(latent_dim=latent_dim, filters=filters, num_classes=num_classes)
-    return ConditionalGAN(generator, discriminator, num_classes=num_classes, **options)
-
-
 def run(args) -> int:
     import time
 
     from kerasdl.apps._common import setup_runtime
     from kerasdl.apps._generative import check_common_arguments, finish, learning_rate, load_images, run_folder
     from kerasdl.cli import record_run
-    from kerasdl.training.generative_export import export_image_generator, verify_export
+    from kerasdl.generative.export import export_image_generator, verify_export
     from kerasdl.training.resumable import fit_resumable
     from kerasdl._validation import check_float, check_int
 
@@ -75,14 +60,16 @@ def run(args) -> int:
 
     from kerasdl.data import make_dataset
     from kerasdl.plots import plot_history
-    from kerasdl.training.generative_callbacks import SampleGrid
+    from kerasdl.generative.callbacks import SampleGrid
+    from kerasdl.generative.gan import build_gan
 
     data, epochs = load_images(args)
     conditional = args.kind == "conditional"
     num_classes = data.num_classes if conditional else None
     run_dir = run_folder(args, "gan")
     with strategy.scope():
-        gan = build_gan(args.kind, latent_dim, data.num_classes, args.filters, args.d_steps, args.label_smoothing)
+        gan = build_gan("mlp" if args.kind == "mlp" else "dcgan", latent_dim, num_classes, args.filters, args.d_steps,
+                        args.label_smoothing)  # conditional: the class-conditional DCGAN
         gan.compile(d_learning_rate=d_learning_rate, g_learning_rate=g_learning_rate, jit_compile=args.jit)
     images = data.x_train * 2.0 - 1.0  # the generators' tanh range
     train_ds = make_dataset(images, data.y_train if conditional else None, batch_size=args.batch_size,

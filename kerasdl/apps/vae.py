@@ -32,7 +32,7 @@ def run(args) -> int:
 
     from kerasdl.apps._generative import check_common_arguments, finish, learning_rate, load_images, run_folder
     from kerasdl.cli import record_run
-    from kerasdl.training.generative_export import export_image_generator, verify_export
+    from kerasdl.generative.export import export_image_generator, verify_export
     from kerasdl.training.resumable import fit_resumable
     from kerasdl.apps._common import setup_runtime
     from kerasdl._validation import check_float, check_int
@@ -46,10 +46,10 @@ def run(args) -> int:
     import numpy as np
 
     from kerasdl.data import make_dataset
-    from kerasdl.models.vae import vae_decoder, vae_encoder
+    from kerasdl.generative.vae_networks import vae_decoder, vae_encoder
     from kerasdl.plots import plot_history
-    from kerasdl.training.generative_callbacks import SampleGrid, save_image_grid
-    from kerasdl.training.vae import VAE, latent_manifold
+    from kerasdl.generative.callbacks import SampleGrid, save_image_grid
+    from kerasdl.generative.vae import VAE, latent_manifold
 
     data, epochs = load_images(args)
     run_dir = run_folder(args, "vae")

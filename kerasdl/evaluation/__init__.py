@@ -1,7 +1,10 @@
-"""Evaluation: classification reports (scikit-learn metrics) and task-specific scores."""
+"""Evaluation: classification reports (scikit-learn metrics) and task-specific scores.
+
+The generative scores (MNIST-analogue Inception Score and Fréchet distance) live in
+:mod:`kerasdl.generative.evaluation` and are re-exported here."""
 
 from kerasdl.evaluation.classification import classification_summary
-from kerasdl.evaluation.generative import (
+from kerasdl.generative.evaluation import (
     GenerativeEvaluator,
     frechet_distance_from_stats,
     inception_score_from_probs,

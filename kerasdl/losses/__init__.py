@@ -27,7 +27,7 @@ from kerasdl.losses.evidential import (
     nig_nll,
     nig_regularizer,
 )
-from kerasdl.losses.generative import (
+from kerasdl.generative.losses import (
     bernoulli_reconstruction,
     discriminator_loss,
     gaussian_kl,

@@ -42,7 +42,8 @@ Builders that return several networks or non-classifier outputs live beside them
 not in ``BUILDERS`` (``kerasdl train`` trains classifiers): ``dense_autoencoder`` /
 ``conv_autoencoder`` (encoder, decoder, autoencoder), ``vae_encoder`` / ``vae_decoder``
 (keras.io VAE: 69,076 + 65,089), ``gan_mlp`` and ``dcgan`` (TensorFlow DCGAN tutorial:
-generator 2,330,944, discriminator 212,865) and ``unet`` (Ronneberger et al. 2015: 31,030,658
+generator 2,330,944, discriminator 212,865), defined in :mod:`kerasdl.generative` with their
+training models and re-exported here, and ``unet`` (Ronneberger et al. 2015: 31,030,658
 at 572x572x1, valid padding, 2 classes). Task networks live with their task and import
 builders from here, never the other way: ``yolo_detector`` and ``localizer`` in
 :mod:`kerasdl.detection.yolo`, ``embedding_network`` in :mod:`kerasdl.verification.embedding`
@@ -53,7 +54,7 @@ builders from here, never the other way: ``yolo_detector`` and ``localizer`` in
 """
 
 from kerasdl.models.alexnet import alexnet
-from kerasdl.models.autoencoder import AutoencoderParts, autoencoder, conv_autoencoder, dense_autoencoder
+from kerasdl.generative.autoencoder_networks import AutoencoderParts, autoencoder, conv_autoencoder, dense_autoencoder
 from kerasdl.models.convolutionalize import convolutionalize, sliding_window_stride
 from kerasdl.models.efficientnet import (  # the generic efficientnet() stays in its module
     efficientnet_b0,
@@ -65,7 +66,7 @@ from kerasdl.models.efficientnet import (  # the generic efficientnet() stays in
     efficientnet_b6,
     efficientnet_b7,
 )
-from kerasdl.models.gan import dcgan, gan_mlp
+from kerasdl.generative.gan_networks import dcgan, gan_mlp
 from kerasdl.models.inception import googlenet
 from kerasdl.models.lenet import lenet5
 from kerasdl.models.linear import logistic_regression, softmax_regression
@@ -85,7 +86,7 @@ from kerasdl.models.resnet import (
     resnet152_v2,
     resnet_cifar,
 )
-from kerasdl.models.vae import vae_decoder, vae_encoder
+from kerasdl.generative.vae_networks import vae_decoder, vae_encoder
 from kerasdl.models.vgg import vgg16, vgg19
 
 BUILDERS = {

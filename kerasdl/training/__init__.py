@@ -1,13 +1,12 @@
 """Training utilities (compile helper, schedules, callbacks, seeds, XLA, mixed precision, strategy),
 the run-safety callbacks (finite-only atomic checkpoints, NaN stops that raise ``TrainingDiverged``)
-and the ``keras.Model`` subclasses with custom ``train_step``: VAE, GAN, denoising autoencoder,
-adversarial training, and
+and the ``keras.Model`` subclasses with custom ``train_step``: adversarial training, and
 ``SiameseModel`` (home: :mod:`kerasdl.verification`, re-exported here on first access); ``fit`` that a run folder resumes
-(:mod:`kerasdl.training.resumable`) and image generators as SavedModels
-(:mod:`kerasdl.training.generative_export`)."""
+(:mod:`kerasdl.training.resumable`). The generative models and their helpers (``GAN``,
+``ConditionalGAN``, ``VAE``, ``DenoisingAutoencoder``, ``SampleGrid``, image-generator export)
+live in :mod:`kerasdl.generative` and are re-exported here on first access."""
 
 from kerasdl.training.adversarial import AdversarialModel
-from kerasdl.training.autoencoder import DenoisingAutoencoder, corrupt
 from kerasdl.training.callbacks import (
     BestCheckpoint,
     EpochTimer,
@@ -18,10 +17,7 @@ from kerasdl.training.callbacks import (
     make_callbacks,
 )
 from kerasdl.training.compile import OPTIMIZERS, compile_model, loss_scaled, make_optimizer
-from kerasdl.training.gan import GAN, ConditionalGAN
-from kerasdl.training.generative_callbacks import SampleGrid, TrainingCheckpoint, save_image_grid, tile_images
-from kerasdl.training.generative_export import export_image_generator, verify_export
-from kerasdl.training.resumable import fit_resumable, read_history
+from kerasdl.training.resumable import TrainingCheckpoint, fit_resumable, read_history
 from kerasdl.training.runtime import (
     gpu_available,
     resolve_jit_compile,
@@ -30,13 +26,27 @@ from kerasdl.training.runtime import (
     strategy,
 )
 from kerasdl.training.schedules import SCHEDULES, OneCycle, make_schedule
-from kerasdl.training.vae import VAE, latent_manifold
+
+
+# Re-exported from kerasdl.generative on first access (PEP 562): the generative models
+# subclass kerasdl.training.compile.CustomModelCompile, so importing them here eagerly would
+# make the two packages import each other.
+_GENERATIVE = {
+    "GAN": "gan", "ConditionalGAN": "gan", "VAE": "vae", "latent_manifold": "vae",
+    "DenoisingAutoencoder": "autoencoder", "corrupt": "autoencoder",
+    "SampleGrid": "callbacks", "save_image_grid": "callbacks", "tile_images": "callbacks",
+    "export_image_generator": "export", "verify_export": "export",
+}
 
 
 def __getattr__(name):
-    """``SiameseModel`` (home: :mod:`kerasdl.verification.siamese`) on first access (PEP 562):
+    """The generative names above and ``SiameseModel`` (home: :mod:`kerasdl.verification.siamese`) on first access (PEP 562):
     importing it here eagerly would make ``kerasdl.training`` and ``kerasdl.verification``
     import each other (the model subclasses ``kerasdl.training.compile.CustomModelCompile``)."""
+    if name in _GENERATIVE:
+        import importlib
+
+        return getattr(importlib.import_module(f"kerasdl.generative.{_GENERATIVE[name]}"), name)
     if name == "SiameseModel":
         from kerasdl.verification.siamese import SiameseModel
 

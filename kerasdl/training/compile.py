@@ -3,11 +3,11 @@
 **Plain models** (functional/Sequential classifiers, detectors, segmenters):
 :func:`compile_model` — optimizer by name, schedule, clipping, loss, metrics, XLA.
 
-**Custom ``train_step`` models** — :class:`~kerasdl.training.vae.VAE`,
-:class:`~kerasdl.training.autoencoder.DenoisingAutoencoder`,
+**Custom ``train_step`` models** — :class:`~kerasdl.generative.vae.VAE`,
+:class:`~kerasdl.generative.autoencoder.DenoisingAutoencoder`,
 :class:`~kerasdl.verification.siamese.SiameseModel`,
 :class:`~kerasdl.training.adversarial.AdversarialModel` and
-:class:`~kerasdl.training.gan.GAN` / ``ConditionalGAN`` — all compile the same way::
+:class:`~kerasdl.generative.gan.GAN` / ``ConditionalGAN`` — all compile the same way::
 
     model.compile(optimizer="adam", learning_rate=None, *, jit_compile="auto", **keras_kwargs)
     gan.compile(d_optimizer="adam", g_optimizer="adam", d_learning_rate=None, g_learning_rate=None,

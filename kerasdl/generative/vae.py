@@ -6,7 +6,7 @@ Loss per image = reconstruction + β · KL, the negative ELBO (Kingma & Welling 
 - reconstruction: Bernoulli cross-entropy **summed** over pixels, −log p(x | z);
 - KL: closed form KL(N(μ, σ²) ‖ N(0, I)) = −½ Σ (1 + log σ² − μ² − σ²).
 
-Both come from :mod:`kerasdl.losses.generative`; per-example losses are averaged over the
+Both come from :mod:`kerasdl.generative.losses`; per-example losses are averaged over the
 global batch, so ``fit`` works under any ``tf.distribute`` strategy and with ``jit_compile``.
 """
 
@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from kerasdl._validation import check_float, check_int
-from kerasdl.losses.generative import bernoulli_reconstruction, gaussian_kl
+from kerasdl.generative.losses import bernoulli_reconstruction, gaussian_kl
 from kerasdl.training.compile import CustomModelCompile
 
 
@@ -29,7 +29,7 @@ class VAE(CustomModelCompile, keras.Model):
     (the custom-model contract of :mod:`kerasdl.training.compile`; the loss is built in).
 
     ``encoder(x)`` must return ``[z_mean, z_log_var, z]`` and ``decoder(z)`` pixel
-    probabilities in [0, 1] (see :mod:`kerasdl.models.vae`). ``fit``/``evaluate`` report
+    probabilities in [0, 1] (see :mod:`kerasdl.generative.vae_networks`). ``fit``/``evaluate`` report
     ``loss`` (total), ``reconstruction_loss`` and ``kl_loss``, each averaged per image.
     Inputs must be float images in [0, 1] (targets for the Bernoulli likelihood).
     ``vae(x)`` returns the reconstruction from a sampled z.
@@ -54,7 +54,7 @@ class VAE(CustomModelCompile, keras.Model):
         return self.encoder.trainable_variables + self.decoder.trainable_variables
 
     def checkpoint_trackables(self) -> dict:
-        """What :class:`~kerasdl.training.generative_callbacks.TrainingCheckpoint` saves."""
+        """What :class:`~kerasdl.training.resumable.TrainingCheckpoint` saves."""
         return {"encoder": self.encoder, "decoder": self.decoder, "optimizer": self.optimizer}
 
     def call(self, inputs, training=False):

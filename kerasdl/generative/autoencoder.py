@@ -1,7 +1,7 @@
 """Autoencoder training with a custom ``train_step``: denoising corruption and sparsity penalties.
 
 :class:`DenoisingAutoencoder` wraps any image-to-image model (e.g. the ``autoencoder`` of
-:func:`kerasdl.models.autoencoder.dense_autoencoder`) and, **in training only**, corrupts each
+:func:`kerasdl.generative.autoencoder_networks.dense_autoencoder`) and, **in training only**, corrupts each
 batch before encoding while the target stays the clean batch (Vincent et al., "Extracting
 and Composing Robust Features with Denoising Autoencoders", ICML 2008):
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 
 from kerasdl._validation import check_float
-from kerasdl.losses.generative import mean_pixel_crossentropy
+from kerasdl.generative.losses import mean_pixel_crossentropy
 from kerasdl.training.compile import CustomModelCompile
 
 

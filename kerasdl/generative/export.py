@@ -82,7 +82,7 @@ def verify_export(path, generator, *, value_range=(0.0, 1.0), num_classes: int |
     import numpy as np
     import tensorflow as tf
 
-    from kerasdl.training.generative_callbacks import to_uint8
+    from kerasdl.generative.callbacks import to_uint8
 
     latent_dim = int(generator.inputs[0].shape[-1])
     z = np.random.default_rng(seed).standard_normal((16, latent_dim)).astype("float32")

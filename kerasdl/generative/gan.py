@@ -14,6 +14,7 @@ Per-example losses are averaged over the **global** batch (``tf.nn.compute_avera
 so ``fit`` works under ``tf.distribute`` strategies, and the step compiles with
 XLA (``compile(jit_compile=True)``; ``"auto"``, the default, turns it on with a GPU). :class:`ConditionalGAN` feeds ``(images, labels)`` batches and passes
 the labels to both networks (Mirza & Osindero, "Conditional GANs", 2014).
+:func:`build_gan` builds either for a kind of networks (the gan app and the benchmark use it).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from kerasdl._validation import check_float, check_int
-from kerasdl.losses.generative import check_label_smoothing, discriminator_loss, generator_loss
+from kerasdl._validation import check_choice, check_float, check_int
+from kerasdl.generative.losses import check_label_smoothing, discriminator_loss, generator_loss
 
 
 DEFAULT_LEARNING_RATE = 2e-4  # DCGAN's (Radford et al. 2016), for both networks
@@ -42,7 +43,7 @@ class GAN(keras.Model):
     """``GAN(generator, discriminator, latent_dim=None, d_steps=1, label_smoothing=0.0)``.
 
     ``generator``: latent vectors → images; ``discriminator``: images → one logit per image
-    (see :mod:`kerasdl.models.gan`). ``latent_dim`` defaults to the generator's input size.
+    (see :mod:`kerasdl.generative.gan_networks`). ``latent_dim`` defaults to the generator's input size.
     ``fit`` takes batches of real images (scaled to the generator's output range, e.g.
     [-1, 1] for tanh) and reports ``d_loss``, ``g_loss`` and ``d_real_accuracy``/
     ``d_fake_accuracy`` (how often D is right on each half). ``gan(z)`` generates.
@@ -93,7 +94,7 @@ class GAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
 
     def checkpoint_trackables(self) -> dict:
-        """What :class:`~kerasdl.training.generative_callbacks.TrainingCheckpoint` saves."""
+        """What :class:`~kerasdl.training.resumable.TrainingCheckpoint` saves."""
         return {"generator": self.generator, "discriminator": self.discriminator,
                 "d_optimizer": self.d_optimizer, "g_optimizer": self.g_optimizer}
 
@@ -168,7 +169,7 @@ class GAN(keras.Model):
 class ConditionalGAN(GAN):
     """A class-conditional GAN: ``fit`` takes ``(images, integer labels)`` batches.
 
-    Both networks take ``[x, label]`` (``kerasdl.models.gan`` builders with
+    Both networks take ``[x, label]`` (``kerasdl.generative.gan_networks`` builders with
     ``num_classes``); generated batches use the real batch's labels, so D judges
     "is this a real image **of this class**".
     """
@@ -203,3 +204,27 @@ class ConditionalGAN(GAN):
             raise ValueError(f"labels must be {num_samples} integers in [0, {self.num_classes - 1}], got {labels!r}")
         z = np.random.default_rng(seed).standard_normal((num_samples, self.latent_dim)).astype("float32")
         return np.asarray(self.generator.predict([z, labels.astype("int32")], batch_size=256, verbose=0))
+
+
+KINDS = ("mlp", "dcgan")
+
+
+def build_gan(kind: str = "dcgan", latent_dim: int = 100, num_classes: int | None = None, filters: int = 64,
+              d_steps: int = 1, label_smoothing: float = 0.1) -> GAN:
+    """The GAN model of a ``kind`` of networks (:mod:`kerasdl.generative.gan_networks`), not compiled.
+
+    ``kind``: ``"mlp"`` (:func:`gan_mlp`) or ``"dcgan"`` (:func:`dcgan` with ``filters``).
+    With ``num_classes`` both networks take labels and the model is a :class:`ConditionalGAN`;
+    without, a :class:`GAN`. ``d_steps`` and ``label_smoothing`` go to the model. The gan app
+    (``--kind mlp|dcgan|conditional``, conditional = class-conditional DCGAN) and
+    ``benchmarks/generative.py`` build their GANs here.
+    """
+    from kerasdl.generative.gan_networks import dcgan, gan_mlp
+
+    check_choice("kind", kind, KINDS)
+    networks = (gan_mlp(latent_dim=latent_dim, num_classes=num_classes) if kind == "mlp"
+                else dcgan(latent_dim=latent_dim, filters=filters, num_classes=num_classes))
+    options = {"d_steps": d_steps, "label_smoothing": label_smoothing}
+    if num_classes is None:
+        return GAN(*networks, **options)
+    return ConditionalGAN(*networks, num_classes=num_classes, **options)

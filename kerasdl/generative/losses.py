@@ -1,7 +1,7 @@
 """Losses of the generative models: VAE (ELBO terms) and GAN (discriminator / generator).
 
 All functions return **per-example** losses (shape ``(batch,)``); the training loops in
-:mod:`kerasdl.training.vae` and :mod:`kerasdl.training.gan` average them over the global
+:mod:`kerasdl.generative.vae` and :mod:`kerasdl.generative.gan` average them over the global
 batch (``tf.nn.compute_average_loss``), so they are correct under a distribution strategy.
 """
 

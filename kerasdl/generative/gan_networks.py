@@ -2,7 +2,7 @@
 
 Every builder returns ``(generator, discriminator)``. Generators map a latent vector
 ``z ~ N(0, I)`` to images in [-1, 1] (tanh); discriminators output one **logit** (no
-sigmoid: the losses in :mod:`kerasdl.losses.generative` work on logits, which is
+sigmoid: the losses in :mod:`kerasdl.generative.losses` work on logits, which is
 numerically safer). With ``num_classes`` set, both take an integer class label as a
 second input (a conditional GAN, Mirza & Osindero 2014): the generator concatenates a
 one-hot label to ``z``; the discriminator sees the label as extra constant image channels

@@ -2,7 +2,7 @@
 
 The encoder outputs ``[z_mean, z_log_var, z]`` (``z`` drawn by the :class:`Sampling`
 reparametrisation layer); the decoder maps a latent vector to Bernoulli pixel
-probabilities in [0, 1]. Train them together with :class:`kerasdl.training.vae.VAE`.
+probabilities in [0, 1]. Train them together with :class:`kerasdl.generative.vae.VAE`.
 
 - ``kind="conv"`` is the keras.io VAE example (F. Chollet, "Variational AutoEncoder"):
   Conv 3x3/2 × 32 → Conv 3x3/2 × 64 → Dense 16 → μ, log σ²; decoder Dense 7·7·64 →
