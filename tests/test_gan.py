@@ -62,26 +62,6 @@ def test_build_gan_builds_the_model_of_each_kind():
         build_gan("conditional")
 
 
-def test_generative_names_stay_importable_from_the_core_packages():
-    """kerasdl.generative is the home; kerasdl.models/training/losses/evaluation re-export the same objects."""
-    import kerasdl.evaluation
-    import kerasdl.generative as home
-    import kerasdl.losses
-    import kerasdl.models
-    import kerasdl.training
-
-    assert kerasdl.models.dcgan is home.dcgan and kerasdl.models.vae_encoder is home.vae_encoder
-    assert kerasdl.models.dense_autoencoder is home.dense_autoencoder and "dcgan" not in kerasdl.models.BUILDERS
-    assert kerasdl.training.GAN is home.GAN and kerasdl.training.VAE is home.VAE
-    assert kerasdl.training.DenoisingAutoencoder is home.DenoisingAutoencoder
-    assert kerasdl.training.SampleGrid is home.SampleGrid and kerasdl.training.verify_export is home.verify_export
-    assert kerasdl.losses.generator_loss is home.generator_loss
-    assert kerasdl.evaluation.GenerativeEvaluator is home.GenerativeEvaluator
-    assert all(getattr(home, name).__name__ == name for name in home.__all__)  # each name resolves to itself
-    with pytest.raises(AttributeError):
-        home.no_such_name
-
-
 def test_losses_on_logits_with_one_sided_label_smoothing():
     real, fake = np.array([2.0, -1.0], "float32"), np.array([0.5, -3.0], "float32")
     sig = lambda t: 1 / (1 + np.exp(-t))  # noqa: E731
