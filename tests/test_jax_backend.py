@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import kerasdl  # noqa: F401  (sets the TensorFlow backend before keras is imported)

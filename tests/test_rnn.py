@@ -41,7 +41,7 @@ def test_classifier_parameter_count_matches_hand_formula(cell, bidirectional):
     assert model.count_params() == expected
     assert recurrent_params(cell, dim, units) == hand_params(cell, dim, units)
     # per-layer check against Keras' own count
-    first = model.get_layer(f"bidirectional_1" if bidirectional else f"{cell}_1")
+    first = model.get_layer("bidirectional_1" if bidirectional else f"{cell}_1")
     assert first.count_params() == directions * hand_params(cell, dim, units)
     assert model.output_shape == (None, 3)
     assert model.input_shape == (None, 12)

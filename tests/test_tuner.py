@@ -1,6 +1,5 @@
 """kerasdl.automl.tuner: KerasTuner over kerasdl builders (log-scale learning rate, units, dropout)."""
 
-import numpy as np
 import pytest
 
 keras_tuner = pytest.importorskip("keras_tuner")

@@ -70,7 +70,7 @@ class DetectionData:
 
     def __post_init__(self):
         if self.difficult is None:
-            self.difficult = [np.zeros(len(l), bool) for l in self.labels]
+            self.difficult = [np.zeros(len(image_labels), bool) for image_labels in self.labels]
         if not (len(self.images) == len(self.boxes) == len(self.labels) == len(self.difficult)):
             raise ValueError("images, boxes, labels and difficult must have one entry per image")
 

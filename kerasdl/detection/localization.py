@@ -38,17 +38,17 @@ def encode_localization(boxes, labels, image_size, num_classes: int):
     if len(boxes) != len(labels):
         raise ValueError(f"got boxes for {len(boxes)} images but labels for {len(labels)}")
     y = np.zeros((len(boxes), 5 + num_classes), np.float32)
-    for n, (b, l) in enumerate(zip(boxes, labels)):
+    for n, (b, lab) in enumerate(zip(boxes, labels)):
         b = np.asarray(b, np.float32).reshape(-1, 4)
-        l = np.asarray(l).reshape(-1)
-        if len(b) > 1 or len(b) != len(l):
+        lab = np.asarray(lab).reshape(-1)
+        if len(b) > 1 or len(b) != len(lab):
             raise ValueError(f"image {n}: single-object localization needs at most one box, got {len(b)}")
         if len(b):
-            if not 0 <= int(l[0]) < num_classes:
-                raise ValueError(f"image {n}: label {int(l[0])} not in [0, {num_classes})")
+            if not 0 <= int(lab[0]) < num_classes:
+                raise ValueError(f"image {n}: label {int(lab[0])} not in [0, {num_classes})")
             y[n, 0] = 1.0
             y[n, 1:5] = corners_to_centers(b[0]) / np.array([width, height, width, height], np.float32)
-            y[n, 5 + int(l[0])] = 1.0
+            y[n, 5 + int(lab[0])] = 1.0
     return y
 
 

@@ -106,7 +106,7 @@ def mean_average_precision(detections, ground_truths, num_classes: int, *, iou_t
     ap = np.full(num_classes, np.nan)
     counts = np.zeros(num_classes, np.int64)
     for k in range(num_classes):
-        gt_k = [(b[l == k], d[l == k]) for b, l, d in gts]
+        gt_k = [(b[labels == k], d[labels == k]) for b, labels, d in gts]
         counts[k] = sum(int((~d).sum()) for _, d in gt_k)
         if counts[k] == 0:
             continue
