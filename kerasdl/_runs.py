@@ -1,7 +1,7 @@
 """What every library training flow (``train_text_classifier``, ``train_char_language_model``,
 ``fine_tune_image_classifier``) does at its start and end: apply the runtime settings and
-write the run's ``summary.json``. Kept here so the flows do it one way; the apps' own
-``kerasdl.apps._common`` does the same for the flows that still live in an app."""
+write the run's ``summary.json``. Kept here so the flows and the apps (through
+``kerasdl.apps._common``) do it one way."""
 
 from __future__ import annotations
 

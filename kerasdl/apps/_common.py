@@ -3,8 +3,9 @@ distribution strategy) and the run folder with its ``summary.json``."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from kerasdl._runs import write_summary  # noqa: F401  (one summary writer for apps and library flows)
 
 
 def jit_flag(value: str):
@@ -42,13 +43,11 @@ def setup_runtime(args):
     Also sets ``args.jit`` to the ``jit_compile`` value to pass on (``"auto"``, ``True`` or
     ``False``, see :func:`jit_flag`); the library entry point it goes to resolves it.
     """
-    from kerasdl.training.runtime import set_mixed_precision, set_seed, strategy
+    from kerasdl._runs import setup_runtime as setup
 
-    set_seed(args.seed)
-    if getattr(args, "mixed_precision", False):
-        set_mixed_precision(True)
     args.jit = jit_flag(args.jit_compile)
-    return strategy(getattr(args, "strategy", "auto"))
+    return setup(seed=args.seed, mixed_precision=getattr(args, "mixed_precision", False),
+                 strategy=getattr(args, "strategy", "auto"))
 
 
 def new_run_dir(runs_dir, app: str | None = None) -> Path:
@@ -57,15 +56,3 @@ def new_run_dir(runs_dir, app: str | None = None) -> Path:
     from kerasdl.export import create_run_dir
 
     return create_run_dir(runs_dir)
-
-
-def write_summary(run_dir, summary: dict) -> Path:
-    """Write ``summary.json`` (the run's figures and paths) into ``run_dir``, atomically: a
-    killed run leaves the previous summary or none, never a truncated one."""
-    from kerasdl.export import atomic_file
-
-    path = Path(run_dir) / "summary.json"
-    text = json.dumps(summary, indent=2, default=str) + "\n"
-    with atomic_file(path) as tmp:
-        tmp.write_text(text)
-    return path
