@@ -159,7 +159,7 @@ def print_returns(figures: dict, unit: str) -> None:
 
 def run(args) -> int:
     from kerasdl.apps._common import write_summary
-    from kerasdl.rl.common import TrainingDivergedError, check_env_id
+    from kerasdl.rl.common import check_env_id
     from kerasdl.rl.dqn import DQN, DQNConfig
 
     atari = args.env.startswith("ALE/")
@@ -186,13 +186,10 @@ def run(args) -> int:
           f"{args.timesteps:,} steps; run folder {run_dir}"
           + (f"; stops at a greedy return of {target_return:g}" if target_return is not None and args.eval_every
              else ""))
-    try:
-        result = agent.learn(run_dir=run_dir, resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
-                             eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-                             target_return=target_return, max_seconds=args.max_seconds, progress=not args.quiet)
-    except TrainingDivergedError as error:
-        print(f"python -m apps.dqn: error: {error}", file=sys.stderr)
-        return 1
+    # a NaN/inf loss raises TrainingDivergedError: the CLI reports it in one line, exit 1
+    result = agent.learn(run_dir=run_dir, resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
+                         eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+                         target_return=target_return, max_seconds=args.max_seconds, progress=not args.quiet)
     figures = policy_figures(lambda policy: agent.evaluate(episodes=args.eval_episodes, seed=args.seed + 1,
                                                            policy=policy),
                              (result.best_eval_mean, result.best_eval_step), args.eval_episodes)

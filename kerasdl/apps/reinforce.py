@@ -45,7 +45,6 @@ def add_arguments(parser):
 
 def run(args) -> int:
     from kerasdl.apps._common import write_summary
-    from kerasdl.rl.common import TrainingDivergedError
     from kerasdl.rl.reinforce import REINFORCE, REINFORCEConfig
 
     config = REINFORCEConfig(
@@ -62,13 +61,10 @@ def run(args) -> int:
           f"{args.episodes:,} episodes; run folder {run_dir}"
           + (f"; stops at a greedy return of {target_return:g}" if target_return is not None and args.eval_every
              else ""))
-    try:
-        result = agent.learn(run_dir=run_dir, resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
-                             eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-                             target_return=target_return, max_seconds=args.max_seconds, progress=not args.quiet)
-    except TrainingDivergedError as error:
-        print(f"python -m apps.reinforce: error: {error}", file=sys.stderr)
-        return 1
+    # a NaN/inf loss raises TrainingDivergedError: the CLI reports it in one line, exit 1
+    result = agent.learn(run_dir=run_dir, resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
+                         eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+                         target_return=target_return, max_seconds=args.max_seconds, progress=not args.quiet)
     figures = policy_figures(lambda policy: agent.evaluate(episodes=args.eval_episodes, seed=args.seed + 1,
                                                            policy=policy),
                              (result.best_eval_mean, result.best_eval_episode), args.eval_episodes)

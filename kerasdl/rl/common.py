@@ -30,8 +30,12 @@ import numpy as np
 from kerasdl._validation import check_choice, check_float, check_int
 
 
-class TrainingDivergedError(RuntimeError):
-    """Raised when a loss becomes NaN/inf; the message names the last good checkpoint."""
+class TrainingDivergedError(FloatingPointError):
+    """Raised when a loss becomes NaN/inf; the message names the last good checkpoint.
+
+    A ``FloatingPointError`` like :class:`kerasdl.training.callbacks.TrainingDiverged`, so the
+    ``kerasdl`` command reports it as one line with exit status 1.
+    """
 
 
 def check_gamma(gamma) -> float:
