@@ -396,6 +396,9 @@ def export_saved_model(model, path, *, overwrite: bool = False, verbose: bool = 
     ``class_names.txt``, which ``kerasdl predict`` reads). ``overwrite`` replaces only a
     SavedModel folder or an empty one (see :func:`atomic_directory`). Returns the path.
     """
+    from kerasdl._backend import require_tensorflow
+
+    require_tensorflow("SavedModel export")
     with atomic_directory(path, overwrite=overwrite) as tmp:
         if _input_specs(model) is None:
             model.export(str(tmp), format="tf_saved_model", verbose=verbose)
@@ -410,6 +413,9 @@ def export_saved_model(model, path, *, overwrite: bool = False, verbose: bool = 
 
 def load_saved_model(path, endpoint: str = "serve"):
     """Reload a SavedModel as a Keras layer (``keras.layers.TFSMLayer``) callable on arrays."""
+    from kerasdl._backend import require_tensorflow
+
+    require_tensorflow("SavedModel loading")
     path = Path(path)
     if not (path / "saved_model.pb").is_file():
         raise FileNotFoundError(f"{path} is not a SavedModel folder (no saved_model.pb inside)")

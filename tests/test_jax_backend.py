@@ -9,6 +9,7 @@ what the same calls give here under TensorFlow.
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -189,3 +190,32 @@ def test_require_tensorflow_names_the_feature_and_the_backend(monkeypatch):
     with pytest.raises(RuntimeError, match=r"SavedModel export needs Keras' TensorFlow backend; KERAS_BACKEND is 'jax'"):
         _backend.require_tensorflow("SavedModel export")
     assert issubclass(_backend.TensorFlowBackendRequired, RuntimeError)
+
+
+def test_tensorflow_only_parts_refuse_another_backend_at_their_start(monkeypatch, tmp_path):
+    """Every TensorFlow-only entry point names itself before touching TensorFlow."""
+    import numpy as np
+
+    from kerasdl import _backend
+    from kerasdl.attacks import FGSM
+    from kerasdl.data import make_dataset
+    from kerasdl.export import export_saved_model, load_saved_model
+    from kerasdl.generative.gan import GAN
+    from kerasdl.rl import DQN, REINFORCE
+    from kerasdl.training.compile import CustomModelCompile
+
+    monkeypatch.setattr(_backend, "backend", lambda: "jax")
+    entry_points = {
+        "SavedModel export": lambda: export_saved_model(None, tmp_path / "export"),
+        "SavedModel loading": lambda: load_saved_model(tmp_path),
+        "make_dataset": lambda: make_dataset(np.zeros((4, 2)), np.zeros(4), 2),
+        "custom train_step models": lambda: CustomModelCompile.compile(None),
+        "the GAN's train_step": lambda: GAN.compile(None),
+        "gradient attacks": lambda: FGSM(0.1),
+        "DQN": lambda: DQN("CartPole-v1"),
+        "REINFORCE": lambda: REINFORCE("CartPole-v1"),
+    }
+    for what, call in entry_points.items():
+        with pytest.raises(_backend.TensorFlowBackendRequired, match=f"{re.escape(what)}.*KERAS_BACKEND is 'jax'"):
+            call()
+    assert not (tmp_path / "export").exists()

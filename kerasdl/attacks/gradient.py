@@ -220,6 +220,9 @@ class GradientAttack:
 
     def __init__(self, eps, *, steps=1, step_size=None, norm="linf", random_start=False, targeted=False,
                  clip_min=0.0, clip_max=1.0, from_logits=None, batch_size=256, jit_compile="auto", seed=0):
+        from kerasdl._backend import require_tensorflow
+
+        require_tensorflow("the gradient attacks (FGSM, PGD)")
         from kerasdl.training.runtime import check_jit_compile, resolve_jit_compile
 
         self.eps = check_float("eps", eps, minimum=0.0)

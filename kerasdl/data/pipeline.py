@@ -99,6 +99,9 @@ def make_dataset(
     of random layers, applied in parallel and only in this pipeline) → prefetch. ``x``/``y``
     that are ``None``, empty or of different lengths raise ``ValueError`` (:func:`num_examples`).
     """
+    from kerasdl._backend import require_tensorflow
+
+    require_tensorflow("make_dataset (a tf.data pipeline)")
     import tensorflow as tf
 
     check_int("batch_size", batch_size, minimum=1)

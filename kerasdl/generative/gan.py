@@ -82,6 +82,9 @@ class GAN(keras.Model):
         GPU), ``True`` or ``False``. Call under the strategy's ``scope()`` when training
         distributed. ``kwargs`` go to ``keras.Model.compile`` (e.g. ``steps_per_execution``).
         """
+        from kerasdl._backend import require_tensorflow
+
+        require_tensorflow("the GAN's train_step (tf.GradientTape)")
         from kerasdl.training.runtime import resolve_jit_compile
 
         beta_1 = check_float("beta_1", beta_1, minimum=0.0, maximum=1.0, max_inclusive=False)

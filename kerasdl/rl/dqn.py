@@ -147,6 +147,9 @@ class DQN(Agent):
     algorithm = "DQN"
 
     def __init__(self, env, config: DQNConfig | None = None, q_network=None):
+        from kerasdl._backend import require_tensorflow
+
+        require_tensorflow("DQN")
         import keras
         import tensorflow as tf
 

@@ -134,6 +134,9 @@ class REINFORCE(Agent):
     algorithm = "REINFORCE"
 
     def __init__(self, env, config: REINFORCEConfig | None = None, policy=None, value=None):
+        from kerasdl._backend import require_tensorflow
+
+        require_tensorflow("REINFORCE")
         import keras
         import tensorflow as tf
 

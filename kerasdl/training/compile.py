@@ -167,6 +167,9 @@ class CustomModelCompile:
 
     def compile(self, optimizer="adam", learning_rate=None, *, jit_compile="auto", **kwargs):
         """See :mod:`kerasdl.training.compile`."""
+        from kerasdl._backend import require_tensorflow
+
+        require_tensorflow("kerasdl's custom train_step models (tf.GradientTape)")
         optimizer = optimizer_for(optimizer, learning_rate, self.default_learning_rate)
         super().compile(optimizer=optimizer, jit_compile=resolve_jit_compile(jit_compile), **kwargs)
         variables = self.trained_variables()
