@@ -4,7 +4,8 @@
 # The test environment installs the versions in constraints.txt (the stack the suite was last
 # green with), so every machine tests the same stack; setup.cfg keeps ranges for users.
 #   make test-fast         unit tests only (no slow, end-to-end or learned tests), about a minute
-#   make lint              ruff check (rules in pyproject.toml)
+#   make lint              ruff check and ruff format --check (settings in pyproject.toml)
+#   make format            ruff format (the house style) and ruff check --fix
 #   make test-onednn-off   the suite with TensorFlow's oneDNN kernels off (TF_ENABLE_ONEDNN_OPTS=0)
 #   make test-both         the suite with oneDNN on, then off (what CI runs)
 #   make test-margins      the learned-threshold tests over seeds and kernel settings
@@ -13,7 +14,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test test-fast lint test-onednn-off test-both test-margins constraints install dev benchmark clean
+.PHONY: demo test test-fast lint format test-onednn-off test-both test-margins constraints install dev benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,11 @@ test-fast: $(VENV)/.dev-installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check kerasdl apps tests benchmarks tools
+	$(BIN)/ruff format --check kerasdl apps tests benchmarks tools
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff format kerasdl apps tests benchmarks tools
+	$(BIN)/ruff check --fix kerasdl apps tests benchmarks tools
 
 test-onednn-off: $(VENV)/.dev-installed
 	TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest $(PYTEST_ARGS)

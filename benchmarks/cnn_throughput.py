@@ -95,9 +95,7 @@ def measure_family(family, builder, args, x, y):
     ours = builder(input_shape=shape, num_classes=args.num_classes)
     build_ours = time.perf_counter() - start
     start = time.perf_counter()
-    theirs = getattr(keras.applications, FAMILIES[family][2])(
-        weights=None, input_shape=shape, classes=args.num_classes
-    )
+    theirs = getattr(keras.applications, FAMILIES[family][2])(weights=None, input_shape=shape, classes=args.num_classes)
     build_keras = time.perf_counter() - start
     models = {"kerasdl": ours, "keras": theirs}
     params = {name: int(m.count_params()) for name, m in models.items()}
@@ -116,16 +114,20 @@ def measure_family(family, builder, args, x, y):
             train[name] += _time_calls(lambda m=model: m.train_on_batch(x, y), warmup, args.steps)
 
     result = {
-        "settings": {"size": args.size, "batch": args.batch, "num_classes": args.num_classes,
-                     "warmup": args.warmup, "steps": args.steps, "rounds": args.rounds},
+        "settings": {
+            "size": args.size,
+            "batch": args.batch,
+            "num_classes": args.num_classes,
+            "warmup": args.warmup,
+            "steps": args.steps,
+            "rounds": args.rounds,
+        },
         "params": params,
         "build_s": {"kerasdl": round(build_ours, 3), "keras": round(build_keras, 3)},
         "inference_images_per_s": {n: args.batch / _median(t) for n, t in infer.items()},
         "train_images_per_s": {n: args.batch / _median(t) for n, t in train.items()},
     }
-    result["inference_ratio"] = (
-        result["inference_images_per_s"]["kerasdl"] / result["inference_images_per_s"]["keras"]
-    )
+    result["inference_ratio"] = result["inference_images_per_s"]["kerasdl"] / result["inference_images_per_s"]["keras"]
     result["train_ratio"] = result["train_images_per_s"]["kerasdl"] / result["train_images_per_s"]["keras"]
 
     if args.jit:
@@ -147,8 +149,10 @@ def measure_family(family, builder, args, x, y):
 
 
 def _print_table(results):
-    header = (f"{'family':16s} {'params':>12s} {'infer img/s':>12s} {'keras':>9s} {'ratio':>6s} "
-              f"{'train img/s':>12s} {'keras':>9s} {'ratio':>6s} {'XLA on/off':>10s}")
+    header = (
+        f"{'family':16s} {'params':>12s} {'infer img/s':>12s} {'keras':>9s} {'ratio':>6s} "
+        f"{'train img/s':>12s} {'keras':>9s} {'ratio':>6s} {'XLA on/off':>10s}"
+    )
     print(header)
     print("-" * len(header))
     for family, r in results.items():
@@ -164,8 +168,13 @@ def _print_table(results):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES),
-                        help="families to measure (default: all)")
+    parser.add_argument(
+        "--families",
+        nargs="+",
+        default=list(FAMILIES),
+        choices=list(FAMILIES),
+        help="families to measure (default: all)",
+    )
     parser.add_argument("--size", type=int, default=128, help="input height = width")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--num-classes", type=int, default=1000)

@@ -50,8 +50,18 @@ class JaxGAN:
     """The port of ``GAN.train_step``: state is (g_trainable, g_other, d_trainable, d_other,
     g_optimizer_vars, d_optimizer_vars); ``step`` is one jitted ``train_step``."""
 
-    def __init__(self, generator, discriminator, losses, d_steps, label_smoothing, d_learning_rate, g_learning_rate,
-                 beta_1, ema_momentum=None):
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        losses,
+        d_steps,
+        label_smoothing,
+        d_learning_rate,
+        g_learning_rate,
+        beta_1,
+        ema_momentum=None,
+    ):
         import jax
         import keras
 
@@ -68,15 +78,25 @@ class JaxGAN:
 
     def state(self):
         values = lambda variables: [v.value for v in variables]  # noqa: E731
-        return (values(self.generator.trainable_variables), values(self.generator.non_trainable_variables),
-                values(self.discriminator.trainable_variables), values(self.discriminator.non_trainable_variables),
-                values(self.g_optimizer.variables), values(self.d_optimizer.variables))
+        return (
+            values(self.generator.trainable_variables),
+            values(self.generator.non_trainable_variables),
+            values(self.discriminator.trainable_variables),
+            values(self.discriminator.non_trainable_variables),
+            values(self.g_optimizer.variables),
+            values(self.d_optimizer.variables),
+        )
 
     def assign(self, state):
         """Write a state back into the Keras variables (before saving weights)."""
-        groups = (self.generator.trainable_variables, self.generator.non_trainable_variables,
-                  self.discriminator.trainable_variables, self.discriminator.non_trainable_variables,
-                  self.g_optimizer.variables, self.d_optimizer.variables)
+        groups = (
+            self.generator.trainable_variables,
+            self.generator.non_trainable_variables,
+            self.discriminator.trainable_variables,
+            self.discriminator.non_trainable_variables,
+            self.g_optimizer.variables,
+            self.d_optimizer.variables,
+        )
         for variables, values in zip(groups, state):
             for variable, value in zip(variables, values):
                 variable.assign(value)
@@ -101,13 +121,17 @@ class JaxGAN:
         g_tv, g_ntv, d_tv, d_ntv, g_opt, d_opt = state
         for i in range(self.d_steps):
             grads, (d_ntv, g_ntv, d_per, real_logits, fake_logits) = jax.grad(self._d_loss, has_aux=True)(
-                d_tv, d_ntv, g_tv, g_ntv, real, zs[i])
+                d_tv, d_ntv, g_tv, g_ntv, real, zs[i]
+            )
             d_tv, d_opt = self.d_optimizer.stateless_apply(d_opt, grads, d_tv)
         grads, (g_ntv, d_ntv, g_per) = jax.grad(self._g_loss, has_aux=True)(g_tv, g_ntv, d_tv, d_ntv, zs[-1])
         g_tv, g_opt = self.g_optimizer.stateless_apply(g_opt, grads, g_tv)
-        metrics = {"d_loss": d_per.mean(), "g_loss": g_per.mean(),
-                   "d_real_accuracy": (real_logits.reshape(-1) > 0).mean(),
-                   "d_fake_accuracy": (fake_logits.reshape(-1) < 0).mean()}
+        metrics = {
+            "d_loss": d_per.mean(),
+            "g_loss": g_per.mean(),
+            "d_real_accuracy": (real_logits.reshape(-1) > 0).mean(),
+            "d_fake_accuracy": (fake_logits.reshape(-1) < 0).mean(),
+        }
         return (g_tv, g_ntv, d_tv, d_ntv, g_opt, d_opt), metrics
 
 
@@ -122,8 +146,12 @@ def _final_scores(evaluator, generator, x_test, seed):
     samples = _generate(generator, 10_000, seed)
     inception, inception_std = evaluator.inception_score(samples, splits=10, value_range=(-1, 1))
     fd = evaluator.frechet_distance(samples, x_test, value_range_a=(-1, 1))
-    return {"inception_score": round(inception, 3), "inception_score_std": round(inception_std, 3),
-            "samples": 10_000, "frechet_distance_to_test": round(fd, 3)}
+    return {
+        "inception_score": round(inception, 3),
+        "inception_score_std": round(inception_std, 3),
+        "samples": 10_000,
+        "frechet_distance_to_test": round(fd, 3),
+    }
 
 
 def _train(args):
@@ -131,10 +159,20 @@ def _train(args):
     import keras
 
     keras.utils.set_random_seed(args.seed)
-    generator, discriminator = dcgan(latent_dim=100, filters=args.filters, dropout=args.dropout,
-                                     discriminator_filters=args.discriminator_filters)
-    gan = JaxGAN(generator, discriminator, losses, args.d_steps, args.label_smoothing, args.d_learning_rate,
-                 args.g_learning_rate, args.beta_1, args.ema_momentum)
+    generator, discriminator = dcgan(
+        latent_dim=100, filters=args.filters, dropout=args.dropout, discriminator_filters=args.discriminator_filters
+    )
+    gan = JaxGAN(
+        generator,
+        discriminator,
+        losses,
+        args.d_steps,
+        args.label_smoothing,
+        args.d_learning_rate,
+        args.g_learning_rate,
+        args.beta_1,
+        args.ema_momentum,
+    )
     with np.load(args.mnist) as data:
         images = data["x_train"].astype("float32")[..., None] / 127.5 - 1.0  # [-1, 1], as the benchmark
         x_test = data["x_test"].astype("float32")[..., None] / 255.0
@@ -146,8 +184,11 @@ def _train(args):
     out.mkdir(parents=True, exist_ok=True)
     tag = args.tag or f"dcgan_f{args.filters}" + (f"_d{args.d_steps}" if args.d_steps != 1 else "")
     start = time.perf_counter()
-    print(f"{tag}: {generator.count_params():,} G / {discriminator.count_params():,} D parameters, "
-          f"{batches} batches of {args.batch_size} per epoch on {jax.devices()[0]}", flush=True)
+    print(
+        f"{tag}: {generator.count_params():,} G / {discriminator.count_params():,} D parameters, "
+        f"{batches} batches of {args.batch_size} per epoch on {jax.devices()[0]}",
+        flush=True,
+    )
     for epoch in range(1, args.epochs + 1):
         epoch_start = time.perf_counter()
         key, shuffle_key, noise_key = jax.random.split(key, 3)
@@ -171,8 +212,9 @@ def _train(args):
             gan.assign(state)
             if score_now:  # as generative.py's score curve
                 samples = _generate(generator, 5_000, args.seed)
-                history[-1]["inception_score_5000"] = round(evaluator.inception_score(
-                    samples, splits=5, value_range=(-1, 1))[0], 3)
+                history[-1]["inception_score_5000"] = round(
+                    evaluator.inception_score(samples, splits=5, value_range=(-1, 1))[0], 3
+                )
             if save_now and not args.ema_momentum:
                 generator.save_weights(out / f"{tag}_e{epoch}.weights.h5")
             if args.ema_momentum:  # the same, with G's weights swapped for their moving average
@@ -180,8 +222,12 @@ def _train(args):
                 gan.g_optimizer.finalize_variable_values(generator.trainable_variables)
                 generator.set_weights(generator.get_weights())  # own buffers: predict donates them, not the EMA's
                 if score_now:
-                    history[-1]["ema_inception_score_5000"] = round(evaluator.inception_score(
-                        _generate(generator, 5_000, args.seed), splits=5, value_range=(-1, 1))[0], 3)
+                    history[-1]["ema_inception_score_5000"] = round(
+                        evaluator.inception_score(
+                            _generate(generator, 5_000, args.seed), splits=5, value_range=(-1, 1)
+                        )[0],
+                        3,
+                    )
                 if save_now:
                     generator.save_weights(out / f"{tag}_ema_e{epoch}.weights.h5")
                 if last and evaluator:
@@ -192,15 +238,24 @@ def _train(args):
         if out_of_time:
             print(f"{tag}: time budget {args.budget_s} s spent after epoch {epoch}", flush=True)
             break
-    summary = {"filters": args.filters, "discriminator_filters": args.discriminator_filters or args.filters,
-               "dropout": args.dropout, "d_steps": args.d_steps, "batch_size": args.batch_size,
-               "label_smoothing": args.label_smoothing, "optimizer": f"adam beta_1={args.beta_1}, D lr "
-               f"{args.d_learning_rate}, G lr {args.g_learning_rate}", "g_ema_momentum": args.ema_momentum,
-               "seed": args.seed, "device": str(jax.devices()[0]),
-               "jax": jax.__version__, "keras": keras.__version__, "epochs": len(history),
-               "parameters": {"generator": generator.count_params(), "discriminator": discriminator.count_params()},
-               "seconds_per_epoch_after_first": round(float(np.mean([h["seconds"] for h in history[1:]] or [0])), 2),
-               "history": history}
+    summary = {
+        "filters": args.filters,
+        "discriminator_filters": args.discriminator_filters or args.filters,
+        "dropout": args.dropout,
+        "d_steps": args.d_steps,
+        "batch_size": args.batch_size,
+        "label_smoothing": args.label_smoothing,
+        "optimizer": f"adam beta_1={args.beta_1}, D lr {args.d_learning_rate}, G lr {args.g_learning_rate}",
+        "g_ema_momentum": args.ema_momentum,
+        "seed": args.seed,
+        "device": str(jax.devices()[0]),
+        "jax": jax.__version__,
+        "keras": keras.__version__,
+        "epochs": len(history),
+        "parameters": {"generator": generator.count_params(), "discriminator": discriminator.count_params()},
+        "seconds_per_epoch_after_first": round(float(np.mean([h["seconds"] for h in history[1:]] or [0])), 2),
+        "history": history,
+    }
     if evaluator:
         summary["final"] = {"epoch": len(history), **_final_scores(evaluator, generator, x_test, args.seed)}
         if args.ema_momentum:
@@ -222,8 +277,16 @@ def _parity(args):
     out.mkdir(parents=True, exist_ok=True)
     generator.save_weights(out / "generator_initial.weights.h5")
     discriminator.save_weights(out / "discriminator_initial.weights.h5")
-    gan = JaxGAN(generator, discriminator, losses, args.d_steps, args.label_smoothing, args.d_learning_rate,
-                 args.g_learning_rate, args.beta_1)
+    gan = JaxGAN(
+        generator,
+        discriminator,
+        losses,
+        args.d_steps,
+        args.label_smoothing,
+        args.d_learning_rate,
+        args.g_learning_rate,
+        args.beta_1,
+    )
     rng = np.random.default_rng(args.seed)
     steps = args.parity_steps
     real = rng.uniform(-1, 1, (steps, args.batch_size, 28, 28, 1)).astype("float32")
@@ -236,16 +299,31 @@ def _parity(args):
     generator.save_weights(out / "generator_final.weights.h5")
     discriminator.save_weights(out / "discriminator_final.weights.h5")
     np.savez(out / "inputs.npz", real=real, noise=noise)
-    (out / "jax_metrics.json").write_text(json.dumps({
-        "filters": args.filters, "d_steps": args.d_steps, "label_smoothing": args.label_smoothing,
-        "d_learning_rate": args.d_learning_rate, "g_learning_rate": args.g_learning_rate, "beta_1": args.beta_1, "per_step": per_step}, indent=1) + "\n")
+    (out / "jax_metrics.json").write_text(
+        json.dumps(
+            {
+                "filters": args.filters,
+                "d_steps": args.d_steps,
+                "label_smoothing": args.label_smoothing,
+                "d_learning_rate": args.d_learning_rate,
+                "g_learning_rate": args.g_learning_rate,
+                "beta_1": args.beta_1,
+                "per_step": per_step,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(json.dumps(per_step))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mnist", default=str(REPO.parent / "shared" / "data" / "mnist" / "mnist.npz"),
-                        help="Keras-format mnist.npz (x_train uint8 60000x28x28)")
+    parser.add_argument(
+        "--mnist",
+        default=str(REPO.parent / "shared" / "data" / "mnist" / "mnist.npz"),
+        help="Keras-format mnist.npz (x_train uint8 60000x28x28)",
+    )
     parser.add_argument("--filters", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -255,8 +333,12 @@ def main(argv=None):
     parser.add_argument("--g-learning-rate", type=float, default=2e-4)
     parser.add_argument("--dropout", type=float, default=0.3, help="dcgan(dropout=...): the discriminator's")
     parser.add_argument("--discriminator-filters", type=int, default=None, help="dcgan(discriminator_filters=...)")
-    parser.add_argument("--ema-momentum", type=float, default=None,
-                        help="also score an exponential moving average of G's weights (Adam(use_ema=True))")
+    parser.add_argument(
+        "--ema-momentum",
+        type=float,
+        default=None,
+        help="also score an exponential moving average of G's weights (Adam(use_ema=True))",
+    )
     parser.add_argument("--tag", help="file name stem (default dcgan_f<filters>)")
     parser.add_argument("--beta-1", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=0)

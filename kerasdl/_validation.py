@@ -69,17 +69,12 @@ def check_image_shape(
         shape = tuple(shape)
     except TypeError:
         raise ValueError(f"{name} must be a (height, width, channels) tuple, got {shape!r}") from None
-    if len(shape) != 3 or not all(
-        isinstance(d, Integral) and not isinstance(d, bool) and d > 0 for d in shape
-    ):
-        raise ValueError(
-            f"{name} must be a (height, width, channels) tuple of positive integers, got {shape!r}"
-        )
+    if len(shape) != 3 or not all(isinstance(d, Integral) and not isinstance(d, bool) and d > 0 for d in shape):
+        raise ValueError(f"{name} must be a (height, width, channels) tuple of positive integers, got {shape!r}")
     min_h, min_w = (min_size, min_size) if isinstance(min_size, Integral) else tuple(min_size)
     if shape[0] < min_h or shape[1] < min_w:
         raise ValueError(
-            f"{name}={shape!r} is too small: height and width must be at least "
-            f"{min_h}x{min_w} for this architecture"
+            f"{name}={shape!r} is too small: height and width must be at least {min_h}x{min_w} for this architecture"
         )
     if channels is not None and shape[2] != channels:
         raise ValueError(f"{name} must have {channels} channel(s), got {shape!r}")
@@ -94,9 +89,7 @@ def check_shape(name: str, shape, *, ndim: int | None = None) -> tuple[int, ...]
         shape = tuple(shape)
     except TypeError:
         raise ValueError(f"{name} must be a tuple of positive integers, got {shape!r}") from None
-    if not shape or not all(
-        isinstance(d, Integral) and not isinstance(d, bool) and d > 0 for d in shape
-    ):
+    if not shape or not all(isinstance(d, Integral) and not isinstance(d, bool) and d > 0 for d in shape):
         raise ValueError(f"{name} must be a non-empty tuple of positive integers, got {shape!r}")
     if ndim is not None and len(shape) != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got {shape!r}")

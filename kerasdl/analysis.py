@@ -93,9 +93,7 @@ def _check_padding(padding):
     if isinstance(padding, str) and padding.lower() in _PADDING_MODES:
         return padding.lower()
     if isinstance(padding, bool) or not isinstance(padding, Integral):
-        raise ValueError(
-            f"padding must be an integer >= 0 or one of {list(_PADDING_MODES)!r}, got {padding!r}"
-        )
+        raise ValueError(f"padding must be an integer >= 0 or one of {list(_PADDING_MODES)!r}, got {padding!r}")
     return check_int("padding", padding, minimum=0)
 
 
@@ -153,9 +151,7 @@ def _spatial_tuple(name, value, rank):
     try:
         value = tuple(value)
     except TypeError:
-        raise ValueError(
-            f"{name} must be an integer or a tuple of {rank} integers, got {value!r}"
-        ) from None
+        raise ValueError(f"{name} must be an integer or a tuple of {rank} integers, got {value!r}") from None
     if len(value) != rank:
         raise ValueError(f"{name} must be an integer or a tuple of {rank} integers, got {value!r}")
     return tuple(check_int(name, v, minimum=1) for v in value)
@@ -194,14 +190,10 @@ def output_shape_chain(input_shape, layers, data_format="channels_last") -> list
     try:
         shape = tuple(input_shape)
     except TypeError:
-        raise ValueError(
-            f"input_shape must be a tuple of positive integers, got {input_shape!r}"
-        ) from None
+        raise ValueError(f"input_shape must be a tuple of positive integers, got {input_shape!r}") from None
     shape = tuple(check_int("input_shape", d, minimum=1) for d in shape)
     if not shape:
-        raise ValueError(
-            f"input_shape must be a non-empty tuple of positive integers, got {input_shape!r}"
-        )
+        raise ValueError(f"input_shape must be a non-empty tuple of positive integers, got {input_shape!r}")
 
     kinds = ["conv", "depthwise", "pool", "flatten", "dense"]
     shapes = []
@@ -213,18 +205,14 @@ def output_shape_chain(input_shape, layers, data_format="channels_last") -> list
                 kind, params = spec
                 params = dict(params)
             except (TypeError, ValueError):
-                raise ValueError(
-                    f"layers[{i}] must be a (kind, params) pair, got {spec!r}"
-                ) from None
+                raise ValueError(f"layers[{i}] must be a (kind, params) pair, got {spec!r}") from None
         check_choice(f"layers[{i}] kind", kind, kinds)
 
         if kind == "flatten":
             shape = (math.prod(shape),)
         elif kind == "dense":
             if len(shape) != 1:
-                raise ValueError(
-                    f"layers[{i}] ('dense') needs a flat input, got shape {shape!r}; add 'flatten'"
-                )
+                raise ValueError(f"layers[{i}] ('dense') needs a flat input, got shape {shape!r}; add 'flatten'")
             shape = (check_int("units", params.get("units"), minimum=1),)
         else:
             if len(shape) < 2:
@@ -252,8 +240,7 @@ def output_shape_chain(input_shape, layers, data_format="channels_last") -> list
                         "depth_multiplier", params.get("depth_multiplier", 1), minimum=1
                     )
             spatial = tuple(
-                conv_output_size(n, k, s, padding, d)
-                for n, k, s, d in zip(spatial, window, strides, dilations)
+                conv_output_size(n, k, s, padding, d) for n, k, s, d in zip(spatial, window, strides, dilations)
             )
             if data_format == "channels_last":
                 shape = (*spatial, out_channels)
@@ -296,9 +283,7 @@ def conv_macs(
     out_channels = check_int("out_channels", out_channels, minimum=1)
     groups = check_int("groups", groups, minimum=1)
     if in_channels % groups or out_channels % groups:
-        raise ValueError(
-            f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
-        )
+        raise ValueError(f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}")
     kernel = _spatial_tuple("kernel_size", kernel_size, 2)
     strides = _spatial_tuple("stride", stride, 2)
     dilations = _spatial_tuple("dilation", dilation, 2)
@@ -454,10 +439,7 @@ def _window_rf(value, kernel, strides, dilation):
     rank = len(kernel)
     if value is None or len(value) != rank:
         return None
-    return tuple(
-        (r + (k - 1) * d * j, j * s)
-        for (r, j), k, s, d in zip(value, kernel, strides, dilation)
-    )
+    return tuple((r + (k - 1) * d * j, j * s) for (r, j), k, s, d in zip(value, kernel, strides, dilation))
 
 
 def _rf_for_node(node, inputs):
@@ -502,9 +484,7 @@ def _rf_for_node(node, inputs):
             return None
     if any(len(v) != len(first) for v in inputs):
         return None
-    return tuple(
-        (max(v[a][0] for v in inputs), max(v[a][1] for v in inputs)) for a in range(len(first))
-    )
+    return tuple((max(v[a][0] for v in inputs), max(v[a][1] for v in inputs)) for a in range(len(first)))
 
 
 def _initial_rf(tensor):
@@ -549,9 +529,7 @@ def receptive_fields(model) -> list[ReceptiveField]:
             if value is not None:
                 rs = tuple(math.ceil(r) for r, _ in value)
                 js = tuple(_as_number(j) for _, j in value)
-                records.append(
-                    ReceptiveField(f"{prefix}{op.name}", type(op).__name__, rs[0], js[0], rs, js)
-                )
+                records.append(ReceptiveField(f"{prefix}{op.name}", type(op).__name__, rs[0], js[0], rs, js))
             return outs
 
         return _walk(graph, inputs, visit)
@@ -585,7 +563,7 @@ def _channels_last(op) -> bool:
 
 
 def _spatial_dims(shape, op, rank):
-    dims = shape[1:1 + rank] if _channels_last(op) else shape[2:2 + rank]
+    dims = shape[1 : 1 + rank] if _channels_last(op) else shape[2 : 2 + rank]
     return dims
 
 
@@ -632,18 +610,13 @@ def _input_specs(graph, input_shape):
         return list(graph.inputs)
     shapes = [input_shape] if len(graph.inputs) == 1 else list(input_shape)
     if len(shapes) != len(graph.inputs):
-        raise ValueError(
-            f"input_shape must give {len(graph.inputs)} shapes (one per model input), "
-            f"got {input_shape!r}"
-        )
+        raise ValueError(f"input_shape must give {len(graph.inputs)} shapes (one per model input), got {input_shape!r}")
     specs = []
     for x, shape in zip(graph.inputs, shapes):
         try:
             shape = tuple(shape)
         except TypeError:
-            raise ValueError(
-                f"input_shape must be a shape tuple without batch axis, got {input_shape!r}"
-            ) from None
+            raise ValueError(f"input_shape must be a shape tuple without batch axis, got {input_shape!r}") from None
         if len(shape) != len(x.shape) - 1:
             raise ValueError(
                 f"input_shape {shape!r} must have {len(x.shape) - 1} axes (no batch axis) "
@@ -760,17 +733,11 @@ def model_summary_table(model, *, input_shape=None, expand_nested=False) -> str:
     """A printable table of :func:`layer_stats`: layer (type), output shape, params, MACs."""
     rows = layer_stats(model, input_shape=input_shape, expand_nested=expand_nested)
     header = ("Layer (type)", "Output shape", "Params", "MACs")
-    body = [
-        (f"{r.name} ({r.class_name})", str(r.output_shape), f"{r.params:,}", f"{r.macs:,}")
-        for r in rows
-    ]
+    body = [(f"{r.name} ({r.class_name})", str(r.output_shape), f"{r.params:,}", f"{r.macs:,}") for r in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(4)]
 
     def fmt(line):
-        return "  ".join(
-            cell.ljust(w) if i < 2 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(line, widths))
-        )
+        return "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
 
     rule = "-" * len(fmt(header))
     params = sum(r.params for r in rows)

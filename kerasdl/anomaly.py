@@ -31,8 +31,9 @@ def check_unit_images(name: str, x) -> np.ndarray:
         raise ValueError(f"{name} contains NaN or infinite values")
     low, high = float(x.min()), float(x.max())
     if low < 0.0 or high > 1.0:
-        raise ValueError(f"{name} must hold pixel values in [0, 1] (scale uint8 images by 1/255), "
-                         f"got values in [{low:g}, {high:g}]")
+        raise ValueError(
+            f"{name} must hold pixel values in [0, 1] (scale uint8 images by 1/255), got values in [{low:g}, {high:g}]"
+        )
     return x
 
 
@@ -56,8 +57,9 @@ class AnomalyDetector:
         self.threshold_: float | None = None
         self.history = None
 
-    def fit(self, x_train, x_val, epochs: int = 10, batch_size: int = 128, learning_rate: float = 1e-3,
-            verbose=0) -> "AnomalyDetector":
+    def fit(
+        self, x_train, x_val, epochs: int = 10, batch_size: int = 128, learning_rate: float = 1e-3, verbose=0
+    ) -> "AnomalyDetector":
         """Train the autoencoder on normal ``x_train`` (MSE, Adam), then set the threshold on ``x_val``."""
         import keras
 

@@ -79,13 +79,19 @@ def _interrupted_message(prog: str, argv) -> str:
         return f"{prog}: interrupted"
     checkpoint = record.checkpoint() if record.checkpoint is not None else None
     if checkpoint is None:
-        return (f"{prog}: interrupted before the first checkpoint was written; nothing to resume "
-                f"(run folder {record.run_dir})")
+        return (
+            f"{prog}: interrupted before the first checkpoint was written; nothing to resume "
+            f"(run folder {record.run_dir})"
+        )
     if record.resumable:
-        return (f"{prog}: interrupted; last checkpoint: {checkpoint}. "
-                f"Resume with: {_resume_command(prog, argv, record.run_dir)}")
-    return (f"{prog}: interrupted; the best model so far is {checkpoint} "
-            "(this command has no --resume; run it again to retrain)")
+        return (
+            f"{prog}: interrupted; last checkpoint: {checkpoint}. "
+            f"Resume with: {_resume_command(prog, argv, record.run_dir)}"
+        )
+    return (
+        f"{prog}: interrupted; the best model so far is {checkpoint} "
+        "(this command has no --resume; run it again to retrain)"
+    )
 
 
 # ------------------------------------------------------------------ TensorFlow's start-up lines
@@ -93,7 +99,8 @@ def _interrupted_message(prog: str, argv) -> str:
 # What TensorFlow (2.17+) logs through absl before absl::InitializeLog, which TF_CPP_MIN_LOG_LEVEL
 # does not filter: the banner, and INFO/WARNING lines such as "I0000 00:00:1.2  123 port.cc:153] oneDNN".
 _STARTUP_NOISE = re.compile(
-    r"WARNING: All log messages before absl::InitializeLog\(\)|[IW]\d{4} [\d:.]+\s+\d+ \S+:\d+\] ")
+    r"WARNING: All log messages before absl::InitializeLog\(\)|[IW]\d{4} [\d:.]+\s+\d+ \S+:\d+\] "
+)
 
 
 def _quiet_tensorflow_logs() -> bool:
@@ -229,7 +236,8 @@ def app_main(module_name: str, argv=None) -> int:
     if module_name == "__main__":  # run as `python -m kerasdl.apps.NAME`: name the app, not __main__
         module_name = getattr(module.__spec__, "name", None) or module_name
     parser = argparse.ArgumentParser(
-        prog=_program_name(module_name), description=module.DESCRIPTION,
+        prog=_program_name(module_name),
+        description=module.DESCRIPTION,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     module.add_arguments(parser)
@@ -261,8 +269,9 @@ def _list(args) -> int:
 def _add_export_arguments(parser):
     parser.add_argument("model", help="a .keras file to export")
     parser.add_argument("output", help="folder to write the SavedModel to (must not exist unless --overwrite)")
-    parser.add_argument("--uint8-images", action="store_true",
-                        help="serve uint8 images: add Rescaling(1/255) in front of the model")
+    parser.add_argument(
+        "--uint8-images", action="store_true", help="serve uint8 images: add Rescaling(1/255) in front of the model"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing export")
 
 
@@ -299,7 +308,9 @@ def build_parser():
     for name, module_name in APPS.items():
         module = importlib.import_module(module_name)
         sub = subparsers.add_parser(
-            name, help=module.DESCRIPTION, description=module.DESCRIPTION,
+            name,
+            help=module.DESCRIPTION,
+            description=module.DESCRIPTION,
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
         module.add_arguments(sub)
@@ -315,7 +326,7 @@ def main(argv=None) -> int:
     sub, handler = handlers[command]
     if callable(handler):  # a built-in sub-command
         return _run(sub, handler, parser.parse_args(argv), quiet_tensorflow=quiet)
-    rest = argv[argv.index(command) + 1:]
+    rest = argv[argv.index(command) + 1 :]
     return _run(sub, handler.run, _parse(sub, handler, rest), rest, quiet_tensorflow=quiet)
 
 

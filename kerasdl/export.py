@@ -45,8 +45,10 @@ def check_export_agrees(reloaded, expected, *, tolerance: float = EXPORT_TOLERAN
         raise RuntimeError(f"reloaded SavedModel returns shape {reloaded.shape}, the in-memory model {expected.shape}")
     max_diff = float(np.max(np.abs(reloaded - expected), initial=0.0))
     if max_diff > tolerance:
-        raise RuntimeError(f"reloaded SavedModel disagrees with the in-memory model: max |diff| = {max_diff:.3g} "
-                           f"(tolerance {tolerance:g})")
+        raise RuntimeError(
+            f"reloaded SavedModel disagrees with the in-memory model: max |diff| = {max_diff:.3g} "
+            f"(tolerance {tolerance:g})"
+        )
     return max_diff
 
 
@@ -102,8 +104,10 @@ _TOKEN_HEX = 12
 
 
 def _leftover_pattern(name: str) -> re.Pattern:
-    return re.compile(rf"^\.{re.escape(name)}\.(?P<kind>tmp|old)-(?:(?P<pid>\d+)(?:-[0-9a-f]{{{_TOKEN_HEX}}})?"
-                      rf"|[A-Za-z0-9_]{{8}})(?:\.[A-Za-z0-9]+)?$")
+    return re.compile(
+        rf"^\.{re.escape(name)}\.(?P<kind>tmp|old)-(?:(?P<pid>\d+)(?:-[0-9a-f]{{{_TOKEN_HEX}}})?"
+        rf"|[A-Za-z0-9_]{{8}})(?:\.[A-Za-z0-9]+)?$"
+    )
 
 
 def _temporary_name(target: Path, kind: str, suffix: str = "") -> Path:
@@ -251,8 +255,10 @@ def _check_replaceable(target: Path, *, folder: bool, overwrite: bool) -> None:
         if target.is_symlink() or not target.is_dir():
             raise FileExistsError(f"refusing to replace {target}: it is a file, not a SavedModel folder")
         if not is_saved_model_folder(target) and any(target.iterdir()):
-            raise FileExistsError(f"refusing to replace {target}: it is a folder that holds no SavedModel (no "
-                                  "saved_model.pb) and is not empty; move its contents away or choose another path")
+            raise FileExistsError(
+                f"refusing to replace {target}: it is a folder that holds no SavedModel (no "
+                "saved_model.pb) and is not empty; move its contents away or choose another path"
+            )
     elif target.is_dir() and not target.is_symlink():
         raise FileExistsError(f"refusing to replace {target}: it is a folder, and a file is being written there")
 
@@ -376,17 +382,23 @@ def serving_archive(model):
     """
     specs = _input_specs(model)
     if specs is None:
-        raise ValueError(f"model {model.name!r} has no symbolic dense inputs (a subclassed model, or sparse or "
-                         "ragged inputs); export it with model.export")
+        raise ValueError(
+            f"model {model.name!r} has no symbolic dense inputs (a subclassed model, or sparse or "
+            "ragged inputs); export it with model.export"
+        )
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serve", lambda inputs: call_on_batch(lambda batch: model(batch, training=False), inputs),
-                         input_signature=[specs])
+    archive.add_endpoint(
+        "serve",
+        lambda inputs: call_on_batch(lambda batch: model(batch, training=False), inputs),
+        input_signature=[specs],
+    )
     return archive
 
 
-def export_saved_model(model, path, *, overwrite: bool = False, verbose: bool = False,
-                       extra_assets: dict | None = None) -> Path:
+def export_saved_model(
+    model, path, *, overwrite: bool = False, verbose: bool = False, extra_assets: dict | None = None
+) -> Path:
     """Write ``model`` as a TensorFlow SavedModel at ``path``, atomically.
 
     The serving endpoint is ``serve`` (also the default signature), as ``model.export``

@@ -54,8 +54,9 @@ def _save(fig, path) -> Path:
     return path
 
 
-def plot_image_grid(images, path, *, titles=None, ncols: int = 8, cmap="gray", title: str | None = None,
-                    value_range=None) -> Path:
+def plot_image_grid(
+    images, path, *, titles=None, ncols: int = 8, cmap="gray", title: str | None = None, value_range=None
+) -> Path:
     """A grid of images (N, H, W) or (N, H, W, C) with optional per-image titles.
 
     Single-channel images are drawn with ``cmap``; ``value_range=(low, high)`` fixes the
@@ -111,14 +112,28 @@ def plot_confusion_matrix(matrix, path, *, class_names=None, title: str = "confu
     ax.set_ylabel("true")
     threshold = matrix.max() / 2 if matrix.size else 0
     for (row, col), count in np.ndenumerate(matrix):
-        ax.text(col, row, f"{count:g}", ha="center", va="center",
-                color="white" if count > threshold else "black", fontsize=8)
+        ax.text(
+            col,
+            row,
+            f"{count:g}",
+            ha="center",
+            va="center",
+            color="white" if count > threshold else "black",
+            fontsize=8,
+        )
     ax.set_title(title)
     return _save(fig, path)
 
 
-def plot_curves(curves: dict, path, *, xlabel: str = "step", ylabel: str | None = None, title: str | None = None,
-                hline: float | None = None) -> Path:
+def plot_curves(
+    curves: dict,
+    path,
+    *,
+    xlabel: str = "step",
+    ylabel: str | None = None,
+    title: str | None = None,
+    hline: float | None = None,
+) -> Path:
     """Line plot of named series, ``{"name": ys}`` or ``{"name": (xs, ys)}``, on one axis.
 
     ``hline`` draws a dashed reference line (a target or threshold).

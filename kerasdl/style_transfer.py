@@ -39,13 +39,15 @@ from kerasdl.data.pipeline import as_unit_float
 DEFAULT_LAYERS = {
     "VGG19": ("block4_conv2", ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")),
     "VGG16": ("block4_conv2", ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")),
-    "MobileNetV2": ("block_8_expand_relu",
-                    ("Conv1_relu", "block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu",
-                     "block_13_expand_relu")),
+    "MobileNetV2": (
+        "block_8_expand_relu",
+        ("Conv1_relu", "block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu"),
+    ),
 }
 
 
 # --------------------------------------------------------------------------- images
+
 
 def load_image(path, max_size: int | None = None) -> np.ndarray:
     """Decode a JPEG/PNG/BMP/GIF file to uint8 ``(H, W, 3)``; with ``max_size`` the longer
@@ -58,8 +60,9 @@ def load_image(path, max_size: int | None = None) -> np.ndarray:
     try:
         image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
     except tf.errors.InvalidArgumentError as error:
-        raise ValueError(f"cannot decode {str(path)!r} as an image (JPEG, PNG, BMP or GIF): "
-                         f"{error.message.splitlines()[0]}") from None
+        raise ValueError(
+            f"cannot decode {str(path)!r} as an image (JPEG, PNG, BMP or GIF): {error.message.splitlines()[0]}"
+        ) from None
     if max_size is not None:
         image = resize_image(image.numpy(), max_size)
     return np.asarray(image, "uint8")
@@ -99,16 +102,22 @@ def save_png(image, path) -> Path:
 
 # --------------------------------------------------------------------------- features
 
+
 def _application(name: str):
     """The ``keras.applications`` constructor called ``name`` (case and ``_`` ignored)."""
     import keras
 
-    table = {n.lower(): getattr(keras.applications, n) for n in dir(keras.applications)
-             if n[:1].isupper() and callable(getattr(keras.applications, n))}
+    table = {
+        n.lower(): getattr(keras.applications, n)
+        for n in dir(keras.applications)
+        if n[:1].isupper() and callable(getattr(keras.applications, n))
+    }
     key = name.replace("_", "").replace("-", "").lower()
     if key not in table:
-        raise ValueError(f"network must be a keras.Model or a keras.applications name, one of "
-                         f"{sorted(c.__name__ for c in table.values())}, got {name!r}")
+        raise ValueError(
+            f"network must be a keras.Model or a keras.applications name, one of "
+            f"{sorted(c.__name__ for c in table.values())}, got {name!r}"
+        )
     return table[key]
 
 
@@ -151,8 +160,9 @@ class PerceptualFeatures:
         return outputs[0], list(outputs[1:])
 
 
-def perceptual_features(network="vgg19", *, content_layer: str | None = None, style_layers=None,
-                        weights="imagenet", preprocess=None) -> PerceptualFeatures:
+def perceptual_features(
+    network="vgg19", *, content_layer: str | None = None, style_layers=None, weights="imagenet", preprocess=None
+) -> PerceptualFeatures:
     """A feature extractor for style transfer.
 
     ``network``: a ``keras.applications`` name (built with ``include_top=False`` at any
@@ -189,13 +199,16 @@ def perceptual_features(network="vgg19", *, content_layer: str | None = None, st
     content_layer = content_layer or default_content
     style_layers = tuple(style_layers or default_style or ())
     if content_layer is None or not style_layers:
-        raise ValueError(f"{name} has no default layers: pass content_layer and style_layers "
-                         f"(conv layers such as {[layer.name for layer in base.layers if 'conv' in layer.name.lower()][:6]})")
+        raise ValueError(
+            f"{name} has no default layers: pass content_layer and style_layers "
+            f"(conv layers such as {[layer.name for layer in base.layers if 'conv' in layer.name.lower()][:6]})"
+        )
     names = {layer.name for layer in base.layers}
     unknown = [n for n in (content_layer, *style_layers) if n not in names]
     if unknown:
-        raise ValueError(f"{name} has no layer(s) {unknown}; its layers include "
-                         f"{[layer.name for layer in base.layers][1:12]} ...")
+        raise ValueError(
+            f"{name} has no layer(s) {unknown}; its layers include {[layer.name for layer in base.layers][1:12]} ..."
+        )
     base.trainable = False
     outputs = [base.get_layer(content_layer).output] + [base.get_layer(n).output for n in style_layers]
     model = keras.Model(base.inputs, outputs, name=f"{name}_perceptual")
@@ -203,6 +216,7 @@ def perceptual_features(network="vgg19", *, content_layer: str | None = None, st
 
 
 # --------------------------------------------------------------------------- optimisation
+
 
 @dataclass
 class StyleTransferResult:
@@ -225,12 +239,29 @@ def _as_float_image(image, name):
     return as_unit_float(image)
 
 
-def transfer_style(content_image, style_image, *, features: PerceptualFeatures | None = None, network="vgg19",
-                   weights="imagenet", steps: int = 200, learning_rate: float = 0.02, content_weight: float = 1.0,
-                   style_weight: float = 100.0, tv_weight: float = 0.0, style_layer_weights=None, noise: float = 0.1,
-                   seed: int = 0, intermediate_dir=None, intermediate_every: int = 0, checkpoint_dir=None,
-                   checkpoint_every: int = 50, progress: bool = True, on_step=None,
-                   jit_compile="auto") -> StyleTransferResult:
+def transfer_style(
+    content_image,
+    style_image,
+    *,
+    features: PerceptualFeatures | None = None,
+    network="vgg19",
+    weights="imagenet",
+    steps: int = 200,
+    learning_rate: float = 0.02,
+    content_weight: float = 1.0,
+    style_weight: float = 100.0,
+    tv_weight: float = 0.0,
+    style_layer_weights=None,
+    noise: float = 0.1,
+    seed: int = 0,
+    intermediate_dir=None,
+    intermediate_every: int = 0,
+    checkpoint_dir=None,
+    checkpoint_every: int = 50,
+    progress: bool = True,
+    on_step=None,
+    jit_compile="auto",
+) -> StyleTransferResult:
     """Optimise G = content + noise to minimise
     ``content_weight·J_content + style_weight·J_style + tv_weight·J_TV`` (:mod:`kerasdl.losses.style`).
 
@@ -267,7 +298,9 @@ def transfer_style(content_image, style_image, *, features: PerceptualFeatures |
         style = resize_image(np.round(style * 255).astype("uint8"), size=content.shape[:2]).astype("float32") / 255.0
     features = features or perceptual_features(network, weights=weights)
     if style_layer_weights is not None and len(style_layer_weights) != len(features.style_layers):
-        raise ValueError(f"got {len(style_layer_weights)} style_layer_weights for {len(features.style_layers)} style layers")
+        raise ValueError(
+            f"got {len(style_layer_weights)} style_layer_weights for {len(features.style_layers)} style layers"
+        )
 
     content_target, _ = features(tf.constant(content[None]))
     _, style_targets = features(tf.constant(style[None]))
@@ -302,7 +335,9 @@ def transfer_style(content_image, style_image, *, features: PerceptualFeatures |
     history = {"total": [], "content": [], "style": [], "tv": []}
     pngs, times = [], []
     first = int(step_counter.numpy())
-    bar = tqdm(range(first, steps), initial=first, total=steps, desc="style transfer", disable=not progress, unit="step")
+    bar = tqdm(
+        range(first, steps), initial=first, total=steps, desc="style transfer", disable=not progress, unit="step"
+    )
     for step in bar:
         tick = time.perf_counter()
         values, image_finite = train_step()
@@ -313,8 +348,10 @@ def transfer_style(content_image, style_image, *, features: PerceptualFeatures |
             kept = manager.latest_checkpoint if manager is not None else None
             what = f"loss {losses['total']}" if not np.isfinite(losses["total"]) else "the image became NaN/inf"
             where = f"the last finite image is in the checkpoint {kept}" if kept else "no finite checkpoint was saved"
-            raise TrainingDiverged(f"style transfer diverged at step {step + 1} ({what}): lower learning_rate or "
-                                   f"style_weight; {where}", kept)
+            raise TrainingDiverged(
+                f"style transfer diverged at step {step + 1} ({what}): lower learning_rate or style_weight; {where}",
+                kept,
+            )
         step_counter.assign_add(1)
         for key, value in losses.items():
             history[key].append(value)

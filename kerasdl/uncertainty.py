@@ -27,8 +27,14 @@ def nig_uncertainty(outputs) -> dict:
     if outputs.shape[-1] % 4:
         raise ValueError(f"outputs must hold [gamma, nu, alpha, beta] (last axis a multiple of 4), got {outputs.shape}")
     gamma, nu, alpha, beta = np.split(outputs, 4, axis=-1)
-    return {"mean": gamma, "aleatoric": beta / (alpha - 1.0), "epistemic": beta / (nu * (alpha - 1.0)),
-            "nu": nu, "alpha": alpha, "beta": beta}
+    return {
+        "mean": gamma,
+        "aleatoric": beta / (alpha - 1.0),
+        "epistemic": beta / (nu * (alpha - 1.0)),
+        "nu": nu,
+        "alpha": alpha,
+        "beta": beta,
+    }
 
 
 def dirichlet_uncertainty(alpha) -> dict:
@@ -37,8 +43,12 @@ def dirichlet_uncertainty(alpha) -> dict:
     if alpha.ndim < 1 or alpha.shape[-1] < 2 or np.any(alpha <= 0):
         raise ValueError("alpha must hold positive Dirichlet concentrations for at least 2 classes")
     strength = alpha.sum(axis=-1, keepdims=True)
-    return {"probabilities": alpha / strength, "uncertainty": alpha.shape[-1] / strength[..., 0],
-            "evidence": alpha - 1.0, "strength": strength[..., 0]}
+    return {
+        "probabilities": alpha / strength,
+        "uncertainty": alpha.shape[-1] / strength[..., 0],
+        "evidence": alpha - 1.0,
+        "strength": strength[..., 0],
+    }
 
 
 def _all_layers(model):
@@ -60,8 +70,9 @@ def mc_dropout_predict(model, x, *, n_samples: int = 50, batch_size: int | None 
 
     n_samples = check_int("n_samples", n_samples, minimum=2)
     layers = list(_all_layers(model))
-    if not any(isinstance(layer, keras.layers.Dropout) or "dropout" in type(layer).__name__.lower()
-               for layer in layers):
+    if not any(
+        isinstance(layer, keras.layers.Dropout) or "dropout" in type(layer).__name__.lower() for layer in layers
+    ):
         raise ValueError(f"model {model.name!r} has no Dropout layer: MC dropout needs dropout in the model")
     x = np.asarray(x, dtype="float32")
     batch_size = len(x) if batch_size is None else check_int("batch_size", batch_size, minimum=1)
@@ -71,10 +82,14 @@ def mc_dropout_predict(model, x, *, n_samples: int = 50, batch_size: int | None 
         for layer in norms:
             layer.trainable = False
         forward = tf.function(lambda batch: model(batch, training=True), autograph=False)
-        samples = np.stack([
-            np.concatenate([forward(tf.constant(x[s:s + batch_size])).numpy() for s in range(0, len(x), batch_size)])
-            for _ in range(n_samples)
-        ])
+        samples = np.stack(
+            [
+                np.concatenate(
+                    [forward(tf.constant(x[s : s + batch_size])).numpy() for s in range(0, len(x), batch_size)]
+                )
+                for _ in range(n_samples)
+            ]
+        )
     finally:
         for layer in norms:
             layer.trainable = True

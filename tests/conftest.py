@@ -20,9 +20,14 @@ os.environ.setdefault("KERASDL_OFFLINE", "1")  # never wait on a download in tes
 
 import pytest  # noqa: E402
 
+
 def pytest_addoption(parser):
-    parser.addoption("--seed-offset", type=int, default=int(os.environ.get("KERASDL_TEST_SEED_OFFSET", "0")),
-                     help="add this to every seed set through keras.utils.set_random_seed (margin sweeps)")
+    parser.addoption(
+        "--seed-offset",
+        type=int,
+        default=int(os.environ.get("KERASDL_TEST_SEED_OFFSET", "0")),
+        help="add this to every seed set through keras.utils.set_random_seed (margin sweeps)",
+    )
 
 
 def pytest_configure(config):
@@ -36,9 +41,21 @@ def pytest_configure(config):
 
 # Test modules that run whole apps, subprocesses or several processes: marked e2e.
 END_TO_END_MODULES = {
-    "test_adversarial_app", "test_cli", "test_dcgan_jax", "test_detect_app", "test_distribute",
-    "test_generative_apps", "test_jax_backend", "test_nas", "test_rl_apps", "test_run_safety",
-    "test_run_safety_followups", "test_sentiment_app", "test_textgen", "test_tuner", "test_vision_apps",
+    "test_adversarial_app",
+    "test_cli",
+    "test_dcgan_jax",
+    "test_detect_app",
+    "test_distribute",
+    "test_generative_apps",
+    "test_jax_backend",
+    "test_nas",
+    "test_rl_apps",
+    "test_run_safety",
+    "test_run_safety_followups",
+    "test_sentiment_app",
+    "test_textgen",
+    "test_tuner",
+    "test_vision_apps",
     "test_wheel",
 }
 
@@ -95,7 +112,9 @@ def imagenet_file_from(tmp_path, monkeypatch):
             save_weights_to_hdf5_group(f, reference_model)
         monkeypatch.setenv("KERASDL_DATA_DIR", str(folder.parents[1]))
         real_get_file = weights._get_file
-        monkeypatch.setattr(weights, "_get_file", lambda *a, file_hash=None, **k: real_get_file(*a, file_hash=None, **k))
+        monkeypatch.setattr(
+            weights, "_get_file", lambda *a, file_hash=None, **k: real_get_file(*a, file_hash=None, **k)
+        )
         return folder / file_name
 
     return store
@@ -109,8 +128,14 @@ def tiny_bert_preset(tmp_path):
 
     def make(vocabulary):
         tokenizer = keras_hub.models.BertTokenizer(vocabulary=list(vocabulary))
-        backbone = keras_hub.models.BertBackbone(vocabulary_size=len(vocabulary), num_layers=1, num_heads=2,
-                                                 hidden_dim=8, intermediate_dim=16, max_sequence_length=16)
+        backbone = keras_hub.models.BertBackbone(
+            vocabulary_size=len(vocabulary),
+            num_layers=1,
+            num_heads=2,
+            hidden_dim=8,
+            intermediate_dim=16,
+            max_sequence_length=16,
+        )
         folder = tmp_path / "tiny_bert"
         backbone.save_to_preset(str(folder))
         tokenizer.save_to_preset(str(folder))

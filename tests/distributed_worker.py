@@ -43,25 +43,31 @@ def main(mode: str, out: str) -> None:
     y = (x.mean(axis=(1, 2, 3)) > 0.5).astype("int32")
     with chosen.scope():
         keras.utils.set_random_seed(0)  # same initial weights in every mode and worker
-        classifier = keras.Sequential([
-            keras.Input((6, 6, 1)),
-            keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
-            keras.layers.Flatten(name="flatten"),
-            keras.layers.Dense(2, name="logits"),
-        ])
+        classifier = keras.Sequential(
+            [
+                keras.Input((6, 6, 1)),
+                keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                keras.layers.Flatten(name="flatten"),
+                keras.layers.Dense(2, name="logits"),
+            ]
+        )
         # FGSM adversarial training: a deterministic custom train_step (no random start).
-        model = AdversarialModel(classifier, attack="fgsm", eps=0.05, alpha=0.5,
-                                 attack_options={"from_logits": True})
-        model.compile(optimizer=keras.optimizers.SGD(0.5),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model = AdversarialModel(classifier, attack="fgsm", eps=0.05, alpha=0.5, attack_options={"from_logits": True})
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.5), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        )
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH)
     if mode == "multiworker":  # each worker takes its half of every global batch
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
         dataset = dataset.with_options(options)
     history = model.fit(dataset, epochs=EPOCHS, verbose=0)
-    np.savez(out, loss=np.asarray(history.history["loss"]), replicas=chosen.num_replicas_in_sync,
-             **{f"w{i}": w for i, w in enumerate(classifier.get_weights())})
+    np.savez(
+        out,
+        loss=np.asarray(history.history["loss"]),
+        replicas=chosen.num_replicas_in_sync,
+        **{f"w{i}": w for i, w in enumerate(classifier.get_weights())},
+    )
 
 
 if __name__ == "__main__":

@@ -12,9 +12,31 @@ from kerasdl import cli
 @pytest.mark.learned
 def test_app_trains_adversarially_attacks_and_exports(tmp_path, no_data_dir, capsys):
     runs, exports = tmp_path / "runs", tmp_path / "exports"
-    code = cli.main(["adversarial", "--epochs", "1", "--max-train", "300", "--max-test", "48", "--eps", "0,0.2",
-                     "--pgd-steps", "3", "--adversarial-training", "fgsm", "--train-eps", "0.1",
-                     "--examples", "4", "--export", str(exports), "--runs-dir", str(runs)])
+    code = cli.main(
+        [
+            "adversarial",
+            "--epochs",
+            "1",
+            "--max-train",
+            "300",
+            "--max-test",
+            "48",
+            "--eps",
+            "0,0.2",
+            "--pgd-steps",
+            "3",
+            "--adversarial-training",
+            "fgsm",
+            "--train-eps",
+            "0.1",
+            "--examples",
+            "4",
+            "--export",
+            str(exports),
+            "--runs-dir",
+            str(runs),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "MNIST not found" in out and "| attack | ε |" in out
@@ -46,11 +68,14 @@ def test_app_trains_adversarially_attacks_and_exports(tmp_path, no_data_dir, cap
     assert summary["export_max_abs_diff"] <= 1e-5
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--eps", "0,-0.1"], "eps must be >= 0.0"),
-    (["--pgd-steps", "0"], "pgd_steps must be >= 1"),
-    (["--alpha", "1.5"], "alpha must be <= 1.0"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--eps", "0,-0.1"], "eps must be >= 0.0"),
+        (["--pgd-steps", "0"], "pgd_steps must be >= 1"),
+        (["--alpha", "1.5"], "alpha must be <= 1.0"),
+    ],
+)
 def test_bad_arguments_exit_2(argv, message, capsys, tmp_path):
     assert cli.main(["adversarial", *argv, "--runs-dir", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err

@@ -58,8 +58,10 @@ def test_adversarial_training_raises_robust_accuracy_with_xla():
     assert std["clean_accuracy"] > 0.95 and std["robust_accuracy"] < 0.6
     assert adv["robust_accuracy"] > 0.85 and adv["robust_accuracy"] > std["robust_accuracy"] + 0.3
     # the robust model leans on the robust feature
-    assert abs(np.diff(base.get_layer("logits").kernel.numpy()[0])[0]) > 3 * np.abs(
-        np.diff(base.get_layer("logits").kernel.numpy()[1:], axis=1)).max()
+    assert (
+        abs(np.diff(base.get_layer("logits").kernel.numpy()[0])[0])
+        > 3 * np.abs(np.diff(base.get_layer("logits").kernel.numpy()[1:], axis=1)).max()
+    )
 
 
 def test_train_step_minimises_the_mixed_loss():

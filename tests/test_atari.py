@@ -5,7 +5,9 @@ import pytest
 
 from kerasdl.rl.atari import ale_available
 
-pytestmark = pytest.mark.skipif(not ale_available(), reason="ale-py or opencv-python-headless not installed (pip install 'kerasdl[atari]')")
+pytestmark = pytest.mark.skipif(
+    not ale_available(), reason="ale-py or opencv-python-headless not installed (pip install 'kerasdl[atari]')"
+)
 
 
 def test_preprocessed_observations_are_stacked_84x84_uint8_frames():
@@ -29,8 +31,16 @@ def test_a_few_dqn_steps_on_pong_with_the_nature_network():
     from kerasdl.rl.dqn import DQN, DQNConfig
 
     factory = atari_factory("ALE/Pong-v5")
-    config = DQNConfig(total_timesteps=48, learning_starts=16, batch_size=8, buffer_size=64, train_frequency=8,
-                       gradient_steps=1, target_update_interval=16, clip_rewards=True)
+    config = DQNConfig(
+        total_timesteps=48,
+        learning_starts=16,
+        batch_size=8,
+        buffer_size=64,
+        train_frequency=8,
+        gradient_steps=1,
+        target_update_interval=16,
+        clip_rewards=True,
+    )
     agent = DQN(factory, config)
     assert agent.q_network.name == "nature_dqn" and agent.q_network.output_shape == (None, 6)
     result = agent.learn(factory, progress=False)

@@ -24,11 +24,13 @@ from kerasdl.export import with_preprocessing
 
 def dense_model(activation=None, seed=0, features=12, classes=4):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([
-        keras.Input((features,)),
-        keras.layers.Dense(16, activation="tanh", name="hidden"),
-        keras.layers.Dense(classes, activation=activation, name="out"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((features,)),
+            keras.layers.Dense(16, activation="tanh", name="hidden"),
+            keras.layers.Dense(classes, activation=activation, name="out"),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +48,9 @@ def trained(digits):
     models = []
     for seed in (0, 1):
         keras.utils.set_random_seed(seed)
-        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, activation="relu"),
-                                  keras.layers.Dense(10, name="logits")])
+        model = keras.Sequential(
+            [keras.Input((64,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10, name="logits")]
+        )
         model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
         # 40 epochs: over seed offsets 0-5 (identical with oneDNN on, off and AVX2-only) clean
         # accuracy 0.945-0.960 on the first 200 images; after 8 epochs it was 0.61-0.85
@@ -80,8 +83,9 @@ def test_fgsm_equals_a_direct_gradient_tape_perturbation(activation):
     # targeted: step down the target's loss
     target = (y + 1) % 4
     g_t = reference_gradient(model, x, target, from_logits=activation is None)
-    np.testing.assert_allclose(FGSM(eps, targeted=True)(model, x, target), np.clip(x - eps * np.sign(g_t), 0, 1),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        FGSM(eps, targeted=True)(model, x, target), np.clip(x - eps * np.sign(g_t), 0, 1), atol=1e-6
+    )
 
 
 def test_logits_and_probabilities_are_detected():
@@ -145,7 +149,11 @@ def test_robust_accuracy_success_rate_and_transferability(trained, digits):
     transfer = transferability(model_a, model_b, (x, y), attack)
     assert transfer["source"]["robust_accuracy"] == pytest.approx(result["robust_accuracy"])
     # transferred examples hurt model B, but less than white-box examples hurt model A
-    assert transfer["source"]["robust_accuracy"] < transfer["target"]["robust_accuracy"] < transfer["target"]["clean_accuracy"]
+    assert (
+        transfer["source"]["robust_accuracy"]
+        < transfer["target"]["robust_accuracy"]
+        < transfer["target"]["clean_accuracy"]
+    )
     targeted = evaluate_attack(model_a, (x, y), PGD(0.3, steps=5, targeted=True), targets=7)
     assert targeted["target_hit_rate"] > 0.5
 

@@ -32,14 +32,17 @@ def test_builders_return_encoder_decoder_and_match_parameter_counts():
     np.testing.assert_allclose(conv.autoencoder(x), conv.decoder(conv.encoder(x)), atol=1e-6)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: dense_autoencoder(code_size=0), "code_size"),
-    (lambda: dense_autoencoder(sparsity="kl", code_activation="relu"), "code_activation='sigmoid'"),
-    (lambda: dense_autoencoder(sparsity="l2"), "sparsity"),
-    (lambda: conv_autoencoder(input_shape=(30, 30, 1)), "divisible by 4"),
-    (lambda: KLSparsityRegularizer(target=1.0), "target"),
-    (lambda: DenoisingAutoencoder(keras.Sequential(), mask_fraction=1.0), "mask_fraction"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: dense_autoencoder(code_size=0), "code_size"),
+        (lambda: dense_autoencoder(sparsity="kl", code_activation="relu"), "code_activation='sigmoid'"),
+        (lambda: dense_autoencoder(sparsity="l2"), "sparsity"),
+        (lambda: conv_autoencoder(input_shape=(30, 30, 1)), "divisible by 4"),
+        (lambda: KLSparsityRegularizer(target=1.0), "target"),
+        (lambda: DenoisingAutoencoder(keras.Sequential(), mask_fraction=1.0), "mask_fraction"),
+    ],
+)
 def test_bad_arguments_raise_value_errors_naming_them(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -54,8 +57,15 @@ def test_kl_sparsity_penalty_matches_formula_and_round_trips_keras(tmp_path):
     np.testing.assert_allclose(float(reg(activations)) / 16, 3.0 * kl.sum(), rtol=1e-5)
     assert isinstance(sparsity_regularizer("l1", 1e-3), keras.regularizers.L1)
 
-    parts = dense_autoencoder(input_shape=(8, 8, 1), hidden_units=(), code_size=4, code_activation="sigmoid",
-                              sparsity="kl", sparsity_weight=0.5, sparsity_target=0.1)
+    parts = dense_autoencoder(
+        input_shape=(8, 8, 1),
+        hidden_units=(),
+        code_size=4,
+        code_activation="sigmoid",
+        sparsity="kl",
+        sparsity_weight=0.5,
+        sparsity_target=0.1,
+    )
     path = save_keras(parts.autoencoder, tmp_path / "sparse.keras")
     restored = load_keras(path, compile=False)
     code = restored.get_layer("encoder").get_layer("code")
@@ -70,8 +80,14 @@ def test_sparse_autoencoder_mean_code_activation_ends_near_target(digits):
     x_train, _, x_test, _ = digits
     keras.utils.set_random_seed(0)
     target = 0.05
-    parts = dense_autoencoder(hidden_units=(64,), code_size=32, code_activation="sigmoid", sparsity="kl",
-                              sparsity_weight=0.5, sparsity_target=target)
+    parts = dense_autoencoder(
+        hidden_units=(64,),
+        code_size=32,
+        code_activation="sigmoid",
+        sparsity="kl",
+        sparsity_weight=0.5,
+        sparsity_target=target,
+    )
     before = float(np.mean(parts.encoder(x_test)))
     model = DenoisingAutoencoder(parts.autoencoder)
     model.compile("adam", 1e-2)

@@ -58,7 +58,10 @@ def test_list_shows_builders_datasets_and_apps(capsys):
         (["train", "vgg16", "--dataset", "digits", "--epochs", "1"], "32"),
         (["train", "mnist_cnn", "--dataset", "digits", "--epochs", "0"], "epochs must be >= 1"),
         (["train", "mnist_cnn", "--dataset", "digits", "--optimizer", "adamant"], "optimizer must be one of"),
-        (["train", "mnist_cnn", "--dataset", "digits", "--depth", "20"], "has no option --depth; its options: --dropout"),
+        (
+            ["train", "mnist_cnn", "--dataset", "digits", "--depth", "20"],
+            "has no option --depth; its options: --dropout",
+        ),
         (["train", "mlp", "--dataset", "digits", "--dropout", "1.5"], "dropout"),
     ],
 )
@@ -67,8 +70,15 @@ def test_usage_errors_exit_2_with_a_clear_message(argv, message, capsys, no_data
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [["train", "mnist_cnn", "--dataset", "imagenet"], ["demo", "--bogus"], ["nosuch"],
-                                  ["train", "mlp", "--dataset", "digits", "--dropout"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "mnist_cnn", "--dataset", "imagenet"],
+        ["demo", "--bogus"],
+        ["nosuch"],
+        ["train", "mlp", "--dataset", "digits", "--dropout"],
+    ],
+)
 def test_argparse_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as info:
         run_cli(*argv)
@@ -77,15 +87,28 @@ def test_argparse_errors_exit_2(argv, capsys):
 
 
 def test_builder_options_parse_as_literals():
-    assert cli.parse_builder_options(["--depth", "20", "--alpha=0.5", "--hidden-units", "(64, 32)", "--cell", "gru"]) == {
-        "depth": 20, "alpha": 0.5, "hidden_units": (64, 32), "cell": "gru"}
+    assert cli.parse_builder_options(
+        ["--depth", "20", "--alpha=0.5", "--hidden-units", "(64, 32)", "--cell", "gru"]
+    ) == {"depth": 20, "alpha": 0.5, "hidden_units": (64, 32), "cell": "gru"}
     with pytest.raises(cli.UsageError, match="needs a value"):
         cli.parse_builder_options(["--depth"])
 
 
 def test_image_size_resizes_inside_the_exported_model(tmp_path, no_data_dir):
-    code = run_cli("train", "lenet5", "--dataset", "digits", "--epochs", "1", "--image-size", "32",
-                   "--export", str(tmp_path / "exp"), "--runs-dir", str(tmp_path / "runs"))
+    code = run_cli(
+        "train",
+        "lenet5",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "1",
+        "--image-size",
+        "32",
+        "--export",
+        str(tmp_path / "exp"),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
     assert code == 0
     [run_dir] = list((tmp_path / "runs").iterdir())
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -103,8 +126,7 @@ def test_missing_dataset_exits_1(capsys, no_data_dir):
 
 @pytest.mark.learned
 def test_demo_trains_exports_and_verifies_reload(tmp_path, capsys, no_data_dir):
-    code = run_cli("demo", "--epochs", "3", "--export", str(tmp_path / "exports"),
-                   "--runs-dir", str(tmp_path / "runs"))
+    code = run_cli("demo", "--epochs", "3", "--export", str(tmp_path / "exports"), "--runs-dir", str(tmp_path / "runs"))
     assert code == 0
     out = capsys.readouterr().out
     assert "training on digits" in out and "MNIST not found" in out
@@ -132,8 +154,22 @@ def test_demo_trains_exports_and_verifies_reload(tmp_path, capsys, no_data_dir):
 
 @pytest.mark.learned
 def test_train_and_export_command_round_trip(tmp_path, capsys, no_data_dir):
-    code = run_cli("train", "mlp", "--dataset", "digits", "--epochs", "4", "--hidden-units", "(64,)",
-                   "--learning-rate", "0.01", "--export", str(tmp_path / "sm"), "--runs-dir", str(tmp_path / "runs"))
+    code = run_cli(
+        "train",
+        "mlp",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "4",
+        "--hidden-units",
+        "(64,)",
+        "--learning-rate",
+        "0.01",
+        "--export",
+        str(tmp_path / "sm"),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
     assert code == 0
     [run_dir] = list((tmp_path / "runs").iterdir())
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -152,9 +188,25 @@ def test_train_and_export_command_round_trip(tmp_path, capsys, no_data_dir):
 def test_train_with_mixed_precision_and_a_named_strategy(tmp_path, capsys, no_data_dir):
     import keras
 
-    code = run_cli("train", "mlp", "--dataset", "digits", "--epochs", "3", "--hidden-units", "(64,)",
-                   "--learning-rate", "0.01", "--mixed-precision", "--strategy", "default",
-                   "--export", str(tmp_path / "sm"), "--runs-dir", str(tmp_path / "runs"))
+    code = run_cli(
+        "train",
+        "mlp",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "3",
+        "--hidden-units",
+        "(64,)",
+        "--learning-rate",
+        "0.01",
+        "--mixed-precision",
+        "--strategy",
+        "default",
+        "--export",
+        str(tmp_path / "sm"),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
     assert code == 0
     assert "Mixed precision: mixed_bfloat16" in capsys.readouterr().out
     summary = json.loads(next((tmp_path / "runs").glob("*/summary.json")).read_text())
@@ -163,9 +215,12 @@ def test_train_with_mixed_precision_and_a_named_strategy(tmp_path, capsys, no_da
 
 
 # One builder per family (the deeper variants share the code path and are slow to build).
-_BUILD_ON_DIGITS = [name for name in __import__("kerasdl.models", fromlist=["BUILDERS"]).BUILDERS
-                    if name not in {"resnet101", "resnet152", "resnet101_v2", "resnet152_v2"}
-                    and not (name.startswith("efficientnet_b") and name != "efficientnet_b0")]
+_BUILD_ON_DIGITS = [
+    name
+    for name in __import__("kerasdl.models", fromlist=["BUILDERS"]).BUILDERS
+    if name not in {"resnet101", "resnet152", "resnet101_v2", "resnet152_v2"}
+    and not (name.startswith("efficientnet_b") and name != "efficientnet_b0")
+]
 
 
 @pytest.mark.parametrize("name", _BUILD_ON_DIGITS)
@@ -190,8 +245,20 @@ def test_every_builder_fits_digits_or_says_how(name):
 @pytest.mark.learned
 @pytest.mark.slow  # about a minute on 2 idle cores; run with pytest -m slow
 def test_train_resnet_cifar_with_builder_flags(tmp_path, no_data_dir):
-    code = run_cli("train", "resnet_cifar", "--depth", "20", "--dataset", "digits", "--epochs", "2",
-                   "--export", str(tmp_path / "exp"), "--runs-dir", str(tmp_path / "runs"))
+    code = run_cli(
+        "train",
+        "resnet_cifar",
+        "--depth",
+        "20",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "2",
+        "--export",
+        str(tmp_path / "exp"),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
     assert code == 0
     [run_dir] = list((tmp_path / "runs").iterdir())
     summary = json.loads((run_dir / "summary.json").read_text())

@@ -29,7 +29,7 @@ def _assert_windows_match(model, converted, image, stride, windows):
     assert (rows, cols) == ((image.shape[1] - h0) // stride + 1, (image.shape[2] - w0) // stride + 1)
     if windows == "all":
         windows = [(i, j) for i in range(rows) for j in range(cols)]
-    crops = np.concatenate([image[:, i * stride:i * stride + h0, j * stride:j * stride + w0] for i, j in windows])
+    crops = np.concatenate([image[:, i * stride : i * stride + h0, j * stride : j * stride + w0] for i, j in windows])
     want = _run(model, crops).reshape(len(windows), len(image), -1)
     for k, (i, j) in enumerate(windows):
         np.testing.assert_allclose(out[:, i, j], want[k], atol=1e-5, err_msg=f"window {(i, j)}")

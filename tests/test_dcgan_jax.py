@@ -23,14 +23,35 @@ def _load(name):
 
 def _run_jax(*args):
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    return subprocess.run([sys.executable, str(REPO / "benchmarks" / "dcgan_jax.py"), *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "dcgan_jax.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_jax_port_takes_the_same_steps_as_gan_train_step(tmp_path):
     pytest.importorskip("jax")
-    done = _run_jax("--parity", tmp_path, "--filters", 4, "--parity-steps", 3, "--batch-size", 8, "--d-steps", 2,
-                    "--label-smoothing", 0.1, "--d-learning-rate", 4e-4, "--g-learning-rate", 1e-4)
+    done = _run_jax(
+        "--parity",
+        tmp_path,
+        "--filters",
+        4,
+        "--parity-steps",
+        3,
+        "--batch-size",
+        8,
+        "--d-steps",
+        2,
+        "--label-smoothing",
+        0.1,
+        "--d-learning-rate",
+        4e-4,
+        "--g-learning-rate",
+        1e-4,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = _load("dcgan_jax_parity").replay(tmp_path)
     assert report["steps"] == 3
@@ -45,10 +66,29 @@ def test_jax_training_run_writes_weights_the_tensorflow_generator_loads(tmp_path
     pytest.importorskip("jax")
     rng = np.random.default_rng(0)
     mnist = tmp_path / "mnist.npz"
-    np.savez(mnist, x_train=rng.integers(0, 256, (64, 28, 28), dtype="uint8"),
-             x_test=rng.integers(0, 256, (16, 28, 28), dtype="uint8"))
-    done = _run_jax("--mnist", mnist, "--filters", 4, "--epochs", 2, "--batch-size", 32, "--ema-momentum", 0.9,
-                    "--save-at", 1, "--out", tmp_path / "out", "--tag", "tiny")
+    np.savez(
+        mnist,
+        x_train=rng.integers(0, 256, (64, 28, 28), dtype="uint8"),
+        x_test=rng.integers(0, 256, (16, 28, 28), dtype="uint8"),
+    )
+    done = _run_jax(
+        "--mnist",
+        mnist,
+        "--filters",
+        4,
+        "--epochs",
+        2,
+        "--batch-size",
+        32,
+        "--ema-momentum",
+        0.9,
+        "--save-at",
+        1,
+        "--out",
+        tmp_path / "out",
+        "--tag",
+        "tiny",
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads((tmp_path / "out" / "tiny.json").read_text())
     assert [h["epoch"] for h in summary["history"]] == [1, 2] and summary["g_ema_momentum"] == 0.9

@@ -7,9 +7,26 @@ from kerasdl.apps import detect
 
 
 def test_detect_app_runs_end_to_end(tmp_path, capsys):
-    argv = ["--train-images", "24", "--test-images", "6", "--image-size", "32", "--epochs", "1",
-            "--batch-size", "8", "--sliding-window", "--sliding-epochs", "1", "--no-export", "--verbose", "0",
-            "--runs-dir", str(tmp_path / "runs")]
+    argv = [
+        "--train-images",
+        "24",
+        "--test-images",
+        "6",
+        "--image-size",
+        "32",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--sliding-window",
+        "--sliding-epochs",
+        "1",
+        "--no-export",
+        "--verbose",
+        "0",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    ]
     assert detect.main(argv) == 0
     (run_dir,) = (tmp_path / "runs").iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())

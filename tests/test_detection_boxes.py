@@ -77,8 +77,9 @@ def test_encode_then_decode_gives_the_boxes_back():
         labels.append(rng.integers(0, 5, 3))
     targets = encode_targets(boxes, labels, (64, 80), (8, 10), anchors, 5)
     decoded, objectness, probs = decode_grid(targets, anchors, (64, 80), from_logits=False)
-    dets = split_detections(non_max_suppression(decoded, objectness[..., None] * probs, (64, 80),
-                                                score_threshold=0.5, iou_threshold=0.99))
+    dets = split_detections(
+        non_max_suppression(decoded, objectness[..., None] * probs, (64, 80), score_threshold=0.5, iou_threshold=0.99)
+    )
     for (got_boxes, scores, classes), want_boxes, want_labels in zip(dets, boxes, labels):
         order_got, order_want = np.lexsort(got_boxes.T[::-1]), np.lexsort(want_boxes.T[::-1])
         np.testing.assert_allclose(got_boxes[order_got], want_boxes[order_want], atol=1e-3)

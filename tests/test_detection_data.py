@@ -32,7 +32,7 @@ def test_synthetic_digits_on_canvas():
             assert 5 <= max(x1 - x0, y1 - y0) <= 20
         mask = np.ones(ink.shape, bool)
         for x0, y0, x1, y1 in boxes.astype(int):
-            mask[max(0, y0 - 1):y1 + 1, max(0, x0 - 1):x1 + 1] = False
+            mask[max(0, y0 - 1) : y1 + 1, max(0, x0 - 1) : x1 + 1] = False
         assert ink[mask].max() < np.median(ink) + 150  # no ink outside the boxes
     again = synthetic_digit_detection(12, image_size=48, objects=(2, 3), digit_size=(10, 20), seed=4)
     np.testing.assert_array_equal(again.images, data.images)
@@ -49,9 +49,13 @@ def test_synthetic_digits_on_canvas():
 def _voc_xml(objects, width=40, height=30, filename="a.png"):
     body = "".join(
         f"<object><name>{name}</name><difficult>{int(d)}</difficult><bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin>"
-        f"<xmax>{b[2]}</xmax><ymax>{b[3]}</ymax></bndbox></object>" for name, b, d in objects)
-    return (f"<annotation><filename>{filename}</filename><size><width>{width}</width><height>{height}</height>"
-            f"<depth>3</depth></size>{body}</annotation>")
+        f"<xmax>{b[2]}</xmax><ymax>{b[3]}</ymax></bndbox></object>"
+        for name, b, d in objects
+    )
+    return (
+        f"<annotation><filename>{filename}</filename><size><width>{width}</width><height>{height}</height>"
+        f"<depth>3</depth></size>{body}</annotation>"
+    )
 
 
 def _voc_folder(tmp_path):
@@ -59,14 +63,18 @@ def _voc_folder(tmp_path):
     (tmp_path / "JPEGImages").mkdir()
     for name in ("a.png", "b.png"):
         Image.fromarray(np.full((30, 40, 3), 90, np.uint8)).save(tmp_path / "JPEGImages" / name)
-    (tmp_path / "Annotations" / "a.xml").write_text(_voc_xml([
-        ("cat", (1, 1, 20, 10), False),        # fine: 0-based (0, 0, 20, 10)
-        ("dog", (5, 5, 40, 30), True),         # fine, difficult
-        ("cat", (10, 10, 9, 20), False),       # zero width (VOC corners are inclusive: 10..10 is 1 px)
-        ("cat", (30, 20, 60, 29), False),      # outside the 40-wide image
-        ("horse", (2, 2, 8, 8), False),        # unknown class (when classes are given)
-        ("dog", ("a", 2, 8, 8), False),        # non-numeric
-    ]))
+    (tmp_path / "Annotations" / "a.xml").write_text(
+        _voc_xml(
+            [
+                ("cat", (1, 1, 20, 10), False),  # fine: 0-based (0, 0, 20, 10)
+                ("dog", (5, 5, 40, 30), True),  # fine, difficult
+                ("cat", (10, 10, 9, 20), False),  # zero width (VOC corners are inclusive: 10..10 is 1 px)
+                ("cat", (30, 20, 60, 29), False),  # outside the 40-wide image
+                ("horse", (2, 2, 8, 8), False),  # unknown class (when classes are given)
+                ("dog", ("a", 2, 8, 8), False),  # non-numeric
+            ]
+        )
+    )
     (tmp_path / "Annotations" / "b.xml").write_text(_voc_xml([("dog", (3, 3, 12, 12), False)], filename="b.png"))
     (tmp_path / "Annotations" / "c.xml").write_text("<annotation><size><width>4")  # malformed
     return tmp_path
@@ -106,10 +114,14 @@ def test_voc_reader_rejects_in_raise_mode_and_infers_classes(tmp_path):
 
 def _coco(tmp_path, annotations, text=None):
     Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(tmp_path / "x.png")
-    doc = {"images": [{"id": 7, "file_name": "x.png", "width": 30, "height": 20},
-                      {"id": 8, "file_name": "missing.png", "width": 30, "height": 20}],
-           "categories": [{"id": 3, "name": "digit"}, {"id": 1, "name": "letter"}],
-           "annotations": annotations}
+    doc = {
+        "images": [
+            {"id": 7, "file_name": "x.png", "width": 30, "height": 20},
+            {"id": 8, "file_name": "missing.png", "width": 30, "height": 20},
+        ],
+        "categories": [{"id": 3, "name": "digit"}, {"id": 1, "name": "letter"}],
+        "annotations": annotations,
+    }
     path = tmp_path / "ann.json"
     path.write_text(text if text is not None else json.dumps(doc))
     return path
@@ -119,18 +131,23 @@ def test_coco_reader_and_bad_entries(tmp_path):
     anns = [
         {"id": 1, "image_id": 7, "category_id": 3, "bbox": [2, 3, 10, 5]},
         {"id": 2, "image_id": 7, "category_id": 1, "bbox": [0, 0, 30, 20], "iscrowd": 1},
-        {"id": 3, "image_id": 7, "category_id": 3, "bbox": [5, 5, 0, 4]},    # zero width
+        {"id": 3, "image_id": 7, "category_id": 3, "bbox": [5, 5, 0, 4]},  # zero width
         {"id": 4, "image_id": 7, "category_id": 3, "bbox": [25, 5, 10, 4]},  # outside
-        {"id": 5, "image_id": 7, "category_id": 9, "bbox": [1, 1, 2, 2]},    # unknown category
-        {"id": 6, "image_id": 99, "category_id": 3, "bbox": [1, 1, 2, 2]},   # unknown image
-        {"id": 7, "image_id": 7, "category_id": 3, "bbox": [1, 1]},          # malformed bbox
+        {"id": 5, "image_id": 7, "category_id": 9, "bbox": [1, 1, 2, 2]},  # unknown category
+        {"id": 6, "image_id": 99, "category_id": 3, "bbox": [1, 1, 2, 2]},  # unknown image
+        {"id": 7, "image_id": 7, "category_id": 3, "bbox": [1, 1]},  # malformed bbox
     ]
     path = _coco(tmp_path, anns)
     with pytest.warns(AnnotationWarning) as record:
         data = load_coco(path, tmp_path)
     messages = [str(w.message) for w in record]
-    for ann_id, text in [(3, "zero or negative area"), (4, "outside the 30x20 image"), (5, "unknown category 9"),
-                         (6, "unknown image_id"), (7, "four numbers")]:
+    for ann_id, text in [
+        (3, "zero or negative area"),
+        (4, "outside the 30x20 image"),
+        (5, "unknown category 9"),
+        (6, "unknown image_id"),
+        (7, "four numbers"),
+    ]:
         assert any(f"{path}: annotation id {ann_id}:" in m and text in m for m in messages), (ann_id, messages)
     assert any("missing.png" in m and "not found" in m for m in messages)
     assert data.class_names == ("letter", "digit")  # category id order

@@ -92,17 +92,28 @@ def test_coco_map_equals_pycocotools_on_random_detections():
         n, extra = int(rng.integers(1, 5)), int(rng.integers(0, 3))
         boxes, labels = random_boxes(n), rng.integers(0, 3, n)
         det_boxes = np.concatenate([boxes + rng.uniform(-3, 3, boxes.shape), random_boxes(extra)])  # stay >= 2 px wide
-        det_classes = np.concatenate([np.where(rng.random(n) < 0.8, labels, rng.integers(0, 3, n)),
-                                      rng.integers(0, 3, extra)])
+        det_classes = np.concatenate(
+            [np.where(rng.random(n) < 0.8, labels, rng.integers(0, 3, n)), rng.integers(0, 3, extra)]
+        )
         det_scores = rng.random(n + extra)
         gts.append((boxes, labels))
         dets.append((det_boxes, det_scores, det_classes))
         images.append({"id": i, "width": 100, "height": 100})
         for b, label in zip(boxes, labels):
-            anns.append({"id": len(anns) + 1, "image_id": i, "category_id": int(label), "bbox": to_xywh(b),
-                         "area": float((b[2] - b[0]) * (b[3] - b[1])), "iscrowd": 0})
-        results += [{"image_id": i, "category_id": int(c), "bbox": to_xywh(b), "score": float(s)}
-                    for b, s, c in zip(det_boxes, det_scores, det_classes)]
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": i,
+                    "category_id": int(label),
+                    "bbox": to_xywh(b),
+                    "area": float((b[2] - b[0]) * (b[3] - b[1])),
+                    "iscrowd": 0,
+                }
+            )
+        results += [
+            {"image_id": i, "category_id": int(c), "bbox": to_xywh(b), "score": float(s)}
+            for b, s, c in zip(det_boxes, det_scores, det_classes)
+        ]
     reference = COCO()
     reference.dataset = {"images": images, "annotations": anns, "categories": [{"id": k} for k in range(3)]}
     with contextlib.redirect_stdout(io.StringIO()):

@@ -27,8 +27,13 @@ def _env(**extra):
 
 
 def _run(mode, out, **env):
-    return subprocess.Popen([sys.executable, str(WORKER), mode, str(out)], env=_env(**env),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), mode, str(out)],
+        env=_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _finish(process, name):
@@ -49,7 +54,10 @@ def test_mirrored_two_cpu_replicas_match_one_device(tmp_path):
     single, mirrored = _run("single", tmp_path / "single.npz"), _run("mirrored", tmp_path / "mirrored.npz")
     _finish(single, "single-device run")
     _finish(mirrored, "mirrored run")
-    (w_single, d_single), (w_mirrored, d_mirrored) = _weights(tmp_path / "single.npz"), _weights(tmp_path / "mirrored.npz")
+    (w_single, d_single), (w_mirrored, d_mirrored) = (
+        _weights(tmp_path / "single.npz"),
+        _weights(tmp_path / "mirrored.npz"),
+    )
     assert int(d_mirrored["replicas"]) == 2 and int(d_single["replicas"]) == 1
     assert not np.allclose(w_single[0], 0)
     for a, b in zip(w_single, w_mirrored):
@@ -66,8 +74,11 @@ def _free_port():
 def test_multi_worker_processes_end_with_identical_weights(tmp_path):
     cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
     workers = [
-        _run("multiworker", tmp_path / f"worker{i}.npz",
-             TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}))
+        _run(
+            "multiworker",
+            tmp_path / f"worker{i}.npz",
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+        )
         for i in range(2)
     ]
     for i, process in enumerate(workers):

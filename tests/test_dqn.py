@@ -32,8 +32,17 @@ class ConstantEnv(gym.Env):
         return np.array([0.5, -0.5], np.float32), reward, done and not self.truncate, done and self.truncate, {}
 
 
-TINY = dict(learning_starts=16, batch_size=16, buffer_size=500, train_frequency=8, gradient_steps=8,
-            target_update_interval=25, hidden_units=(16,), learning_rate=1e-2, exploration_fraction=0.1)
+TINY = dict(
+    learning_starts=16,
+    batch_size=16,
+    buffer_size=500,
+    train_frequency=8,
+    gradient_steps=8,
+    target_update_interval=25,
+    hidden_units=(16,),
+    learning_rate=1e-2,
+    exploration_fraction=0.1,
+)
 
 
 def test_nature_dqn_parameter_count_matches_the_paper_formula():
@@ -99,21 +108,34 @@ def test_bootstraps_on_truncation_but_not_on_termination(truncate, expected):
 def test_cartpole_steps_update_q_values_checkpoint_resume_and_tensorboard(tmp_path):
     import tensorflow as tf
 
-    config = DQNConfig(total_timesteps=400, learning_starts=100, train_frequency=4, gradient_steps=2,
-                       target_update_interval=50, batch_size=32, hidden_units=(32,), exploration_fraction=0.5)
+    config = DQNConfig(
+        total_timesteps=400,
+        learning_starts=100,
+        train_frequency=4,
+        gradient_steps=2,
+        target_update_interval=50,
+        batch_size=32,
+        hidden_units=(32,),
+        exploration_fraction=0.5,
+    )
     agent = DQN("CartPole-v1", config)
     probe = np.random.default_rng(0).normal(0, 0.1, (64, 4)).astype(np.float32)
     q_before = agent.q_network(probe).numpy()
-    result = agent.learn("CartPole-v1", run_dir=tmp_path, checkpoint_every=200, eval_every=400, eval_episodes=3,
-                         progress=False)
+    result = agent.learn(
+        "CartPole-v1", run_dir=tmp_path, checkpoint_every=200, eval_every=400, eval_episodes=3, progress=False
+    )
     steps, losses = result.curves["loss"]
     assert steps[0] == 104 and len(losses) == (400 - 100) // 4 and np.isfinite(losses).all()
     # rewards of +1 per step pull Q(s, a) up from ~0 towards the return
     assert agent.q_network(probe).numpy().mean() > q_before.mean() + 0.3
     assert result.steps == 400 and result.episodes > 5 and len(result.curves["eval_return"][1]) == 1
     assert (tmp_path / "learning_curve.png").stat().st_size > 1000
-    tags = {v.tag for f in (tmp_path / "tensorboard").iterdir() for e in tf.compat.v1.train.summary_iterator(str(f))
-            for v in e.summary.value}
+    tags = {
+        v.tag
+        for f in (tmp_path / "tensorboard").iterdir()
+        for e in tf.compat.v1.train.summary_iterator(str(f))
+        for v in e.summary.value
+    }
     assert {"loss", "q_mean", "episode_return", "eval_return"} <= tags
 
     # resume: a fresh agent picks up weights, step counter and replay memory, then goes on to 500
@@ -129,8 +151,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     config = DQNConfig(total_timesteps=300, **TINY)
     agent = DQN(lambda: ConstantEnv(length=5), config)
     with pytest.raises(TrainingDivergedError, match=r"non-finite at step \d+.*ckpt-100"):
-        agent.learn(lambda: ConstantEnv(length=5, nan_at=150), run_dir=tmp_path, checkpoint_every=100,
-                    progress=False)
+        agent.learn(lambda: ConstantEnv(length=5, nan_at=150), run_dir=tmp_path, checkpoint_every=100, progress=False)
     # the checkpoint left behind is the good one of step 100: it restores to finite weights
     restored = DQN(lambda: ConstantEnv(length=5), DQNConfig(**{**config.__dict__, "total_timesteps": 100}))
     result = restored.learn(lambda: ConstantEnv(length=5), run_dir=tmp_path, resume=True, progress=False)

@@ -121,8 +121,7 @@ def test_sigkill_during_an_export_leaves_temporaries_that_the_next_run_removes(t
     left = sorted(p.name for p in tmp_path.iterdir())
     assert len(left) == 2 and left[0].startswith(".export.tmp-") and left[1].startswith(".model.keras.tmp-")
     time.sleep(1.5)  # the next run starts later (boot time, hence process start, is known to the second)
-    done = subprocess.run([sys.executable, "-c", _NEXT_WRITER, str(tmp_path)], env=env, capture_output=True,
-                          text=True)
+    done = subprocess.run([sys.executable, "-c", _NEXT_WRITER, str(tmp_path)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "model.keras"]
 
@@ -163,8 +162,9 @@ def test_exports_and_files_get_the_modes_a_plain_write_would_have(tmp_path, umas
     previous = os.umask(umask)
     try:
         saved = export.export_saved_model(model, tmp_path / "saved")
-        classifier = export_image_classifier(model, tmp_path / "classifier", class_names=["a", "b", "c"],
-                                             image_size=(8, 8))
+        classifier = export_image_classifier(
+            model, tmp_path / "classifier", class_names=["a", "b", "c"], image_size=(8, 8)
+        )
         keras_file = export.save_keras(model, tmp_path / "model.keras")
         summary = write_summary(tmp_path / "run", {"accuracy": 0.5})
     finally:
@@ -262,10 +262,17 @@ def _png(array) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("flag, value, rule", [
-    ("--head-epochs", "-1", ">= 1"), ("--fine-tune-epochs", "-1", ">= 0"), ("--unfreeze-top", "0", ">= 1"),
-    ("--learning-rate", "0", "> 0.0"), ("--fine-tune-lr-factor", "2", "<= 1.0"), ("--patience", "-1", ">= 0"),
-])
+@pytest.mark.parametrize(
+    "flag, value, rule",
+    [
+        ("--head-epochs", "-1", ">= 1"),
+        ("--fine-tune-epochs", "-1", ">= 0"),
+        ("--unfreeze-top", "0", ">= 1"),
+        ("--learning-rate", "0", "> 0.0"),
+        ("--fine-tune-lr-factor", "2", "<= 1.0"),
+        ("--patience", "-1", ">= 0"),
+    ],
+)
 def test_finetune_refuses_a_bad_flag_before_creating_any_folder(tmp_path, capsys, flag, value, rule):
     from kerasdl.apps import finetune
 
@@ -274,9 +281,23 @@ def test_finetune_refuses_a_bad_flag_before_creating_any_folder(tmp_path, capsys
         (tmp_path / "data" / name).mkdir(parents=True)
         for i in range(3):
             (tmp_path / "data" / name / f"{i}.png").write_bytes(_png(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)))
-    code = finetune.main([str(tmp_path / "data"), "--weights", "none",
-                          "--image-size", "32", "--batch-size", "2", "--runs-dir", str(tmp_path / "runs"),
-                          "--export", str(tmp_path / "sm"), flag, value])
+    code = finetune.main(
+        [
+            str(tmp_path / "data"),
+            "--weights",
+            "none",
+            "--image-size",
+            "32",
+            "--batch-size",
+            "2",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--export",
+            str(tmp_path / "sm"),
+            flag,
+            value,
+        ]
+    )
     assert code == 2
     assert f"{flag} must be {rule}, got" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
@@ -285,15 +306,18 @@ def test_finetune_refuses_a_bad_flag_before_creating_any_folder(tmp_path, capsys
 # ------------------------------------------------------------------ 13: clear errors, empty batches
 
 
-@pytest.mark.parametrize("x, y, message", [
-    (None, None, "x must be an array with one row per example, got None"),
-    (np.zeros((0, 3)), None, r"x holds no examples \(length 0\)"),
-    (np.zeros((4, 3)), np.zeros(0), r"y holds no examples \(length 0\)"),
-    ([], None, "x holds no examples"),
-    (np.float32(1.0), None, "x must be an array with one row per example, got float32"),
-    ({"a": np.zeros((4, 3)), "b": np.zeros(3)}, None, "the parts of x must have the same length"),
-    (np.zeros((4, 3)), np.zeros(3), "x and y must have the same length, got 4 and 3"),
-])
+@pytest.mark.parametrize(
+    "x, y, message",
+    [
+        (None, None, "x must be an array with one row per example, got None"),
+        (np.zeros((0, 3)), None, r"x holds no examples \(length 0\)"),
+        (np.zeros((4, 3)), np.zeros(0), r"y holds no examples \(length 0\)"),
+        ([], None, "x holds no examples"),
+        (np.float32(1.0), None, "x must be an array with one row per example, got float32"),
+        ({"a": np.zeros((4, 3)), "b": np.zeros(3)}, None, "the parts of x must have the same length"),
+        (np.zeros((4, 3)), np.zeros(3), "x and y must have the same length, got 4 and 3"),
+    ],
+)
 def test_make_dataset_names_the_bad_argument(x, y, message):
     from kerasdl.data import make_dataset
 
@@ -315,8 +339,11 @@ def test_fgsm_names_x_and_the_shape_the_model_takes():
     model = _conv_model()
     labels = np.zeros(2, dtype="int64")
     for wrong in (np.zeros((2, 8, 8, 3)), np.zeros((2, 6, 6, 1))):
-        with pytest.raises(ValueError, match=rf"x must be a batch of shape \(N, 8, 8, 1\) for model '{model.name}', "
-                                             rf"got shape \(2, {wrong.shape[1]}, {wrong.shape[2]}, {wrong.shape[3]}\)"):
+        with pytest.raises(
+            ValueError,
+            match=rf"x must be a batch of shape \(N, 8, 8, 1\) for model '{model.name}', "
+            rf"got shape \(2, {wrong.shape[1]}, {wrong.shape[2]}, {wrong.shape[3]}\)",
+        ):
             fgsm(model, wrong, labels, 0.1)
     with pytest.raises(ValueError, match=r"x must be a batch of shape \(N, 8, 8, 1\), got None"):
         fgsm(model, None, labels, 0.1)
@@ -336,33 +363,50 @@ def test_every_export_in_the_package_answers_an_empty_batch_with_an_empty_result
     x = np.random.default_rng(0).random((2, 8, 8, 1)).astype("float32")
     np.testing.assert_allclose(served.serve(x), model(x, training=False), atol=1e-6)  # rows still as before
 
-    classifier = tf.saved_model.load(str(export_image_classifier(
-        _conv_model(channels=3), tmp_path / "classifier", class_names=["a", "b", "c"], image_size=(8, 8))))
-    for out in (classifier.serve(tf.zeros((0, 20, 20, 3), tf.uint8)),
-                classifier.serve_bytes(tf.constant([], tf.string))):
+    classifier = tf.saved_model.load(
+        str(
+            export_image_classifier(
+                _conv_model(channels=3), tmp_path / "classifier", class_names=["a", "b", "c"], image_size=(8, 8)
+            )
+        )
+    )
+    for out in (
+        classifier.serve(tf.zeros((0, 20, 20, 3), tf.uint8)),
+        classifier.serve_bytes(tf.constant([], tf.string)),
+    ):
         assert {key: tuple(value.shape) for key, value in out.items()} == {
-            "probabilities": (0, 3), "class_id": (0,), "class_name": (0,)}
+            "probabilities": (0, 3),
+            "class_id": (0,),
+            "class_name": (0,),
+        }
 
     anchors = np.array([[0.2, 0.2], [0.4, 0.4]], "float32")
     detector = yolo_detector((32, 32, 3), 10, anchors, filters=(8, 8, 16))
     loaded = tf.saved_model.load(str(export_detector(detector, anchors, tmp_path / "detector")))  # keep it alive
     detections = loaded.serve(tf.zeros((0, 32, 32, 3), tf.uint8))
     assert {key: tuple(value.shape)[0] for key, value in detections.items()} == {
-        "boxes": 0, "scores": 0, "classes": 0, "num_detections": 0}
+        "boxes": 0,
+        "scores": 0,
+        "classes": 0,
+        "num_detections": 0,
+    }
 
     words = keras.layers.TextVectorization(max_tokens=20, output_sequence_length=4)
     words.adapt(["a gripping film", "dull and far too long"])
     text = keras.Input((), dtype="string")
     scores = keras.layers.Dense(1, activation="sigmoid")(
-        keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(20, 4)(words(text))))
-    sentiment = tf.saved_model.load(str(export_text_classifier(keras.Model(text, scores), tmp_path / "text",
-                                                               ["neg", "pos"])))  # kept: variables live with it
+        keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(20, 4)(words(text)))
+    )
+    sentiment = tf.saved_model.load(
+        str(export_text_classifier(keras.Model(text, scores), tmp_path / "text", ["neg", "pos"]))
+    )  # kept: variables live with it
     assert sentiment.serve(tf.constant([], tf.string)).shape == (0, 1)
 
 
 def test_call_on_batch_keeps_rows_and_works_eagerly():
-    doubled = export.call_on_batch(lambda x: {"twice": 2 * x, "sum": tf.reduce_sum(x, axis=1)},
-                                   tf.constant([[1.0, 2.0]]))
+    doubled = export.call_on_batch(
+        lambda x: {"twice": 2 * x, "sum": tf.reduce_sum(x, axis=1)}, tf.constant([[1.0, 2.0]])
+    )
     assert doubled["twice"].numpy().tolist() == [[2.0, 4.0]] and doubled["sum"].numpy().tolist() == [3.0]
     empty = export.call_on_batch(lambda x: 2 * x, tf.zeros((0, 5)))
     assert empty.shape == (0, 5)

@@ -118,8 +118,11 @@ def test_imagenet_weights_load_as_keras_applications(no_data_dir, imagenet_file_
     monkeypatch.setattr(
         keras_efficientnet,
         "file_utils",
-        type("FileUtils", (), {"exists": staticmethod(real_file_utils.exists),
-                               "get_file": staticmethod(lambda *a, **k: str(path))}),
+        type(
+            "FileUtils",
+            (),
+            {"exists": staticmethod(real_file_utils.exists), "get_file": staticmethod(lambda *a, **k: str(path))},
+        ),
     )
     reference = keras.applications.EfficientNetB0(weights="imagenet", include_top=False, input_shape=(64, 64, 3))
 
@@ -217,7 +220,15 @@ def test_compound_scaling_multipliers():
 
 def test_rounding_and_variant_table():
     assert [E.round_filters(f, 1.1) for f in (32, 16, 24, 40, 80, 112, 192, 320, 1280)] == [
-        32, 16, 24, 48, 88, 120, 208, 352, 1408,
+        32,
+        16,
+        24,
+        48,
+        88,
+        120,
+        208,
+        352,
+        1408,
     ]
     assert E.round_filters(32, 2.0) == 64 and E.round_filters(1280, 2.0) == 2560
     assert [E.round_repeats(r, 3.1) for r in (1, 2, 3, 4)] == [4, 7, 10, 13]

@@ -48,13 +48,16 @@ def detector():
 @pytest.fixture(scope="module")
 def cnn():
     keras.utils.set_random_seed(0)
-    return keras.Sequential([
-        keras.Input((SIZE, SIZE, 1)),
-        keras.layers.Conv2D(4, 3, activation="tanh", name="conv1"),
-        keras.layers.Conv2D(6, 3, activation="tanh", name="conv2"),
-        keras.layers.Flatten(name="flatten"),
-        keras.layers.Dense(3, activation="softmax", name="out"),
-    ], name="cnn")
+    return keras.Sequential(
+        [
+            keras.Input((SIZE, SIZE, 1)),
+            keras.layers.Conv2D(4, 3, activation="tanh", name="conv1"),
+            keras.layers.Conv2D(6, 3, activation="tanh", name="conv2"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(3, activation="softmax", name="out"),
+        ],
+        name="cnn",
+    )
 
 
 def inside(mask_map):
@@ -115,20 +118,28 @@ def test_occlusion_peaks_on_the_square(detector):
 
 def test_lime_image_and_tabular(detector, tmp_path):
     pytest.importorskip("lime", reason="LIME needs the optional 'lime' package (explain / dev extra)")
-    result = lime_image(detector, square_image(), class_index=0, num_samples=200, segmentation="grid", cell=4,
-                        path=tmp_path / "lime.png")
+    result = lime_image(
+        detector,
+        square_image(),
+        class_index=0,
+        num_samples=200,
+        segmentation="grid",
+        cell=4,
+        path=tmp_path / "lime.png",
+    )
     assert result["segments"].shape == (SIZE, SIZE) and len(result["segment_weights"]) == 9
     top_segment = max(result["segment_weights"], key=result["segment_weights"].get)
     assert np.all(result["segments"][SQUARE] == top_segment)
-    assert result["heatmap"][SQUARE].min() > np.abs(np.delete(result["heatmap"].reshape(-1), np.flatnonzero(
-        square_image()[..., 0]))).max()
+    assert (
+        result["heatmap"][SQUARE].min()
+        > np.abs(np.delete(result["heatmap"].reshape(-1), np.flatnonzero(square_image()[..., 0]))).max()
+    )
     assert (tmp_path / "lime.png").is_file()
 
     tabular = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
     tabular.set_weights([np.array([[4.0], [0.0], [-1.0], [0.0]], "float32"), np.zeros(1, "float32")])
     rows = np.random.default_rng(0).normal(size=(200, 4)).astype("float32")
-    explained = lime_tabular(tabular, rows, rows[0], class_index=1, feature_names=["a", "b", "c", "d"],
-                             num_samples=500)
+    explained = lime_tabular(tabular, rows, rows[0], class_index=1, feature_names=["a", "b", "c", "d"], num_samples=500)
     names = [name for name, _ in explained["weights"]]
     assert names[:2] == ["a", "c"]
     assert explained["weights"][0][1] > 0 > explained["weights"][1][1]
@@ -150,9 +161,13 @@ def test_embeddings_filters_and_top_patches(cnn, tmp_path):
     assert (tmp_path / "filters.png").is_file()
 
     # conv 3x3 of ones twice: a 5x5 receptive field summing brightness
-    summing = keras.Sequential([keras.Input((SIZE, SIZE, 1)),
-                                keras.layers.Conv2D(1, 3, kernel_initializer="ones", name="c1"),
-                                keras.layers.Conv2D(1, 3, kernel_initializer="ones", name="c2")])
+    summing = keras.Sequential(
+        [
+            keras.Input((SIZE, SIZE, 1)),
+            keras.layers.Conv2D(1, 3, kernel_initializer="ones", name="c1"),
+            keras.layers.Conv2D(1, 3, kernel_initializer="ones", name="c2"),
+        ]
+    )
     images = rng.uniform(0, 0.1, (10, SIZE, SIZE, 1)).astype("float32")
     images[3, 2:5, 2:5] = 1.0
     images[7, 6:9, 5:8] = 1.0

@@ -22,8 +22,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def tiny_mlp(num_classes=None, latent_dim=8, image_shape=(8, 8, 1)):
-    return gan_mlp(latent_dim=latent_dim, image_shape=image_shape, generator_units=(32,),
-                   discriminator_units=(32,), num_classes=num_classes)
+    return gan_mlp(
+        latent_dim=latent_dim,
+        image_shape=image_shape,
+        generator_units=(32,),
+        discriminator_units=(32,),
+        num_classes=num_classes,
+    )
 
 
 def test_builders_match_reference_parameter_counts():
@@ -94,8 +99,9 @@ def test_gan_train_step_compiles_with_xla():
     gan = GAN(*tiny_mlp())
     gan.compile(jit_compile=True)
     before = [w.copy() for w in gan.generator.get_weights()]
-    history = gan.fit(np.random.default_rng(0).uniform(-1, 1, (64, 8, 8, 1)).astype("float32"), epochs=1,
-                      batch_size=32, verbose=0).history
+    history = gan.fit(
+        np.random.default_rng(0).uniform(-1, 1, (64, 8, 8, 1)).astype("float32"), epochs=1, batch_size=32, verbose=0
+    ).history
     assert gan.jit_compile is True and np.isfinite(history["d_loss"][0]) and np.isfinite(history["g_loss"][0])
     assert any(not np.allclose(a, b) for a, b in zip(before, gan.generator.get_weights()))
 
@@ -138,13 +144,16 @@ def test_conditional_gan_trains_on_labelled_batches():
         cgan.fit(x, epochs=1, verbose=0)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda g: g.compile(d_learning_rate=0.0), "d_learning_rate"),
-    (lambda g: g.compile(g_learning_rate=-1.0), "g_learning_rate"),
-    (lambda g: GAN(g.generator, g.discriminator, label_smoothing=0.5), "label_smoothing"),
-    (lambda g: GAN(g.generator, g.discriminator, d_steps=0), "d_steps"),
-    (lambda g: GAN(g.generator, g.discriminator, latent_dim=3), "latent_dim"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda g: g.compile(d_learning_rate=0.0), "d_learning_rate"),
+        (lambda g: g.compile(g_learning_rate=-1.0), "g_learning_rate"),
+        (lambda g: GAN(g.generator, g.discriminator, label_smoothing=0.5), "label_smoothing"),
+        (lambda g: GAN(g.generator, g.discriminator, d_steps=0), "d_steps"),
+        (lambda g: GAN(g.generator, g.discriminator, latent_dim=3), "latent_dim"),
+    ],
+)
 def test_bad_gan_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call(GAN(*tiny_mlp()))

@@ -22,8 +22,22 @@ def test_vae_app_trains_exports_and_the_export_matches_its_checkpoint(tmp_path, 
     from kerasdl.training.resumable import TrainingCheckpoint
     from kerasdl.generative.vae import VAE
 
-    argv = ["--kind", "dense", "--latent-dim", "2", "--epochs", "1", "--max-train", "128", "--batch-size", "64",
-            "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm")]
+    argv = [
+        "--kind",
+        "dense",
+        "--latent-dim",
+        "2",
+        "--epochs",
+        "1",
+        "--max-train",
+        "128",
+        "--batch-size",
+        "64",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export",
+        str(tmp_path / "sm"),
+    ]
     assert app.main(argv) == 0
     run_dir = last_run(tmp_path / "runs")
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -49,8 +63,24 @@ def test_conditional_gan_app_exports_a_labelled_generator(tmp_path, no_data_dir)
 
     from kerasdl.apps import gan as app
 
-    argv = ["--kind", "conditional", "--latent-dim", "8", "--filters", "4", "--epochs", "1", "--max-train", "64",
-            "--batch-size", "32", "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm")]
+    argv = [
+        "--kind",
+        "conditional",
+        "--latent-dim",
+        "8",
+        "--filters",
+        "4",
+        "--epochs",
+        "1",
+        "--max-train",
+        "64",
+        "--batch-size",
+        "32",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export",
+        str(tmp_path / "sm"),
+    ]
     assert app.main(argv) == 0
     run_dir = last_run(tmp_path / "runs")
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -69,14 +99,17 @@ def test_conditional_gan_app_exports_a_labelled_generator(tmp_path, no_data_dir)
         served.serve(tf.constant(np.zeros((4, 100), "float32")), tf.constant([0, 1, 2, 3]))
 
 
-@pytest.mark.parametrize("app_name, argv, message", [
-    ("vae", ["--beta", "0"], "beta must be > 0"),
-    ("vae", ["--learning-rate", "0"], "learning_rate must be > 0"),
-    ("gan", ["--g-learning-rate=-1e-4"], "g_learning_rate must be > 0"),
-    ("gan", ["--label-smoothing", "0.7"], "label_smoothing"),
-    ("autoencoder", ["--sparsity", "kl", "--code-activation", "relu"], "code_activation='sigmoid'"),
-    ("autoencoder", ["--mask-fraction", "1.5"], "mask_fraction"),
-])
+@pytest.mark.parametrize(
+    "app_name, argv, message",
+    [
+        ("vae", ["--beta", "0"], "beta must be > 0"),
+        ("vae", ["--learning-rate", "0"], "learning_rate must be > 0"),
+        ("gan", ["--g-learning-rate=-1e-4"], "g_learning_rate must be > 0"),
+        ("gan", ["--label-smoothing", "0.7"], "label_smoothing"),
+        ("autoencoder", ["--sparsity", "kl", "--code-activation", "relu"], "code_activation='sigmoid'"),
+        ("autoencoder", ["--mask-fraction", "1.5"], "mask_fraction"),
+    ],
+)
 def test_bad_app_arguments_exit_2_naming_the_argument(app_name, argv, message, tmp_path, capsys, no_data_dir):
     import importlib
 
@@ -97,8 +130,22 @@ def test_resume_needs_a_run_with_checkpoints(tmp_path, capsys, no_data_dir):
 def test_autoencoder_app_resumes_an_interrupted_run(tmp_path, no_data_dir):
     from kerasdl.apps import autoencoder as app
 
-    common = ["--kind", "conv", "--code-size", "8", "--noise-std", "0.3", "--max-train", "128", "--batch-size", "64",
-              "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm")]
+    common = [
+        "--kind",
+        "conv",
+        "--code-size",
+        "8",
+        "--noise-std",
+        "0.3",
+        "--max-train",
+        "128",
+        "--batch-size",
+        "64",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export",
+        str(tmp_path / "sm"),
+    ]
     assert app.main([*common, "--epochs", "1"]) == 0
     run_dir = last_run(tmp_path / "runs")
     assert app.main([*common, "--epochs", "2", "--resume", str(run_dir)]) == 0

@@ -6,8 +6,13 @@ import pytest
 import kerasdl  # noqa: F401
 import keras
 
-from kerasdl.generative.evaluation import (GenerativeEvaluator, feature_statistics, frechet_distance_from_stats,
-                                           inception_score_from_probs, inception_score_parts)
+from kerasdl.generative.evaluation import (
+    GenerativeEvaluator,
+    feature_statistics,
+    frechet_distance_from_stats,
+    inception_score_from_probs,
+    inception_score_parts,
+)
 
 
 def test_inception_score_bounds():
@@ -28,7 +33,8 @@ def test_inception_score_is_class_perplexity_over_conditional_perplexity():
     probs = rng.dirichlet(np.full(10, 0.3), size=400)
     parts = inception_score_parts(probs)
     assert inception_score_from_probs(probs)[0] == pytest.approx(
-        parts["class_perplexity"] / parts["conditional_perplexity"], rel=1e-6)
+        parts["class_perplexity"] / parts["conditional_perplexity"], rel=1e-6
+    )
     # confident but only two classes used: coverage is the whole shortfall
     two = inception_score_parts(np.eye(10)[np.arange(100) % 2])
     assert two["class_perplexity"] == pytest.approx(2.0) and two["conditional_perplexity"] == pytest.approx(1.0)
@@ -62,10 +68,14 @@ def test_small_digits_classifier_scores_real_images_near_class_count():
     (x_train, y_train), (x_test, y_test) = load_digits()
     x_train, x_test = scale_images(x_train), scale_images(x_test)
     keras.utils.set_random_seed(0)
-    classifier = keras.Sequential([
-        keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(128, activation="relu", name="features"),
-        keras.layers.Dense(10, activation="softmax", name="predictions"),
-    ])
+    classifier = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu", name="features"),
+            keras.layers.Dense(10, activation="softmax", name="predictions"),
+        ]
+    )
     classifier.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     classifier.fit(x_train, y_train, epochs=15, batch_size=64, verbose=0)
     assert classifier.evaluate(x_test, y_test, verbose=0)[1] > 0.9

@@ -17,19 +17,31 @@ REPO = Path(__file__).resolve().parents[1]
 OLD_PATHS = [
     ("kerasdl.models.gan", "kerasdl.generative.gan_networks", ["dcgan", "gan_mlp"]),
     ("kerasdl.models.vae", "kerasdl.generative.vae_networks", ["vae_encoder", "vae_decoder"]),
-    ("kerasdl.models.autoencoder", "kerasdl.generative.autoencoder_networks",
-     ["AutoencoderParts", "autoencoder", "conv_autoencoder", "dense_autoencoder"]),
+    (
+        "kerasdl.models.autoencoder",
+        "kerasdl.generative.autoencoder_networks",
+        ["AutoencoderParts", "autoencoder", "conv_autoencoder", "dense_autoencoder"],
+    ),
     ("kerasdl.training.gan", "kerasdl.generative.gan", ["GAN", "ConditionalGAN"]),
     ("kerasdl.training.vae", "kerasdl.generative.vae", ["VAE", "latent_manifold"]),
     ("kerasdl.training.autoencoder", "kerasdl.generative.autoencoder", ["DenoisingAutoencoder", "corrupt"]),
-    ("kerasdl.training.generative_callbacks", "kerasdl.generative.callbacks",
-     ["SampleGrid", "save_image_grid", "tile_images", "to_uint8"]),
+    (
+        "kerasdl.training.generative_callbacks",
+        "kerasdl.generative.callbacks",
+        ["SampleGrid", "save_image_grid", "tile_images", "to_uint8"],
+    ),
     ("kerasdl.training.generative_callbacks", "kerasdl.training.resumable", ["TrainingCheckpoint"]),
     ("kerasdl.training.generative_export", "kerasdl.generative.export", ["export_image_generator", "verify_export"]),
-    ("kerasdl.losses.generative", "kerasdl.generative.losses",
-     ["bernoulli_reconstruction", "discriminator_loss", "gaussian_kl", "generator_loss", "mean_pixel_crossentropy"]),
-    ("kerasdl.evaluation.generative", "kerasdl.generative.evaluation",
-     ["GenerativeEvaluator", "frechet_distance_from_stats", "inception_score_from_probs", "inception_score_parts"]),
+    (
+        "kerasdl.losses.generative",
+        "kerasdl.generative.losses",
+        ["bernoulli_reconstruction", "discriminator_loss", "gaussian_kl", "generator_loss", "mean_pixel_crossentropy"],
+    ),
+    (
+        "kerasdl.evaluation.generative",
+        "kerasdl.generative.evaluation",
+        ["GenerativeEvaluator", "frechet_distance_from_stats", "inception_score_from_probs", "inception_score_parts"],
+    ),
 ]
 COMPAT_MODULES = sorted({old for old, _, _ in OLD_PATHS})
 CORE = ("models", "layers", "losses", "training", "data", "evaluation")
@@ -78,8 +90,12 @@ def test_the_moved_code_is_defined_once_in_the_home():
     """The old paths hold imports only: every class and function is defined under kerasdl/generative."""
     for old in COMPAT_MODULES:
         tree = ast.parse((REPO / (old.replace(".", "/") + ".py")).read_text())
-        assert not [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Assign))
-                    and not (isinstance(n, ast.Assign) and n.targets[0].id == "__all__")], old
+        assert not [
+            n
+            for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Assign))
+            and not (isinstance(n, ast.Assign) and n.targets[0].id == "__all__")
+        ], old
 
 
 def test_core_modules_do_not_import_the_generative_home():
@@ -100,9 +116,14 @@ def test_core_modules_do_not_import_the_generative_home():
 def test_importing_models_loads_no_generative_training_code():
     """``import kerasdl.models`` loads the generative builders only, not the train_step models
     (which need kerasdl.training and TensorFlow)."""
-    code = ("import sys, kerasdl.models; "
-            "print(sorted(m for m in sys.modules if m.startswith('kerasdl.generative')))")
+    code = "import sys, kerasdl.models; print(sorted(m for m in sys.modules if m.startswith('kerasdl.generative')))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == str(["kerasdl.generative", "kerasdl.generative.autoencoder_networks",
-                                       "kerasdl.generative.gan_networks", "kerasdl.generative.vae_networks"])
+    assert done.stdout.strip() == str(
+        [
+            "kerasdl.generative",
+            "kerasdl.generative.autoencoder_networks",
+            "kerasdl.generative.gan_networks",
+            "kerasdl.generative.vae_networks",
+        ]
+    )

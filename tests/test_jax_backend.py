@@ -99,8 +99,14 @@ print(json.dumps(report))
 def _start_probe(env_backend: str, builds) -> subprocess.Popen:
     """The probe in a fresh interpreter on ``env_backend``; read it with :func:`_probe_report`."""
     env = {**os.environ, "KERAS_BACKEND": env_backend, "JAX_PLATFORMS": "cpu"}
-    return subprocess.Popen([sys.executable, "-c", PROBE, json.dumps(builds)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    return subprocess.Popen(
+        [sys.executable, "-c", PROBE, json.dumps(builds)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
 
 
 def _probe_report(process: subprocess.Popen) -> dict:
@@ -187,7 +193,9 @@ def test_require_tensorflow_names_the_feature_and_the_backend(monkeypatch):
 
     _backend.require_tensorflow("SavedModel export")  # this process runs on TensorFlow: no error
     monkeypatch.setattr(_backend, "backend", lambda: "jax")
-    with pytest.raises(RuntimeError, match=r"SavedModel export needs Keras' TensorFlow backend; KERAS_BACKEND is 'jax'"):
+    with pytest.raises(
+        RuntimeError, match=r"SavedModel export needs Keras' TensorFlow backend; KERAS_BACKEND is 'jax'"
+    ):
         _backend.require_tensorflow("SavedModel export")
     assert issubclass(_backend.TensorFlowBackendRequired, RuntimeError)
 

@@ -7,9 +7,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasdl.verification.losses import (ContrastiveLoss, TripletLoss, batch_all_triplet_loss,
-                                            batch_hard_triplet_loss, contrastive_loss, mined_triplet_loss,
-                                            pairwise_distances, semi_hard_triplet_loss, triplet_loss)
+from kerasdl.verification.losses import (
+    ContrastiveLoss,
+    TripletLoss,
+    batch_all_triplet_loss,
+    batch_hard_triplet_loss,
+    contrastive_loss,
+    mined_triplet_loss,
+    pairwise_distances,
+    semi_hard_triplet_loss,
+    triplet_loss,
+)
 
 
 def _batch(seed, n=10, dim=4, classes=3):
@@ -72,9 +80,11 @@ def test_mining_matches_brute_force(seed, squared):
     assert float(loss) == pytest.approx(want_loss, rel=1e-4)
     assert float(fraction) == pytest.approx(want_fraction, rel=1e-6)
     assert float(batch_hard_triplet_loss(labels, e, margin, squared)) == pytest.approx(
-        brute_batch_hard(labels, e, margin, squared), rel=1e-4)
+        brute_batch_hard(labels, e, margin, squared), rel=1e-4
+    )
     assert float(semi_hard_triplet_loss(labels, e, margin, squared)) == pytest.approx(
-        brute_semi_hard(labels, e, margin, squared), rel=1e-4)
+        brute_semi_hard(labels, e, margin, squared), rel=1e-4
+    )
 
 
 def test_anchor_without_positive_is_ignored_and_separated_embeddings_give_zero():

@@ -25,8 +25,9 @@ def test_gan_under_mixed_float16_scales_both_losses(mixed_float16):
     from kerasdl.training import GAN
 
     keras.utils.set_random_seed(0)
-    generator, discriminator = gan_mlp(latent_dim=8, image_shape=(6, 6, 1), generator_units=(16,),
-                                       discriminator_units=(16,))
+    generator, discriminator = gan_mlp(
+        latent_dim=8, image_shape=(6, 6, 1), generator_units=(16,), discriminator_units=(16,)
+    )
     assert generator.get_layer("generator_dense_1").compute_dtype == "float16"
     gan = GAN(generator, discriminator)
     gan.compile()
@@ -49,8 +50,10 @@ def test_vae_under_mixed_float16_learns_with_float32_outputs(mixed_float16):
     from kerasdl.training import VAE
 
     keras.utils.set_random_seed(0)
-    vae = VAE(vae_encoder(input_shape=(8, 8, 1), latent_dim=2, kind="dense", hidden_units=16),
-              vae_decoder(latent_dim=2, output_shape=(8, 8, 1), kind="dense", hidden_units=16))
+    vae = VAE(
+        vae_encoder(input_shape=(8, 8, 1), latent_dim=2, kind="dense", hidden_units=16),
+        vae_decoder(latent_dim=2, output_shape=(8, 8, 1), kind="dense", hidden_units=16),
+    )
     vae.compile(optimizer="adam")
     images = (np.random.default_rng(0).uniform(0, 1, (64, 8, 8, 1)) > 0.5).astype("float32")
     history = vae.fit(images, batch_size=16, epochs=4, verbose=0)

@@ -150,7 +150,9 @@ def test_mobilenet_v2_real_imagenet_weights_on_alpaca_photos(shared_data, monkey
     """The converted ImageNet file in ../shared/data, through our builder and through Keras' own."""
     from kerasdl.data import keras_home
 
-    weights_file = shared_data / "keras" / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+    weights_file = (
+        shared_data / "keras" / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+    )
     if not weights_file.is_file():
         pytest.skip(f"{weights_file} is not present")
     monkeypatch.setenv("KERASDL_DATA_DIR", str(shared_data))

@@ -406,7 +406,16 @@ def test_builders_registry(name, input_shape, num_classes, output_shape):
 
 
 def test_registry_lists_every_builder():
-    foundation = {"logistic_regression", "softmax_regression", "mlp", "mnist_cnn", "lenet5", "alexnet", "vgg16", "vgg19"}
+    foundation = {
+        "logistic_regression",
+        "softmax_regression",
+        "mlp",
+        "mnist_cnn",
+        "lenet5",
+        "alexnet",
+        "vgg16",
+        "vgg19",
+    }
     assert foundation <= set(models.BUILDERS)
     assert set(models.BUILDERS) <= set(models.__all__)
     for name, builder in models.BUILDERS.items():

@@ -18,11 +18,19 @@ from kerasdl.automl.nas import (
 def test_search_space_decisions_and_decoding():
     space = SearchSpace(num_layers=2)
     names = [name for name, _ in space.decisions()]
-    assert names == ["layer1_filters", "layer1_kernel_size", "layer1_pooling",
-                     "layer2_filters", "layer2_kernel_size", "layer2_pooling"]
+    assert names == [
+        "layer1_filters",
+        "layer1_kernel_size",
+        "layer1_pooling",
+        "layer2_filters",
+        "layer2_kernel_size",
+        "layer2_pooling",
+    ]
     assert space.size() == (3 * 2 * 2) ** 2
-    assert space.decode([2, 1, 1, 0, 0, 0]) == [{"filters": 32, "kernel_size": 5, "pooling": "max"},
-                                                {"filters": 8, "kernel_size": 3, "pooling": "none"}]
+    assert space.decode([2, 1, 1, 0, 0, 0]) == [
+        {"filters": 32, "kernel_size": 5, "pooling": "max"},
+        {"filters": 8, "kernel_size": 3, "pooling": "none"},
+    ]
     with pytest.raises(ValueError, match="expected 6 decisions"):
         space.decode([0, 0])
     with pytest.raises(ValueError, match="num_layers"):
@@ -50,8 +58,9 @@ def test_controller_samples_valid_choices_step_by_step():
     log_prob, entropy = controller(samples)
     assert log_prob.shape == (20,) and entropy.shape == (20,)
     # log P(arch) is a sum of per-decision log-softmaxes: between Σ log(1/n) ± and 0
-    assert np.all(log_prob.numpy() < 0) and np.allclose(log_prob.numpy(), np.sum(np.log(1 / np.array(options))),
-                                                          atol=1.0)
+    assert np.all(log_prob.numpy() < 0) and np.allclose(
+        log_prob.numpy(), np.sum(np.log(1 / np.array(options))), atol=1.0
+    )
 
 
 @pytest.mark.learned

@@ -25,7 +25,7 @@ class ContextBandit(gym.Env):
 
 def test_reward_to_go_discounts_and_masks_finished_steps():
     rewards = np.array([[1.0, 1.0], [1.0, 5.0], [1.0, 7.0]])  # (T=3, N=2)
-    alive = np.array([[1, 1], [1, 1], [1, 0]])                # episode 2 ended after its second step
+    alive = np.array([[1, 1], [1, 1], [1, 0]])  # episode 2 ended after its second step
     returns = reward_to_go(rewards, 0.5, alive)
     np.testing.assert_allclose(returns[:, 0], [1 + 0.5 + 0.25, 1 + 0.5, 1])
     np.testing.assert_allclose(returns[:, 1], [1 + 0.5 * 5, 5, 0])
@@ -33,8 +33,15 @@ def test_reward_to_go_discounts_and_masks_finished_steps():
 
 @pytest.mark.learned
 def test_learns_a_contextual_bandit(tmp_path):
-    config = REINFORCEConfig(total_episodes=32 * 25, episodes_per_update=32, learning_rate=0.05,
-                             value_learning_rate=0.05, hidden_units=(16,), entropy_coef=0.01, seed=1)
+    config = REINFORCEConfig(
+        total_episodes=32 * 25,
+        episodes_per_update=32,
+        learning_rate=0.05,
+        value_learning_rate=0.05,
+        hidden_units=(16,),
+        entropy_coef=0.01,
+        seed=1,
+    )
     agent = REINFORCE(ContextBandit, config)
     assert agent.evaluate(episodes=30, seed=5).mean() < 0.9  # the untrained greedy policy ignores the context
     result = agent.learn(run_dir=tmp_path, progress=False)

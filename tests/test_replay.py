@@ -8,8 +8,13 @@ from kerasdl.rl.replay import ReplayBuffer
 
 def _fill(buffer, n, start=0):
     for i in range(start, start + n):
-        buffer.add(np.full(buffer.observation_shape, i), i % 3, float(i), np.full(buffer.observation_shape, i + 1),
-                   terminated=(i % 2 == 0))
+        buffer.add(
+            np.full(buffer.observation_shape, i),
+            i % 3,
+            float(i),
+            np.full(buffer.observation_shape, i + 1),
+            terminated=(i % 2 == 0),
+        )
 
 
 def test_preallocated_arrays_and_dtypes():

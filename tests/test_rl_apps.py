@@ -17,9 +17,31 @@ def test_dqn_app_trains_plots_exports_and_resumes(tmp_path):
     from kerasdl.apps import dqn
     from kerasdl.export import load_saved_model
 
-    argv = ["--env", "CartPole-v1", "--timesteps", "300", "--learning-starts", "100", "--train-frequency", "50",
-            "--gradient-steps", "5", "--batch-size", "32", "--hidden-units", "16", "--eval-every", "300",
-            "--eval-episodes", "3", "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm"), "--quiet"]
+    argv = [
+        "--env",
+        "CartPole-v1",
+        "--timesteps",
+        "300",
+        "--learning-starts",
+        "100",
+        "--train-frequency",
+        "50",
+        "--gradient-steps",
+        "5",
+        "--batch-size",
+        "32",
+        "--hidden-units",
+        "16",
+        "--eval-every",
+        "300",
+        "--eval-episodes",
+        "3",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export",
+        str(tmp_path / "sm"),
+        "--quiet",
+    ]
     assert dqn.main(argv) == 0
     summary = _summary(tmp_path / "runs")
     assert summary["steps"] == 300 and summary["export_action_agreement"] == 1.0
@@ -41,9 +63,28 @@ def test_dqn_app_checkpoints_as_often_as_asked(tmp_path):
 
     from kerasdl.apps import dqn
 
-    argv = ["--timesteps", "250", "--learning-starts", "100", "--train-frequency", "50", "--gradient-steps", "2",
-            "--batch-size", "32", "--hidden-units", "8", "--eval-every", "0", "--checkpoint-every", "100",
-            "--runs-dir", str(tmp_path / "runs"), "--no-export", "--quiet"]
+    argv = [
+        "--timesteps",
+        "250",
+        "--learning-starts",
+        "100",
+        "--train-frequency",
+        "50",
+        "--gradient-steps",
+        "2",
+        "--batch-size",
+        "32",
+        "--hidden-units",
+        "8",
+        "--eval-every",
+        "0",
+        "--checkpoint-every",
+        "100",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--no-export",
+        "--quiet",
+    ]
     assert dqn.main(argv) == 0
     summary = _summary(tmp_path / "runs")
     state = tf.train.get_checkpoint_state(str(Path(summary["run_dir"]) / "checkpoints"))
@@ -55,8 +96,23 @@ def test_dqn_app_checkpoints_as_often_as_asked(tmp_path):
 def test_reinforce_app_trains_and_exports(tmp_path):
     from kerasdl.apps import reinforce
 
-    argv = ["--episodes", "16", "--episodes-per-update", "8", "--hidden-units", "8", "--eval-every", "1",
-            "--eval-episodes", "2", "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm"), "--quiet"]
+    argv = [
+        "--episodes",
+        "16",
+        "--episodes-per-update",
+        "8",
+        "--hidden-units",
+        "8",
+        "--eval-every",
+        "1",
+        "--eval-episodes",
+        "2",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export",
+        str(tmp_path / "sm"),
+        "--quiet",
+    ]
     assert reinforce.main(argv) == 0
     summary = _summary(tmp_path / "runs")
     assert summary["episodes"] == 16 and summary["export_action_agreement"] == 1.0
@@ -68,8 +124,22 @@ def test_reinforce_app_trains_and_exports(tmp_path):
 def test_nas_app_searches_retrains_and_exports(tmp_path):
     from kerasdl.apps import nas
 
-    argv = ["--trials", "2", "--child-epochs", "1", "--layers", "1", "--final-epochs", "1", "--no-random",
-            "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm"), "--quiet"]
+    argv = [
+        "--trials",
+        "2",
+        "--child-epochs",
+        "1",
+        "--layers",
+        "1",
+        "--final-epochs",
+        "1",
+        "--no-random",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export",
+        str(tmp_path / "sm"),
+        "--quiet",
+    ]
     assert nas.main(argv) == 0
     summary = _summary(tmp_path / "runs")
     assert set(summary["searches"]) == {"nas"} and summary["searches"]["nas"]["child_trainings"] == 2
@@ -108,8 +178,9 @@ def test_target_return_flag_takes_a_number_auto_or_none(capsys):
 
     assert dqn.target_return_flag("AUTO") == "auto" and dqn.target_return_flag("none") == "none"
     assert dqn.target_return_flag("195") == 195.0
-    args = argparse.Namespace(env="CartPole-v1", eval_every=1000, eval_episodes=20, checkpoint_every=10_000,
-                              target_return="auto")
+    args = argparse.Namespace(
+        env="CartPole-v1", eval_every=1000, eval_episodes=20, checkpoint_every=10_000, target_return="auto"
+    )
     assert dqn.check_rl_flags(args) == 475.0
     args.target_return = "none"
     assert dqn.check_rl_flags(args) is None
@@ -122,8 +193,13 @@ def test_target_return_flag_takes_a_number_auto_or_none(capsys):
 def test_help_is_instant_and_lists_the_flags(capsys):
     from kerasdl.apps import dqn, nas, reinforce
 
-    for module, flag in ((dqn, "--double-dqn"), (dqn, "--checkpoint-every"), (reinforce, "--checkpoint-every"),
-                         (reinforce, "--entropy-coef"), (nas, "--controller-lr")):
+    for module, flag in (
+        (dqn, "--double-dqn"),
+        (dqn, "--checkpoint-every"),
+        (reinforce, "--checkpoint-every"),
+        (reinforce, "--entropy-coef"),
+        (nas, "--controller-lr"),
+    ):
         with pytest.raises(SystemExit) as exit_info:
             module.main(["--help"])
         assert exit_info.value.code == 0 and flag in capsys.readouterr().out

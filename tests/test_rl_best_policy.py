@@ -32,8 +32,17 @@ class ConstantEnv(gym.Env):
         return np.array([0.5, -0.5], np.float32), 1.0, self.t >= 5, False, {}
 
 
-TINY_DQN = dict(learning_starts=16, batch_size=16, buffer_size=500, train_frequency=8, gradient_steps=8,
-                target_update_interval=25, hidden_units=(16,), learning_rate=1e-2, exploration_fraction=0.1)
+TINY_DQN = dict(
+    learning_starts=16,
+    batch_size=16,
+    buffer_size=500,
+    train_frequency=8,
+    gradient_steps=8,
+    target_update_interval=25,
+    hidden_units=(16,),
+    learning_rate=1e-2,
+    exploration_fraction=0.1,
+)
 
 
 class ScriptedEvaluations:

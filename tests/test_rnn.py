@@ -31,13 +31,16 @@ def hand_params(cell, inputs, units):
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_classifier_parameter_count_matches_hand_formula(cell, bidirectional):
     vocab, dim, units = 50, 8, 6
-    model = rnn_classifier(vocab, dim, cell, units, layers=2, bidirectional=bidirectional, num_classes=3,
-                           sequence_length=12)
+    model = rnn_classifier(
+        vocab, dim, cell, units, layers=2, bidirectional=bidirectional, num_classes=3, sequence_length=12
+    )
     directions = 2 if bidirectional else 1
-    expected = (vocab * dim
-                + directions * hand_params(cell, dim, units)
-                + directions * hand_params(cell, directions * units, units)
-                + (directions * units + 1) * 3)
+    expected = (
+        vocab * dim
+        + directions * hand_params(cell, dim, units)
+        + directions * hand_params(cell, directions * units, units)
+        + (directions * units + 1) * 3
+    )
     assert model.count_params() == expected
     assert recurrent_params(cell, dim, units) == hand_params(cell, dim, units)
     # per-layer check against Keras' own count
@@ -54,18 +57,21 @@ def test_known_counts_lstm_and_gru():
     assert recurrent_params("gru", 128, 64) == 37_248  # keras.layers.GRU(64) on 128 features
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"cell": "transformer"}, "cell must be one of"),
-    ({"units": 0}, "units must be >= 1"),
-    ({"layers": 0}, "layers must be >= 1"),
-    ({"dropout": 1.0}, "dropout must be < 1.0"),
-    ({"vocab_size": 1}, "vocab_size must be >= 2"),
-    ({"input_shape": (10, 3)}, "input_shape must be a 1-tuple"),
-    ({"input_shape": (10,), "sequence_length": 10}, "either input_shape or sequence_length"),
-    ({"embedding_matrix": np.zeros((5, 4))}, "embedding_matrix must have shape"),
-    ({"num_classes": 0}, "num_classes must be >= 1"),
-    ({"pooling": "attention"}, "pooling must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"cell": "transformer"}, "cell must be one of"),
+        ({"units": 0}, "units must be >= 1"),
+        ({"layers": 0}, "layers must be >= 1"),
+        ({"dropout": 1.0}, "dropout must be < 1.0"),
+        ({"vocab_size": 1}, "vocab_size must be >= 2"),
+        ({"input_shape": (10, 3)}, "input_shape must be a 1-tuple"),
+        ({"input_shape": (10,), "sequence_length": 10}, "either input_shape or sequence_length"),
+        ({"embedding_matrix": np.zeros((5, 4))}, "embedding_matrix must have shape"),
+        ({"num_classes": 0}, "num_classes must be >= 1"),
+        ({"pooling": "attention"}, "pooling must be one of"),
+    ],
+)
 def test_classifier_validates_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         rnn_classifier(**{"vocab_size": 100, "embedding_dim": 8, **kwargs})
@@ -135,15 +141,15 @@ def test_tagger_shapes_masked_loss_and_learning():
     tokens = rng.integers(1, 20, size=(64, 10))
     tokens[:, 7:] = 0  # padding
     tags = (tokens % 3).astype("int32")  # a per-token rule the tagger can learn
-    model = rnn_tagger(20, 3, embedding_dim=8, cell="simple", units=8, bidirectional=False,
-                       sequence_length=10)
+    model = rnn_tagger(20, 3, embedding_dim=8, cell="simple", units=8, bidirectional=False, sequence_length=10)
     assert model.output_shape == (None, 10, 3)
     compile_model(model, "adam", 0.05, metrics=())
     garbage = tags.copy()
     garbage[:, 7:] = 2
     # padded steps are masked: their labels do not change the loss
-    assert model.evaluate(tokens, tags, verbose=0) == pytest.approx(model.evaluate(tokens, garbage, verbose=0),
-                                                                   rel=1e-5)
+    assert model.evaluate(tokens, tags, verbose=0) == pytest.approx(
+        model.evaluate(tokens, garbage, verbose=0), rel=1e-5
+    )
     history = model.fit(tokens, tags, epochs=6, batch_size=64, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
 
@@ -160,7 +166,7 @@ def test_char_lm_step_model_carries_state(cell, states):
     full = model(x).numpy()
     state = [keras.ops.convert_to_tensor(s) for s in initial_states(step, 3)]
     for t in range(5):
-        logits, *state = step([keras.ops.convert_to_tensor(x[:, t:t + 1]), *state])
+        logits, *state = step([keras.ops.convert_to_tensor(x[:, t : t + 1]), *state])
         np.testing.assert_allclose(logits.numpy()[:, 0], full[:, t], atol=1e-5)
     # the return_state builder has the same weights layout
     fresh = char_language_model(12, 6, 8, cell=cell, layers=2, return_state=True)
@@ -171,8 +177,8 @@ def test_char_lm_step_model_carries_state(cell, states):
 @pytest.mark.learned
 def test_char_lm_learns_and_validates():
     text = np.array([i % 5 for i in range(600)])  # "0123401234...": perfectly predictable
-    x = np.stack([text[i:i + 20] for i in range(0, 560, 7)])
-    y = np.stack([text[i + 1:i + 21] for i in range(0, 560, 7)])
+    x = np.stack([text[i : i + 20] for i in range(0, 560, 7)])
+    y = np.stack([text[i + 1 : i + 21] for i in range(0, 560, 7)])
     model = char_language_model(5, 4, 16, cell="gru")
     model.compile(keras.optimizers.Adam(0.05), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     history = model.fit(x, y, epochs=8, batch_size=80, verbose=0)

@@ -59,8 +59,22 @@ def _history_epochs(path: Path) -> list[int]:
 
 
 def test_train_nan_in_first_epoch_keeps_no_checkpoint_and_fails_in_one_line(tmp_path, capsys, no_data_dir):
-    argv = ["train", "mlp", "--dataset", "digits", "--epochs", "2", "--optimizer", "sgd", "--learning-rate", "1e30",
-            "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm")]
+    argv = [
+        "train",
+        "mlp",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "2",
+        "--optimizer",
+        "sgd",
+        "--learning-rate",
+        "1e30",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export",
+        str(tmp_path / "sm"),
+    ]
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err
@@ -82,8 +96,14 @@ def test_nan_after_good_epochs_raises_naming_the_finite_checkpoint(tmp_path):
 
     callbacks = make_callbacks(checkpoint_path=tmp_path / "best.keras", csv_path=tmp_path / "log.csv")
     with pytest.raises(TrainingDiverged, match="best.keras") as caught:
-        model.fit(x, y, validation_split=0.25, epochs=6, verbose=0,
-                  callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=poison), *callbacks])
+        model.fit(
+            x,
+            y,
+            validation_split=0.25,
+            epochs=6,
+            verbose=0,
+            callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=poison), *callbacks],
+        )
     assert caught.value.checkpoint == str(tmp_path / "best.keras")
     best = load_keras(tmp_path / "best.keras")
     assert all(np.isfinite(w).all() for w in best.get_weights())
@@ -142,14 +162,33 @@ def test_history_csv_is_rewritten_atomically_and_truncated_on_resume(tmp_path):
 # ------------------------------------------------------------------ 3. no app exports a diverged model
 
 
-@pytest.mark.parametrize("app, argv", [
-    ("gan", ["--kind", "mlp", "--latent-dim", "8"]),
-    ("vae", ["--kind", "dense"]),
-    ("autoencoder", ["--kind", "dense", "--code-size", "8", "--code-activation", "linear"]),  # relu would saturate
-])
+@pytest.mark.parametrize(
+    "app, argv",
+    [
+        ("gan", ["--kind", "mlp", "--latent-dim", "8"]),
+        ("vae", ["--kind", "dense"]),
+        ("autoencoder", ["--kind", "dense", "--code-size", "8", "--code-activation", "linear"]),  # relu would saturate
+    ],
+)
 def test_generative_app_that_diverges_exports_nothing_and_fails(app, argv, tmp_path, capsys, no_data_dir):
-    argv = [app, *argv, "--dataset", "digits", "--epochs", "2", "--max-train", "128", "--batch-size", "32",
-            "--learning-rate", "1e30", "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm")]
+    argv = [
+        app,
+        *argv,
+        "--dataset",
+        "digits",
+        "--epochs",
+        "2",
+        "--max-train",
+        "128",
+        "--batch-size",
+        "32",
+        "--learning-rate",
+        "1e30",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export",
+        str(tmp_path / "sm"),
+    ]
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err
@@ -174,8 +213,22 @@ def test_export_refuses_a_generator_with_nan_weights(tmp_path):
 
 
 def _vae_argv(tmp_path, *extra):
-    return ["vae", "--kind", "dense", "--dataset", "digits", "--max-train", "128", "--batch-size", "64",
-            "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "sm"), *extra]
+    return [
+        "vae",
+        "--kind",
+        "dense",
+        "--dataset",
+        "digits",
+        "--max-train",
+        "128",
+        "--batch-size",
+        "64",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export",
+        str(tmp_path / "sm"),
+        *extra,
+    ]
 
 
 def test_resume_after_a_nan_stop_applies_the_new_learning_rate_and_repeats_no_epoch(tmp_path, capsys, no_data_dir):
@@ -228,15 +281,18 @@ def test_interrupt_names_the_checkpoint_and_the_resume_command(tmp_path, capsys)
     parser = argparse.ArgumentParser(prog="kerasdl gan")
 
     def interrupted(args):
-        cli.record_run(tmp_path / "run", checkpoint=lambda: str(tmp_path / "run" / "checkpoints" / "ckpt-3"),
-                       resumable=True)
+        cli.record_run(
+            tmp_path / "run", checkpoint=lambda: str(tmp_path / "run" / "checkpoints" / "ckpt-3"), resumable=True
+        )
         raise KeyboardInterrupt
 
     argv = ["--kind", "mlp", "--resume", "old run", "--epochs", "9"]
     assert cli._run(parser, interrupted, None, argv) == 130
     [line] = _error_lines(capsys.readouterr().err)
-    assert line == (f"kerasdl gan: interrupted; last checkpoint: {tmp_path / 'run' / 'checkpoints' / 'ckpt-3'}. "
-                    f"Resume with: kerasdl gan --kind mlp --epochs 9 --resume {tmp_path / 'run'}")
+    assert line == (
+        f"kerasdl gan: interrupted; last checkpoint: {tmp_path / 'run' / 'checkpoints' / 'ckpt-3'}. "
+        f"Resume with: kerasdl gan --kind mlp --epochs 9 --resume {tmp_path / 'run'}"
+    )
     assert cli._current_run is None  # the record does not outlive the command
 
     def interrupted_early(args):
@@ -260,9 +316,27 @@ def test_sigint_stops_a_gan_run_cleanly_with_exit_130(tmp_path):
     runs = tmp_path / "runs"
     env = {**os.environ, "KERASDL_OFFLINE": "1", "KERAS_HOME": str(tmp_path / "keras-home")}
     env.pop("KERASDL_DATA_DIR", None)
-    command = [sys.executable, "-m", "apps.gan", "--kind", "mlp", "--latent-dim", "8", "--dataset", "digits",
-               "--epochs", "500", "--max-train", "128", "--batch-size", "64",
-               "--runs-dir", str(runs), "--export", str(tmp_path / "sm")]
+    command = [
+        sys.executable,
+        "-m",
+        "apps.gan",
+        "--kind",
+        "mlp",
+        "--latent-dim",
+        "8",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "500",
+        "--max-train",
+        "128",
+        "--batch-size",
+        "64",
+        "--runs-dir",
+        str(runs),
+        "--export",
+        str(tmp_path / "sm"),
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -297,8 +371,10 @@ def _run_quietly_or_not(args, level=None):
 
 
 def test_the_cli_and_every_app_parse_without_importing_tensorflow():
-    code = ("import sys, kerasdl.cli as cli; cli.build_parser(); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
+    code = (
+        "import sys, kerasdl.cli as cli; cli.build_parser(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))"
+    )
     result = _run_quietly_or_not(["-c", code])
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
 
@@ -308,8 +384,10 @@ def test_an_app_prints_no_tensorflow_start_up_lines_and_keeps_the_users_level():
     assert quiet.returncode == 2 and "unknown builder 'no_such_builder'" in quiet.stderr  # after TensorFlow loaded
     assert not ABSL_LINE.search(quiet.stderr), quiet.stderr
 
-    code = ("import os; from kerasdl.apps.train import main; main(['no_such_builder', '--dataset', 'digits']); "
-            "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])")
+    code = (
+        "import os; from kerasdl.apps.train import main; main(['no_such_builder', '--dataset', 'digits']); "
+        "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    )
     assert _run_quietly_or_not(["-c", code], level="0").stdout.strip() == "0"
 
 

@@ -30,7 +30,8 @@ def _error_lines(err: str) -> list[str]:
 
 
 def test_train_claims_a_fresh_run_folder_names_the_export_after_it_and_never_truncates_the_summary(
-        tmp_path, monkeypatch, no_data_dir):
+    tmp_path, monkeypatch, no_data_dir
+):
     """An id another run already holds is not reused (the folder is claimed by an exclusive
     mkdir, so the next id is drawn); the export is named after the run folder; a kill while
     summary.json is written leaves no truncated summary.json."""
@@ -89,8 +90,9 @@ def _generator(kind):
     return autoencoder("dense", code_size=4).decoder, None
 
 
-@pytest.mark.parametrize("kind", ["mlp_gan", "dcgan", "conditional_dcgan", "vae_conv", "vae_dense",
-                                  "autoencoder_conv", "autoencoder_dense"])
+@pytest.mark.parametrize(
+    "kind", ["mlp_gan", "dcgan", "conditional_dcgan", "vae_conv", "vae_dense", "autoencoder_conv", "autoencoder_dense"]
+)
 def test_every_image_generator_export_answers_an_empty_batch(kind, tmp_path):
     from kerasdl.generative.export import export_image_generator
 
@@ -123,9 +125,29 @@ def test_textgen_export_is_named_after_its_run_folder(tmp_path):
 
     text_file = tmp_path / "tiny.txt"
     text_file.write_text("the cat sat on the mat and the dog sat on the log\n" * 20, encoding="utf-8")
-    argv = ["--text", str(text_file), "--units", "4", "--embedding-dim", "4", "--sequence-length", "10",
-            "--batch-size", "8", "--epochs", "1", "--steps-per-epoch", "2", "--num-chars", "5",
-            "--runs-dir", str(tmp_path / "runs"), "--export-dir", str(tmp_path / "exports"), "--quiet"]
+    argv = [
+        "--text",
+        str(text_file),
+        "--units",
+        "4",
+        "--embedding-dim",
+        "4",
+        "--sequence-length",
+        "10",
+        "--batch-size",
+        "8",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--num-chars",
+        "5",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export-dir",
+        str(tmp_path / "exports"),
+        "--quiet",
+    ]
     assert textgen.main(argv) == 0
     [run_dir] = (tmp_path / "runs").iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -136,8 +158,7 @@ def test_textgen_export_is_named_after_its_run_folder(tmp_path):
 def test_small_text_encoder_export_answers_an_empty_batch(tmp_path):
     from kerasdl.text.encoders import export_small_text_encoder
 
-    path = export_small_text_encoder(tmp_path / "encoder", ["a cat sat", "the dog ran"], embedding_dim=4,
-                                     max_length=5)
+    path = export_small_text_encoder(tmp_path / "encoder", ["a cat sat", "the dog ran"], embedding_dim=4, max_length=5)
     loaded = tf.saved_model.load(str(path))
     empty = tf.constant([], tf.string)
     assert tuple(loaded.signatures["serving_default"](inputs=empty)["embeddings"].shape) == (0, 4)
@@ -161,8 +182,9 @@ def test_a_file_given_as_the_image_folder_is_named_as_a_file(tmp_path, capsys):
     assert cli.main(["finetune", str(image), "--runs-dir", str(runs), "--export", str(tmp_path / "sm")]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert _error_lines(err)[-1] == (f"kerasdl finetune: error: {image} is a file, not an image folder "
-                                     "(expected one sub-folder per class)")
+    assert _error_lines(err)[-1] == (
+        f"kerasdl finetune: error: {image} is a file, not an image folder (expected one sub-folder per class)"
+    )
     assert not runs.exists() and not (tmp_path / "sm").exists()
 
 
@@ -170,9 +192,25 @@ def test_a_file_given_as_the_image_folder_is_named_as_a_file(tmp_path, capsys):
 
 
 def test_nas_final_retraining_that_diverges_fails_in_one_line_and_exports_nothing(tmp_path, capsys):
-    argv = ["nas", "--trials", "1", "--child-epochs", "1", "--layers", "1", "--no-random", "--final-epochs", "2",
-            "--final-learning-rate", "1e30", "--quiet", "--runs-dir", str(tmp_path / "runs"),
-            "--export", str(tmp_path / "sm")]
+    argv = [
+        "nas",
+        "--trials",
+        "1",
+        "--child-epochs",
+        "1",
+        "--layers",
+        "1",
+        "--no-random",
+        "--final-epochs",
+        "2",
+        "--final-learning-rate",
+        "1e30",
+        "--quiet",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export",
+        str(tmp_path / "sm"),
+    ]
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err
@@ -196,8 +234,9 @@ def _tiny_features(preprocess):
     inputs = keras.Input((None, None, 3))
     x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv1")(inputs)
     x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv2")(x)
-    return perceptual_features(keras.Model(inputs, x), content_layer="conv2", style_layers=["conv1", "conv2"],
-                               preprocess=preprocess)
+    return perceptual_features(
+        keras.Model(inputs, x), content_layer="conv2", style_layers=["conv1", "conv2"], preprocess=preprocess
+    )
 
 
 def test_style_transfer_that_diverges_raises_training_diverged_and_keeps_only_a_finite_checkpoint(tmp_path):
@@ -220,10 +259,20 @@ def test_style_transfer_that_diverges_raises_training_diverged_and_keeps_only_a_
     rng = np.random.default_rng(0)
     content, style = rng.integers(0, 255, (2, 16, 16, 3)).astype("uint8")
     with pytest.raises(TrainingDiverged, match="diverged at step 3") as error:
-        transfer_style(content, style, features=_tiny_features(lambda x: poisoned(x / 255.0)), steps=6,
-                       learning_rate=0.05, progress=False, on_step=on_step, checkpoint_dir=tmp_path / "checkpoints",
-                       checkpoint_every=1, intermediate_dir=tmp_path / "steps", intermediate_every=1,
-                       jit_compile=False)
+        transfer_style(
+            content,
+            style,
+            features=_tiny_features(lambda x: poisoned(x / 255.0)),
+            steps=6,
+            learning_rate=0.05,
+            progress=False,
+            on_step=on_step,
+            checkpoint_dir=tmp_path / "checkpoints",
+            checkpoint_every=1,
+            intermediate_dir=tmp_path / "steps",
+            intermediate_every=1,
+            jit_compile=False,
+        )
     assert isinstance(error.value, FloatingPointError)  # what the CLI reports in one line, exit status 1
     assert error.value.checkpoint is not None and error.value.checkpoint.endswith("-2")
     assert sorted(p.name for p in (tmp_path / "steps").iterdir()) == ["step_00001.png", "step_00002.png"]

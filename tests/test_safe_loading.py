@@ -50,16 +50,20 @@ def data_folder(tmp_path, monkeypatch):
 
 def test_crafted_npz_raises_and_runs_nothing(data_folder, tmp_path):
     marker = tmp_path / "marker"
-    crafted = _imdb_like_npz(data_folder / "text" / "imdb_keras_subset.npz",
-                             [[1, 2], _RunsCommand(f"touch {marker}")], TEST)
+    crafted = _imdb_like_npz(
+        data_folder / "text" / "imdb_keras_subset.npz", [[1, 2], _RunsCommand(f"touch {marker}")], TEST
+    )
     # The threat is real: the unsafe loader this replaces runs the command.
     with np.load(crafted, allow_pickle=True) as unsafe:
         unsafe["arr_0"]
     assert marker.exists()
     marker.unlink()
 
-    with pytest.raises(ValueError, match=r"imdb_keras_subset\.npz \(arr_0\.npy\): refusing to unpickle "
-                                         r"(posix|os|nt)\.system"):
+    with pytest.raises(
+        ValueError,
+        match=r"imdb_keras_subset\.npz \(arr_0\.npy\): refusing to unpickle "
+        r"(posix|os|nt)\.system",
+    ):
         text.load_imdb_keras_subset(decode=False)
     with pytest.raises(ValueError, match="refusing to unpickle"):
         text.load_text_classification("imdb_keras_subset", decode=False)
@@ -71,8 +75,7 @@ def test_sentiment_app_refuses_the_crafted_file(data_folder, tmp_path, capsys):
 
     marker = tmp_path / "marker"
     _imdb_like_npz(data_folder / "text" / "imdb_keras_subset.npz", [_RunsCommand(f"touch {marker}")], TEST)
-    assert sentiment.main(["--dataset", "imdb_keras_subset", "--runs-dir", str(tmp_path / "runs"),
-                           "--export", ""]) != 0
+    assert sentiment.main(["--dataset", "imdb_keras_subset", "--runs-dir", str(tmp_path / "runs"), "--export", ""]) != 0
     assert "refusing to unpickle" in capsys.readouterr().err
     assert not marker.exists()
 

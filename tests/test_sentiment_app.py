@@ -47,10 +47,35 @@ def train(args):
 def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sentiment")
     csv_path = make_reviews(tmp / "reviews.csv")
-    args = parse(["--csv", str(csv_path), "--text-column", "review", "--label-column", "sentiment",
-                  "--epochs", "4", "--units", "8", "--embedding-dim", "16", "--max-length", "12",
-                  "--batch-size", "32", "--learning-rate", "0.01", "--cell", "gru", "--no-bidirectional",
-                  "--runs-dir", str(tmp / "runs"), "--export", str(tmp / "exports")])
+    args = parse(
+        [
+            "--csv",
+            str(csv_path),
+            "--text-column",
+            "review",
+            "--label-column",
+            "sentiment",
+            "--epochs",
+            "4",
+            "--units",
+            "8",
+            "--embedding-dim",
+            "16",
+            "--max-length",
+            "12",
+            "--batch-size",
+            "32",
+            "--learning-rate",
+            "0.01",
+            "--cell",
+            "gru",
+            "--no-bidirectional",
+            "--runs-dir",
+            str(tmp / "runs"),
+            "--export",
+            str(tmp / "exports"),
+        ]
+    )
     result = train(args)
     return result.summary, result.serving
 
@@ -79,8 +104,11 @@ def test_export_takes_raw_strings_and_matches_the_model(trained):
     signature = loaded.signatures["serving_default"]
     (spec,) = signature.structured_input_signature[1].values()
     assert spec.dtype == tf.string and spec.shape.as_list() == [None]
-    sentences = ["a wonderful and moving story", "the plot was dull and tedious",
-                 " ".join(["the film"] * 400) + " brilliant"]  # far over --max-length: truncated, not rejected
+    sentences = [
+        "a wonderful and moving story",
+        "the plot was dull and tedious",
+        " ".join(["the film"] * 400) + " brilliant",
+    ]  # far over --max-length: truncated, not rejected
     reloaded = next(iter(signature(tf.constant(sentences)).values())).numpy()
     in_memory = serving.predict(tf.constant(sentences), verbose=0)
     assert reloaded.shape == (3,)
@@ -134,11 +162,28 @@ def test_sentiment_bad_csv_and_flags(tmp_path, capsys):
     assert "no column(s) ['body']" in capsys.readouterr().err
     assert sentiment.main(["--csv", str(path), "--dataset", "sst2"]) == 2
     assert "give one data source" in capsys.readouterr().err
-    assert sentiment.main(["--csv", str(path), "--text-column", "review", "--label-column", "sentiment",
-                           "--epochs", "0"]) == 2
+    assert (
+        sentiment.main(["--csv", str(path), "--text-column", "review", "--label-column", "sentiment", "--epochs", "0"])
+        == 2
+    )
     assert "epochs must be >= 1" in capsys.readouterr().err
-    assert sentiment.main(["--csv", str(path), "--text-column", "review", "--label-column", "sentiment",
-                           "--model", "bag", "--pooling", "max"]) == 2
+    assert (
+        sentiment.main(
+            [
+                "--csv",
+                str(path),
+                "--text-column",
+                "review",
+                "--label-column",
+                "sentiment",
+                "--model",
+                "bag",
+                "--pooling",
+                "max",
+            ]
+        )
+        == 2
+    )
     assert "--pooling applies to the recurrent model" in capsys.readouterr().err
 
 
@@ -150,9 +195,31 @@ def test_encoder_path_fine_tunes_a_hub_format_encoder(tmp_path):
 
     csv_path = make_reviews(tmp_path / "reviews.csv", n=200)
     encoder = export_small_text_encoder(tmp_path / "encoder", POSITIVE + NEGATIVE + FILLER, embedding_dim=8)
-    args = parse(["--csv", str(csv_path), "--text-column", "review", "--label-column", "sentiment",
-                  "--encoder", str(encoder), "--fine-tune", "--epochs", "4", "--batch-size", "32",
-                  "--learning-rate", "0.05", "--dropout", "0", "--runs-dir", str(tmp_path / "runs"), "--export", ""])
+    args = parse(
+        [
+            "--csv",
+            str(csv_path),
+            "--text-column",
+            "review",
+            "--label-column",
+            "sentiment",
+            "--encoder",
+            str(encoder),
+            "--fine-tune",
+            "--epochs",
+            "4",
+            "--batch-size",
+            "32",
+            "--learning-rate",
+            "0.05",
+            "--dropout",
+            "0",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--export",
+            "",
+        ]
+    )
     summary = train(args).summary
     assert summary["model"] == "encoder_sentiment" and summary["export_path"] is None
     assert summary["history"]["loss"][-1] < summary["history"]["loss"][0]
@@ -166,13 +233,31 @@ def test_contextual_word_vectors_initialise_the_embedding(tmp_path, tiny_bert_pr
     vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *POSITIVE, *NEGATIVE, *FILLER]
     preset, _, _ = tiny_bert_preset(vocabulary)
     csv_path = make_reviews(tmp_path / "reviews.csv", n=60)
-    argv = ["--csv", str(csv_path), "--text-column", "review", "--label-column", "sentiment", "--embedding-dim", "8",
-            "--freeze-embeddings", "--epochs", "1", "--runs-dir", str(tmp_path / "runs"), "--export", ""]
+    argv = [
+        "--csv",
+        str(csv_path),
+        "--text-column",
+        "review",
+        "--label-column",
+        "sentiment",
+        "--embedding-dim",
+        "8",
+        "--freeze-embeddings",
+        "--epochs",
+        "1",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export",
+        "",
+    ]
     args = parse([*argv, "--word-vectors", f"contextual:{preset}"])
     data = load_text_data(csv=args.csv, text_column=args.text_column, label_column=args.label_column)
-    model, _, vectorizer = build_text_classifier(data.x_train, embedding_dim=args.embedding_dim,
-                                                 freeze_embeddings=args.freeze_embeddings,
-                                                 word_vectors=args.word_vectors)
+    model, _, vectorizer = build_text_classifier(
+        data.x_train,
+        embedding_dim=args.embedding_dim,
+        freeze_embeddings=args.freeze_embeddings,
+        word_vectors=args.word_vectors,
+    )
     expected = export_contextual_word_vectors(preset, data.x_train, tmp_path / "expected.txt", verbose=0)
     rows = {line.split(" ")[0]: np.array(line.split(" ")[1:], "float32") for line in expected.read_text().splitlines()}
     table = next(w for w in model.weights if "embedding" in w.path).numpy()
@@ -195,9 +280,32 @@ def test_student_distils_a_teacher_with_max_pooling(tmp_path, trained, capsys):
     texts, _, _ = read_text_csv(csv_path, "review", "sentiment")
     probabilities = teacher.predict(as_strings(texts), verbose=0)
     teacher_file = write_teacher_probabilities(tmp_path / "teacher.tsv", texts, probabilities)
-    argv = ["--csv", str(csv_path), "--text-column", "review", "--label-column", "sentiment", "--epochs", "4",
-            "--units", "8", "--embedding-dim", "16", "--max-length", "12", "--batch-size", "32",
-            "--learning-rate", "0.01", "--pooling", "max", "--runs-dir", str(tmp_path / "runs"), "--export", ""]
+    argv = [
+        "--csv",
+        str(csv_path),
+        "--text-column",
+        "review",
+        "--label-column",
+        "sentiment",
+        "--epochs",
+        "4",
+        "--units",
+        "8",
+        "--embedding-dim",
+        "16",
+        "--max-length",
+        "12",
+        "--batch-size",
+        "32",
+        "--learning-rate",
+        "0.01",
+        "--pooling",
+        "max",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export",
+        "",
+    ]
     summary = train(parse([*argv, "--teacher-labels", str(teacher_file)])).summary
     assert summary["accuracy"] >= 0.85, summary
     assert summary["history"]["loss"][-1] < summary["history"]["loss"][0]
@@ -215,10 +323,21 @@ def test_library_flow_trains_evaluates_and_exports_from_keyword_arguments(tmp_pa
     from kerasdl.text.classifier import TextClassifierResult
 
     csv_path = make_reviews(tmp_path / "reviews.csv", n=80)
-    result = train_text_classifier(csv=csv_path, text_column="review", label_column="sentiment", epochs=1,
-                                   units=4, embedding_dim=8, max_length=8, batch_size=16, model="bag",
-                                   runs_dir=tmp_path / "runs", export_dir=tmp_path / "exports", jit_compile=False,
-                                   log=lambda *a: None)
+    result = train_text_classifier(
+        csv=csv_path,
+        text_column="review",
+        label_column="sentiment",
+        epochs=1,
+        units=4,
+        embedding_dim=8,
+        max_length=8,
+        batch_size=16,
+        model="bag",
+        runs_dir=tmp_path / "runs",
+        export_dir=tmp_path / "exports",
+        jit_compile=False,
+        log=lambda *a: None,
+    )
     assert isinstance(result, TextClassifierResult)
     summary = result.summary
     assert summary["epochs"] == 1 and summary["model"] == result.serving.name.removesuffix("_serving")

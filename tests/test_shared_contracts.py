@@ -98,8 +98,15 @@ class TwoStepEnv(gym.Env):
         return np.array([0.5, -0.5], np.float32), 1.0, self.t >= 2, False, {}
 
 
-TINY_DQN = dict(total_timesteps=40, learning_starts=8, batch_size=8, buffer_size=64, train_frequency=8,
-                gradient_steps=2, hidden_units=(4,))
+TINY_DQN = dict(
+    total_timesteps=40,
+    learning_starts=8,
+    batch_size=8,
+    buffer_size=64,
+    train_frequency=8,
+    gradient_steps=2,
+    hidden_units=(4,),
+)
 TINY_REINFORCE = dict(total_episodes=4, episodes_per_update=2, hidden_units=(4,))
 
 # name -> resolved jit_compile of that entry point for a requested value
@@ -182,8 +189,9 @@ def test_each_custom_model_compiled_through_the_contract_trains_one_step(name, o
     model = make()
     extra = {"loss": LOSS} if name == "AdversarialModel" else {}
     if name == "GAN":
-        args = ("sgd", "sgd", 0.1, 0.1) if optimizer == "name" else (keras.optimizers.SGD(0.1),
-                                                                       keras.optimizers.SGD(0.1))
+        args = (
+            ("sgd", "sgd", 0.1, 0.1) if optimizer == "name" else (keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+        )
     else:
         args = ("sgd", 0.1) if optimizer == "name" else (keras.optimizers.SGD(0.1),)
     model.compile(*args, jit_compile=False, **extra)
@@ -218,8 +226,10 @@ def test_an_unknown_optimizer_name_and_a_bad_rate_are_refused(name):
 
 
 def _agents():
-    return [DQN(TwoStepEnv, DQNConfig(**TINY_DQN, jit_compile=False)),
-            REINFORCE(TwoStepEnv, REINFORCEConfig(**TINY_REINFORCE, jit_compile=False))]
+    return [
+        DQN(TwoStepEnv, DQNConfig(**TINY_DQN, jit_compile=False)),
+        REINFORCE(TwoStepEnv, REINFORCEConfig(**TINY_REINFORCE, jit_compile=False)),
+    ]
 
 
 def test_both_agents_share_one_interface():
@@ -228,12 +238,21 @@ def test_both_agents_share_one_interface():
         for method in ("learn", "evaluate"):
             env = inspect.signature(getattr(cls, method)).parameters["env"]
             assert env.default is None and env.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD, (cls, method)
-    shared = ("run_dir", "resume", "checkpoint_every", "eval_env", "eval_every", "eval_episodes", "target_return",
-              "max_seconds", "progress")
+    shared = (
+        "run_dir",
+        "resume",
+        "checkpoint_every",
+        "eval_env",
+        "eval_every",
+        "eval_episodes",
+        "target_return",
+        "max_seconds",
+        "progress",
+    )
     for cls in (DQN, REINFORCE):
         assert set(shared) <= set(inspect.signature(cls.learn).parameters), cls
     for method in ("evaluate", "save", "load", "export", "policy_network"):
-        assert (inspect.signature(getattr(DQN, method)) == inspect.signature(getattr(REINFORCE, method))), method
+        assert inspect.signature(getattr(DQN, method)) == inspect.signature(getattr(REINFORCE, method)), method
 
 
 def test_learn_and_evaluate_default_to_the_construction_env(tmp_path):
@@ -248,8 +267,13 @@ def test_learn_and_evaluate_default_to_the_construction_env(tmp_path):
 
 
 def test_save_then_load_restores_the_weights_and_the_best_policy(tmp_path):
-    for trained, fresh in zip(_agents(), [DQN(TwoStepEnv, DQNConfig(**TINY_DQN, seed=7)),
-                                          REINFORCE(TwoStepEnv, REINFORCEConfig(**TINY_REINFORCE, seed=7))]):
+    for trained, fresh in zip(
+        _agents(),
+        [
+            DQN(TwoStepEnv, DQNConfig(**TINY_DQN, seed=7)),
+            REINFORCE(TwoStepEnv, REINFORCEConfig(**TINY_REINFORCE, seed=7)),
+        ],
+    ):
         name = type(trained).__name__
         acting = trained.policy_network("final")
         acting.set_weights([w + 0.5 for w in acting.get_weights()])

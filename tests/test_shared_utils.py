@@ -9,8 +9,9 @@ from kerasdl.plots import plot_confusion_matrix, plot_curves, plot_image_grid
 
 
 def test_classification_summary_binary_uses_positive_class(tmp_path):
-    summary = classification_summary([0, 1, 1, 0, 1], [0, 1, 0, 0, 1], class_names=["neg", "pos"],
-                                     confusion_png=tmp_path / "cm.png")
+    summary = classification_summary(
+        [0, 1, 1, 0, 1], [0, 1, 0, 0, 1], class_names=["neg", "pos"], confusion_png=tmp_path / "cm.png"
+    )
     assert summary["accuracy"] == pytest.approx(0.8)
     assert summary["precision"] == pytest.approx(1.0)
     assert summary["recall"] == pytest.approx(2 / 3)
@@ -50,7 +51,6 @@ def test_atomic_directory_leaves_nothing_on_failure(tmp_path):
             pass
 
 
-
 def test_atomic_file_keeps_the_old_file_when_the_write_fails(tmp_path):
     target = tmp_path / "sub" / "table.npz"
     with atomic_file(target, suffix=".npz") as tmp:
@@ -62,6 +62,7 @@ def test_atomic_file_keeps_the_old_file_when_the_write_fails(tmp_path):
             raise RuntimeError("interrupted")
     np.testing.assert_array_equal(np.load(target)["a"], np.arange(3))
     assert sorted(p.name for p in target.parent.iterdir()) == ["table.npz"]
+
 
 def test_apps_are_discovered_and_helpers_skipped():
     from kerasdl.apps import APPS

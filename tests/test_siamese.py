@@ -10,7 +10,14 @@ from kerasdl.data import DatasetNotFoundError
 from kerasdl.verification.embedding import embedding_network
 from kerasdl.verification.faces import identity_batches, load_identities, load_olivetti, split_by_identity
 from kerasdl.verification.siamese import SiameseModel
-from kerasdl.verification.verifier import NOT_RECOGNISED, Gallery, Verifier, choose_threshold, make_pairs, one_shot_evaluation
+from kerasdl.verification.verifier import (
+    NOT_RECOGNISED,
+    Gallery,
+    Verifier,
+    choose_threshold,
+    make_pairs,
+    one_shot_evaluation,
+)
 
 
 def test_embedding_network_parameters_and_unit_norm():
@@ -48,8 +55,9 @@ def test_siamese_model_learns_with_online_mining_and_round_trips(tmp_path):
     # identity_batches is endless: take 4 held-out batches and tell evaluate() how many there are
     held_out = identity_batches(x, y, identities_per_batch=8, images_per_identity=6, seed=5).take(4).cache()
     before = model.evaluate(held_out, steps=4, verbose=0, return_dict=True)
-    model.fit(identity_batches(x, y, identities_per_batch=8, images_per_identity=6), steps_per_epoch=20, epochs=3,
-              verbose=0)
+    model.fit(
+        identity_batches(x, y, identities_per_batch=8, images_per_identity=6), steps_per_epoch=20, epochs=3, verbose=0
+    )
     after = model.evaluate(held_out, steps=4, verbose=0, return_dict=True)
     # Over seed offsets 0-5 with oneDNN on, off and capped at AVX2 (18 runs) the loss ratio
     # after/before was 0.27-0.48 and the accuracy gain 0.19-0.27; at 30 steps the ratio
@@ -103,7 +111,9 @@ def test_verify_and_one_shot_gallery_with_not_recognised():
     verifier = Verifier(_pixel_embedding(), threshold=0.3)
     alice, alice2, bob, stranger = ([[[1.0], [0.0]]], [[[0.95], [0.1]]], [[[0.0], [1.0]]], [[[0.7], [-0.7]]])
     same, distance = verifier.verify(np.array(alice), np.array(alice2))
-    assert same and distance == pytest.approx(np.linalg.norm([1 - 0.95 / np.hypot(0.95, 0.1), -0.1 / np.hypot(0.95, 0.1)]), rel=1e-5)
+    assert same and distance == pytest.approx(
+        np.linalg.norm([1 - 0.95 / np.hypot(0.95, 0.1), -0.1 / np.hypot(0.95, 0.1)]), rel=1e-5
+    )
     assert verifier.verify(np.array(alice), np.array(bob)) == (False, pytest.approx(np.sqrt(2), rel=1e-6))
     gallery = Gallery(verifier)
     with pytest.raises(ValueError, match="gallery has no faces"):
@@ -135,9 +145,12 @@ def test_split_by_identity_never_shares_a_person():
     assert not (set(ya) & set(yb) or set(ya) & set(yc) or set(yb) & set(yc))
     with pytest.raises(ValueError, match="fewer than 2"):
         split_by_identity(np.arange(30), ids, num_val=4, num_test=5)
-    xb_batch, yb_batch = next(iter(identity_batches(np.zeros((30, 2, 2, 1), "uint8"), ids, identities_per_batch=3,
-                                                    images_per_identity=2)))
-    assert xb_batch.shape == (6, 2, 2, 1) and sorted(np.bincount(yb_batch.numpy())[np.bincount(yb_batch.numpy()) > 0]) == [2, 2, 2]
+    xb_batch, yb_batch = next(
+        iter(identity_batches(np.zeros((30, 2, 2, 1), "uint8"), ids, identities_per_batch=3, images_per_identity=2))
+    )
+    assert xb_batch.shape == (6, 2, 2, 1) and sorted(
+        np.bincount(yb_batch.numpy())[np.bincount(yb_batch.numpy()) > 0]
+    ) == [2, 2, 2]
 
 
 def test_olivetti_missing_is_a_clear_error(no_data_dir):

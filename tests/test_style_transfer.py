@@ -52,9 +52,18 @@ def _images():
 
 def test_style_loss_falls_with_random_weights(tmp_path):
     content, style = _images()
-    result = transfer_style(content, style, features=_tiny_features(), steps=25, learning_rate=0.05,
-                            style_weight=100.0, tv_weight=0.1, progress=False, intermediate_dir=tmp_path / "steps",
-                            intermediate_every=10)
+    result = transfer_style(
+        content,
+        style,
+        features=_tiny_features(),
+        steps=25,
+        learning_rate=0.05,
+        style_weight=100.0,
+        tv_weight=0.1,
+        progress=False,
+        intermediate_dir=tmp_path / "steps",
+        intermediate_every=10,
+    )
     assert result.steps_run == 25 and result.image.shape == (32, 32, 3) and result.image.dtype == np.uint8
     assert result.style_reduction > 3.0
     assert all(np.isfinite(v).all() for v in result.history.values())
@@ -65,8 +74,9 @@ def test_style_loss_falls_with_random_weights(tmp_path):
 def test_checkpoint_resume_continues_from_the_saved_step(tmp_path):
     content, style = _images()
     features = _tiny_features()
-    first = transfer_style(content, style, features=features, steps=4, progress=False, checkpoint_dir=tmp_path,
-                           checkpoint_every=2)
+    first = transfer_style(
+        content, style, features=features, steps=4, progress=False, checkpoint_dir=tmp_path, checkpoint_every=2
+    )
     resumed = transfer_style(content, style, features=features, steps=6, progress=False, checkpoint_dir=tmp_path)
     assert resumed.steps_run == 2  # steps 5 and 6 only
     assert resumed.history["style"][0] < first.history["style"][0]

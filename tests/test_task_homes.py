@@ -33,14 +33,19 @@ def test_importing_models_loads_neither_detection_nor_verification():
 
 
 def test_models_package_never_imports_detection():
-    offenders = {str(p.relative_to(REPO)): sorted(m for m in _imported_modules(p) if m.startswith("kerasdl.detection"))
-                 for p in (REPO / "kerasdl" / "models").glob("*.py")}
+    offenders = {
+        str(p.relative_to(REPO)): sorted(m for m in _imported_modules(p) if m.startswith("kerasdl.detection"))
+        for p in (REPO / "kerasdl" / "models").glob("*.py")
+    }
     assert {p: m for p, m in offenders.items() if m} == {}
 
 
 def test_models_package_imports_verification_only_in_the_compat_module():
-    importers = sorted(str(p.relative_to(REPO)) for p in (REPO / "kerasdl" / "models").glob("*.py")
-                       if any(m.startswith("kerasdl.verification") for m in _imported_modules(p)))
+    importers = sorted(
+        str(p.relative_to(REPO))
+        for p in (REPO / "kerasdl" / "models").glob("*.py")
+        if any(m.startswith("kerasdl.verification") for m in _imported_modules(p))
+    )
     assert importers == ["kerasdl/models/siamese.py"]
 
 
@@ -92,8 +97,9 @@ def test_verification_experiment_trains_and_evaluates():
     assert layers is None and scores is None and embedding.output_shape == (None, 8)
     model = SiameseModel(embedding, mining="batch_all")
     model.compile("adam", 1e-3, jit_compile=False)
-    history = train_verifier(model, data, epochs=1, steps_per_epoch=2, identities_per_batch=4, validation_steps=1,
-                             verbose=0)
+    history = train_verifier(
+        model, data, epochs=1, steps_per_epoch=2, identities_per_batch=4, validation_steps=1, verbose=0
+    )
     assert set(history.history) == {"loss", "triplet_accuracy", "val_loss", "val_triplet_accuracy"}
     result = evaluate_verifier(embedding, data, num_pairs=40, seed=0)
     assert result.verifier.threshold == result.choice.threshold

@@ -17,7 +17,9 @@ def write(path, content, encoding="utf-8"):
 
 
 def test_csv_with_named_columns_and_string_labels(tmp_path):
-    path = write(tmp_path / "reviews.csv", 'id,review,stars\n1,"Great, really great",pos\n2,Bad.,neg\n3,"ok ""fine""",pos\n')
+    path = write(
+        tmp_path / "reviews.csv", 'id,review,stars\n1,"Great, really great",pos\n2,Bad.,neg\n3,"ok ""fine""",pos\n'
+    )
     texts, labels, names = text.read_text_csv(path, "review", "stars")
     assert list(texts) == ["Great, really great", "Bad.", 'ok "fine"']
     assert labels.tolist() == [1, 0, 1] and names == ["neg", "pos"]
@@ -38,14 +40,17 @@ def test_headerless_file_with_stray_quotes_needs_quote_none(tmp_path):
     assert len(swallowed) == 2  # the quoting reader runs lines 1-3 into one field (the UCI quirk)
 
 
-@pytest.mark.parametrize("content, message", [
-    ("text,label\nfine,1\nbad,0\n", "no column(s) ['review']"),
-    ("review,label\nfine,1\nbad,0\nmeh,2\n", "exactly two classes, found 3"),
-    ("review,label\nfine,1\nbad,1\n", "exactly two classes, found 1"),
-    ("review,label\nfine,1\n  ,0\n", "line 3: empty text"),
-    ("review,label\nfine,1\nbad,\n", "line 3: empty label"),
-    ("review,label\n", "no data rows"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("text,label\nfine,1\nbad,0\n", "no column(s) ['review']"),
+        ("review,label\nfine,1\nbad,0\nmeh,2\n", "exactly two classes, found 3"),
+        ("review,label\nfine,1\nbad,1\n", "exactly two classes, found 1"),
+        ("review,label\nfine,1\n  ,0\n", "line 3: empty text"),
+        ("review,label\nfine,1\nbad,\n", "line 3: empty label"),
+        ("review,label\n", "no data rows"),
+    ],
+)
 def test_bad_csv_gives_a_clear_error(tmp_path, content, message):
     path = write(tmp_path / "bad.csv", content)
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
@@ -169,14 +174,21 @@ def test_word_vectors_header_and_blank_words(tmp_path):
     np.testing.assert_array_equal(matrix, [[1, 2, 3], [4, 5, 6]])
 
 
-@pytest.mark.parametrize("content, kwargs, message", [
-    (GLOVE + "bad 1 2 x 4\n", {"vocabulary": ["bad"]}, "line 5: the vector of 'bad' holds a value that is not a number"),
-    (GLOVE + "short 1 2\n", {"vocabulary": ["the"]}, "line 5: 2 value.* expected 4"),
-    (GLOVE, {"vocabulary": ["the"], "embedding_dim": 50}, "line 1: 4 value.* expected 50"),
-    ("", {"vocabulary": ["the"]}, "no vectors"),
-    (GLOVE, {"vocabulary": []}, "vocabulary is empty"),
-    (GLOVE, {"vocabulary": ["the"], "missing": "uniform"}, "missing must be one of"),
-])
+@pytest.mark.parametrize(
+    "content, kwargs, message",
+    [
+        (
+            GLOVE + "bad 1 2 x 4\n",
+            {"vocabulary": ["bad"]},
+            "line 5: the vector of 'bad' holds a value that is not a number",
+        ),
+        (GLOVE + "short 1 2\n", {"vocabulary": ["the"]}, "line 5: 2 value.* expected 4"),
+        (GLOVE, {"vocabulary": ["the"], "embedding_dim": 50}, "line 1: 4 value.* expected 50"),
+        ("", {"vocabulary": ["the"]}, "no vectors"),
+        (GLOVE, {"vocabulary": []}, "vocabulary is empty"),
+        (GLOVE, {"vocabulary": ["the"], "missing": "uniform"}, "missing must be one of"),
+    ],
+)
 def test_word_vectors_bad_input(tmp_path, content, kwargs, message):
     path = write(tmp_path / "v.txt", content)
     with pytest.raises(ValueError, match=message):

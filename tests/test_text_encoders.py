@@ -11,8 +11,9 @@ TEXTS = ["a great fun movie", "a boring awful movie", "i loved it", "i hated it"
 def small_encoder(tmp_path_factory):
     from kerasdl.text.encoders import export_small_text_encoder
 
-    return export_small_text_encoder(tmp_path_factory.mktemp("enc") / "small", TEXTS, embedding_dim=6,
-                                     max_length=4, seed=0)
+    return export_small_text_encoder(
+        tmp_path_factory.mktemp("enc") / "small", TEXTS, embedding_dim=6, max_length=4, seed=0
+    )
 
 
 def test_small_encoder_follows_the_tf_hub_reusable_api(small_encoder):
@@ -91,8 +92,21 @@ def test_keras_hub_bert_export_fine_tunes_through_hub_layer(tmp_path, tiny_bert_
 
     from kerasdl.text.encoders import export_keras_hub_encoder, text_encoder_layer
 
-    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "great", "boring", "movie", "i", "loved",
-                  "hated", "it"]
+    vocabulary = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        "a",
+        "great",
+        "boring",
+        "movie",
+        "i",
+        "loved",
+        "hated",
+        "it",
+    ]
     preset, _, backbone = tiny_bert_preset(vocabulary)
     export = export_keras_hub_encoder(preset, tmp_path / "export", max_length=8)
     encoder = text_encoder_layer(export, trainable=True)
@@ -119,8 +133,9 @@ def test_minilm_encoder_through_the_tf_hub_path(tmp_path, monkeypatch):
     encoder = text_encoder_layer("all-minilm-l6-v2", max_length=32)
     # 22,713,216 BERT parameters (+ the dropout layers' int64 seed states, not parameters).
     assert sum(int(np.prod(w.shape)) for w in encoder.weights if w.dtype == "float32") == 22_713_216
-    e = encoder(np.array(["A man is playing a guitar.", "Someone plays the guitar.", "The stock market fell."],
-                         dtype=object)).numpy()
+    e = encoder(
+        np.array(["A man is playing a guitar.", "Someone plays the guitar.", "The stock market fell."], dtype=object)
+    ).numpy()
     e /= np.linalg.norm(e, axis=1, keepdims=True)
     assert e.shape == (3, 384) and e[0] @ e[1] > e[0] @ e[2] + 0.3
 
@@ -151,26 +166,45 @@ def test_export_word_vectors_writes_whole_words_in_glove_format(tmp_path):
         export_word_vectors(tmp_path, tmp_path / "other.txt")
 
 
-
 def test_export_contextual_word_vectors_averages_each_word_over_its_contexts(tmp_path, tiny_bert_preset):
     from kerasdl.data.text import load_word_vectors
     from kerasdl.text.encoders import export_contextual_word_vectors
 
-    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "great", "boring", "movie", "it", "isn", "'",
-                  "t", "##s"]
+    vocabulary = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        "a",
+        "great",
+        "boring",
+        "movie",
+        "it",
+        "isn",
+        "'",
+        "t",
+        "##s",
+    ]
     preset, _, backbone = tiny_bert_preset(vocabulary)
     texts = ["a great movie", "it isn't great", "movies !"]
-    path = export_contextual_word_vectors(preset, texts, tmp_path / "vectors.txt", batch_size=2,
-                                          verbose=0)
+    path = export_contextual_word_vectors(preset, texts, tmp_path / "vectors.txt", batch_size=2, verbose=0)
 
     def outputs(ids):  # the backbone's last layer for one sentence given as token ids
         ids = np.array([[2, *ids, 3]], "int32")
-        return backbone({"token_ids": ids, "segment_ids": np.zeros_like(ids),
-                         "padding_mask": np.ones_like(ids, bool)})["sequence_output"].numpy()[0, 1:-1]
+        return backbone({"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": np.ones_like(ids, bool)})[
+            "sequence_output"
+        ].numpy()[0, 1:-1]
 
     first, second, third = outputs([5, 6, 8]), outputs([9, 10, 11, 12, 6]), outputs([8, 13, 1])
-    expected = {"a": first[0], "great": (first[1] + second[4]) / 2, "movie": first[2], "it": second[0],
-                "isnt": second[1:4].mean(0), "movies": third[:2].mean(0)}  # "!" strips to "": no key
+    expected = {
+        "a": first[0],
+        "great": (first[1] + second[4]) / 2,
+        "movie": first[2],
+        "it": second[0],
+        "isnt": second[1:4].mean(0),
+        "movies": third[:2].mean(0),
+    }  # "!" strips to "": no key
     lines = path.read_text().splitlines()
     assert sorted(line.split(" ")[0] for line in lines) == sorted(expected)
     matrix = load_word_vectors(path, ["", *expected])

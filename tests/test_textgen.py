@@ -120,10 +120,33 @@ def test_textgen_app_trains_samples_and_exports(tmp_path):
 
     text_file = tmp_path / "tiny.txt"
     text_file.write_text(TEXT, encoding="utf-8")
-    argv = ["--text", str(text_file), "--units", "16", "--embedding-dim", "8", "--sequence-length", "20",
-            "--batch-size", "8", "--epochs", "3", "--learning-rate", "0.01", "--prompt", "the ",
-            "--num-chars", "25", "--temperature", "0", "--runs-dir", str(tmp_path / "runs"),
-            "--export-dir", str(tmp_path / "exports"), "--quiet"]
+    argv = [
+        "--text",
+        str(text_file),
+        "--units",
+        "16",
+        "--embedding-dim",
+        "8",
+        "--sequence-length",
+        "20",
+        "--batch-size",
+        "8",
+        "--epochs",
+        "3",
+        "--learning-rate",
+        "0.01",
+        "--prompt",
+        "the ",
+        "--num-chars",
+        "25",
+        "--temperature",
+        "0",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--export-dir",
+        str(tmp_path / "exports"),
+        "--quiet",
+    ]
     assert textgen.main(argv) == 0
     run_dir = next((tmp_path / "runs").iterdir())
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -138,9 +161,13 @@ def test_textgen_app_trains_samples_and_exports(tmp_path):
     assert greedy.numpy().decode() == summary["sample"]  # the export generates what the app sampled
     served = loaded.signatures["serving_default"](prompt=tf.constant("the "))["text"].numpy().decode()
     assert served.startswith("the ") and len(served) == 204
-    by_signature = loaded.signatures["generate"](prompt=tf.constant("the "), num_chars=tf.constant(25),
-                                                 temperature=tf.constant(0.0), top_k=tf.constant(0),
-                                                 seed=tf.constant(0))["text"]
+    by_signature = loaded.signatures["generate"](
+        prompt=tf.constant("the "),
+        num_chars=tf.constant(25),
+        temperature=tf.constant(0.0),
+        top_k=tf.constant(0),
+        seed=tf.constant(0),
+    )["text"]
     assert by_signature.numpy().decode() == summary["sample"]
 
 
@@ -153,10 +180,23 @@ def test_library_flow_trains_samples_and_exports_from_keyword_arguments(tmp_path
 
     text_file = tmp_path / "tiny.txt"
     text_file.write_text(TEXT, encoding="utf-8")
-    result = train_char_language_model(text=text_file, units=8, embedding_dim=4, sequence_length=16, batch_size=8,
-                                       epochs=1, steps_per_epoch=3, prompt="the ", num_chars=10, temperature=0.0,
-                                       runs_dir=tmp_path / "runs", export_dir=tmp_path / "exports", quiet=True,
-                                       jit_compile=False, log=lambda *a: None)
+    result = train_char_language_model(
+        text=text_file,
+        units=8,
+        embedding_dim=4,
+        sequence_length=16,
+        batch_size=8,
+        epochs=1,
+        steps_per_epoch=3,
+        prompt="the ",
+        num_chars=10,
+        temperature=0.0,
+        runs_dir=tmp_path / "runs",
+        export_dir=tmp_path / "exports",
+        quiet=True,
+        jit_compile=False,
+        log=lambda *a: None,
+    )
     assert isinstance(result, CharLanguageModelResult)
     summary = result.summary
     assert summary["training"]["epochs_run"] == 1 and summary["training"]["steps_per_epoch"] == 3
@@ -169,10 +209,20 @@ def test_library_flow_trains_samples_and_exports_from_keyword_arguments(tmp_path
     loaded = tf.saved_model.load(str(result.export_path))
     greedy = loaded.generate(tf.constant("the "), tf.constant(10), tf.constant(0.0), tf.constant(0), tf.constant(0))
     assert greedy.numpy().decode() == result.sample
-    no_export = train_char_language_model(text=text_file, units=4, embedding_dim=4, sequence_length=16,
-                                          batch_size=8, epochs=1, steps_per_epoch=1, num_chars=2,
-                                          runs_dir=tmp_path / "runs2", export_dir=None, quiet=True,
-                                          log=lambda *a: None)
+    no_export = train_char_language_model(
+        text=text_file,
+        units=4,
+        embedding_dim=4,
+        sequence_length=16,
+        batch_size=8,
+        epochs=1,
+        steps_per_epoch=1,
+        num_chars=2,
+        runs_dir=tmp_path / "runs2",
+        export_dir=None,
+        quiet=True,
+        log=lambda *a: None,
+    )
     assert no_export.export_path is None and "export_dir" not in no_export.summary
     with pytest.raises(ValueError, match="units must be >= 1"):
         train_char_language_model(text=text_file, units=0, runs_dir=tmp_path / "never")

@@ -16,21 +16,28 @@ def _toy_problem(n=256, seed=0):
 
 def _small_model(seed=0):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2, activation="softmax")])
+    return keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2, activation="softmax")]
+    )
 
 
 @pytest.mark.parametrize(
     "name, cls, momentum, nesterov",
-    [("sgd", keras.optimizers.SGD, 0.0, False), ("momentum", keras.optimizers.SGD, 0.9, False),
-     ("nesterov", keras.optimizers.SGD, 0.9, True)],
+    [
+        ("sgd", keras.optimizers.SGD, 0.0, False),
+        ("momentum", keras.optimizers.SGD, 0.9, False),
+        ("nesterov", keras.optimizers.SGD, 0.9, True),
+    ],
 )
 def test_sgd_family(name, cls, momentum, nesterov):
     opt = training.make_optimizer(name, 0.1)
     assert type(opt) is cls and opt.momentum == pytest.approx(momentum) and opt.nesterov is nesterov
 
 
-@pytest.mark.parametrize("name, cls", [("adagrad", keras.optimizers.Adagrad),
-                                       ("rmsprop", keras.optimizers.RMSprop), ("adam", keras.optimizers.Adam)])
+@pytest.mark.parametrize(
+    "name, cls",
+    [("adagrad", keras.optimizers.Adagrad), ("rmsprop", keras.optimizers.RMSprop), ("adam", keras.optimizers.Adam)],
+)
 def test_adaptive_optimizers(name, cls):
     opt = training.make_optimizer(name, 0.01, clipnorm=1.0)
     assert type(opt) is cls and opt.clipnorm == 1.0
@@ -82,7 +89,8 @@ def test_one_cycle_shape_and_serialization(tmp_path):
     path = save_keras(model, tmp_path / "m.keras")
     restored = load_keras(path)
     assert isinstance(restored.optimizer.learning_rate, training.OneCycle) or isinstance(
-        restored.optimizer._learning_rate, training.OneCycle)
+        restored.optimizer._learning_rate, training.OneCycle
+    )
 
 
 def test_jit_auto_resolves_to_hardware():
@@ -128,8 +136,15 @@ def test_strategy_scope_builds_models():
 @pytest.mark.parametrize("optimizer", ["nesterov", "rmsprop", "adam"])
 def test_compile_model_learns(optimizer):
     x, y = _toy_problem()
-    model = training.compile_model(_small_model(), optimizer, 0.05 if optimizer == "nesterov" else 0.01,
-                                   schedule="cosine", decay_steps=80, clipnorm=1.0, jit_compile=False)
+    model = training.compile_model(
+        _small_model(),
+        optimizer,
+        0.05 if optimizer == "nesterov" else 0.01,
+        schedule="cosine",
+        decay_steps=80,
+        clipnorm=1.0,
+        jit_compile=False,
+    )
     history = model.fit(x, y, epochs=10, batch_size=32, verbose=0)
     assert history.history["loss"][-1] < 0.6 * history.history["loss"][0]
     assert history.history["accuracy"][-1] > 0.9
@@ -144,11 +159,18 @@ def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
             for w in model.trainable_weights:
                 w.assign(w * np.nan)
 
-    callbacks = training.make_callbacks(checkpoint_path=tmp_path / "best.keras", early_stopping_patience=3,
-                                        csv_path=tmp_path / "log.csv")
+    callbacks = training.make_callbacks(
+        checkpoint_path=tmp_path / "best.keras", early_stopping_patience=3, csv_path=tmp_path / "log.csv"
+    )
     with pytest.raises(FloatingPointError, match="training diverged at epoch 3.*best.keras"):  # TrainingDiverged
-        model.fit(x, y, validation_split=0.25, epochs=6, verbose=0,
-                  callbacks=callbacks + [keras.callbacks.LambdaCallback(on_epoch_end=poison)])
+        model.fit(
+            x,
+            y,
+            validation_split=0.25,
+            epochs=6,
+            verbose=0,
+            callbacks=callbacks + [keras.callbacks.LambdaCallback(on_epoch_end=poison)],
+        )
     best = load_keras(tmp_path / "best.keras")
     assert all(np.all(np.isfinite(w)) for w in best.get_weights())
     assert best.evaluate(x, y, verbose=0)[1] > 0.6

@@ -128,8 +128,9 @@ def test_mobilenet_v2_imagenet_weights_load_from_the_data_folder(shared_data):
     assert backbone.input_shape == (224, 224, 3)
     file_name = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
     with h5py.File(shared_data / "keras" / "models" / file_name) as stored:
-        np.testing.assert_array_equal(backbone.model.get_layer("Conv1").get_weights()[0],
-                                      stored["Conv1"]["Conv1"]["kernel"][()])
+        np.testing.assert_array_equal(
+            backbone.model.get_layer("Conv1").get_weights()[0], stored["Conv1"]["Conv1"]["kernel"][()]
+        )
     assert np.asarray(backbone.preprocess(np.full((1, 2, 2, 3), 255.0))).max() == pytest.approx(1.0)
 
 
@@ -155,8 +156,9 @@ def test_two_phases_freeze_then_unfreeze_top_with_batch_norm_frozen(tmp_path):
     losses = result.head_history["loss"]
     assert losses[-1] < losses[0]
 
-    result = fine_tune(model, backbone, train, val, head_epochs=1, fine_tune_epochs=3, learning_rate=1e-2,
-                       unfreeze_top=3, verbose=0)  # conv2, bn2, relu2: bn2 stays frozen all the same
+    result = fine_tune(
+        model, backbone, train, val, head_epochs=1, fine_tune_epochs=3, learning_rate=1e-2, unfreeze_top=3, verbose=0
+    )  # conv2, bn2, relu2: bn2 stays frozen all the same
     assert result.trainable_layers == 2
     np.testing.assert_array_equal(before["conv1"][0], base.get_layer("conv1").get_weights()[0])
     assert not np.allclose(before["conv2"][0], base.get_layer("conv2").get_weights()[0])
@@ -176,8 +178,16 @@ def test_multi_task_heads_with_loss_weights():
     x = np.random.default_rng(0).uniform(0, 255, (16, 16, 16, 3)).astype("float32")
     y = {"colour": np.arange(16) % 2, "shape": np.arange(16) % 3}
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
-    result = fine_tune(model, backbone, ds, ds, head_epochs=2, fine_tune_epochs=0, verbose=0,
-                       loss_weights={"colour": 1.0, "shape": 0.5})
+    result = fine_tune(
+        model,
+        backbone,
+        ds,
+        ds,
+        head_epochs=2,
+        fine_tune_epochs=0,
+        verbose=0,
+        loss_weights={"colour": 1.0, "shape": 0.5},
+    )
     assert {"colour_accuracy", "shape_accuracy"} <= set(result.head_history)
     with pytest.raises(ValueError, match="num_classes\\['shape'\\] must be >= 2"):
         build_transfer_model(backbone, {"colour": 2, "shape": 1})
@@ -249,9 +259,25 @@ def test_finetune_app_end_to_end(tmp_path, capsys):
     root = _colour_folder(tmp_path / "data", per_class=8)
     (root / "red" / "broken.jpg").write_bytes(b"not an image")
     with pytest.warns(UserWarning, match="broken.jpg"):
-        code = finetune.main([str(root), "--weights", "none", "--image-size", "32", "--head-epochs", "1",
-                              "--fine-tune-epochs", "1", "--batch-size", "8", "--export", str(tmp_path / "sm"),
-                              "--runs-dir", str(tmp_path / "runs")])
+        code = finetune.main(
+            [
+                str(root),
+                "--weights",
+                "none",
+                "--image-size",
+                "32",
+                "--head-epochs",
+                "1",
+                "--fine-tune-epochs",
+                "1",
+                "--batch-size",
+                "8",
+                "--export",
+                str(tmp_path / "sm"),
+                "--runs-dir",
+                str(tmp_path / "runs"),
+            ]
+        )
     assert code == 0
     summary = json.loads(next((tmp_path / "runs").glob("*/summary.json")).read_text())
     assert summary["export_max_abs_diff"] <= EXPORT_TOLERANCE
@@ -273,9 +299,19 @@ def test_library_flow_fine_tunes_and_exports_from_keyword_arguments(tmp_path):
     from kerasdl.transfer import ImageClassifierResult, fine_tune_image_classifier
 
     root = _colour_folder(tmp_path / "data", per_class=5)
-    result = fine_tune_image_classifier(root, weights=None, image_size=32, batch_size=4, head_epochs=1,
-                                        fine_tune_epochs=0, augment=False, export_dir=tmp_path / "sm",
-                                        runs_dir=tmp_path / "runs", jit_compile=False, log=lambda *a: None)
+    result = fine_tune_image_classifier(
+        root,
+        weights=None,
+        image_size=32,
+        batch_size=4,
+        head_epochs=1,
+        fine_tune_epochs=0,
+        augment=False,
+        export_dir=tmp_path / "sm",
+        runs_dir=tmp_path / "runs",
+        jit_compile=False,
+        log=lambda *a: None,
+    )
     assert isinstance(result, ImageClassifierResult)
     summary = result.summary
     assert summary["weights"] is None and summary["image_size"] == [32, 32]
@@ -302,5 +338,6 @@ def test_mobilenet_v2_imagenet_at_other_sizes_uses_the_224_file(shared_data):
     assert backbone.model.output.shape[1:] == (3, 3, 1280)
     file_name = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
     with h5py.File(shared_data / "keras" / "models" / file_name) as stored:
-        np.testing.assert_array_equal(backbone.model.get_layer("Conv1").get_weights()[0],
-                                      stored["Conv1"]["Conv1"]["kernel"][()])
+        np.testing.assert_array_equal(
+            backbone.model.get_layer("Conv1").get_weights()[0], stored["Conv1"]["Conv1"]["kernel"][()]
+        )

@@ -5,8 +5,12 @@ import pytest
 
 from kerasdl.verification.faces import IdentityData
 from kerasdl.transfer import LoadedBackbone
-from kerasdl.verification.features import (block_output_layers, chosen_layer_features, layer_features,
-                                       rank_feature_layers)
+from kerasdl.verification.features import (
+    block_output_layers,
+    chosen_layer_features,
+    layer_features,
+    rank_feature_layers,
+)
 
 
 def _two_block_backbone():

@@ -33,8 +33,17 @@ def test_hypermodel_samples_only_what_the_builder_has():
 
 def test_random_search_two_trials(digits, tmp_path):
     (x, y), validation = digits
-    tuner, best, model = tune("mlp", x, y, validation_data=validation, tuner="random", max_trials=2, epochs=1,
-                              directory=tmp_path, hidden_units=(32,))
+    tuner, best, model = tune(
+        "mlp",
+        x,
+        y,
+        validation_data=validation,
+        tuner="random",
+        max_trials=2,
+        epochs=1,
+        directory=tmp_path,
+        hidden_units=(32,),
+    )
     assert len(tuner.oracle.trials) == 2
     assert set(best) == {"units", "dropout", "learning_rate"} and 1e-4 <= best["learning_rate"] <= 1e-2
     assert model.predict(validation[0][:5], verbose=0).shape == (5, 10)
@@ -51,6 +60,7 @@ def test_bad_tuner_name(digits, tmp_path):
 @pytest.mark.slow
 def test_hyperband_runs(digits, tmp_path):
     (x, y), validation = digits
-    tuner, best, _ = tune("softmax_regression", x, y, validation_data=validation, tuner="hyperband", max_epochs=2,
-                          directory=tmp_path)
+    tuner, best, _ = tune(
+        "softmax_regression", x, y, validation_data=validation, tuner="hyperband", max_epochs=2, directory=tmp_path
+    )
     assert isinstance(tuner, keras_tuner.Hyperband) and set(best) == {"learning_rate"}

@@ -69,8 +69,12 @@ def test_dirichlet_loss_matches_the_formula_and_anneals():
     mse = np.sum((onehot - p) ** 2 + p * (1 - p) / (strength + 1), axis=1)
     tilde = onehot + (1 - onehot) * alpha
     s_t = tilde.sum(1)
-    kl = (special.gammaln(s_t) - special.gammaln(4) - special.gammaln(tilde).sum(1)
-          + ((tilde - 1) * (special.digamma(tilde) - special.digamma(s_t)[:, None])).sum(1))
+    kl = (
+        special.gammaln(s_t)
+        - special.gammaln(4)
+        - special.gammaln(tilde).sum(1)
+        + ((tilde - 1) * (special.digamma(tilde) - special.digamma(s_t)[:, None])).sum(1)
+    )
     loss = DirichletEvidentialLoss(annealing_epochs=4)
     assert float(loss(labels, alpha)) == pytest.approx(mse.mean(), rel=1e-5)  # KL weight starts at 0
     callback = KLAnnealing(loss)
@@ -91,8 +95,9 @@ def test_dirichlet_classifier_learns_and_is_unsure_between_the_classes():
     labels = rng.integers(0, 2, 240)
     x = (centers[labels] + rng.normal(scale=0.6, size=(240, 2))).astype("float32")
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(16, activation="relu"),
-                              DirichletEvidence(2, name="dirichlet")])
+    model = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(16, activation="relu"), DirichletEvidence(2, name="dirichlet")]
+    )
     loss = DirichletEvidentialLoss(annealing_epochs=3)
     model.compile(keras.optimizers.Adam(0.02), loss)
     history = model.fit(x, labels, epochs=6, batch_size=32, verbose=0, callbacks=[KLAnnealing(loss)])
@@ -119,9 +124,17 @@ def toy_regression():
 def test_mc_dropout_epistemic_uncertainty_grows_outside_the_training_range(toy_regression):
     x, y, inside, outside = toy_regression
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dropout(0.2),
-                              keras.layers.BatchNormalization(momentum=0.8), keras.layers.Dense(64, activation="relu"),
-                              keras.layers.Dropout(0.2), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [
+            keras.Input((1,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.BatchNormalization(momentum=0.8),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(1),
+        ]
+    )
     model.compile(keras.optimizers.Adam(5e-3), "mse")
     model.fit(x, y, epochs=16, batch_size=32, verbose=0)
     moving_mean = model.layers[2].moving_mean.numpy().copy()
@@ -140,8 +153,14 @@ def test_mc_dropout_epistemic_uncertainty_grows_outside_the_training_range(toy_r
 def test_evidential_regression_learns_mean_and_noise(toy_regression):
     x, y, inside, outside = toy_regression
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(64, activation="relu"),
-                              keras.layers.Dense(64, activation="relu"), NormalInverseGamma(1, name="nig")])
+    model = keras.Sequential(
+        [
+            keras.Input((1,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(64, activation="relu"),
+            NormalInverseGamma(1, name="nig"),
+        ]
+    )
     model.compile(keras.optimizers.Adam(5e-3), EvidentialRegressionLoss(1e-2))
     history = model.fit(x, y, epochs=24, batch_size=32, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0] - 1.0

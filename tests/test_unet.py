@@ -5,8 +5,13 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl.losses.segmentation import (CrossEntropyDiceLoss, DiceLoss, segmentation_loss, segmentation_metrics,
-                                         soft_dice_loss)
+from kerasdl.losses.segmentation import (
+    CrossEntropyDiceLoss,
+    DiceLoss,
+    segmentation_loss,
+    segmentation_metrics,
+    soft_dice_loss,
+)
 from kerasdl.models.unet import unet, unet_parameter_count
 
 
@@ -43,14 +48,17 @@ def test_batch_norm_and_dropout_options():
     assert "down0_bn1" in names and "bottleneck_dropout" in names and "down1_dropout" in names
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(input_shape=(60, 60, 3)), "multiples of 2\\*\\*depth = 16"),
-    (dict(depth=0), "depth must be >= 1"),
-    (dict(padding="reflect"), "padding must be one of"),
-    (dict(input_shape=(100, 100, 1), padding="valid"), "does not fit a padding='valid'"),
-    (dict(num_classes=0), "num_classes"),
-    (dict(dropout=1.0), "dropout"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(input_shape=(60, 60, 3)), "multiples of 2\\*\\*depth = 16"),
+        (dict(depth=0), "depth must be >= 1"),
+        (dict(padding="reflect"), "padding must be one of"),
+        (dict(input_shape=(100, 100, 1), padding="valid"), "does not fit a padding='valid'"),
+        (dict(num_classes=0), "num_classes"),
+        (dict(dropout=1.0), "dropout"),
+    ],
+)
 def test_bad_arguments_raise_clear_errors(kwargs, message):
     args = dict(input_shape=(64, 64, 3), num_classes=2, depth=4, base_filters=4) | kwargs
     with pytest.raises(ValueError, match=message):

@@ -22,10 +22,10 @@ def test_gaussian_kl_closed_form_matches_monte_carlo_estimate():
     z = mu + sigma * rng.standard_normal((400_000, 3)).astype("float32")
     # KL(q || p) = E_q[log q(z) - log p(z)], both diagonal Gaussians; constants cancel.
     log_q = -0.5 * (((z - mu) / sigma) ** 2 + log_var).sum(axis=1)
-    log_p = -0.5 * (z ** 2).sum(axis=1)
+    log_p = -0.5 * (z**2).sum(axis=1)
     monte_carlo = float(np.mean(log_q - log_p))
     closed = float(gaussian_kl(mu, log_var)[0])
-    expected = 0.5 * float(np.sum(np.exp(log_var) + mu ** 2 - 1.0 - log_var))
+    expected = 0.5 * float(np.sum(np.exp(log_var) + mu**2 - 1.0 - log_var))
     assert closed == pytest.approx(expected, rel=1e-5)
     assert closed == pytest.approx(monte_carlo, rel=0.01)
     assert float(gaussian_kl(np.zeros((1, 4)), np.zeros((1, 4)))[0]) == 0.0
@@ -49,11 +49,13 @@ def test_sampling_layer_statistics():
 
 def test_custom_layers_round_trip_keras_and_saved_model(tmp_path):
     inputs = keras.Input((6,), name="x")
-    code = keras.layers.Dense(3, activation="sigmoid", name="code",
-                              activity_regularizer=KLSparsityRegularizer(0.1, 0.5))(inputs)
+    code = keras.layers.Dense(
+        3, activation="sigmoid", name="code", activity_regularizer=KLSparsityRegularizer(0.1, 0.5)
+    )(inputs)
     z_mean = keras.layers.Dense(2, name="z_mean")(code)
-    z_log_var = keras.layers.Dense(2, name="z_log_var", bias_initializer=keras.initializers.Constant(-40.0),
-                                   kernel_initializer="zeros")(code)
+    z_log_var = keras.layers.Dense(
+        2, name="z_log_var", bias_initializer=keras.initializers.Constant(-40.0), kernel_initializer="zeros"
+    )(code)
     z = Sampling(seed=1, name="z")([z_mean, z_log_var])  # σ ≈ 2e-9: deterministic enough to compare
     model = keras.Model(inputs, z)
     x = np.random.default_rng(0).random((4, 6)).astype("float32")
@@ -91,8 +93,10 @@ def test_vae_loss_falls_and_reports_its_terms():
     (x_train, _), (x_test, _) = load_digits()
     x_train, x_test = scale_images(x_train), scale_images(x_test)
     keras.utils.set_random_seed(0)
-    vae = VAE(vae_encoder(latent_dim=2, kind="dense", hidden_units=64, seed=0),
-              vae_decoder(latent_dim=2, kind="dense", hidden_units=64))
+    vae = VAE(
+        vae_encoder(latent_dim=2, kind="dense", hidden_units=64, seed=0),
+        vae_decoder(latent_dim=2, kind="dense", hidden_units=64),
+    )
     vae.compile("adam", 3e-3)
     history = vae.fit(x_train, validation_data=(x_test,), epochs=4, batch_size=128, verbose=0).history
     assert set(history) >= {"loss", "reconstruction_loss", "kl_loss", "val_loss"}

@@ -16,9 +16,29 @@ def _summary(runs_dir):
 
 @pytest.mark.learned
 def test_segment_app_trains_exports_and_reloads(tmp_path, capsys):
-    code = cli.main(["segment", "--num-images", "48", "--image-size", "32", "--depth", "2", "--base-filters", "8",
-                     "--epochs", "2", "--batch-size", "16", "--verbose", "0", "--export", str(tmp_path / "exp"),
-                     "--runs-dir", str(tmp_path / "runs")])
+    code = cli.main(
+        [
+            "segment",
+            "--num-images",
+            "48",
+            "--image-size",
+            "32",
+            "--depth",
+            "2",
+            "--base-filters",
+            "8",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+            "--verbose",
+            "0",
+            "--export",
+            str(tmp_path / "exp"),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     assert code == 0
     assert "test mean IoU" in capsys.readouterr().out
     summary, run_dir = _summary(tmp_path / "runs")
@@ -38,9 +58,29 @@ def test_segment_app_trains_exports_and_reloads(tmp_path, capsys):
 
 
 def test_verify_app_on_digits_without_data(tmp_path, capsys, no_data_dir):
-    code = cli.main(["verify", "--epochs", "2", "--steps-per-epoch", "5", "--filters", "8,16", "--embedding-dim", "8",
-                     "--pairs", "200", "--identities-per-batch", "4", "--verbose", "0",
-                     "--export", str(tmp_path / "exp"), "--runs-dir", str(tmp_path / "runs")])
+    code = cli.main(
+        [
+            "verify",
+            "--epochs",
+            "2",
+            "--steps-per-epoch",
+            "5",
+            "--filters",
+            "8,16",
+            "--embedding-dim",
+            "8",
+            "--pairs",
+            "200",
+            "--identities-per-batch",
+            "4",
+            "--verbose",
+            "0",
+            "--export",
+            str(tmp_path / "exp"),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "using scikit-learn digits" in out and "one-shot recognition" in out
@@ -60,10 +100,35 @@ def test_verify_app_on_digits_without_data(tmp_path, capsys, no_data_dir):
 
 
 def test_verify_app_with_pretrained_blocks(tmp_path, capsys, no_data_dir):
-    code = cli.main(["verify", "--backbone", "kerasdl:resnet_cifar", "--weights", "none", "--backbone-size", "32",
-                     "--feature-layers", "auto2", "--epochs", "1", "--steps-per-epoch", "3", "--embedding-dim", "8",
-                     "--pairs", "100", "--identities-per-batch", "4", "--verbose", "0", "--export", "none",
-                     "--runs-dir", str(tmp_path / "runs")])
+    code = cli.main(
+        [
+            "verify",
+            "--backbone",
+            "kerasdl:resnet_cifar",
+            "--weights",
+            "none",
+            "--backbone-size",
+            "32",
+            "--feature-layers",
+            "auto2",
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "3",
+            "--embedding-dim",
+            "8",
+            "--pairs",
+            "100",
+            "--identities-per-batch",
+            "4",
+            "--verbose",
+            "0",
+            "--export",
+            "none",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     assert code == 0
     assert "Backbone kerasdl:resnet_cifar (none weights, frozen)" in capsys.readouterr().out
     summary, _ = _summary(tmp_path / "runs")
@@ -86,9 +151,28 @@ def photos(tmp_path):
 
 def test_style_app_writes_the_image_and_summary(tmp_path, photos, capsys):
     out = tmp_path / "out" / "stylised.png"
-    code = cli.main(["style", str(photos[0]), str(photos[1]), "--out", str(out), "--steps", "4", "--weights", "none",
-                     "--network", "vgg16", "--image-size", "32", "--intermediate-every", "2", "--quiet",
-                     "--runs-dir", str(tmp_path / "runs")])
+    code = cli.main(
+        [
+            "style",
+            str(photos[0]),
+            str(photos[1]),
+            "--out",
+            str(out),
+            "--steps",
+            "4",
+            "--weights",
+            "none",
+            "--network",
+            "vgg16",
+            "--image-size",
+            "32",
+            "--intermediate-every",
+            "2",
+            "--quiet",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     assert code == 0
     summary, run_dir = _summary(tmp_path / "runs")
     assert summary["steps"] == 4 and summary["network"] == "VGG16" and summary["image_size"] == [27, 32]

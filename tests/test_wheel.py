@@ -20,8 +20,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # what a fresh checkout holds but a build must not read: VCS, virtualenvs, build outputs, run folders
-_NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-                                     "runs", "saved_models", "results")
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "runs", "saved_models", "results"
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +32,43 @@ def wheel(tmp_path_factory):
     source = root / "source"
     shutil.copytree(REPO, source, ignore=_NOT_SOURCE)
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-         "-w", str(root / "dist"), str(source)],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(root / "dist"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stderr
     (wheel_file,) = (root / "dist").glob("kerasdl-*.whl")
     target = root / "site"
     installed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(target),
-         str(wheel_file)],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert installed.returncode == 0, installed.stderr
     return wheel_file, target
 
@@ -95,15 +123,18 @@ print(" ".join(APPS))
     for name in apps:
         module = _run_installed(target, tmp_path, "-m", f"kerasdl.apps.{name}", "--help", timeout=120)
         assert module.returncode == 0 and module.stdout.startswith(f"usage: python -m kerasdl.apps.{name}"), (
-            name, module.stderr)
+            name,
+            module.stderr,
+        )
     entry_points = (next(target.glob("kerasdl-*.dist-info")) / "entry_points.txt").read_text()
     assert "kerasdl = kerasdl.cli:main" in entry_points
 
 
 def test_demo_trains_one_epoch_from_the_install(wheel, tmp_path):
     _, target = wheel
-    result = _run_installed(target, tmp_path, "-m", "kerasdl.cli", "demo", "--epochs", "1", "--dataset", "digits",
-                            timeout=600)
+    result = _run_installed(
+        target, tmp_path, "-m", "kerasdl.cli", "demo", "--epochs", "1", "--dataset", "digits", timeout=600
+    )
     assert result.returncode == 0, result.stderr
     assert "SavedModel" in result.stdout or "export" in result.stdout, result.stdout
     assert (tmp_path / "saved_models" / "demo").is_dir() and (tmp_path / "runs" / "demo").is_dir()
@@ -120,7 +151,7 @@ def _imported_modules(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                package = ".".join(path.relative_to(REPO).with_suffix("").parts[:-node.level])
+                package = ".".join(path.relative_to(REPO).with_suffix("").parts[: -node.level])
                 names.add(f"{package}.{node.module}" if node.module else package)
             else:
                 names.add(node.module)
@@ -135,8 +166,11 @@ def test_the_library_imports_neither_the_apps_nor_the_cli():
         relative = path.relative_to(REPO)
         if relative.parts[1] == "apps" or relative.as_posix() == "kerasdl/cli.py":
             continue
-        bad = {name for name in _imported_modules(path)
-               if name.split(".")[0] == "apps" or name.startswith(("kerasdl.apps", "kerasdl.cli"))}
+        bad = {
+            name
+            for name in _imported_modules(path)
+            if name.split(".")[0] == "apps" or name.startswith(("kerasdl.apps", "kerasdl.cli"))
+        }
         if bad:
             offenders[relative.as_posix()] = sorted(bad)
     assert offenders == {}
@@ -146,10 +180,17 @@ def _app_imports(path: Path) -> list[str]:
     """The app modules ``path`` imports: the top-level ``apps`` shims or ``kerasdl.apps``
     (``from kerasdl import apps`` included)."""
     tree = ast.parse(path.read_text(), str(path))
-    from_kerasdl = {f"kerasdl.{alias.name}" for node in ast.walk(tree)
-                    if isinstance(node, ast.ImportFrom) and node.module == "kerasdl" for alias in node.names}
-    return sorted(name for name in _imported_modules(path) | from_kerasdl
-                  if name.split(".")[0] == "apps" or name == "kerasdl.apps" or name.startswith("kerasdl.apps."))
+    from_kerasdl = {
+        f"kerasdl.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "kerasdl"
+        for alias in node.names
+    }
+    return sorted(
+        name
+        for name in _imported_modules(path) | from_kerasdl
+        if name.split(".")[0] == "apps" or name == "kerasdl.apps" or name.startswith("kerasdl.apps.")
+    )
 
 
 def test_benchmarks_import_the_installed_library_without_path_edits():
@@ -159,9 +200,14 @@ def test_benchmarks_import_the_installed_library_without_path_edits():
     offenders = {}
     for path in sorted((REPO / "benchmarks").glob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
-        edits = [node.lineno for node in ast.walk(tree)
-                 if isinstance(node, ast.Attribute) and node.attr == "path"
-                 and isinstance(node.value, ast.Name) and node.value.id == "sys"]
+        edits = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and node.attr == "path"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "sys"
+        ]
         apps = _app_imports(path)
         if edits or apps:
             offenders[path.name] = {"sys.path at lines": edits, "imports": apps}
@@ -171,8 +217,11 @@ def test_benchmarks_import_the_installed_library_without_path_edits():
 def test_the_benchmarks_of_the_moved_flows_call_the_library():
     """sentiment, textgen and finetune_alpaca run ``kerasdl.text.classifier``,
     ``kerasdl.text.char_lm`` and ``kerasdl.transfer`` (their apps' flows), not the apps."""
-    expected = {"sentiment.py": "kerasdl.text.classifier", "textgen.py": "kerasdl.text.char_lm",
-                "finetune_alpaca.py": "kerasdl.transfer"}
+    expected = {
+        "sentiment.py": "kerasdl.text.classifier",
+        "textgen.py": "kerasdl.text.char_lm",
+        "finetune_alpaca.py": "kerasdl.transfer",
+    }
     for name, module in expected.items():
         imported = _imported_modules(REPO / "benchmarks" / name)
         assert module in imported and _app_imports(REPO / "benchmarks" / name) == [], (name, sorted(imported))
@@ -180,8 +229,14 @@ def test_the_benchmarks_of_the_moved_flows_call_the_library():
 
 def test_the_app_import_check_sees_every_spelling(tmp_path):
     """The check above is not blind: each way of importing an app is caught."""
-    for line in ("import apps.gan", "from apps import gan", "import kerasdl.apps.gan", "from kerasdl.apps import gan",
-                 "from kerasdl import apps", "from kerasdl.apps.sentiment import run"):
+    for line in (
+        "import apps.gan",
+        "from apps import gan",
+        "import kerasdl.apps.gan",
+        "from kerasdl.apps import gan",
+        "from kerasdl import apps",
+        "from kerasdl.apps.sentiment import run",
+    ):
         (tmp_path / "bench.py").write_text(line + "\n")
         assert _app_imports(tmp_path / "bench.py"), line
     (tmp_path / "bench.py").write_text("from kerasdl import text\nimport kerasdl.applications_like\n")

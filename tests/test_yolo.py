@@ -50,7 +50,8 @@ def test_localization_loss_masks_box_and_class_when_no_object():
     want_box = np.sum((yp[1:5] - y_true[1, 1:5]) ** 2)
     want_cls = -np.log(np.exp(yp[7]) / np.exp(yp[5:]).sum())
     assert float(terms["object"][1] + terms["box"][1] + terms["class"][1]) == pytest.approx(
-        p * (want_obj + want_box + want_cls), rel=1e-5)
+        p * (want_obj + want_box + want_cls), rel=1e-5
+    )
     # decode: p, the box in pixels, class probabilities
     prob, boxes, classes = decode_localization(y_true[1:] * np.array([20] + [1] * 7), (20, 20))
     np.testing.assert_allclose(boxes[0], [4, 8, 12, 16], atol=1e-5)
@@ -79,7 +80,7 @@ def test_yolo_loss_falls_on_a_tiny_set_and_round_trips_through_keras_file(tmp_pa
     for i in range(16):  # one bright square of class 0 or a dim one of class 1
         x, y, s = int(rng.integers(0, 20)), int(rng.integers(0, 20)), int(rng.integers(6, 12))
         label = i % 2
-        images[i, y:y + s, x:x + s] = 1.0 if label == 0 else 0.5
+        images[i, y : y + s, x : x + s] = 1.0 if label == 0 else 0.5
         boxes.append(np.array([[x, y, x + s, y + s]], np.float32))
         labels.append(np.array([label]))
     anchors = np.array([[0.25, 0.25]], np.float32)

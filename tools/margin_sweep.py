@@ -46,9 +46,22 @@ def run_once(setting: str, offset: int, marker: str, extra: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
         env = {**os.environ, **SETTINGS[setting]}
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-                   "-m", marker, f"--seed-offset={offset}", f"--junitxml={report}",
-                   *SETTING_PYTEST_ARGS.get(setting, []), *extra]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "-m",
+            marker,
+            f"--seed-offset={offset}",
+            f"--junitxml={report}",
+            *SETTING_PYTEST_ARGS.get(setting, []),
+            *extra,
+        ]
         start = time.perf_counter()
         subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         seconds = time.perf_counter() - start
@@ -82,11 +95,17 @@ def main(argv=None) -> int:
             result = run_once(setting, offset, args.marker, args.pytest_args)
             runs.append({"setting": setting, "seed_offset": offset, **result})
             status = "ok" if not result["failed"] else f"FAILED {', '.join(result['failed'])}"
-            print(f"{setting:11s} offset {offset}: {result['passed']} passed, {result['seconds']:.0f} s  {status}",
-                  flush=True)
+            print(
+                f"{setting:11s} offset {offset}: {result['passed']} passed, {result['seconds']:.0f} s  {status}",
+                flush=True,
+            )
     flipped = sorted({name for run in runs for name in run["failed"]})
-    summary = {"runs": runs, "flipped": flipped, "load_average_before": load_before,
-               "load_average_after": os.getloadavg()}
+    summary = {
+        "runs": runs,
+        "flipped": flipped,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+    }
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")

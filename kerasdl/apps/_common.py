@@ -29,12 +29,20 @@ def weights_value(value: str):
 def add_runtime_arguments(parser, *, seed: int = 0) -> None:
     """Add ``--seed``, ``--jit-compile``, ``--mixed-precision`` and ``--strategy``."""
     parser.add_argument("--seed", type=int, default=seed, help="random seed")
-    parser.add_argument("--jit-compile", choices=["auto", "on", "off"], default="auto",
-                        help="XLA compilation (auto: on with a GPU)")
-    parser.add_argument("--mixed-precision", action="store_true",
-                        help="mixed_float16 on GPU, mixed_bfloat16 on CPU; outputs stay float32")
-    parser.add_argument("--strategy", choices=STRATEGY_CHOICES, default="auto",
-                        help="tf.distribute strategy; --batch-size is the global batch")
+    parser.add_argument(
+        "--jit-compile", choices=["auto", "on", "off"], default="auto", help="XLA compilation (auto: on with a GPU)"
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="mixed_float16 on GPU, mixed_bfloat16 on CPU; outputs stay float32",
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGY_CHOICES,
+        default="auto",
+        help="tf.distribute strategy; --batch-size is the global batch",
+    )
 
 
 def setup_runtime(args):
@@ -46,8 +54,11 @@ def setup_runtime(args):
     from kerasdl._runs import setup_runtime as setup
 
     args.jit = jit_flag(args.jit_compile)
-    return setup(seed=args.seed, mixed_precision=getattr(args, "mixed_precision", False),
-                 strategy=getattr(args, "strategy", "auto"))
+    return setup(
+        seed=args.seed,
+        mixed_precision=getattr(args, "mixed_precision", False),
+        strategy=getattr(args, "strategy", "auto"),
+    )
 
 
 def new_run_dir(runs_dir, app: str | None = None) -> Path:

@@ -18,26 +18,44 @@ from pathlib import Path
 from kerasdl.apps._common import add_runtime_arguments, new_run_dir
 
 
-def add_generative_arguments(parser, *, app: str, epochs_mnist: int, epochs_digits: int, batch_size: int = 128,
-                             learning_rate: float = 1e-3) -> None:
-    parser.add_argument("--dataset", choices=["mnist", "digits"], default=None,
-                        help="training images (default: mnist when on disk, else digits)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help=f"training epochs in all, including resumed ones (default: {epochs_mnist} on mnist, "
-                             f"{epochs_digits} on digits)")
+def add_generative_arguments(
+    parser, *, app: str, epochs_mnist: int, epochs_digits: int, batch_size: int = 128, learning_rate: float = 1e-3
+) -> None:
+    parser.add_argument(
+        "--dataset",
+        choices=["mnist", "digits"],
+        default=None,
+        help="training images (default: mnist when on disk, else digits)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"training epochs in all, including resumed ones (default: {epochs_mnist} on mnist, "
+        f"{epochs_digits} on digits)",
+    )
     parser.add_argument("--batch-size", type=int, default=batch_size)
-    parser.add_argument("--learning-rate", type=float, default=None,
-                        help=f"learning rate (new run: {learning_rate:g} when not given; with --resume: the "
-                             "checkpoint's unless given)")
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help=f"learning rate (new run: {learning_rate:g} when not given; with --resume: the checkpoint's unless given)",
+    )
     parser.add_argument("--max-train", type=int, default=None, help="use at most this many training images")
     parser.add_argument("--runs-dir", default=f"runs/{app}", help="run folders (curves, samples, checkpoints) go here")
-    parser.add_argument("--resume", default=None, metavar="RUN_DIR",
-                        help="continue an interrupted run from the last checkpoint in RUN_DIR/checkpoints")
-    parser.add_argument("--export", dest="export_dir", default=f"saved_models/{app}",
-                        help="SavedModel goes to EXPORT/<run-id>/")
+    parser.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue an interrupted run from the last checkpoint in RUN_DIR/checkpoints",
+    )
+    parser.add_argument(
+        "--export", dest="export_dir", default=f"saved_models/{app}", help="SavedModel goes to EXPORT/<run-id>/"
+    )
     add_runtime_arguments(parser)
-    parser.set_defaults(_epochs_by_dataset={"mnist": epochs_mnist, "digits": epochs_digits},
-                        _default_learning_rate=learning_rate)
+    parser.set_defaults(
+        _epochs_by_dataset={"mnist": epochs_mnist, "digits": epochs_digits}, _default_learning_rate=learning_rate
+    )
 
 
 def check_common_arguments(args) -> None:
@@ -63,8 +81,11 @@ def load_images(args):
     data = load_image_classification(name)
     if args.max_train is not None:
         data.x_train, data.y_train = data.x_train[: args.max_train], data.y_train[: args.max_train]
-    reason = "" if args.dataset else (" (found on disk)" if name == "mnist" else
-                                      " (MNIST not found, set KERASDL_DATA_DIR; embedded default)")
+    reason = (
+        ""
+        if args.dataset
+        else (" (found on disk)" if name == "mnist" else " (MNIST not found, set KERASDL_DATA_DIR; embedded default)")
+    )
     print(f"training on {name}{reason}: {len(data.x_train)} train / {len(data.x_test)} test images", flush=True)
     return data, args.epochs or args._epochs_by_dataset[name]
 

@@ -37,10 +37,19 @@ def run(args) -> int:
         reason = "found on disk" if dataset == "mnist" else "MNIST not found (set KERASDL_DATA_DIR); embedded default"
         print(f"kerasdl demo: training on {dataset} ({reason})")
     result = train.train_and_export(
-        "mnist_cnn", dataset, epochs=epochs, batch_size=args.batch_size, optimizer=args.optimizer,
-        learning_rate=args.learning_rate, validation_fraction=args.validation_fraction,
-        export_dir=args.export_dir, runs_dir=args.runs_dir, seed=args.seed,
-        jit_compile=jit_flag(args.jit_compile), image_size=args.image_size, strategy_name=args.strategy,
+        "mnist_cnn",
+        dataset,
+        epochs=epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        validation_fraction=args.validation_fraction,
+        export_dir=args.export_dir,
+        runs_dir=args.runs_dir,
+        seed=args.seed,
+        jit_compile=jit_flag(args.jit_compile),
+        image_size=args.image_size,
+        strategy_name=args.strategy,
         mixed_precision=args.mixed_precision,
     )
     train.print_summary(result)

@@ -28,10 +28,18 @@ DESCRIPTION = "train a YOLO-style detector (anchors, NMS) on digits-on-canvas or
 
 
 def add_arguments(parser):
-    parser.add_argument("--data", choices=["synthetic", "voc", "coco"], default="synthetic",
-                        help="synthetic digits-on-canvas (default), a VOC folder or a COCO JSON file")
-    parser.add_argument("--glyphs", choices=["digits", "mnist"], default="digits",
-                        help="glyph source of the synthetic set (mnist needs it on disk)")
+    parser.add_argument(
+        "--data",
+        choices=["synthetic", "voc", "coco"],
+        default="synthetic",
+        help="synthetic digits-on-canvas (default), a VOC folder or a COCO JSON file",
+    )
+    parser.add_argument(
+        "--glyphs",
+        choices=["digits", "mnist"],
+        default="digits",
+        help="glyph source of the synthetic set (mnist needs it on disk)",
+    )
     parser.add_argument("--voc-dir", help="VOC folder with Annotations/ and JPEGImages/")
     parser.add_argument("--coco-json", help="COCO annotation JSON")
     parser.add_argument("--coco-images", help="folder of the COCO images")
@@ -42,14 +50,19 @@ def add_arguments(parser):
     parser.add_argument("--test-fraction", type=float, default=0.2, help="VOC/COCO images held out for mAP")
     parser.add_argument("--anchors", type=int, default=3, help="anchors per cell (k of the k-means)")
     parser.add_argument("--grid-size", type=int, default=None, help="output grid S (default image-size / 8)")
-    parser.add_argument("--backbone", default=None, help="kerasdl builder name with include_top (default: small Darknet)")
+    parser.add_argument(
+        "--backbone", default=None, help="kerasdl builder name with include_top (default: small Darknet)"
+    )
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--score-threshold", type=float, default=0.05, help="NMS score threshold (low for mAP)")
     parser.add_argument("--iou-threshold", type=float, default=0.5, help="NMS IoU threshold")
-    parser.add_argument("--sliding-window", action="store_true",
-                        help="also train the convolutional sliding-window detector and report its mAP")
+    parser.add_argument(
+        "--sliding-window",
+        action="store_true",
+        help="also train the convolutional sliding-window detector and report its mAP",
+    )
     parser.add_argument("--sliding-epochs", type=int, default=10)
     parser.add_argument("--runs-dir", default="runs/detect")
     parser.add_argument("--export-dir", default="saved_models/detect", help="parent folder of the SavedModel")
@@ -68,12 +81,22 @@ def load_data(args):
     size = check_int("--image-size", args.image_size, minimum=16)
     on_error = "raise" if args.strict else "warn"
     if args.data == "synthetic":
-        train = synthetic_digit_detection(check_int("--train-images", args.train_images, minimum=1), image_size=size,
-                                          digit_size=(size * 3 // 16, size * 7 // 16), split="train",
-                                          source=args.glyphs, seed=args.seed)
-        test = synthetic_digit_detection(check_int("--test-images", args.test_images, minimum=1), image_size=size,
-                                         digit_size=(size * 3 // 16, size * 7 // 16), split="test",
-                                         source=args.glyphs, seed=args.seed + 1)
+        train = synthetic_digit_detection(
+            check_int("--train-images", args.train_images, minimum=1),
+            image_size=size,
+            digit_size=(size * 3 // 16, size * 7 // 16),
+            split="train",
+            source=args.glyphs,
+            seed=args.seed,
+        )
+        test = synthetic_digit_detection(
+            check_int("--test-images", args.test_images, minimum=1),
+            image_size=size,
+            digit_size=(size * 3 // 16, size * 7 // 16),
+            split="test",
+            source=args.glyphs,
+            seed=args.seed + 1,
+        )
         return train, test
     if args.data == "voc":
         if not args.voc_dir:
@@ -83,8 +106,9 @@ def load_data(args):
         if not (args.coco_json and args.coco_images):
             raise ValueError("--data coco needs --coco-json and --coco-images")
         data = load_coco(args.coco_json, args.coco_images, image_size=(size, size), on_error=on_error)
-    fraction = check_float("--test-fraction", args.test_fraction, minimum=0.0, maximum=1.0,
-                           min_inclusive=False, max_inclusive=False)
+    fraction = check_float(
+        "--test-fraction", args.test_fraction, minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False
+    )
     order = np.random.default_rng(args.seed).permutation(len(data))
     n_test = max(1, int(round(len(data) * fraction)))
     if n_test >= len(data):
@@ -109,38 +133,68 @@ def run(args) -> int:
     check_int("--epochs", args.epochs, minimum=1)
     check_int("--batch-size", args.batch_size, minimum=1)
     check_float("--learning-rate", args.learning_rate, minimum=0.0, min_inclusive=False)
-    nms = {"score_threshold": check_float("--score-threshold", args.score_threshold, minimum=0.0, maximum=1.0),
-           "iou_threshold": check_float("--iou-threshold", args.iou_threshold, minimum=0.0, maximum=1.0)}
+    nms = {
+        "score_threshold": check_float("--score-threshold", args.score_threshold, minimum=0.0, maximum=1.0),
+        "iou_threshold": check_float("--iou-threshold", args.iou_threshold, minimum=0.0, maximum=1.0),
+    }
     strategy = setup_runtime(args)
     train, test = load_data(args)
     run_dir = new_run_dir(args.runs_dir)
-    print(f"kerasdl detect: {train.source}: {len(train)} train / {len(test)} test images, "
-          f"{sum(map(len, train.boxes))} / {sum(map(len, test.boxes))} boxes, {train.num_classes} classes")
+    print(
+        f"kerasdl detect: {train.source}: {len(train)} train / {len(test)} test images, "
+        f"{sum(map(len, train.boxes))} / {sum(map(len, test.boxes))} boxes, {train.num_classes} classes"
+    )
 
     start = time.perf_counter()
     with strategy.scope():  # the detector is built and compiled inside train_yolo
         model, anchors, history = train_yolo(
-            train, num_anchors=args.anchors, grid_size=args.grid_size, backbone=args.backbone, epochs=args.epochs,
-            batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed, jit_compile=args.jit,
-            verbose=args.verbose)
+            train,
+            num_anchors=args.anchors,
+            grid_size=args.grid_size,
+            backbone=args.backbone,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            seed=args.seed,
+            jit_compile=args.jit,
+            verbose=args.verbose,
+        )
     train_seconds = time.perf_counter() - start
-    print(f"anchors (w, h as image fractions): {np.round(anchors.astype(float), 3).tolist()}, "
-          f"mean best IoU with the training boxes {mean_best_iou(train.normalized_sizes(), anchors):.3f}")
+    print(
+        f"anchors (w, h as image fractions): {np.round(anchors.astype(float), 3).tolist()}, "
+        f"mean best IoU with the training boxes {mean_best_iou(train.normalized_sizes(), anchors):.3f}"
+    )
     detections = detect(model, test.images / 255.0, anchors, **nms)
     figures = evaluate_detections(detections, test)
     print(f"YOLO: mAP@0.5 = {figures['map_50']:.4f}, COCO AP@[0.5:0.95] = {figures['coco_map_50_95']:.4f}")
-    summary = {"app": "detect", "data": train.source, "train_images": len(train), "test_images": len(test),
-               "image_size": list(train.image_size), "grid": list(model.output_shape[1:3]),
-               "anchors": anchors.tolist(), "epochs": args.epochs, "batch_size": args.batch_size,
-               "learning_rate": args.learning_rate, "parameters": model.count_params(),
-               "train_seconds": round(train_seconds, 1), "final_loss": float(history.history["loss"][-1]),
-               "yolo": figures, "nms": nms}
+    summary = {
+        "app": "detect",
+        "data": train.source,
+        "train_images": len(train),
+        "test_images": len(test),
+        "image_size": list(train.image_size),
+        "grid": list(model.output_shape[1:3]),
+        "anchors": anchors.tolist(),
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "parameters": model.count_params(),
+        "train_seconds": round(train_seconds, 1),
+        "final_loss": float(history.history["loss"][-1]),
+        "yolo": figures,
+        "nms": nms,
+    }
 
     plot_history(history, run_dir / "training_curves.png", title="YOLO loss")
     shown = slice(0, min(8, len(test)))
-    png = plot_detections(test.images[shown], detections[shown], run_dir / "detections.png",
-                          class_names=test.class_names, ground_truths=test.ground_truths()[shown],
-                          title=f"YOLO detections (mAP@0.5 {figures['map_50']:.3f}; dashed: ground truth)")
+    png = plot_detections(
+        test.images[shown],
+        detections[shown],
+        run_dir / "detections.png",
+        class_names=test.class_names,
+        ground_truths=test.ground_truths()[shown],
+        title=f"YOLO detections (mAP@0.5 {figures['map_50']:.3f}; dashed: ground truth)",
+    )
     summary["detections_png"] = str(png)
     print(f"detections drawn to {png}")
 
@@ -148,14 +202,24 @@ def run(args) -> int:
         from kerasdl.detection.sliding_window import train_sliding_window_detector
 
         start = time.perf_counter()
-        sliding, _ = train_sliding_window_detector(train, epochs=check_int("--sliding-epochs", args.sliding_epochs, minimum=1),
-                                                   seed=args.seed, verbose=args.verbose)
+        sliding, _ = train_sliding_window_detector(
+            train,
+            epochs=check_int("--sliding-epochs", args.sliding_epochs, minimum=1),
+            seed=args.seed,
+            verbose=args.verbose,
+        )
         sw_figures = evaluate_detections(sliding.detect(test.images / 255.0, **nms), test)
-        summary["sliding_window"] = {**sw_figures, "train_seconds": round(time.perf_counter() - start, 1),
-                                     "window": list(sliding.window), "stride": list(sliding.stride),
-                                     "scales": list(sliding.scales)}
-        print(f"sliding window: mAP@0.5 = {sw_figures['map_50']:.4f}, "
-              f"COCO AP@[0.5:0.95] = {sw_figures['coco_map_50_95']:.4f}")
+        summary["sliding_window"] = {
+            **sw_figures,
+            "train_seconds": round(time.perf_counter() - start, 1),
+            "window": list(sliding.window),
+            "stride": list(sliding.stride),
+            "scales": list(sliding.scales),
+        }
+        print(
+            f"sliding window: mAP@0.5 = {sw_figures['map_50']:.4f}, "
+            f"COCO AP@[0.5:0.95] = {sw_figures['coco_map_50_95']:.4f}"
+        )
 
     if not args.no_export:
         export_path = Path(args.export_dir) / run_dir.name  # the run and its export share the id

@@ -43,17 +43,25 @@ def target_return_flag(value: str):
 def add_rl_arguments(parser, *, runs_dir: str, export_dir: str, eval_episodes: int = 20) -> None:
     """Flags DQN and REINFORCE share: evaluation, run folder, export, seed, XLA."""
     parser.add_argument("--eval-episodes", type=int, default=eval_episodes, help="greedy episodes per evaluation")
-    parser.add_argument("--target-return", type=target_return_flag, default="auto",
-                        help="stop once an evaluation's greedy mean return reaches this; auto: the environment's "
-                             "reward_threshold (475 for CartPole-v1) if it has one; none: never stop early")
+    parser.add_argument(
+        "--target-return",
+        type=target_return_flag,
+        default="auto",
+        help="stop once an evaluation's greedy mean return reaches this; auto: the environment's "
+        "reward_threshold (475 for CartPole-v1) if it has one; none: never stop early",
+    )
     parser.add_argument("--max-seconds", type=float, default=None, help="wall-time cap for training")
     parser.add_argument("--runs-dir", default=runs_dir, help="folder for <run-id>/ (curves, logs, checkpoints)")
     parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR")
     parser.add_argument("--export", dest="export_dir", default=export_dir, help="folder that receives <run-id>/")
     parser.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--jit-compile", choices=["auto", "on", "off"], default="auto",
-                        help="XLA for the update step (auto: on with a GPU)")
+    parser.add_argument(
+        "--jit-compile",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="XLA for the update step (auto: on with a GPU)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -73,10 +81,18 @@ def add_arguments(parser):
     parser.add_argument("--final-epsilon", type=float, default=0.04)
     parser.add_argument("--double-dqn", action="store_true", help="Double DQN targets")
     parser.add_argument("--hidden-units", type=int, nargs="+", default=[256, 256], help="MLP Q-network widths")
-    parser.add_argument("--eval-every", type=int, default=1_000,
-                        help="env steps between greedy evaluations (0: never; then the last policy is exported)")
-    parser.add_argument("--checkpoint-every", type=int, default=10_000,
-                        help="env steps between checkpoints (one is also written at the end)")
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=1_000,
+        help="env steps between greedy evaluations (0: never; then the last policy is exported)",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=10_000,
+        help="env steps between checkpoints (one is also written at the end)",
+    )
     add_rl_arguments(parser, runs_dir="runs/dqn", export_dir="saved_models/dqn")
 
 
@@ -151,10 +167,14 @@ def print_returns(figures: dict, unit: str) -> None:
     n = figures["eval_episodes"]
     if best is not None:
         print(f"  best evaluation {best:.1f} at {unit} {at:,}")
-    print(f"  best policy     {figures['best_greedy_return_mean']:.1f} ± {figures['best_greedy_return_std']:.1f} "
-          f"over {n} fresh episodes" + (" (no evaluation ran: the final policy)" if best is None else ""))
-    print(f"  final policy    {figures['final_greedy_return_mean']:.1f} ± "
-          f"{figures['final_greedy_return_std']:.1f} over {n} fresh episodes")
+    print(
+        f"  best policy     {figures['best_greedy_return_mean']:.1f} ± {figures['best_greedy_return_std']:.1f} "
+        f"over {n} fresh episodes" + (" (no evaluation ran: the final policy)" if best is None else "")
+    )
+    print(
+        f"  final policy    {figures['final_greedy_return_mean']:.1f} ± "
+        f"{figures['final_greedy_return_std']:.1f} over {n} fresh episodes"
+    )
 
 
 def run(args) -> int:
@@ -171,45 +191,77 @@ def run(args) -> int:
     else:
         env = args.env
     config = DQNConfig(
-        total_timesteps=args.timesteps, learning_rate=args.learning_rate, buffer_size=args.buffer_size,
-        batch_size=args.batch_size, learning_starts=args.learning_starts, gamma=args.gamma,
-        train_frequency=args.train_frequency, gradient_steps=args.gradient_steps,
-        target_update_interval=args.target_update_interval, tau=args.tau,
-        exploration_fraction=args.exploration_fraction, end_epsilon=args.final_epsilon, double_dqn=args.double_dqn,
-        hidden_units=tuple(args.hidden_units), clip_rewards=atari,
-        jit_compile=jit_flag(args.jit_compile), seed=args.seed,
+        total_timesteps=args.timesteps,
+        learning_rate=args.learning_rate,
+        buffer_size=args.buffer_size,
+        batch_size=args.batch_size,
+        learning_starts=args.learning_starts,
+        gamma=args.gamma,
+        train_frequency=args.train_frequency,
+        gradient_steps=args.gradient_steps,
+        target_update_interval=args.target_update_interval,
+        tau=args.tau,
+        exploration_fraction=args.exploration_fraction,
+        end_epsilon=args.final_epsilon,
+        double_dqn=args.double_dqn,
+        hidden_units=tuple(args.hidden_units),
+        clip_rewards=atari,
+        jit_compile=jit_flag(args.jit_compile),
+        seed=args.seed,
     )
     agent = DQN(env, config)  # validates env, spaces and network before anything runs
     target_return = check_rl_flags(args)
     run_dir, run_id = start_run(args)
-    print(f"DQN on {args.env}: {agent.q_network.name} ({agent.q_network.count_params():,} parameters), "
-          f"{args.timesteps:,} steps; run folder {run_dir}"
-          + (f"; stops at a greedy return of {target_return:g}" if target_return is not None and args.eval_every
-             else ""))
+    print(
+        f"DQN on {args.env}: {agent.q_network.name} ({agent.q_network.count_params():,} parameters), "
+        f"{args.timesteps:,} steps; run folder {run_dir}"
+        + (f"; stops at a greedy return of {target_return:g}" if target_return is not None and args.eval_every else "")
+    )
     # a NaN/inf loss raises TrainingDivergedError: the CLI reports it in one line, exit 1
-    result = agent.learn(run_dir=run_dir, resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
-                         eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-                         target_return=target_return, max_seconds=args.max_seconds, progress=not args.quiet)
-    figures = policy_figures(lambda policy: agent.evaluate(episodes=args.eval_episodes, seed=args.seed + 1,
-                                                           policy=policy),
-                             (result.best_eval_mean, result.best_eval_step), args.eval_episodes)
+    result = agent.learn(
+        run_dir=run_dir,
+        resume=bool(args.resume),
+        checkpoint_every=args.checkpoint_every,
+        eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes,
+        target_return=target_return,
+        max_seconds=args.max_seconds,
+        progress=not args.quiet,
+    )
+    figures = policy_figures(
+        lambda policy: agent.evaluate(episodes=args.eval_episodes, seed=args.seed + 1, policy=policy),
+        (result.best_eval_mean, result.best_eval_step),
+        args.eval_episodes,
+    )
     export = export_and_check(agent, args, run_id, env)
     summary = {
-        "app": "dqn", "env": args.env, "steps": result.steps, "episodes": result.episodes,
-        "target_return": target_return, "solved_at_step": result.solved_at_step, **figures,
-        "seconds": result.seconds, "eval_seconds": result.eval_seconds, "parameters": agent.q_network.count_params(),
-        "learning_curve": result.curve_png, "checkpoint": result.checkpoint, "run_dir": str(run_dir), **export,
-        "jit_compile": agent.jit_compile, "config": config.__dict__,
+        "app": "dqn",
+        "env": args.env,
+        "steps": result.steps,
+        "episodes": result.episodes,
+        "target_return": target_return,
+        "solved_at_step": result.solved_at_step,
+        **figures,
+        "seconds": result.seconds,
+        "eval_seconds": result.eval_seconds,
+        "parameters": agent.q_network.count_params(),
+        "learning_curve": result.curve_png,
+        "checkpoint": result.checkpoint,
+        "run_dir": str(run_dir),
+        **export,
+        "jit_compile": agent.jit_compile,
+        "config": config.__dict__,
     }
     write_summary(run_dir, summary)
     print("\nSummary")
     print_returns(figures, "step")
-    print(f"  steps           {result.steps:,} ({result.episodes} episodes, {result.seconds:.0f} s)"
-          + (f"; reached the target {target_return:g} at step {result.solved_at_step:,}" if result.solved_at_step
-             else "")
-          + f"\n  curve           {result.curve_png}\n  export          {export['export_path']}"
-          + (f" ({export['exported_policy']} policy)" if export["export_path"] else "")
-          + f"\n  summary         {run_dir / 'summary.json'}")
+    print(
+        f"  steps           {result.steps:,} ({result.episodes} episodes, {result.seconds:.0f} s)"
+        + (f"; reached the target {target_return:g} at step {result.solved_at_step:,}" if result.solved_at_step else "")
+        + f"\n  curve           {result.curve_png}\n  export          {export['export_path']}"
+        + (f" ({export['exported_policy']} policy)" if export["export_path"] else "")
+        + f"\n  summary         {run_dir / 'summary.json'}"
+    )
     return 0
 
 

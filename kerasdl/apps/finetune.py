@@ -28,10 +28,16 @@ DESCRIPTION = "fine-tune a pretrained CNN (keras.applications, kerasdl or TF Hub
 
 def add_arguments(parser):
     parser.add_argument("data_dir", help="folder with one sub-folder of images per class")
-    parser.add_argument("--backbone", default="mobilenet_v2",
-                        help="mobilenet_v2, efficientnet_b0, resnet50, vgg16, kerasdl:<builder> or hub:<handle-or-path>")
-    parser.add_argument("--weights", default="imagenet",
-                        help="'imagenet' (data folder or Keras cache), 'none' (random init) or a weights file")
+    parser.add_argument(
+        "--backbone",
+        default="mobilenet_v2",
+        help="mobilenet_v2, efficientnet_b0, resnet50, vgg16, kerasdl:<builder> or hub:<handle-or-path>",
+    )
+    parser.add_argument(
+        "--weights",
+        default="imagenet",
+        help="'imagenet' (data folder or Keras cache), 'none' (random init) or a weights file",
+    )
     parser.add_argument("--image-size", type=int, default=None, help="square input size (default: the backbone's, 224)")
     parser.add_argument("--batch-size", type=int, default=32, help="global batch size")
     parser.add_argument("--validation-fraction", type=float, default=0.2, help="held-out fraction, stratified")
@@ -43,8 +49,12 @@ def add_arguments(parser):
     parser.add_argument("--dropout", type=float, default=0.2, help="dropout before the new head")
     parser.add_argument("--no-augment", action="store_true", help="no flip/rotation/zoom/contrast/colour jitter")
     parser.add_argument("--patience", type=int, default=3, help="early-stopping patience (epochs)")
-    parser.add_argument("--export", dest="export_dir", default="saved_models/finetune",
-                        help="folder that receives <run-id>/ (the SavedModel)")
+    parser.add_argument(
+        "--export",
+        dest="export_dir",
+        default="saved_models/finetune",
+        help="folder that receives <run-id>/ (the SavedModel)",
+    )
     parser.add_argument("--runs-dir", default="runs/finetune", help="folder for curves, logs and checkpoints")
     add_runtime_arguments(parser)
 
@@ -58,9 +68,14 @@ def check_arguments(args) -> None:
     from kerasdl._validation import check_int
     from kerasdl.transfer.finetune import check_fine_tune_settings
 
-    check_fine_tune_settings(head_epochs=args.head_epochs, fine_tune_epochs=args.fine_tune_epochs,
-                             learning_rate=args.learning_rate, fine_tune_lr_factor=args.fine_tune_lr_factor,
-                             unfreeze_top=args.unfreeze_top, label=lambda name: "--" + name.replace("_", "-"))
+    check_fine_tune_settings(
+        head_epochs=args.head_epochs,
+        fine_tune_epochs=args.fine_tune_epochs,
+        learning_rate=args.learning_rate,
+        fine_tune_lr_factor=args.fine_tune_lr_factor,
+        unfreeze_top=args.unfreeze_top,
+        label=lambda name: "--" + name.replace("_", "-"),
+    )
     check_int("--patience", args.patience, minimum=0)
 
 
@@ -70,20 +85,36 @@ def run(args) -> int:
 
     check_arguments(args)  # with the flags' spelling in the messages
     result = fine_tune_image_classifier(
-        args.data_dir, backbone=args.backbone, weights=weights_value(args.weights), image_size=args.image_size,
-        batch_size=args.batch_size, validation_fraction=args.validation_fraction, head_epochs=args.head_epochs,
-        fine_tune_epochs=args.fine_tune_epochs, unfreeze_top=args.unfreeze_top, learning_rate=args.learning_rate,
-        fine_tune_lr_factor=args.fine_tune_lr_factor, dropout=args.dropout, augment=not args.no_augment,
-        patience=args.patience, export_dir=args.export_dir, runs_dir=args.runs_dir, seed=args.seed,
-        jit_compile=jit_flag(args.jit_compile), mixed_precision=args.mixed_precision, strategy=args.strategy)
+        args.data_dir,
+        backbone=args.backbone,
+        weights=weights_value(args.weights),
+        image_size=args.image_size,
+        batch_size=args.batch_size,
+        validation_fraction=args.validation_fraction,
+        head_epochs=args.head_epochs,
+        fine_tune_epochs=args.fine_tune_epochs,
+        unfreeze_top=args.unfreeze_top,
+        learning_rate=args.learning_rate,
+        fine_tune_lr_factor=args.fine_tune_lr_factor,
+        dropout=args.dropout,
+        augment=not args.no_augment,
+        patience=args.patience,
+        export_dir=args.export_dir,
+        runs_dir=args.runs_dir,
+        seed=args.seed,
+        jit_compile=jit_flag(args.jit_compile),
+        mixed_precision=args.mixed_precision,
+        strategy=args.strategy,
+    )
     summary = result.summary
     validation = summary["validation"]
     print(f"validation accuracy {validation['accuracy']:.4f}")
     for name, scores in validation["per_class"].items():
-        print(f"  {name:20s} precision {scores['precision']:.3f} recall {scores['recall']:.3f} "
-              f"(n={scores['support']})")
-    print(f"export  {summary['export_path']} (serve: uint8 images, serve_bytes: encoded images; reload max |diff| "
-          f"{summary['export_max_abs_diff']:.1e})")
+        print(f"  {name:20s} precision {scores['precision']:.3f} recall {scores['recall']:.3f} (n={scores['support']})")
+    print(
+        f"export  {summary['export_path']} (serve: uint8 images, serve_bytes: encoded images; reload max |diff| "
+        f"{summary['export_max_abs_diff']:.1e})"
+    )
     print(f"run     {result.run_dir} (curves.png, confusion.png, class_names.txt, summary.json)")
     return 0
 

@@ -25,12 +25,21 @@ DESCRIPTION = "train a GAN (--kind mlp|dcgan|conditional) on MNIST/digits, plot 
 
 
 def add_arguments(parser):
-    parser.add_argument("--kind", choices=["mlp", "dcgan", "conditional"], default="dcgan",
-                        help="mlp: Goodfellow-style fully connected; dcgan; conditional: class-conditional DCGAN")
+    parser.add_argument(
+        "--kind",
+        choices=["mlp", "dcgan", "conditional"],
+        default="dcgan",
+        help="mlp: Goodfellow-style fully connected; dcgan; conditional: class-conditional DCGAN",
+    )
     parser.add_argument("--latent-dim", type=int, default=100)
     parser.add_argument("--d-steps", type=int, default=1, help="discriminator updates per generator update")
     parser.add_argument("--label-smoothing", type=float, default=0.1, help="one-sided: real target 1 - this")
-    parser.add_argument("--g-learning-rate", type=float, default=None, help="generator's (default: --learning-rate; with --resume: the checkpoint's unless given)")
+    parser.add_argument(
+        "--g-learning-rate",
+        type=float,
+        default=None,
+        help="generator's (default: --learning-rate; with --resume: the checkpoint's unless given)",
+    )
     parser.add_argument("--filters", type=int, default=64, help="DCGAN base filter count")
     add_generative_arguments(parser, app="gan", epochs_mnist=5, epochs_digits=100, learning_rate=2e-4)
 
@@ -68,28 +77,61 @@ def run(args) -> int:
     num_classes = data.num_classes if conditional else None
     run_dir = run_folder(args, "gan")
     with strategy.scope():
-        gan = build_gan("mlp" if args.kind == "mlp" else "dcgan", latent_dim, num_classes, args.filters, args.d_steps,
-                        args.label_smoothing)  # conditional: the class-conditional DCGAN
+        gan = build_gan(
+            "mlp" if args.kind == "mlp" else "dcgan",
+            latent_dim,
+            num_classes,
+            args.filters,
+            args.d_steps,
+            args.label_smoothing,
+        )  # conditional: the class-conditional DCGAN
         gan.compile(d_learning_rate=d_learning_rate, g_learning_rate=g_learning_rate, jit_compile=args.jit)
     images = data.x_train * 2.0 - 1.0  # the generators' tanh range
-    train_ds = make_dataset(images, data.y_train if conditional else None, batch_size=args.batch_size,
-                            seed=args.seed, drop_remainder=len(images) >= args.batch_size)
-    samples = SampleGrid(run_dir, gan.generator, latent_dim, num_classes=num_classes, value_range=(-1.0, 1.0),
-                         ncols=10 if conditional else 8, num_samples=80 if conditional else 64, seed=args.seed)
-    logs, checkpoint = fit_resumable(gan, train_ds, epochs, run_dir, callbacks=[samples], learning_rates=requested,
-                                     announce_run=record_run)
+    train_ds = make_dataset(
+        images,
+        data.y_train if conditional else None,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        drop_remainder=len(images) >= args.batch_size,
+    )
+    samples = SampleGrid(
+        run_dir,
+        gan.generator,
+        latent_dim,
+        num_classes=num_classes,
+        value_range=(-1.0, 1.0),
+        ncols=10 if conditional else 8,
+        num_samples=80 if conditional else 64,
+        seed=args.seed,
+    )
+    logs, checkpoint = fit_resumable(
+        gan, train_ds, epochs, run_dir, callbacks=[samples], learning_rates=requested, announce_run=record_run
+    )
     curves = plot_history(logs, run_dir / "training_curves.png", title=f"{args.kind} GAN") if logs else None
-    export_path = export_image_generator(gan.generator, f"{args.export_dir}/{run_dir.name}", value_range=(-1.0, 1.0),
-                                         num_classes=num_classes, overwrite=args.resume is not None)
+    export_path = export_image_generator(
+        gan.generator,
+        f"{args.export_dir}/{run_dir.name}",
+        value_range=(-1.0, 1.0),
+        num_classes=num_classes,
+        overwrite=args.resume is not None,
+    )
     summary = {
-        "app": "gan", "kind": args.kind, "latent_dim": latent_dim, "dataset": data.name,
-        "epochs_done": int(checkpoint.epoch.numpy()), "d_steps": args.d_steps, "label_smoothing": args.label_smoothing,
+        "app": "gan",
+        "kind": args.kind,
+        "latent_dim": latent_dim,
+        "dataset": data.name,
+        "epochs_done": int(checkpoint.epoch.numpy()),
+        "d_steps": args.d_steps,
+        "label_smoothing": args.label_smoothing,
         "final_epoch": {k: round(v[-1], 4) for k, v in logs.items()},
-        "stopped_on_nan": checkpoint.stopped_on_nan, "run_dir": str(run_dir), "curves_png": str(curves),
+        "stopped_on_nan": checkpoint.stopped_on_nan,
+        "run_dir": str(run_dir),
+        "curves_png": str(curves),
         "last_samples_png": str(samples.paths[-1]) if samples.paths else None,
         "export": str(export_path),
-        "export_max_abs_diff": verify_export(export_path, gan.generator, value_range=(-1.0, 1.0),
-                                             num_classes=num_classes),
+        "export_max_abs_diff": verify_export(
+            export_path, gan.generator, value_range=(-1.0, 1.0), num_classes=num_classes
+        ),
     }
     finish(run_dir, summary, start)
     return 0

@@ -59,15 +59,18 @@ def load_signature(path, name: str = "serving_default"):
         loaded = tf.saved_model.load(str(path))
     except Exception as error:  # a truncated or corrupt export: protobuf, OS or TensorFlow errors alike
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-        raise ValueError(f"{path} holds a SavedModel that TensorFlow cannot load ({type(error).__name__}: "
-                         f"{reason}); export it again") from None
+        raise ValueError(
+            f"{path} holds a SavedModel that TensorFlow cannot load ({type(error).__name__}: {reason}); export it again"
+        ) from None
     if name not in loaded.signatures:
         raise ValueError(f"{path} has no signature {name!r}; it has {sorted(loaded.signatures)}")
     signature = loaded.signatures[name]
     inputs = signature.structured_input_signature[1]
     if len(inputs) != 1:
-        raise ValueError(f"signature {name!r} takes {len(inputs)} inputs ({sorted(inputs)}); "
-                         f"kerasdl predict handles single-input models")
+        raise ValueError(
+            f"signature {name!r} takes {len(inputs)} inputs ({sorted(inputs)}); "
+            f"kerasdl predict handles single-input models"
+        )
     input_name, spec = next(iter(inputs.items()))
     return loaded, signature, input_name, spec
 
@@ -81,8 +84,10 @@ def input_kind(spec) -> str:
         return "text"
     if spec.dtype != tf.string and rank in (3, 4) and (spec.dtype.is_integer or spec.dtype.is_floating):
         return "images"
-    raise ValueError(f"unsupported serving input {spec.dtype.name} of shape {spec.shape}: kerasdl predict "
-                     f"handles strings (None,) and images (None, H, W[, C])")
+    raise ValueError(
+        f"unsupported serving input {spec.dtype.name} of shape {spec.shape}: kerasdl predict "
+        f"handles strings (None,) and images (None, H, W[, C])"
+    )
 
 
 def read_images(files, spec):
@@ -171,8 +176,9 @@ def predict(model, inputs, *, signature="serving_default", labels=None, threshol
 
 def run(args) -> int:
     labels = _class_names(args.model, args.labels)
-    for item, classes, positive in predict(args.model, args.inputs, signature=args.signature, labels=labels,
-                                           threshold=args.threshold, top_k=args.top_k):
+    for item, classes, positive in predict(
+        args.model, args.inputs, signature=args.signature, labels=labels, threshold=args.threshold, top_k=args.top_k
+    ):
         shown = item if len(item) <= 60 else item[:57] + "..."
         if positive is not None:
             print(f"{classes[0][0]:>10s}  p(positive)={positive:.4f}  {shown}")

@@ -20,7 +20,14 @@ from __future__ import annotations
 import sys
 
 from kerasdl.apps._common import jit_flag
-from kerasdl.apps.dqn import add_rl_arguments, check_rl_flags, export_and_check, policy_figures, print_returns, start_run
+from kerasdl.apps.dqn import (
+    add_rl_arguments,
+    check_rl_flags,
+    export_and_check,
+    policy_figures,
+    print_returns,
+    start_run,
+)
 
 DESCRIPTION = "train a REINFORCE policy-gradient agent on a Gymnasium environment and export it"
 
@@ -36,10 +43,15 @@ def add_arguments(parser):
     parser.add_argument("--no-normalize", action="store_true", help="do not standardise the returns")
     parser.add_argument("--entropy-coef", type=float, default=0.0, help="entropy bonus β")
     parser.add_argument("--hidden-units", type=int, nargs="+", default=[32], help="policy/value MLP widths")
-    parser.add_argument("--eval-every", type=int, default=10,
-                        help="updates between greedy evaluations (0: never; then the last policy is exported)")
-    parser.add_argument("--checkpoint-every", type=int, default=50,
-                        help="updates between checkpoints (one is also written at the end)")
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=10,
+        help="updates between greedy evaluations (0: never; then the last policy is exported)",
+    )
+    parser.add_argument(
+        "--checkpoint-every", type=int, default=50, help="updates between checkpoints (one is also written at the end)"
+    )
     add_rl_arguments(parser, runs_dir="runs/reinforce", export_dir="saved_models/reinforce")
 
 
@@ -48,43 +60,74 @@ def run(args) -> int:
     from kerasdl.rl.reinforce import REINFORCE, REINFORCEConfig
 
     config = REINFORCEConfig(
-        total_episodes=args.episodes, episodes_per_update=args.episodes_per_update,
-        learning_rate=args.learning_rate, value_learning_rate=args.value_learning_rate, gamma=args.gamma,
-        baseline=not args.no_baseline, normalize_returns=not args.no_normalize, entropy_coef=args.entropy_coef,
-        hidden_units=tuple(args.hidden_units), jit_compile=jit_flag(args.jit_compile),
+        total_episodes=args.episodes,
+        episodes_per_update=args.episodes_per_update,
+        learning_rate=args.learning_rate,
+        value_learning_rate=args.value_learning_rate,
+        gamma=args.gamma,
+        baseline=not args.no_baseline,
+        normalize_returns=not args.no_normalize,
+        entropy_coef=args.entropy_coef,
+        hidden_units=tuple(args.hidden_units),
+        jit_compile=jit_flag(args.jit_compile),
         seed=args.seed,
     )
     agent = REINFORCE(args.env, config)  # validates env, spaces and networks first
     target_return = check_rl_flags(args)
     run_dir, run_id = start_run(args)
-    print(f"REINFORCE on {args.env}: policy {agent.policy.count_params():,} parameters, "
-          f"{args.episodes:,} episodes; run folder {run_dir}"
-          + (f"; stops at a greedy return of {target_return:g}" if target_return is not None and args.eval_every
-             else ""))
+    print(
+        f"REINFORCE on {args.env}: policy {agent.policy.count_params():,} parameters, "
+        f"{args.episodes:,} episodes; run folder {run_dir}"
+        + (f"; stops at a greedy return of {target_return:g}" if target_return is not None and args.eval_every else "")
+    )
     # a NaN/inf loss raises TrainingDivergedError: the CLI reports it in one line, exit 1
-    result = agent.learn(run_dir=run_dir, resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
-                         eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-                         target_return=target_return, max_seconds=args.max_seconds, progress=not args.quiet)
-    figures = policy_figures(lambda policy: agent.evaluate(episodes=args.eval_episodes, seed=args.seed + 1,
-                                                           policy=policy),
-                             (result.best_eval_mean, result.best_eval_episode), args.eval_episodes)
+    result = agent.learn(
+        run_dir=run_dir,
+        resume=bool(args.resume),
+        checkpoint_every=args.checkpoint_every,
+        eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes,
+        target_return=target_return,
+        max_seconds=args.max_seconds,
+        progress=not args.quiet,
+    )
+    figures = policy_figures(
+        lambda policy: agent.evaluate(episodes=args.eval_episodes, seed=args.seed + 1, policy=policy),
+        (result.best_eval_mean, result.best_eval_episode),
+        args.eval_episodes,
+    )
     export = export_and_check(agent, args, run_id, args.env)
     summary = {
-        "app": "reinforce", "env": args.env, "episodes": result.episodes, "env_steps": result.env_steps,
-        "target_return": target_return, "solved_at_episode": result.solved_at_episode, **figures,
-        "seconds": result.seconds, "eval_seconds": result.eval_seconds, "learning_curve": result.curve_png,
-        "checkpoint": result.checkpoint, "run_dir": str(run_dir), **export, "jit_compile": agent.jit_compile,
+        "app": "reinforce",
+        "env": args.env,
+        "episodes": result.episodes,
+        "env_steps": result.env_steps,
+        "target_return": target_return,
+        "solved_at_episode": result.solved_at_episode,
+        **figures,
+        "seconds": result.seconds,
+        "eval_seconds": result.eval_seconds,
+        "learning_curve": result.curve_png,
+        "checkpoint": result.checkpoint,
+        "run_dir": str(run_dir),
+        **export,
+        "jit_compile": agent.jit_compile,
         "config": config.__dict__,
     }
     write_summary(run_dir, summary)
     print("\nSummary")
     print_returns(figures, "episode")
-    print(f"  episodes        {result.episodes:,} ({result.env_steps:,} steps, {result.seconds:.0f} s)"
-          + (f"; reached the target {target_return:g} at episode {result.solved_at_episode:,}"
-             if result.solved_at_episode else "")
-          + f"\n  curve           {result.curve_png}\n  export          {export['export_path']}"
-          + (f" ({export['exported_policy']} policy)" if export["export_path"] else "")
-          + f"\n  summary         {run_dir / 'summary.json'}")
+    print(
+        f"  episodes        {result.episodes:,} ({result.env_steps:,} steps, {result.seconds:.0f} s)"
+        + (
+            f"; reached the target {target_return:g} at episode {result.solved_at_episode:,}"
+            if result.solved_at_episode
+            else ""
+        )
+        + f"\n  curve           {result.curve_png}\n  export          {export['export_path']}"
+        + (f" ({export['exported_policy']} policy)" if export["export_path"] else "")
+        + f"\n  summary         {run_dir / 'summary.json'}"
+    )
     return 0
 
 

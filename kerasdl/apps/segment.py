@@ -26,7 +26,9 @@ DESCRIPTION = "train a U-Net on synthetic shapes or an image/mask folder, report
 def add_arguments(parser):
     parser.add_argument("--images-dir", default=None, help="folder of images (default: synthetic shapes)")
     parser.add_argument("--masks-dir", default=None, help="folder of masks named like the images (<stem>.png)")
-    parser.add_argument("--trimap", action="store_true", help="masks are Oxford-IIIT Pets trimaps (1 pet, 2 bg, 3 border)")
+    parser.add_argument(
+        "--trimap", action="store_true", help="masks are Oxford-IIIT Pets trimaps (1 pet, 2 bg, 3 border)"
+    )
     parser.add_argument("--num-images", type=int, default=800, help="synthetic images to generate")
     parser.add_argument("--image-size", type=int, default=64, help="images are SIZE x SIZE")
     parser.add_argument("--depth", type=int, default=3, help="U-Net depth (pooling steps)")
@@ -37,8 +39,12 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--test-fraction", type=float, default=0.15)
-    parser.add_argument("--export", dest="export_dir", default="saved_models/segment",
-                        help="folder that receives <run-id>/ (the SavedModel); 'none' skips the export")
+    parser.add_argument(
+        "--export",
+        dest="export_dir",
+        default="saved_models/segment",
+        help="folder that receives <run-id>/ (the SavedModel); 'none' skips the export",
+    )
     parser.add_argument("--runs-dir", default="runs/segment")
     parser.add_argument("--verbose", type=int, default=2, help="Keras fit verbosity (0, 1, 2)")
     add_runtime_arguments(parser)
@@ -55,8 +61,9 @@ def load_data(args):
         options = PETS_TRIMAP if args.trimap else {}
         return load_segmentation_folder(args.images_dir, args.masks_dir, (args.image_size, args.image_size), **options)
     images, masks = make_shapes(args.num_images, args.image_size, seed=args.seed)
-    return SegmentationData(images, masks, len(SHAPE_CLASSES), list(SHAPE_CLASSES),
-                            f"synthetic shapes ({args.num_images} images)")
+    return SegmentationData(
+        images, masks, len(SHAPE_CLASSES), list(SHAPE_CLASSES), f"synthetic shapes ({args.num_images} images)"
+    )
 
 
 def serving_model(model):
@@ -65,7 +72,9 @@ def serving_model(model):
 
     inputs = keras.Input(model.input_shape[1:], dtype="uint8", name="images")
     probabilities = model(keras.layers.Rescaling(1 / 255, name="scale_uint8")(inputs))
-    classes = keras.layers.Lambda(lambda p: keras.ops.cast(keras.ops.argmax(p, axis=-1), "int32"), name="argmax")(probabilities)
+    classes = keras.layers.Lambda(lambda p: keras.ops.cast(keras.ops.argmax(p, axis=-1), "int32"), name="argmax")(
+        probabilities
+    )
     return keras.Model(inputs, classes, name=f"{model.name}_serving")
 
 
@@ -88,21 +97,30 @@ def run(args) -> int:
     strategy = setup_runtime(args)
     data = load_data(args)
     print(f"Data: {data.source}: {len(data.images)} images {data.images.shape[1:]}, {data.num_classes} classes")
-    x_train, x_test, y_train, y_test = train_test_split(data.images, data.masks, test_size=args.test_fraction,
-                                                        random_state=args.seed)
+    x_train, x_test, y_train, y_test = train_test_split(
+        data.images, data.masks, test_size=args.test_fraction, random_state=args.seed
+    )
     x_train, x_val, y_train, y_val = train_test_split(x_train, y_train, test_size=0.1, random_state=args.seed)
     scale = np.float32(1 / 255)
     with strategy.scope():
         model = unet(data.images.shape[1:], data.num_classes, args.depth, args.base_filters, batch_norm=args.batch_norm)
-        compile_model(model, "adam", args.learning_rate, loss=segmentation_loss(args.loss),
-                      metrics=segmentation_metrics(data.num_classes), jit_compile=args.jit)
+        compile_model(
+            model,
+            "adam",
+            args.learning_rate,
+            loss=segmentation_loss(args.loss),
+            metrics=segmentation_metrics(data.num_classes),
+            jit_compile=args.jit,
+        )
     run_dir = new_run_dir(args.runs_dir)
     history = model.fit(
         # full batches only: a last, smaller batch would trace the train step a second time
-        make_dataset(x_train * scale, y_train, args.batch_size, seed=args.seed,
-                     drop_remainder=len(x_train) >= args.batch_size),
+        make_dataset(
+            x_train * scale, y_train, args.batch_size, seed=args.seed, drop_remainder=len(x_train) >= args.batch_size
+        ),
         validation_data=make_dataset(x_val * scale, y_val, args.batch_size, shuffle=False),
-        epochs=args.epochs, verbose=args.verbose,
+        epochs=args.epochs,
+        verbose=args.verbose,
         callbacks=make_callbacks(checkpoint_path=run_dir / "best.keras", csv_path=run_dir / "history.csv"),
     )
     if any(not np.isfinite(v) for v in history.history["loss"]):
@@ -118,13 +136,25 @@ def run(args) -> int:
     examples = plot_image_grid(panels, run_dir / "predictions.png", titles=titles, ncols=shown, value_range=(0, 255))
 
     summary = {
-        "data": data.source, "num_classes": data.num_classes, "class_names": data.class_names,
-        "train_images": len(x_train), "validation_images": len(x_val), "test_images": len(x_test),
-        "model": {"depth": args.depth, "base_filters": args.base_filters, "batch_norm": args.batch_norm,
-                  "parameters": model.count_params()},
-        "loss": args.loss, "epochs": len(history.history["loss"]),
-        "test_mean_iou": float(scores["mean_iou"]), "test_pixel_accuracy": float(scores["pixel_accuracy"]),
-        "test_loss": float(scores["loss"]), "curves_png": str(curves), "predictions_png": str(examples),
+        "data": data.source,
+        "num_classes": data.num_classes,
+        "class_names": data.class_names,
+        "train_images": len(x_train),
+        "validation_images": len(x_val),
+        "test_images": len(x_test),
+        "model": {
+            "depth": args.depth,
+            "base_filters": args.base_filters,
+            "batch_norm": args.batch_norm,
+            "parameters": model.count_params(),
+        },
+        "loss": args.loss,
+        "epochs": len(history.history["loss"]),
+        "test_mean_iou": float(scores["mean_iou"]),
+        "test_pixel_accuracy": float(scores["pixel_accuracy"]),
+        "test_loss": float(scores["loss"]),
+        "curves_png": str(curves),
+        "predictions_png": str(examples),
         "run_dir": str(run_dir),
     }
     summary["model_keras"] = str(save_keras(model, run_dir / "model.keras"))  # the final weights
@@ -135,7 +165,9 @@ def run(args) -> int:
         in_memory = np.argmax(model.predict(sample * scale, verbose=0), axis=-1)
         agreement = float(np.mean(reloaded == in_memory))
         if agreement < 0.9999:
-            raise RuntimeError(f"reloaded SavedModel disagrees with the in-memory model on {1 - agreement:.2%} of pixels")
+            raise RuntimeError(
+                f"reloaded SavedModel disagrees with the in-memory model on {1 - agreement:.2%} of pixels"
+            )
         summary.update(export_path=str(export_path), export_pixel_agreement=agreement)
     summary["seconds"] = round(time.perf_counter() - start, 1)
     write_summary(run_dir, summary)

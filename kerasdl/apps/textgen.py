@@ -39,8 +39,9 @@ DESCRIPTION = "train a character-level RNN on a text file, sample text and expor
 def add_arguments(parser):
     from kerasdl.apps._common import add_runtime_arguments
 
-    parser.add_argument("--text", default=None,
-                        help="UTF-8 text file to learn (default: $KERASDL_DATA_DIR/text/tinyshakespeare.txt)")
+    parser.add_argument(
+        "--text", default=None, help="UTF-8 text file to learn (default: $KERASDL_DATA_DIR/text/tinyshakespeare.txt)"
+    )
     parser.add_argument("--cell", choices=["lstm", "gru", "simple"], default="gru", help="recurrent cell")
     parser.add_argument("--units", type=int, default=256, help="recurrent units per layer")
     parser.add_argument("--layers", type=int, default=1, help="recurrent layers")
@@ -49,13 +50,21 @@ def add_arguments(parser):
     parser.add_argument("--sequence-length", type=int, default=100, help="characters per training window")
     parser.add_argument("--batch-size", type=int, default=64, help="windows per batch")
     parser.add_argument("--epochs", type=int, default=10, help="passes (of --steps-per-epoch steps when given)")
-    parser.add_argument("--steps-per-epoch", type=int, default=None,
-                        help="train steps per epoch (default: one pass over the training text)")
+    parser.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        default=None,
+        help="train steps per epoch (default: one pass over the training text)",
+    )
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="Adam learning rate")
     parser.add_argument("--clipnorm", type=float, default=5.0, help="gradient norm clip (0: off)")
     parser.add_argument("--validation-fraction", type=float, default=0.1, help="held-out tail of the text")
-    parser.add_argument("--time-budget", type=float, default=None,
-                        help="stop after the epoch that ends past this many seconds of training")
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        help="stop after the epoch that ends past this many seconds of training",
+    )
     parser.add_argument("--prompt", default="ROMEO:", help="text to continue when sampling")
     parser.add_argument("--num-chars", type=int, default=400, help="characters to sample")
     parser.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (0: greedy)")

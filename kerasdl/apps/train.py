@@ -51,19 +51,25 @@ def add_arguments(parser, *, default_epochs=5, default_export="saved_models/trai
         parser.add_argument("builder", help="builder name (see `kerasdl list`)")
         parser.add_argument("--dataset", required=True, choices=DATASETS, help="data set to train on")
     else:
-        parser.add_argument("--dataset", choices=DATASETS, default=None,
-                            help="data set (default: mnist when available, else digits)")
+        parser.add_argument(
+            "--dataset", choices=DATASETS, default=None, help="data set (default: mnist when available, else digits)"
+        )
     parser.add_argument("--epochs", type=int, default=default_epochs, help="training epochs")
-    parser.add_argument("--image-size", type=int, default=None,
-                        help="resize images to SIZE x SIZE inside the model (for builders that need larger inputs)")
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help="resize images to SIZE x SIZE inside the model (for builders that need larger inputs)",
+    )
     parser.add_argument("--batch-size", type=int, default=64, help="batch size")
-    parser.add_argument("--optimizer", default="adam",
-                        help="sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw")
+    parser.add_argument("--optimizer", default="adam", help="sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="learning rate")
-    parser.add_argument("--validation-fraction", type=float, default=0.1,
-                        help="fraction of the training split held out for validation")
-    parser.add_argument("--export", dest="export_dir", default=default_export,
-                        help="folder that receives <run-id>/ (the SavedModel)")
+    parser.add_argument(
+        "--validation-fraction", type=float, default=0.1, help="fraction of the training split held out for validation"
+    )
+    parser.add_argument(
+        "--export", dest="export_dir", default=default_export, help="folder that receives <run-id>/ (the SavedModel)"
+    )
     parser.add_argument("--runs-dir", default="runs/train", help="folder for curves, logs and checkpoints")
     add_runtime_arguments(parser)
 
@@ -98,8 +104,14 @@ def train_and_export(
     from kerasdl._validation import check_int
     from kerasdl.cli import UsageError, record_run
     from kerasdl.data import load_image_classification, make_dataset, train_val_split
-    from kerasdl.export import (EXPORT_TOLERANCE, check_export_agrees, create_run_dir, export_saved_model, load_saved_model,
-                                with_preprocessing)
+    from kerasdl.export import (
+        EXPORT_TOLERANCE,
+        check_export_agrees,
+        create_run_dir,
+        export_saved_model,
+        load_saved_model,
+        with_preprocessing,
+    )
     from kerasdl.models import BUILDERS
     from kerasdl.plots import plot_history
     from kerasdl.training import compile_model, make_callbacks, set_mixed_precision, set_seed, strategy
@@ -112,8 +124,10 @@ def train_and_export(
     for option in builder_options:
         if option in ("input_shape", "num_classes") or option not in accepted:
             allowed = [f"--{p.replace('_', '-')}" for p in accepted if p not in ("input_shape", "num_classes")]
-            raise UsageError(f"builder {builder!r} has no option --{option.replace('_', '-')}; "
-                             f"its options: {', '.join(allowed) or 'none'}")
+            raise UsageError(
+                f"builder {builder!r} has no option --{option.replace('_', '-')}; "
+                f"its options: {', '.join(allowed) or 'none'}"
+            )
     epochs = check_int("epochs", epochs, minimum=1)
     if image_size is not None:
         image_size = check_int("image_size", image_size, minimum=1)
@@ -125,8 +139,10 @@ def train_and_export(
         log(f"Mixed precision: {set_mixed_precision(True)} (outputs kept float32)")
 
     data = load_image_classification(dataset)
-    log(f"Data set: {data.name} ({data.source}): {len(data.x_train)} train / {len(data.x_test)} test "
-        f"images of shape {data.input_shape}, {data.num_classes} classes")
+    log(
+        f"Data set: {data.name} ({data.source}): {len(data.x_train)} train / {len(data.x_test)} test "
+        f"images of shape {data.input_shape}, {data.num_classes} classes"
+    )
     model_input_shape = data.input_shape if image_size is None else (image_size, image_size, data.input_shape[-1])
     with distribution.scope():
         try:
@@ -139,16 +155,21 @@ def train_and_export(
             resized = keras.layers.Resizing(image_size, image_size, name="resize")(inputs)
             model = keras.Model(inputs, model(resized), name=f"{model.name}_{image_size}px")
         if mixed_precision:  # softmax/loss in float32 for numerical stability
-            model = keras.Model(model.inputs, keras.layers.Activation("linear", dtype="float32",
-                                                                      name="float32_output")(model.outputs[0]),
-                                name=model.name)
+            model = keras.Model(
+                model.inputs,
+                keras.layers.Activation("linear", dtype="float32", name="float32_output")(model.outputs[0]),
+                name=model.name,
+            )
         if model.output_shape[-1] != data.num_classes:
-            raise UsageError(f"builder {builder!r} gives {model.output_shape[-1]} outputs, "
-                             f"data set {dataset!r} has {data.num_classes} classes")
+            raise UsageError(
+                f"builder {builder!r} gives {model.output_shape[-1]} outputs, "
+                f"data set {dataset!r} has {data.num_classes} classes"
+            )
         compile_model(model, optimizer, learning_rate, jit_compile=jit_compile)
 
     (x_train, y_train), (x_val, y_val) = train_val_split(
-        data.x_train, data.y_train, validation_fraction=validation_fraction, seed=seed)
+        data.x_train, data.y_train, validation_fraction=validation_fraction, seed=seed
+    )
     run_dir = create_run_dir(runs_dir)  # claimed exclusively: no other run can be handed this folder
     callbacks = make_callbacks(checkpoint_path=run_dir / "best.keras", csv_path=run_dir / "history.csv")
     best = next(c for c in callbacks if isinstance(c, BestCheckpoint))
@@ -163,21 +184,32 @@ def train_and_export(
     )
     check_finite_weights(model)
     test_loss, test_accuracy = model.evaluate(make_dataset(data.x_test, data.y_test, 256, shuffle=False), verbose=0)
-    curves = plot_history(history, run_dir / "training_curves.png",
-                          title=f"{builder} on {data.name}: test accuracy {test_accuracy:.4f}")
+    curves = plot_history(
+        history, run_dir / "training_curves.png", title=f"{builder} on {data.name}: test accuracy {test_accuracy:.4f}"
+    )
 
     serving = with_preprocessing(model, keras.layers.Rescaling(1 / 255, name="scale_uint8"))
     export_path = export_saved_model(serving, Path(export_dir) / run_dir.name)  # named after its run
     raw_test = np.round(data.x_test[:512] * 255).astype("uint8")
     max_diff = check_export_agrees(
-        load_saved_model(export_path)(raw_test), model.predict(raw_test.astype("float32") / 255, verbose=0),
-        tolerance=MIXED_PRECISION_EXPORT_TOLERANCE if mixed_precision else EXPORT_TOLERANCE)
+        load_saved_model(export_path)(raw_test),
+        model.predict(raw_test.astype("float32") / 255, verbose=0),
+        tolerance=MIXED_PRECISION_EXPORT_TOLERANCE if mixed_precision else EXPORT_TOLERANCE,
+    )
 
     result = TrainResult(
-        builder=builder, dataset=data.name, data_source=data.source, epochs_run=len(history.history["loss"]),
-        test_accuracy=float(test_accuracy), test_loss=float(test_loss), parameters=model.count_params(),
-        export_path=str(export_path), run_dir=str(run_dir), curves_png=str(curves),
-        export_max_abs_diff=max_diff, seconds=round(time.perf_counter() - start, 1),
+        builder=builder,
+        dataset=data.name,
+        data_source=data.source,
+        epochs_run=len(history.history["loss"]),
+        test_accuracy=float(test_accuracy),
+        test_loss=float(test_loss),
+        parameters=model.count_params(),
+        export_path=str(export_path),
+        run_dir=str(run_dir),
+        curves_png=str(curves),
+        export_max_abs_diff=max_diff,
+        seconds=round(time.perf_counter() - start, 1),
     )
     write_summary(run_dir, asdict(result))  # atomic: a kill leaves no truncated summary
     return result
@@ -188,18 +220,30 @@ def print_summary(result: TrainResult, log=print) -> None:
     log(f"  data set        {result.dataset} ({result.data_source})")
     log(f"  model           {result.builder}, {result.parameters:,} parameters, {result.epochs_run} epochs")
     log(f"  test accuracy   {result.test_accuracy:.4f} (loss {result.test_loss:.4f})")
-    log(f"  export          {result.export_path} (SavedModel, takes uint8 images; reload max |diff| "
-        f"{result.export_max_abs_diff:.1e})")
+    log(
+        f"  export          {result.export_path} (SavedModel, takes uint8 images; reload max |diff| "
+        f"{result.export_max_abs_diff:.1e})"
+    )
     log(f"  curves          {result.curves_png}")
     log(f"  time            {result.seconds:.0f} s")
 
 
 def run(args) -> int:
     result = train_and_export(
-        args.builder, args.dataset, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
-        learning_rate=args.learning_rate, validation_fraction=args.validation_fraction,
-        export_dir=args.export_dir, runs_dir=args.runs_dir, seed=args.seed, jit_compile=jit_flag(args.jit_compile),
-        builder_options=args.builder_options, image_size=args.image_size, strategy_name=args.strategy,
+        args.builder,
+        args.dataset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        validation_fraction=args.validation_fraction,
+        export_dir=args.export_dir,
+        runs_dir=args.runs_dir,
+        seed=args.seed,
+        jit_compile=jit_flag(args.jit_compile),
+        builder_options=args.builder_options,
+        image_size=args.image_size,
+        strategy_name=args.strategy,
         mixed_precision=args.mixed_precision,
     )
     print_summary(result)

@@ -54,16 +54,25 @@ def run(args) -> int:
     data, epochs = load_images(args)
     run_dir = run_folder(args, "vae")
     with strategy.scope():
-        vae = VAE(vae_encoder(latent_dim=latent_dim, kind=args.kind, seed=args.seed),
-                  vae_decoder(latent_dim=latent_dim, kind=args.kind), beta=beta)
+        vae = VAE(
+            vae_encoder(latent_dim=latent_dim, kind=args.kind, seed=args.seed),
+            vae_decoder(latent_dim=latent_dim, kind=args.kind),
+            beta=beta,
+        )
         vae.compile("adam", learning_rate(args), jit_compile=args.jit)
     train_ds = make_dataset(data.x_train, batch_size=args.batch_size, seed=args.seed)
     test_ds = make_dataset(data.x_test, batch_size=512, shuffle=False)
     samples = SampleGrid(run_dir, vae.decoder, latent_dim, value_range=(0.0, 1.0), seed=args.seed)
     logs, checkpoint = fit_resumable(
-        vae, train_ds, epochs, run_dir, validation_data=test_ds, callbacks=[samples],
+        vae,
+        train_ds,
+        epochs,
+        run_dir,
+        validation_data=test_ds,
+        callbacks=[samples],
         learning_rates=None if args.learning_rate is None else {"optimizer": args.learning_rate},
-        announce_run=record_run)
+        announce_run=record_run,
+    )
 
     test = vae.evaluate(test_ds, verbose=0, return_dict=True)
     curves = plot_history(logs, run_dir / "training_curves.png", title=f"{args.kind} VAE, {latent_dim}-D latent")
@@ -72,16 +81,26 @@ def run(args) -> int:
     save_image_grid(interpolation, run_dir / "interpolation.png", ncols=10)
     save_image_grid(vae.generate(64, seed=args.seed), run_dir / "samples_final.png")
     summary = {
-        "app": "vae", "kind": args.kind, "latent_dim": latent_dim, "beta": beta, "dataset": data.name,
-        "epochs_done": int(checkpoint.epoch.numpy()), "test_loss": round(test["loss"], 3),
-        "test_reconstruction_loss": round(test["reconstruction_loss"], 3), "test_kl_loss": round(test["kl_loss"], 3),
-        "stopped_on_nan": checkpoint.stopped_on_nan, "run_dir": str(run_dir), "curves_png": str(curves),
+        "app": "vae",
+        "kind": args.kind,
+        "latent_dim": latent_dim,
+        "beta": beta,
+        "dataset": data.name,
+        "epochs_done": int(checkpoint.epoch.numpy()),
+        "test_loss": round(test["loss"], 3),
+        "test_reconstruction_loss": round(test["reconstruction_loss"], 3),
+        "test_kl_loss": round(test["kl_loss"], 3),
+        "stopped_on_nan": checkpoint.stopped_on_nan,
+        "run_dir": str(run_dir),
+        "curves_png": str(curves),
     }
     if latent_dim == 2:
-        summary["manifold_png"] = str(save_image_grid(latent_manifold(vae.decoder, 15), run_dir / "manifold.png",
-                                                      ncols=15))
-    export_path = export_image_generator(vae.decoder, f"{args.export_dir}/{run_dir.name}", value_range=(0.0, 1.0),
-                                         overwrite=args.resume is not None)
+        summary["manifold_png"] = str(
+            save_image_grid(latent_manifold(vae.decoder, 15), run_dir / "manifold.png", ncols=15)
+        )
+    export_path = export_image_generator(
+        vae.decoder, f"{args.export_dir}/{run_dir.name}", value_range=(0.0, 1.0), overwrite=args.resume is not None
+    )
     summary["export"] = str(export_path)
     summary["export_max_abs_diff"] = verify_export(export_path, vae.decoder, value_range=(0.0, 1.0))
     finish(run_dir, summary, start)

@@ -29,16 +29,26 @@ DESCRIPTION = "train a triplet-loss face embedding, pick a verification threshol
 
 
 def add_arguments(parser):
-    parser.add_argument("--dataset", choices=["olivetti", "digits"], default=None,
-                        help="identities to learn (default: olivetti when on disk, else digits)")
+    parser.add_argument(
+        "--dataset",
+        choices=["olivetti", "digits"],
+        default=None,
+        help="identities to learn (default: olivetti when on disk, else digits)",
+    )
     parser.add_argument("--embedding-dim", type=int, default=64)
-    parser.add_argument("--backbone", default="cnn",
-                        help="cnn (a small CNN trained from scratch, --filters) or a pretrained network for "
-                             "kerasdl.transfer.load_backbone (mobilenet_v2, efficientnet_b0, resnet50, vgg16), frozen")
+    parser.add_argument(
+        "--backbone",
+        default="cnn",
+        help="cnn (a small CNN trained from scratch, --filters) or a pretrained network for "
+        "kerasdl.transfer.load_backbone (mobilenet_v2, efficientnet_b0, resnet50, vgg16), frozen",
+    )
     parser.add_argument("--filters", default="32,64,128,256", help="cnn backbone conv widths, comma-separated")
-    parser.add_argument("--feature-layers", default="auto3",
-                        help="pretrained backbone: comma-separated layer names, or autoN: the N blocks whose "
-                             "untrained features best separate the training and validation people")
+    parser.add_argument(
+        "--feature-layers",
+        default="auto3",
+        help="pretrained backbone: comma-separated layer names, or autoN: the N blocks whose "
+        "untrained features best separate the training and validation people",
+    )
     parser.add_argument("--backbone-size", type=int, default=96, help="pretrained backbone: input size (px)")
     parser.add_argument("--weights", default="imagenet", help="pretrained backbone: imagenet, none or a file")
     parser.add_argument("--mining", choices=["batch_all", "batch_hard", "semi_hard"], default="batch_all")
@@ -48,11 +58,16 @@ def add_arguments(parser):
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--steps-per-epoch", type=int, default=30)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--augment", action="store_true",
-                        help="random flip, shift, rotation and zoom of the training images")
+    parser.add_argument(
+        "--augment", action="store_true", help="random flip, shift, rotation and zoom of the training images"
+    )
     parser.add_argument("--pairs", type=int, default=2000, help="validation and test pairs each")
-    parser.add_argument("--export", dest="export_dir", default="saved_models/verify",
-                        help="folder that receives <run-id>/ (the SavedModel); 'none' skips the export")
+    parser.add_argument(
+        "--export",
+        dest="export_dir",
+        default="saved_models/verify",
+        help="folder that receives <run-id>/ (the SavedModel); 'none' skips the export",
+    )
     parser.add_argument("--runs-dir", default="runs/verify")
     parser.add_argument("--verbose", type=int, default=2, help="Keras fit verbosity (0, 1, 2)")
     add_runtime_arguments(parser)
@@ -87,8 +102,10 @@ def run(args) -> int:
     if args.dataset is None and dataset == "digits":
         print("Olivetti faces not found in $KERASDL_DATA_DIR/olivetti/: using scikit-learn digits as identities")
     data = load_identities(dataset, seed=args.seed)
-    print(f"Data: {data.source}: {len(np.unique(data.y_train))} train / {len(np.unique(data.y_val))} validation / "
-          f"{len(np.unique(data.y_test))} test identities, images {data.input_shape}")
+    print(
+        f"Data: {data.source}: {len(np.unique(data.y_train))} train / {len(np.unique(data.y_val))} validation / "
+        f"{len(np.unique(data.y_test))} test identities, images {data.input_shape}"
+    )
 
     with strategy.scope():
         loaded = None
@@ -97,22 +114,37 @@ def run(args) -> int:
 
             size = check_int("backbone-size", args.backbone_size, minimum=32)
             loaded = load_backbone(args.backbone, input_shape=(size, size, 3), weights=weights_value(args.weights))
-        embedding, feature_layers, _ = build_embedding(data, args.embedding_dim, filters=filters, loaded=loaded,
-                                                       feature_layers=args.feature_layers, num_pairs=args.pairs,
-                                                       seed=args.seed)
+        embedding, feature_layers, _ = build_embedding(
+            data,
+            args.embedding_dim,
+            filters=filters,
+            loaded=loaded,
+            feature_layers=args.feature_layers,
+            num_pairs=args.pairs,
+            seed=args.seed,
+        )
         if loaded is not None:
             print(f"Backbone {args.backbone} ({args.weights} weights, frozen), features of {feature_layers}")
         model = SiameseModel(embedding, margin=args.margin, mining=args.mining)
         model.compile("adam", args.learning_rate, jit_compile=args.jit)
     run_dir = new_run_dir(args.runs_dir)
     history = train_verifier(
-        model, data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-        identities_per_batch=args.identities_per_batch, images_per_identity=args.images_per_identity,
-        augment=args.augment, validation_steps=5, seed=args.seed, verbose=args.verbose,
+        model,
+        data,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        identities_per_batch=args.identities_per_batch,
+        images_per_identity=args.images_per_identity,
+        augment=args.augment,
+        validation_steps=5,
+        seed=args.seed,
+        verbose=args.verbose,
         callbacks=make_callbacks(checkpoint_path=run_dir / "best.weights.h5", csv_path=run_dir / "history.csv"),
     )
     if any(not np.isfinite(v) for v in history.history["loss"]):
-        raise RuntimeError(f"training diverged (NaN/inf loss); the last good weights are in {run_dir / 'best.weights.h5'}")
+        raise RuntimeError(
+            f"training diverged (NaN/inf loss); the last good weights are in {run_dir / 'best.weights.h5'}"
+        )
     curves = plot_history(history, run_dir / "training_curves.png", title=f"triplet loss ({args.mining} mining)")
 
     result = evaluate_verifier(embedding, data, num_pairs=args.pairs, seed=args.seed)
@@ -121,26 +153,48 @@ def run(args) -> int:
     from sklearn.metrics import roc_curve
 
     fpr, tpr, _ = roc_curve(result.test_same, -result.test_distances)
-    roc_png = plot_curves({f"unseen people (AUC {test_auc:.3f})": (fpr, tpr), "chance": ([0, 1], [0, 1])},
-                          run_dir / "roc.png", xlabel="false positive rate", ylabel="true positive rate",
-                          title="verification ROC")
+    roc_png = plot_curves(
+        {f"unseen people (AUC {test_auc:.3f})": (fpr, tpr), "chance": ([0, 1], [0, 1])},
+        run_dir / "roc.png",
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+        title="verification ROC",
+    )
 
     summary = {
-        "dataset": data.name, "data_source": data.source,
-        "identities": {"train": int(len(np.unique(data.y_train))), "validation": int(len(np.unique(data.y_val))),
-                       "test": int(len(np.unique(data.y_test)))},
-        "model": {"embedding_dim": args.embedding_dim, "backbone": args.backbone,
-                  "filters": list(filters) if args.backbone == "cnn" else None, "feature_layers": feature_layers,
-                  "parameters": embedding.count_params()},
-        "mining": args.mining, "margin": args.margin, "epochs": len(history.history["loss"]),
+        "dataset": data.name,
+        "data_source": data.source,
+        "identities": {
+            "train": int(len(np.unique(data.y_train))),
+            "validation": int(len(np.unique(data.y_val))),
+            "test": int(len(np.unique(data.y_test))),
+        },
+        "model": {
+            "embedding_dim": args.embedding_dim,
+            "backbone": args.backbone,
+            "filters": list(filters) if args.backbone == "cnn" else None,
+            "feature_layers": feature_layers,
+            "parameters": embedding.count_params(),
+        },
+        "mining": args.mining,
+        "margin": args.margin,
+        "epochs": len(history.history["loss"]),
         "steps_per_epoch": args.steps_per_epoch,
-        "threshold": choice.threshold, "validation_roc_auc": choice.roc_auc, "validation_accuracy": choice.accuracy,
-        "test_roc_auc": test_auc, "test_verification_accuracy": test_accuracy, "one_shot": one_shot,
-        "curves_png": str(curves), "roc_png": str(roc_png), "run_dir": str(run_dir),
+        "threshold": choice.threshold,
+        "validation_roc_auc": choice.roc_auc,
+        "validation_accuracy": choice.accuracy,
+        "test_roc_auc": test_auc,
+        "test_verification_accuracy": test_accuracy,
+        "one_shot": one_shot,
+        "curves_png": str(curves),
+        "roc_png": str(roc_png),
+        "run_dir": str(run_dir),
     }
     summary["embedding_keras"] = str(save_keras(embedding, run_dir / "embedding.keras"))  # the final weights
     if args.export_dir != "none":
-        serving = with_preprocessing(embedding, keras.layers.Rescaling(1 / 255, name="scale_uint8"), input_name="images")
+        serving = with_preprocessing(
+            embedding, keras.layers.Rescaling(1 / 255, name="scale_uint8"), input_name="images"
+        )
         export_path = export_saved_model(serving, Path(args.export_dir) / run_dir.name)
         sample = data.x_test[:32]
         max_diff = check_export_agrees(load_saved_model(export_path)(sample), verifier.embed(sample))
@@ -150,11 +204,15 @@ def run(args) -> int:
     print(f"\nEmbedding {embedding.count_params():,} parameters, {summary['epochs']} epochs, {args.mining} mining")
     print(f"  threshold (validation ROC)   {choice.threshold:.4f} (validation AUC {choice.roc_auc:.4f})")
     print(f"  verification, unseen people  ROC AUC {test_auc:.4f}, accuracy {test_accuracy:.4f}")
-    print(f"  one-shot recognition         top-1 {one_shot['top1_accuracy']:.4f}, with threshold "
-          f"{one_shot['accuracy_with_threshold']:.4f}, impostors rejected {one_shot.get('impostor_rejection_rate', float('nan')):.4f}")
+    print(
+        f"  one-shot recognition         top-1 {one_shot['top1_accuracy']:.4f}, with threshold "
+        f"{one_shot['accuracy_with_threshold']:.4f}, impostors rejected {one_shot.get('impostor_rejection_rate', float('nan')):.4f}"
+    )
     if "export_path" in summary:
-        print(f"  export                       {summary['export_path']} (uint8 images → embeddings; reload max |diff| "
-              f"{summary['export_max_abs_diff']:.1e})")
+        print(
+            f"  export                       {summary['export_path']} (uint8 images → embeddings; reload max |diff| "
+            f"{summary['export_max_abs_diff']:.1e})"
+        )
     print(f"  summary                      {run_dir / 'summary.json'}")
     return 0
 

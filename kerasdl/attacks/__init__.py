@@ -26,7 +26,20 @@ from kerasdl.attacks.gradient import (
 )
 
 __all__ = [
-    "ATTACKS", "FGSM", "GradientAttack", "ModelOutput", "PGD", "attack_success_rate", "check_labels",
-    "evaluate_attack", "fgsm", "make_attack", "outputs_probabilities", "pgd", "predicted_labels",
-    "robust_accuracy", "score_function", "transferability",
+    "ATTACKS",
+    "FGSM",
+    "GradientAttack",
+    "ModelOutput",
+    "PGD",
+    "attack_success_rate",
+    "check_labels",
+    "evaluate_attack",
+    "fgsm",
+    "make_attack",
+    "outputs_probabilities",
+    "pgd",
+    "predicted_labels",
+    "robust_accuracy",
+    "score_function",
+    "transferability",
 ]

@@ -28,12 +28,14 @@ def _batches(data, batch_size: int):
         if len(x) != len(y):
             raise ValueError(f"data: x has {len(x)} examples but y has {len(y)}")
         for start in range(0, len(x), batch_size):
-            yield x[start:start + batch_size], y[start:start + batch_size]
+            yield x[start : start + batch_size], y[start : start + batch_size]
         return
     import tensorflow as tf
 
     if not isinstance(data, tf.data.Dataset):
-        raise ValueError(f"data must be an (x, y) pair of arrays or a tf.data.Dataset of (x, y), got {type(data).__name__}")
+        raise ValueError(
+            f"data must be an (x, y) pair of arrays or a tf.data.Dataset of (x, y), got {type(data).__name__}"
+        )
     for batch in data.as_numpy_iterator():
         if not isinstance(batch, tuple) or len(batch) < 2:
             raise ValueError("data: the dataset must yield (x, y) batches")
@@ -42,8 +44,9 @@ def _batches(data, batch_size: int):
 
 def _predict(model, x):
     x = np.asarray(x, dtype="float32")
-    return predicted_labels(model.predict_on_batch(x), int(model.output_shape[-1]),
-                            logits=not outputs_probabilities(model))
+    return predicted_labels(
+        model.predict_on_batch(x), int(model.output_shape[-1]), logits=not outputs_probabilities(model)
+    )
 
 
 def _targets_for(targets, labels, num_classes):
@@ -94,8 +97,9 @@ def _run(model, data, attack, scorers, targets, batch_size):
         labels = check_labels(y, num_outputs, len(x))
         attack_labels = labels
         if targeted:
-            attack_labels = check_labels(_targets_for(targets, labels, max(num_outputs, 2)), num_outputs, len(x),
-                                         name="targets")
+            attack_labels = check_labels(
+                _targets_for(targets, labels, max(num_outputs, 2)), num_outputs, len(x), name="targets"
+            )
         x_adv = attack(model, x, attack_labels)
         for scorer, tally in zip(scorers, tallies):
             tally.add(scorer, x, x_adv, labels, attack_labels, targeted)

@@ -94,9 +94,15 @@ def score_function(model, *, logits=True, extra_outputs=()):
     """
     extra_outputs = list(extra_outputs)
     layer = _last_layer(model)
-    reach = (logits and outputs_probabilities(model) and layer is not None and not isinstance(layer, keras.Model)
-             and isinstance(layer, (keras.layers.Softmax, keras.layers.Activation, keras.layers.Dense))
-             and not getattr(layer, "quantization_mode", None) and bool(getattr(model, "inputs", None)))
+    reach = (
+        logits
+        and outputs_probabilities(model)
+        and layer is not None
+        and not isinstance(layer, keras.Model)
+        and isinstance(layer, (keras.layers.Softmax, keras.layers.Activation, keras.layers.Dense))
+        and not getattr(layer, "quantization_mode", None)
+        and bool(getattr(model, "inputs", None))
+    )
     graph = None
     if reach:
         try:
@@ -218,8 +224,22 @@ class GradientAttack:
 
     name = "attack"
 
-    def __init__(self, eps, *, steps=1, step_size=None, norm="linf", random_start=False, targeted=False,
-                 clip_min=0.0, clip_max=1.0, from_logits=None, batch_size=256, jit_compile="auto", seed=0):
+    def __init__(
+        self,
+        eps,
+        *,
+        steps=1,
+        step_size=None,
+        norm="linf",
+        random_start=False,
+        targeted=False,
+        clip_min=0.0,
+        clip_max=1.0,
+        from_logits=None,
+        batch_size=256,
+        jit_compile="auto",
+        seed=0,
+    ):
         from kerasdl._backend import require_tensorflow
 
         require_tensorflow("the gradient attacks (FGSM, PGD)")
@@ -232,8 +252,11 @@ class GradientAttack:
             step_size = self.eps * min(1.0, 2.5 / self.steps)  # Madry et al.: 2.5*eps/steps
         self.step_size = check_float("step_size", step_size, minimum=0.0)
         if self.step_size > self.eps * (1 + 1e-9) and self.steps > 1:
-            warnings.warn(f"step_size={self.step_size} is larger than eps={self.eps}: every PGD step overshoots the "
-                          "eps-ball and is projected back (a step of about 2.5*eps/steps is usual)", stacklevel=2)
+            warnings.warn(
+                f"step_size={self.step_size} is larger than eps={self.eps}: every PGD step overshoots the "
+                "eps-ball and is projected back (a step of about 2.5*eps/steps is usual)",
+                stacklevel=2,
+            )
         check_choice("random_start", random_start, (True, False))
         check_choice("targeted", targeted, (True, False))
         self.random_start, self.targeted = random_start, targeted
@@ -253,10 +276,20 @@ class GradientAttack:
         self._compiled = None
 
     def get_config(self) -> dict:
-        return {"eps": self.eps, "steps": self.steps, "step_size": self.step_size, "norm": self.norm,
-                "random_start": self.random_start, "targeted": self.targeted, "clip_min": self.clip_min,
-                "clip_max": self.clip_max, "from_logits": self.from_logits, "batch_size": self.batch_size,
-                "jit_compile": self._jit_compile_request, "seed": self.seed}
+        return {
+            "eps": self.eps,
+            "steps": self.steps,
+            "step_size": self.step_size,
+            "norm": self.norm,
+            "random_start": self.random_start,
+            "targeted": self.targeted,
+            "clip_min": self.clip_min,
+            "clip_max": self.clip_max,
+            "from_logits": self.from_logits,
+            "batch_size": self.batch_size,
+            "jit_compile": self._jit_compile_request,
+            "seed": self.seed,
+        }
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -321,8 +354,9 @@ class GradientAttack:
         if self.steps == 1:
             x_adv = step(x_adv)
         else:  # an explicit while_loop: Keras traces train_step without AutoGraph
-            _, x_adv = tf.while_loop(lambda i, _: i < self.steps, lambda i, x_adv: (i + 1, step(x_adv)),
-                                     (tf.constant(0), x_adv))
+            _, x_adv = tf.while_loop(
+                lambda i, _: i < self.steps, lambda i, x_adv: (i + 1, step(x_adv)), (tf.constant(0), x_adv)
+            )
         return tf.stop_gradient(x_adv)
 
     # ------------------------------------------------------------------ eager entry point
@@ -331,8 +365,12 @@ class GradientAttack:
         # One cached graph, for the last model attacked: bounded memory (the graph holds the model).
         if self._compiled is None or self._compiled[0] is not model:
             output = ModelOutput(model, self.from_logits)
-            fn = tf.function(lambda x, labels, seed: self.perturb_graph(output, x, labels, seed),
-                             jit_compile=self.jit_compile, reduce_retracing=True, autograph=False)
+            fn = tf.function(
+                lambda x, labels, seed: self.perturb_graph(output, x, labels, seed),
+                jit_compile=self.jit_compile,
+                reduce_retracing=True,
+                autograph=False,
+            )
             self._compiled = (model, output, fn)
         return self._compiled[1], self._compiled[2]
 
@@ -354,9 +392,11 @@ class GradientAttack:
         if x.ndim != len(expected) or any(d is not None and d != n for d, n in zip(expected[1:], x.shape[1:])):
             raise ValueError(f"x must be a batch of shape {wanted} for model {model.name!r}, got shape {x.shape}")
         if x.size and (x.min() < self.clip_min - _RANGE_TOLERANCE or x.max() > self.clip_max + _RANGE_TOLERANCE):
-            raise ValueError(f"x has values in [{x.min():.4g}, {x.max():.4g}], outside the declared valid range "
-                             f"[clip_min, clip_max] = [{self.clip_min}, {self.clip_max}]; scale the inputs "
-                             "(e.g. uint8 / 255) or set clip_min/clip_max")
+            raise ValueError(
+                f"x has values in [{x.min():.4g}, {x.max():.4g}], outside the declared valid range "
+                f"[clip_min, clip_max] = [{self.clip_min}, {self.clip_max}]; scale the inputs "
+                "(e.g. uint8 / 255) or set clip_min/clip_max"
+            )
         labels = check_labels(y, int(model.output_shape[-1]), len(x))
         return x, labels
 
@@ -367,8 +407,13 @@ class GradientAttack:
         for start in range(0, len(x), self.batch_size):
             self._calls += 1
             seed = tf.constant([self.seed, self._calls], dtype=tf.int32)
-            pieces.append(fn(tf.constant(x[start:start + self.batch_size]),
-                             tf.constant(labels[start:start + self.batch_size]), seed).numpy())
+            pieces.append(
+                fn(
+                    tf.constant(x[start : start + self.batch_size]),
+                    tf.constant(labels[start : start + self.batch_size]),
+                    seed,
+                ).numpy()
+            )
         return np.concatenate(pieces) if pieces else x.copy()
 
     generate = __call__
@@ -382,11 +427,33 @@ class FGSM(GradientAttack):
 
     name = "fgsm"
 
-    def __init__(self, eps, *, norm="linf", targeted=False, clip_min=0.0, clip_max=1.0, from_logits=None,
-                 batch_size=256, jit_compile="auto", seed=0):
-        super().__init__(eps, steps=1, step_size=eps, norm=norm, random_start=False, targeted=targeted,
-                         clip_min=clip_min, clip_max=clip_max, from_logits=from_logits, batch_size=batch_size,
-                         jit_compile=jit_compile, seed=seed)
+    def __init__(
+        self,
+        eps,
+        *,
+        norm="linf",
+        targeted=False,
+        clip_min=0.0,
+        clip_max=1.0,
+        from_logits=None,
+        batch_size=256,
+        jit_compile="auto",
+        seed=0,
+    ):
+        super().__init__(
+            eps,
+            steps=1,
+            step_size=eps,
+            norm=norm,
+            random_start=False,
+            targeted=targeted,
+            clip_min=clip_min,
+            clip_max=clip_max,
+            from_logits=from_logits,
+            batch_size=batch_size,
+            jit_compile=jit_compile,
+            seed=seed,
+        )
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -407,11 +474,36 @@ class PGD(GradientAttack):
 
     name = "pgd"
 
-    def __init__(self, eps, *, steps=40, step_size=None, norm="linf", random_start=True, targeted=False,
-                 clip_min=0.0, clip_max=1.0, from_logits=None, batch_size=256, jit_compile="auto", seed=0):
-        super().__init__(eps, steps=steps, step_size=step_size, norm=norm, random_start=random_start,
-                         targeted=targeted, clip_min=clip_min, clip_max=clip_max, from_logits=from_logits,
-                         batch_size=batch_size, jit_compile=jit_compile, seed=seed)
+    def __init__(
+        self,
+        eps,
+        *,
+        steps=40,
+        step_size=None,
+        norm="linf",
+        random_start=True,
+        targeted=False,
+        clip_min=0.0,
+        clip_max=1.0,
+        from_logits=None,
+        batch_size=256,
+        jit_compile="auto",
+        seed=0,
+    ):
+        super().__init__(
+            eps,
+            steps=steps,
+            step_size=step_size,
+            norm=norm,
+            random_start=random_start,
+            targeted=targeted,
+            clip_min=clip_min,
+            clip_max=clip_max,
+            from_logits=from_logits,
+            batch_size=batch_size,
+            jit_compile=jit_compile,
+            seed=seed,
+        )
 
 
 ATTACKS = {"fgsm": FGSM, "pgd": PGD}

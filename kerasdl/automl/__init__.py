@@ -20,6 +20,16 @@ from kerasdl.automl.nas import (
 from kerasdl.automl.tuner import TUNERS, make_hypermodel, tune
 
 __all__ = [
-    "NASController", "SearchResult", "SearchSpace", "TUNERS", "child_cnn", "controller_update", "make_hypermodel",
-    "nas_search", "plot_search", "random_search", "train_child", "tune",
+    "NASController",
+    "SearchResult",
+    "SearchSpace",
+    "TUNERS",
+    "child_cnn",
+    "controller_update",
+    "make_hypermodel",
+    "nas_search",
+    "plot_search",
+    "random_search",
+    "train_child",
+    "tune",
 ]

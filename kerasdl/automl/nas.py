@@ -56,7 +56,7 @@ class SearchSpace:
         if len(indices) != len(decisions):
             raise ValueError(f"expected {len(decisions)} decisions, got {len(indices)}")
         values = [options[int(i)] for (_, options), i in zip(decisions, indices)]
-        return [dict(zip(("filters", "kernel_size", "pooling"), values[k:k + 3])) for k in range(0, len(values), 3)]
+        return [dict(zip(("filters", "kernel_size", "pooling"), values[k : k + 3])) for k in range(0, len(values), 3)]
 
 
 def child_cnn(architecture, input_shape=(8, 8, 1), num_classes: int = 10):
@@ -64,8 +64,9 @@ def child_cnn(architecture, input_shape=(8, 8, 1), num_classes: int = 10):
     inputs = keras.Input(input_shape, name="image")
     x = inputs
     for i, layer in enumerate(architecture, start=1):
-        x = keras.layers.Conv2D(layer["filters"], layer["kernel_size"], padding="same", activation="relu",
-                                name=f"conv{i}")(x)
+        x = keras.layers.Conv2D(
+            layer["filters"], layer["kernel_size"], padding="same", activation="relu", name=f"conv{i}"
+        )(x)
         if layer["pooling"] == "max" and x.shape[1] > 1:
             x = keras.layers.MaxPooling2D(2, padding="same", name=f"pool{i}")(x)
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
@@ -81,8 +82,16 @@ def digits_search_data(validation_fraction: float = 0.2, seed: int = 0):
     return train_val_split(scale_images(x_train), y_train, validation_fraction=validation_fraction, seed=seed)
 
 
-def train_child(architecture, data, *, epochs: int = 3, batch_size: int = 32, learning_rate: float = 3e-3,
-                seed: int = 0, jit_compile="auto") -> float:
+def train_child(
+    architecture,
+    data,
+    *,
+    epochs: int = 3,
+    batch_size: int = 32,
+    learning_rate: float = 3e-3,
+    seed: int = 0,
+    jit_compile="auto",
+) -> float:
     """Train a child briefly (Adam) and return its validation accuracy — the controller's reward.
 
     ``jit_compile="auto"``: XLA with a GPU; on CPU each child's compilation would cost more
@@ -91,8 +100,12 @@ def train_child(architecture, data, *, epochs: int = 3, batch_size: int = 32, le
 
     (x_train, y_train), (x_val, y_val) = data
     keras.utils.set_random_seed(seed)
-    model = compile_model(child_cnn(architecture, x_train.shape[1:], int(y_train.max()) + 1), "adam",
-                          learning_rate, jit_compile=jit_compile)
+    model = compile_model(
+        child_cnn(architecture, x_train.shape[1:], int(y_train.max()) + 1),
+        "adam",
+        learning_rate,
+        jit_compile=jit_compile,
+    )
     model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
     # one eager forward pass on the small validation split (cheaper than tracing evaluate())
     predictions = np.asarray(model(x_val, training=False))
@@ -116,8 +129,10 @@ class NASController(keras.Model):
         self.start = keras.layers.Embedding(1, self.embedding_dim, name="start_token")
         self.heads = [keras.layers.Dense(n, name=f"decision{t}_logits") for t, n in enumerate(self.num_options)]
         # a choice is embedded to become the next step's input; the last choice feeds nothing
-        self.embeddings = [keras.layers.Embedding(n, self.embedding_dim, name=f"decision{t}_embedding")
-                           for t, n in enumerate(self.num_options[:-1])]
+        self.embeddings = [
+            keras.layers.Embedding(n, self.embedding_dim, name=f"decision{t}_embedding")
+            for t, n in enumerate(self.num_options[:-1])
+        ]
 
     def call(self, actions):
         """Teacher-forced: ``actions`` (batch, T) → (Σ_t log P(a_t | a_<t), mean entropy per step)."""
@@ -166,9 +181,9 @@ class SearchResult:
     """One search: every sampled architecture with its reward, the best one, and the search curve."""
 
     method: str
-    architectures: list = field(default_factory=list)   # decoded, one per child training
-    rewards: list = field(default_factory=list)         # validation accuracies
-    baselines: list = field(default_factory=list)       # NAS only: b before each update
+    architectures: list = field(default_factory=list)  # decoded, one per child training
+    rewards: list = field(default_factory=list)  # validation accuracies
+    baselines: list = field(default_factory=list)  # NAS only: b before each update
     seconds: float = 0.0
 
     @property
@@ -188,11 +203,16 @@ class SearchResult:
         return float(self.rewards[self.best_index])
 
     def summary(self) -> dict:
-        return {"method": self.method, "child_trainings": len(self.rewards), "best_reward": self.best_reward,
-                "best_architecture": self.best_architecture, "best_at_trial": self.best_index + 1,
-                "mean_reward": float(np.mean(self.rewards)),
-                "mean_reward_last_quarter": float(np.mean(self.rewards[-max(1, len(self.rewards) // 4):])),
-                "seconds": round(self.seconds, 1)}
+        return {
+            "method": self.method,
+            "child_trainings": len(self.rewards),
+            "best_reward": self.best_reward,
+            "best_architecture": self.best_architecture,
+            "best_at_trial": self.best_index + 1,
+            "mean_reward": float(np.mean(self.rewards)),
+            "mean_reward_last_quarter": float(np.mean(self.rewards[-max(1, len(self.rewards) // 4) :])),
+            "seconds": round(self.seconds, 1),
+        }
 
 
 def _check_search_args(trials, epochs):
@@ -200,10 +220,20 @@ def _check_search_args(trials, epochs):
     check_int("epochs", epochs, minimum=1)
 
 
-def nas_search(trials: int = 20, *, space: SearchSpace | None = None, data=None, epochs: int = 3,
-               controller_lr: float = 0.05, baseline_decay: float = 0.8, entropy_coef: float = 1e-3,
-               units: int = 32, seed: int = 0, max_seconds: float | None = None,
-               progress: bool = True) -> SearchResult:
+def nas_search(
+    trials: int = 20,
+    *,
+    space: SearchSpace | None = None,
+    data=None,
+    epochs: int = 3,
+    controller_lr: float = 0.05,
+    baseline_decay: float = 0.8,
+    entropy_coef: float = 1e-3,
+    units: int = 32,
+    seed: int = 0,
+    max_seconds: float | None = None,
+    progress: bool = True,
+) -> SearchResult:
     """Controller-driven search: ``trials`` child trainings, one controller update after each.
 
     ``max_seconds`` stops the search early (after the child that passes it); compare with
@@ -238,8 +268,16 @@ def nas_search(trials: int = 20, *, space: SearchSpace | None = None, data=None,
     return result
 
 
-def random_search(trials: int = 20, *, space: SearchSpace | None = None, data=None, epochs: int = 3, seed: int = 0,
-                  max_seconds: float | None = None, progress: bool = True) -> SearchResult:
+def random_search(
+    trials: int = 20,
+    *,
+    space: SearchSpace | None = None,
+    data=None,
+    epochs: int = 3,
+    seed: int = 0,
+    max_seconds: float | None = None,
+    progress: bool = True,
+) -> SearchResult:
     """Uniform sampling of the same space, ``trials`` child trainings (the baseline for :func:`nas_search`)."""
     from tqdm.auto import tqdm
 

@@ -31,8 +31,17 @@ def _resolve_builder(builder):
     return BUILDERS[builder], builder
 
 
-def make_hypermodel(builder, input_shape, num_classes: int, *, learning_rate=(1e-4, 1e-2), units=(32, 256, 32),
-                    dropout=(0.0, 0.5, 0.1), optimizer: str = "adam", **builder_kwargs):
+def make_hypermodel(
+    builder,
+    input_shape,
+    num_classes: int,
+    *,
+    learning_rate=(1e-4, 1e-2),
+    units=(32, 256, 32),
+    dropout=(0.0, 0.5, 0.1),
+    optimizer: str = "adam",
+    **builder_kwargs,
+):
     """A hypermodel function ``build(hp)`` for ``keras_tuner`` (see the module docstring).
 
     ``learning_rate`` = (min, max), sampled log-uniformly; ``units`` = (min, max, step);
@@ -53,8 +62,9 @@ def make_hypermodel(builder, input_shape, num_classes: int, *, learning_rate=(1e
     else:
         depth = 0
     if dropout is not None and "dropout" in accepted:
-        drop_min, drop_max, drop_step = (check_float(f"dropout[{i}]", v, minimum=0.0, maximum=1.0)
-                                         for i, v in enumerate(dropout))
+        drop_min, drop_max, drop_step = (
+            check_float(f"dropout[{i}]", v, minimum=0.0, maximum=1.0) for i, v in enumerate(dropout)
+        )
         if drop_max >= 1.0:
             raise ValueError(f"dropout maximum must be < 1, got {drop_max}")
     else:
@@ -74,10 +84,26 @@ def make_hypermodel(builder, input_shape, num_classes: int, *, learning_rate=(1e
     return build
 
 
-def tune(builder, x, y, *, validation_data, input_shape=None, num_classes=None, tuner: str = "random",
-         max_trials: int = 10, max_epochs: int = 10, epochs: int = 5, batch_size: int = 64, directory,
-         project_name: str = "kerasdl_tuning", overwrite: bool = True, seed: int = 0, verbose: int = 0,
-         **hypermodel_kwargs):
+def tune(
+    builder,
+    x,
+    y,
+    *,
+    validation_data,
+    input_shape=None,
+    num_classes=None,
+    tuner: str = "random",
+    max_trials: int = 10,
+    max_epochs: int = 10,
+    epochs: int = 5,
+    batch_size: int = 64,
+    directory,
+    project_name: str = "kerasdl_tuning",
+    overwrite: bool = True,
+    seed: int = 0,
+    verbose: int = 0,
+    **hypermodel_kwargs,
+):
     """Search ``builder``'s hyperparameters on ``(x, y)``, selecting on ``val_accuracy``.
 
     ``tuner="random"``: ``keras_tuner.RandomSearch`` with ``max_trials`` trials of ``epochs``
@@ -94,8 +120,13 @@ def tune(builder, x, y, *, validation_data, input_shape=None, num_classes=None, 
     input_shape = tuple(input_shape) if input_shape is not None else tuple(np.shape(x)[1:])
     num_classes = num_classes if num_classes is not None else int(np.max(y)) + 1
     hypermodel = make_hypermodel(builder, input_shape, num_classes, **hypermodel_kwargs)
-    common = {"objective": "val_accuracy", "directory": str(directory), "project_name": project_name,
-              "overwrite": overwrite, "seed": seed}
+    common = {
+        "objective": "val_accuracy",
+        "directory": str(directory),
+        "project_name": project_name,
+        "overwrite": overwrite,
+        "seed": seed,
+    }
     if tuner == "random":
         search = keras_tuner.RandomSearch(hypermodel, max_trials=max_trials, **common)
         fit_epochs = epochs

@@ -9,8 +9,16 @@ from kerasdl.data import sources
 from kerasdl.data.pipeline import ImageClassificationData, scale_images
 
 FASHION_MNIST_CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ]
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 DIGIT_CLASSES = [str(i) for i in range(10)]
@@ -24,11 +32,9 @@ def _mnist_source() -> str:
 # name -> (loader, class names, description of where it came from)
 _CATALOG = {
     "mnist": (sources.load_mnist, DIGIT_CLASSES, _mnist_source),
-    "fashion_mnist": (sources.load_fashion_mnist, FASHION_MNIST_CLASSES,
-                      lambda: "keras.datasets.fashion_mnist"),
+    "fashion_mnist": (sources.load_fashion_mnist, FASHION_MNIST_CLASSES, lambda: "keras.datasets.fashion_mnist"),
     "cifar10": (sources.load_cifar10, CIFAR10_CLASSES, lambda: "keras.datasets.cifar10"),
-    "digits": (sources.load_digits, DIGIT_CLASSES,
-               lambda: "scikit-learn bundled digits, 8x8 resized to 28x28"),
+    "digits": (sources.load_digits, DIGIT_CLASSES, lambda: "scikit-learn bundled digits, 8x8 resized to 28x28"),
 }
 DATASETS = tuple(_CATALOG)
 

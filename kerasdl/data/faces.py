@@ -16,6 +16,12 @@ from kerasdl.verification.faces import (
 )
 
 __all__ = [
-    "OLIVETTI_FILES", "IdentityData", "face_augmentation", "identity_batches", "load_identities", "load_olivetti",
-    "olivetti_available", "split_by_identity",
+    "OLIVETTI_FILES",
+    "IdentityData",
+    "face_augmentation",
+    "identity_batches",
+    "load_identities",
+    "load_olivetti",
+    "olivetti_available",
+    "split_by_identity",
 ]

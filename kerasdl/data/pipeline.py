@@ -44,8 +44,9 @@ def train_val_split(x, y, validation_fraction: float = 0.1, seed: int = 0, strat
     """Split arrays into ``(x_train, y_train), (x_val, y_val)`` (scikit-learn, stratified)."""
     from sklearn.model_selection import train_test_split
 
-    check_float("validation_fraction", validation_fraction, minimum=0.0, maximum=1.0,
-                min_inclusive=False, max_inclusive=False)
+    check_float(
+        "validation_fraction", validation_fraction, minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False
+    )
     labels = np.asarray(y)
     strat = labels.reshape(len(labels), -1)[:, 0] if stratify and labels.ndim <= 2 else None
     x_train, x_val, y_train, y_val = train_test_split(
@@ -63,15 +64,19 @@ def num_examples(name: str, value) -> int:
     """
     if value is None:
         raise ValueError(f"{name} must be an array with one row per example, got None")
-    parts = value.items() if isinstance(value, dict) else (
-        ((f"[{i}]", part) for i, part in enumerate(value)) if isinstance(value, tuple) else [("", value)])
+    parts = (
+        value.items()
+        if isinstance(value, dict)
+        else (((f"[{i}]", part) for i, part in enumerate(value)) if isinstance(value, tuple) else [("", value)])
+    )
     lengths = {}
     for key, part in parts:
         try:
             lengths[f"{name}{key}"] = len(part)
         except TypeError:
-            raise ValueError(f"{name}{key} must be an array with one row per example, got "
-                             f"{type(part).__name__} {part!r:.80}") from None
+            raise ValueError(
+                f"{name}{key} must be an array with one row per example, got {type(part).__name__} {part!r:.80}"
+            ) from None
     if not lengths:
         raise ValueError(f"{name} must hold at least one array, got an empty {type(value).__name__}")
     if len(set(lengths.values())) > 1:
@@ -139,8 +144,16 @@ def batch_augmenter(augment):
     return (lambda xb: augment(xb, training=True)) if isinstance(augment, keras.layers.Layer) else augment
 
 
-def image_augmentation(translation: float = 0.1, rotation: float = 0.05, zoom: float = 0.0, flip: bool = False,
-                       contrast: float = 0.0, color_jitter: float = 0.0, value_range=(0.0, 1.0), seed=None):
+def image_augmentation(
+    translation: float = 0.1,
+    rotation: float = 0.05,
+    zoom: float = 0.0,
+    flip: bool = False,
+    contrast: float = 0.0,
+    color_jitter: float = 0.0,
+    value_range=(0.0, 1.0),
+    seed=None,
+):
     """A ``keras.Sequential`` of Keras' random image layers (training only; identity at inference).
 
     ``contrast`` adds ``RandomContrast``; ``color_jitter`` adds ``RandomColorJitter`` with
@@ -162,14 +175,20 @@ def image_augmentation(translation: float = 0.1, rotation: float = 0.05, zoom: f
     if contrast:
         layers.append(keras.layers.RandomContrast(contrast, value_range=tuple(value_range), seed=seed))
     if color_jitter:
-        layers.append(keras.layers.RandomColorJitter(
-            value_range=tuple(value_range), brightness_factor=color_jitter,
-            # Keras' saturation factor is centred on 0.5 (no change); hue's on 0.
-            saturation_factor=(max(0.0, 0.5 - color_jitter / 2), min(1.0, 0.5 + color_jitter / 2)),
-            hue_factor=color_jitter / 4, seed=seed))
+        layers.append(
+            keras.layers.RandomColorJitter(
+                value_range=tuple(value_range),
+                brightness_factor=color_jitter,
+                # Keras' saturation factor is centred on 0.5 (no change); hue's on 0.
+                saturation_factor=(max(0.0, 0.5 - color_jitter / 2), min(1.0, 0.5 + color_jitter / 2)),
+                hue_factor=color_jitter / 4,
+                seed=seed,
+            )
+        )
     if not layers:
-        raise ValueError("image_augmentation needs at least one of translation, rotation, zoom, flip, contrast, "
-                         "color_jitter")
+        raise ValueError(
+            "image_augmentation needs at least one of translation, rotation, zoom, flip, contrast, color_jitter"
+        )
     return keras.Sequential(layers, name="augmentation")
 
 

@@ -64,7 +64,8 @@ class RestrictedUnpickler(pickle.Unpickler):
         if allowed is None:
             raise ValueError(
                 f"{self.where}: refusing to unpickle {module}.{name}: a data file may only hold numpy arrays "
-                f"(of numbers, or of Python lists/ints/strings); this file is corrupt or was crafted to run code")
+                f"(of numbers, or of Python lists/ints/strings); this file is corrupt or was crafted to run code"
+            )
         return allowed()
 
     def persistent_load(self, pid):
@@ -96,8 +97,9 @@ def _read_member(data: bytes, where: str) -> np.ndarray:
     except ValueError:
         raise
     except Exception as error:  # truncated or garbled pickle: EOFError, UnpicklingError, TypeError ...
-        raise ValueError(f"{where}: the object array's pickle payload is unreadable "
-                         f"({type(error).__name__}: {error})") from None
+        raise ValueError(
+            f"{where}: the object array's pickle payload is unreadable ({type(error).__name__}: {error})"
+        ) from None
     if not isinstance(array, np.ndarray) or array.dtype != np.dtype(object) or array.shape != tuple(shape):
         got = f"{type(array).__name__} {getattr(array, 'dtype', '')} {getattr(array, 'shape', '')}".strip()
         raise ValueError(f"{where}: the payload is {got}, the header announces an object array of shape {shape}")
@@ -130,8 +132,10 @@ def int_sequences(array, where: str) -> np.ndarray:
     int) is a ``ValueError`` naming ``where`` and the first bad index.
     """
     if not isinstance(array, np.ndarray) or array.dtype != np.dtype(object) or array.ndim != 1:
-        raise ValueError(f"{where}: expected a 1-D object array of int lists, got "
-                         f"{getattr(array, 'dtype', type(array).__name__)} of shape {getattr(array, 'shape', '?')}")
+        raise ValueError(
+            f"{where}: expected a 1-D object array of int lists, got "
+            f"{getattr(array, 'dtype', type(array).__name__)} of shape {getattr(array, 'shape', '?')}"
+        )
     for index, sequence in enumerate(array):
         if type(sequence) is not list:
             raise ValueError(f"{where}[{index}]: expected a list of ints, got {type(sequence).__name__}")

@@ -49,8 +49,16 @@ def _decode(path: Path, channels: int):
         raise ValueError(f"cannot decode {path} as an image: {error.message.splitlines()[0]}") from None
 
 
-def load_segmentation_folder(images_dir, masks_dir, image_size=(128, 128), *, num_classes: int | None = None,
-                             label_offset: int = 0, class_names=None, mask_suffix: str = ".png") -> SegmentationData:
+def load_segmentation_folder(
+    images_dir,
+    masks_dir,
+    image_size=(128, 128),
+    *,
+    num_classes: int | None = None,
+    label_offset: int = 0,
+    class_names=None,
+    mask_suffix: str = ".png",
+) -> SegmentationData:
     """Read every image in ``images_dir`` with its mask ``masks_dir/<stem><mask_suffix>``.
 
     ``num_classes`` defaults to ``len(class_names)`` or the largest mask value + 1.
@@ -70,15 +78,19 @@ def load_segmentation_folder(images_dir, masks_dir, image_size=(128, 128), *, nu
         raise DatasetNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {images_dir}")
     missing = [p.name for p in files if not (masks_dir / f"{p.stem}{mask_suffix}").is_file()]
     if missing:
-        raise ValueError(f"{len(missing)} image(s) in {images_dir} have no mask in {masks_dir} "
-                         f"(expected <stem>{mask_suffix}): {', '.join(missing[:5])}")
+        raise ValueError(
+            f"{len(missing)} image(s) in {images_dir} have no mask in {masks_dir} "
+            f"(expected <stem>{mask_suffix}): {', '.join(missing[:5])}"
+        )
     images, masks = [], []
     for path in files:
         mask_path = masks_dir / f"{path.stem}{mask_suffix}"
         image, mask = _decode(path, 3), _decode(mask_path, 1)
         if tuple(image.shape[:2]) != tuple(mask.shape[:2]):
-            raise ValueError(f"mask {mask_path} is {mask.shape[1]}x{mask.shape[0]} pixels but its image {path} is "
-                             f"{image.shape[1]}x{image.shape[0]}; a mask must have its image's size")
+            raise ValueError(
+                f"mask {mask_path} is {mask.shape[1]}x{mask.shape[0]} pixels but its image {path} is "
+                f"{image.shape[1]}x{image.shape[0]}; a mask must have its image's size"
+            )
         mask = mask.numpy().astype("int32")
         if mask.min() < label_offset:
             raise ValueError(f"mask {mask_path} holds value {mask.min()} below label_offset={label_offset}")

@@ -32,8 +32,16 @@ def _shape_mask(kind: int, yy, xx, cy: float, cx: float, r: float, angle: float)
     return inside
 
 
-def make_shapes(num_images: int, image_size: int = 64, *, max_shapes: int = 3, min_radius: float = 0.12,
-                max_radius: float = 0.25, noise: float = 8.0, seed: int = 0):
+def make_shapes(
+    num_images: int,
+    image_size: int = 64,
+    *,
+    max_shapes: int = 3,
+    min_radius: float = 0.12,
+    max_radius: float = 0.25,
+    noise: float = 8.0,
+    seed: int = 0,
+):
     """``(images, masks)``: uint8 ``(N, S, S, 3)`` images and uint8 ``(N, S, S)`` class masks.
 
     Each image holds 1..``max_shapes`` shapes; radii are fractions of ``image_size``.

@@ -173,8 +173,10 @@ def _download_guard(name: str, files: list[str], found: bool):
         if "URL fetch failure" not in str(error) and not isinstance(error, OSError):
             raise
         if found:
-            message = (f"{name}: Keras rejected the file(s) {', '.join(files)} found on disk (their hash "
-                       f"differs from the one Keras expects) and could not download a replacement.")
+            message = (
+                f"{name}: Keras rejected the file(s) {', '.join(files)} found on disk (their hash "
+                f"differs from the one Keras expects) and could not download a replacement."
+            )
         else:
             message = _missing_message(name, files)
         raise DatasetNotFoundError(f"{message} Download error: {error}") from error
@@ -292,7 +294,9 @@ def load_digits(image_size: int | None = 28, test_size: float = 0.2, seed: int =
     return (x_train, y_train), (x_test, y_test)
 
 
-def load_image_folder(directory, image_size=(224, 224), batch_size=32, validation_split=None, subset=None, seed=0, **kwargs):
+def load_image_folder(
+    directory, image_size=(224, 224), batch_size=32, validation_split=None, subset=None, seed=0, **kwargs
+):
     """Images in one sub-folder per class, via ``keras.utils.image_dataset_from_directory``."""
     import keras
 

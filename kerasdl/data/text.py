@@ -74,11 +74,12 @@ def _decode_lines(path: Path, encoding: str) -> list[str]:
         try:
             decoded.append(line.decode(encoding).rstrip("\r"))
         except UnicodeDecodeError as error:
-            bad = line[error.start:error.start + 1]
+            bad = line[error.start : error.start + 1]
             raise ValueError(
                 f"{path}, line {number}: byte 0x{bad.hex()} at column {error.start + 1} is not valid {encoding}; "
                 f"give the file's encoding (for example encoding='cp1252' for Windows-1252 text such as the "
-                f"original rt-polarity files)") from None
+                f"original rt-polarity files)"
+            ) from None
     return decoded
 
 
@@ -141,8 +142,11 @@ def read_text_csv(
     if delimiter is None:
         delimiter = "\t" if path.suffix.lower() in {".tsv", ".txt"} else ","
     text = "\n".join(_decode_lines(path, encoding))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
-                        quoting=csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL)
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quoting=csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL,
+    )
     rows = list(reader)
     line_numbers = list(range(2 if header else 1, len(rows) + 1 + (1 if header else 0)))
     if header:
@@ -161,8 +165,10 @@ def read_text_csv(
     width = max(text_index, label_index) + 1
     for row, line in zip(rows, line_numbers):
         if len(row) < width:
-            raise ValueError(f"{path}, line {line}: {len(row)} field(s), expected at least {width} "
-                             f"(delimiter {delimiter!r}; for files with stray quotes try quoting='none')")
+            raise ValueError(
+                f"{path}, line {line}: {len(row)} field(s), expected at least {width} "
+                f"(delimiter {delimiter!r}; for files with stray quotes try quoting='none')"
+            )
     texts = _check_texts([row[text_index] for row in rows], str(path), line_numbers)
     labels, class_names = _binary_labels([row[label_index] for row in rows], str(path), lines=line_numbers)
     return texts, labels, class_names
@@ -175,8 +181,9 @@ def _split(texts, labels, test_fraction, seed):
     return x_train, x_test, y_train, y_test
 
 
-def load_text_csv(path, text_column, label_column, *, test_fraction: float = 0.2, seed: int = 0,
-                  test_path=None, **csv_options) -> TextClassificationData:
+def load_text_csv(
+    path, text_column, label_column, *, test_fraction: float = 0.2, seed: int = 0, test_path=None, **csv_options
+) -> TextClassificationData:
     """A CSV/TSV file (:func:`read_text_csv`) as train/test data: a stratified split with
     ``test_fraction`` held out (``seed``), or ``test_path`` for a separate test file."""
     texts, labels, names = read_text_csv(path, text_column, label_column, **csv_options)
@@ -197,17 +204,20 @@ def load_text_folder(directory, *, encoding: str = "utf-8"):
 
     directory = Path(directory)
     if not directory.is_dir():
-        raise DatasetNotFoundError(f"text folder {str(directory)!r} does not exist; expected one sub-folder per "
-                                   f"class with one .txt file per text (e.g. aclImdb/train/pos, aclImdb/train/neg)")
+        raise DatasetNotFoundError(
+            f"text folder {str(directory)!r} does not exist; expected one sub-folder per "
+            f"class with one .txt file per text (e.g. aclImdb/train/pos, aclImdb/train/neg)"
+        )
     files = {p for p in directory.glob("*/*.txt")}
     for path in sorted(files):  # text_dataset_from_directory would replace bad bytes silently
         try:
             path.read_bytes().decode(encoding)
         except UnicodeDecodeError as error:
-            line = path.read_bytes()[:error.start].count(b"\n") + 1
+            line = path.read_bytes()[: error.start].count(b"\n") + 1
             raise ValueError(f"{path}, line {line}: byte at offset {error.start} is not valid {encoding}") from None
-    dataset = keras.utils.text_dataset_from_directory(directory, batch_size=1024, shuffle=False,
-                                                      label_mode="int", verbose=False)
+    dataset = keras.utils.text_dataset_from_directory(
+        directory, batch_size=1024, shuffle=False, label_mode="int", verbose=False
+    )
     class_names = list(dataset.class_names)
     texts, labels = [], []
     for text_batch, label_batch in dataset.as_numpy_iterator():
@@ -241,7 +251,8 @@ def _text_file(*parts) -> Path:
         where = f"the data folder {root}" if root is not None else "no data folder (KERASDL_DATA_DIR is unset)"
         raise DatasetNotFoundError(
             f"{relative} is not available ({where}). Put the file under $KERASDL_DATA_DIR/{relative} "
-            f"(the layout of ../shared/data; see its MANIFEST.md), or use --csv FILE / --data-dir FOLDER.")
+            f"(the layout of ../shared/data; see its MANIFEST.md), or use --csv FILE / --data-dir FOLDER."
+        )
     return root / relative
 
 
@@ -266,8 +277,9 @@ def load_polarity(*, encoding: str = "utf-8", test_fraction: float = 0.1, seed: 
         lines = _decode_lines(path, encoding)
         texts.extend(_check_texts(lines, str(path), range(1, len(lines) + 1)))
         labels.extend([label] * len(lines))
-    x_train, x_test, y_train, y_test = _split(np.array(texts, dtype=object), np.array(labels, "int32"),
-                                              test_fraction, seed)
+    x_train, x_test, y_train, y_test = _split(
+        np.array(texts, dtype=object), np.array(labels, "int32"), test_fraction, seed
+    )
     return TextClassificationData(x_train, y_train, x_test, y_test, ["negative", "positive"], "polarity")
 
 
@@ -286,8 +298,9 @@ def load_uci_sentences(sources=UCI_SOURCES, *, test_fraction: float = 0.2, seed:
         x, y, _ = read_text_csv(path, 0, 1, header=False, delimiter="\t", quoting="none")
         texts.extend(x)
         labels.extend(y)
-    x_train, x_test, y_train, y_test = _split(np.array(texts, dtype=object), np.array(labels, "int32"),
-                                              test_fraction, seed)
+    x_train, x_test, y_train, y_test = _split(
+        np.array(texts, dtype=object), np.array(labels, "int32"), test_fraction, seed
+    )
     return TextClassificationData(x_train, y_train, x_test, y_test, ["negative", "positive"], "uci")
 
 
@@ -302,15 +315,15 @@ def load_imdb_subset() -> TextClassificationData:
 def decode_imdb(sequences, word_index: dict, *, index_from: int = 3, oov: str = "oov") -> np.ndarray:
     """Keras IMDB id sequences → space-joined words (start/padding dropped, OOV → ``oov``)."""
     words = {index + index_from: word for word, index in word_index.items()}
-    return np.array([" ".join(words.get(int(i), oov) for i in seq if int(i) >= 2) for seq in sequences],
-                    dtype=object)
+    return np.array([" ".join(words.get(int(i), oov) for i in seq if int(i) >= 2) for seq in sequences], dtype=object)
 
 
 def _imdb_word_index() -> dict:
     import keras
 
-    return run_keras_loader("The IMDB word index", ["datasets/imdb_word_index.json"],
-                            keras.datasets.imdb.get_word_index)
+    return run_keras_loader(
+        "The IMDB word index", ["datasets/imdb_word_index.json"], keras.datasets.imdb.get_word_index
+    )
 
 
 def _read_keras_imdb_npz(path):
@@ -324,8 +337,10 @@ def _read_keras_imdb_npz(path):
     arrays = load_npz(path)
     missing = [k for k in ("arr_0", "arr_1", "arr_2", "arr_3") if k not in arrays]
     if missing:
-        raise ValueError(f"{path}: no array(s) {missing}; expected arr_0..arr_3 (train ids, train labels, "
-                         f"test ids, test labels), found {sorted(arrays)}")
+        raise ValueError(
+            f"{path}: no array(s) {missing}; expected arr_0..arr_3 (train ids, train labels, "
+            f"test ids, test labels), found {sorted(arrays)}"
+        )
     splits = []
     for ids, labels in (("arr_0", "arr_1"), ("arr_2", "arr_3")):
         x = int_sequences(arrays[ids], f"{path} {ids}")
@@ -346,8 +361,9 @@ def load_imdb_keras_subset(*, decode: bool = True):
     if decode:
         index = _imdb_word_index()
         x_train, x_test = decode_imdb(x_train, index), decode_imdb(x_test, index)
-    return TextClassificationData(x_train, y_train.astype("int32"), x_test, y_test.astype("int32"),
-                                  ["negative", "positive"], "imdb_keras_subset")
+    return TextClassificationData(
+        x_train, y_train.astype("int32"), x_test, y_test.astype("int32"), ["negative", "positive"], "imdb_keras_subset"
+    )
 
 
 def load_imdb_text(num_words: int | None = None) -> TextClassificationData:
@@ -356,8 +372,14 @@ def load_imdb_text(num_words: int | None = None) -> TextClassificationData:
 
     (x_train, y_train), (x_test, y_test) = load_imdb(num_words=num_words)
     index = _imdb_word_index()
-    return TextClassificationData(decode_imdb(x_train, index), y_train.astype("int32"), decode_imdb(x_test, index),
-                                  y_test.astype("int32"), ["negative", "positive"], "imdb")
+    return TextClassificationData(
+        decode_imdb(x_train, index),
+        y_train.astype("int32"),
+        decode_imdb(x_test, index),
+        y_test.astype("int32"),
+        ["negative", "positive"],
+        "imdb",
+    )
 
 
 TEXT_DATASETS = {
@@ -444,8 +466,10 @@ def load_word_vectors(
                 if dim < 1:
                     raise ValueError(f"{path}, line {number}: expected 'word v1 v2 ...', got {line[:80]!r}")
             if len(fields) < dim + 1:
-                raise ValueError(f"{path}, line {number}: {len(fields) - 1} value(s) after the word, expected {dim}"
-                                 + (" (embedding_dim)" if embedding_dim is not None else " (as on the first line)"))
+                raise ValueError(
+                    f"{path}, line {number}: {len(fields) - 1} value(s) after the word, expected {dim}"
+                    + (" (embedding_dim)" if embedding_dim is not None else " (as on the first line)")
+                )
             word = " ".join(fields[:-dim])
             row = rows.get(word)
             if row is None or row in found_vectors:
@@ -453,7 +477,9 @@ def load_word_vectors(
             try:
                 found_vectors[row] = np.array(fields[-dim:], dtype="float32")
             except ValueError:
-                raise ValueError(f"{path}, line {number}: the vector of {word!r} holds a value that is not a number") from None
+                raise ValueError(
+                    f"{path}, line {number}: the vector of {word!r} holds a value that is not a number"
+                ) from None
     if dim is None:
         raise ValueError(f"{path}: no vectors in the file")
     found = np.zeros(size, bool)
@@ -461,8 +487,11 @@ def load_word_vectors(
     if missing == "zeros" or not found_vectors:
         matrix = np.zeros((size, dim), "float32")
     else:
-        scale = float(np.std(np.stack(list(found_vectors.values())))) if std is None else check_float(
-            "std", std, minimum=0.0)
+        scale = (
+            float(np.std(np.stack(list(found_vectors.values()))))
+            if std is None
+            else check_float("std", std, minimum=0.0)
+        )
         matrix = np.random.default_rng(seed).normal(0.0, scale, (size, dim)).astype("float32")
     for row, vector in found_vectors.items():
         matrix[row] = vector

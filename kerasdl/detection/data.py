@@ -99,8 +99,15 @@ class DetectionData:
         """A new DetectionData with the images at ``index`` (a slice or integer array)."""
         index = np.arange(len(self))[index]
         pick = lambda seq: None if seq is None else [seq[i] for i in index]  # noqa: E731
-        return DetectionData(self.images[index], pick(self.boxes), pick(self.labels), self.class_names,
-                             pick(self.difficult), self.source, pick(self.file_names))
+        return DetectionData(
+            self.images[index],
+            pick(self.boxes),
+            pick(self.labels),
+            self.class_names,
+            pick(self.difficult),
+            self.source,
+            pick(self.file_names),
+        )
 
 
 # --------------------------------------------------------------------------- synthetic
@@ -128,8 +135,16 @@ def _resize(glyph, width, height):
     return np.asarray(image.resize((width, height), Image.BICUBIC), np.float32) / 255.0
 
 
-def synthetic_digit_detection(num_images: int, *, image_size: int = 64, objects=(1, 4), digit_size=(12, 28),
-                              split: str = "train", source: str = "digits", seed: int = 0) -> DetectionData:
+def synthetic_digit_detection(
+    num_images: int,
+    *,
+    image_size: int = 64,
+    objects=(1, 4),
+    digit_size=(12, 28),
+    split: str = "train",
+    source: str = "digits",
+    seed: int = 0,
+) -> DetectionData:
     """Digit glyphs of varied scale and aspect pasted on a noisy coloured canvas, with boxes.
 
     Glyphs come from scikit-learn's bundled 8x8 digits (``source="digits"``, the default,
@@ -155,7 +170,9 @@ def synthetic_digit_detection(num_images: int, *, image_size: int = 64, objects=
         raise ValueError(f"objects must be (min, max) with min <= max, got {objects!r}")
     lo_size, hi_size = check_shape("digit_size", digit_size, ndim=2)
     if lo_size > hi_size or hi_size > image_size:
-        raise ValueError(f"digit_size must be (min, max) with min <= max <= image_size={image_size}, got {digit_size!r}")
+        raise ValueError(
+            f"digit_size must be (min, max) with min <= max <= image_size={image_size}, got {digit_size!r}"
+        )
     check_choice("split", split, ["train", "test"])
     check_choice("source", source, ["digits", "mnist"])
     glyphs, glyph_labels = _glyphs(source, split)
@@ -179,16 +196,17 @@ def synthetic_digit_detection(num_images: int, *, image_size: int = 64, objects=
             for _attempt in range(30):
                 x = int(rng.integers(0, image_size - width + 1))
                 y = int(rng.integers(0, image_size - side + 1))
-                box = np.array([x + ink_cols.min(), y + ink_rows.min(), x + ink_cols.max() + 1, y + ink_rows.max() + 1],
-                               np.float32)
+                box = np.array(
+                    [x + ink_cols.min(), y + ink_rows.min(), x + ink_cols.max() + 1, y + ink_rows.max() + 1], np.float32
+                )
                 if all(box[0] > b[2] + 1 or b[0] > box[2] + 1 or box[1] > b[3] + 1 or b[1] > box[3] + 1 for b in boxes):
                     break
             else:
                 continue  # no free place for this glyph
             colour = rng.uniform(0.6, 1.0, 3)
             alpha = glyph[..., None]
-            region = canvas[y:y + side, x:x + width]
-            canvas[y:y + side, x:x + width] = region * (1 - alpha) + colour * alpha
+            region = canvas[y : y + side, x : x + width]
+            canvas[y : y + side, x : x + width] = region * (1 - alpha) + colour * alpha
             boxes.append(box)
             labels.append(int(glyph_labels[g]))
         images[n] = np.uint8(np.clip(np.round(canvas * 255), 0, 255))
@@ -263,9 +281,14 @@ def read_voc_xml(path, class_names=None, *, on_error: str = "warn"):
         boxes.append(box)
         names.append(name)
         difficult.append((obj.findtext("difficult") or "0").strip() == "1")
-    return {"filename": root.findtext("filename") or f"{path.stem}.jpg", "width": width, "height": height,
-            "boxes": np.array(boxes, np.float32).reshape(-1, 4), "names": names,
-            "difficult": np.array(difficult, bool)}
+    return {
+        "filename": root.findtext("filename") or f"{path.stem}.jpg",
+        "width": width,
+        "height": height,
+        "boxes": np.array(boxes, np.float32).reshape(-1, 4),
+        "names": names,
+        "difficult": np.array(difficult, bool),
+    }
 
 
 def _load_image(path, image_size):
@@ -293,8 +316,10 @@ def _assemble(records, image_dir, image_size, class_names, on_error, source):
             _problem(on_error, f"{rec['where']}: image file {path} cannot be decoded ({err})")
             continue
         if image_size is None and images and pixels.shape != images[0].shape:
-            raise ValueError(f"{path} is {pixels.shape[1]}x{pixels.shape[0]} but earlier images are "
-                             f"{images[0].shape[1]}x{images[0].shape[0]}; pass image_size to resize them all")
+            raise ValueError(
+                f"{path} is {pixels.shape[1]}x{pixels.shape[0]} but earlier images are "
+                f"{images[0].shape[1]}x{images[0].shape[0]}; pass image_size to resize them all"
+            )
         scale = np.array([pixels.shape[1] / width, pixels.shape[0] / height] * 2, np.float32)
         images.append(pixels)
         boxes.append(rec["boxes"] * scale)
@@ -355,7 +380,9 @@ def load_coco(annotation_file, image_dir, *, image_size=None, class_names=None, 
         doc = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise AnnotationError(f"{path}: malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-    if not isinstance(doc, dict) or not all(isinstance(doc.get(k), list) for k in ("images", "annotations", "categories")):
+    if not isinstance(doc, dict) or not all(
+        isinstance(doc.get(k), list) for k in ("images", "annotations", "categories")
+    ):
         raise AnnotationError(f"{path}: a COCO file needs 'images', 'annotations' and 'categories' lists")
 
     categories = {}
@@ -370,9 +397,15 @@ def load_coco(annotation_file, image_dir, *, image_size=None, class_names=None, 
     images = {}
     for i, img in enumerate(doc["images"]):
         try:
-            images[img["id"]] = {"filename": str(img["file_name"]), "width": int(img["width"]),
-                                 "height": int(img["height"]), "boxes": [], "names": [], "difficult": [],
-                                 "where": f"{path}: image id {img['id']} ({img['file_name']})"}
+            images[img["id"]] = {
+                "filename": str(img["file_name"]),
+                "width": int(img["width"]),
+                "height": int(img["height"]),
+                "boxes": [],
+                "names": [],
+                "difficult": [],
+                "where": f"{path}: image id {img['id']} ({img['file_name']})",
+            }
         except (KeyError, TypeError, ValueError):
             _problem(on_error, f"{path}: images[{i}] needs 'id', 'file_name', 'width' and 'height'")
     for i, ann in enumerate(doc["annotations"]):
@@ -382,8 +415,11 @@ def load_coco(annotation_file, image_dir, *, image_size=None, class_names=None, 
             continue
         name = categories.get(ann.get("category_id"))
         if name is None or name not in class_names:
-            _problem(on_error, f"{where}: unknown category {ann.get('category_id')!r}"
-                               f"{'' if name is None else f' ({name!r})'} (known: {class_names})")
+            _problem(
+                on_error,
+                f"{where}: unknown category {ann.get('category_id')!r}"
+                f"{'' if name is None else f' ({name!r})'} (known: {class_names})",
+            )
             continue
         try:
             x, y, w, h = (float(v) for v in ann["bbox"])

@@ -71,8 +71,16 @@ def decode_grid(grid, anchors, image_size, *, from_logits: bool = True):
     )
 
 
-def non_max_suppression(boxes, scores, image_size, *, max_per_class: int = 20, max_total: int = 50,
-                        iou_threshold: float = 0.5, score_threshold: float = 0.05):
+def non_max_suppression(
+    boxes,
+    scores,
+    image_size,
+    *,
+    max_per_class: int = 20,
+    max_total: int = 50,
+    iou_threshold: float = 0.5,
+    score_threshold: float = 0.05,
+):
     """Per-class NMS with ``tf.image.combined_non_max_suppression``.
 
     Args:
@@ -97,8 +105,13 @@ def non_max_suppression(boxes, scores, image_size, *, max_per_class: int = 20, m
     x0, y0, x1, y1 = tf.unstack(tf.convert_to_tensor(boxes, tf.float32) / scale, axis=-1)
     yxyx = tf.stack([y0, x0, y1, x1], axis=-1)[:, :, None, :]  # q = 1: one box for all classes
     nmsed_boxes, nmsed_scores, nmsed_classes, valid = tf.image.combined_non_max_suppression(
-        yxyx, tf.convert_to_tensor(scores, tf.float32), max_per_class, max_total,
-        iou_threshold=iou_threshold, score_threshold=score_threshold, clip_boxes=True,
+        yxyx,
+        tf.convert_to_tensor(scores, tf.float32),
+        max_per_class,
+        max_total,
+        iou_threshold=iou_threshold,
+        score_threshold=score_threshold,
+        clip_boxes=True,
     )
     y0, x0, y1, x1 = tf.unstack(nmsed_boxes, axis=-1)
     return {
@@ -118,7 +131,7 @@ def detect(model, images, anchors, *, batch_size: int = 64, **nms_kwargs):
     images = np.asarray(images, np.float32)
     out = []
     for start in range(0, len(images), batch_size):
-        batch = images[start:start + batch_size]
+        batch = images[start : start + batch_size]
         out.extend(postprocess(model(batch, training=False), anchors, batch.shape[1:3], **nms_kwargs))
     return out
 

@@ -22,8 +22,9 @@ def serving_module(model, anchors, *, score_threshold=0.05, iou_threshold=0.5, m
     from kerasdl.export import call_on_batch
 
     height, width = model.input_shape[1:3]
-    nms = dict(score_threshold=score_threshold, iou_threshold=iou_threshold, max_per_class=max_per_class,
-               max_total=max_total)
+    nms = dict(
+        score_threshold=score_threshold, iou_threshold=iou_threshold, max_per_class=max_per_class, max_total=max_total
+    )
 
     def detect(images):
         size = tf.shape(images)[1:3]
@@ -36,7 +37,9 @@ def serving_module(model, anchors, *, score_threshold=0.05, iou_threshold=0.5, m
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serve", serve, input_signature=[tf.TensorSpec((None, None, None, 3), tf.uint8, name="images")])
+    archive.add_endpoint(
+        "serve", serve, input_signature=[tf.TensorSpec((None, None, None, 3), tf.uint8, name="images")]
+    )
     return archive
 
 
@@ -69,6 +72,9 @@ def check_detector_export(path, model, anchors, images, **nms) -> float:
         n = int(served["num_detections"][i])
         if n != len(boxes) or not np.array_equal(np.asarray(served["classes"][i, :n]), classes):
             raise RuntimeError(f"exported model disagrees with the in-memory model on image {i}")
-        worst = max(worst, float(np.abs(np.asarray(served["boxes"][i, :n]) - boxes).max(initial=0.0)),
-                    float(np.abs(np.asarray(served["scores"][i, :n]) - scores).max(initial=0.0)))
+        worst = max(
+            worst,
+            float(np.abs(np.asarray(served["boxes"][i, :n]) - boxes).max(initial=0.0)),
+            float(np.abs(np.asarray(served["scores"][i, :n]) - scores).max(initial=0.0)),
+        )
     return worst

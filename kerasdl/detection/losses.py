@@ -72,8 +72,14 @@ class YoloLoss(keras.losses.Loss):
     summed over the grid of each image. ``λ_coord = 5`` and ``λ_noobj = 0.5`` are the paper's.
     """
 
-    def __init__(self, lambda_coord: float = 5.0, lambda_noobj: float = 0.5, lambda_class: float = 1.0,
-                 name="yolo_loss", **kwargs):
+    def __init__(
+        self,
+        lambda_coord: float = 5.0,
+        lambda_noobj: float = 0.5,
+        lambda_class: float = 1.0,
+        name="yolo_loss",
+        **kwargs,
+    ):
         super().__init__(name=name, **kwargs)
         self.lambda_coord = check_float("lambda_coord", lambda_coord, minimum=0.0)
         self.lambda_noobj = check_float("lambda_noobj", lambda_noobj, minimum=0.0)
@@ -100,5 +106,9 @@ class YoloLoss(keras.losses.Loss):
         return functools.reduce(operator.add, self.components(y_true, y_pred).values())
 
     def get_config(self):
-        return {**super().get_config(), "lambda_coord": self.lambda_coord, "lambda_noobj": self.lambda_noobj,
-                "lambda_class": self.lambda_class}
+        return {
+            **super().get_config(),
+            "lambda_coord": self.lambda_coord,
+            "lambda_noobj": self.lambda_noobj,
+            "lambda_class": self.lambda_class,
+        }

@@ -76,8 +76,15 @@ def _detections(entry, index):
     return boxes, scores, classes
 
 
-def mean_average_precision(detections, ground_truths, num_classes: int, *, iou_threshold: float = 0.5,
-                           interpolation: str = "all_points", matching: str = "voc") -> dict:
+def mean_average_precision(
+    detections,
+    ground_truths,
+    num_classes: int,
+    *,
+    iou_threshold: float = 0.5,
+    interpolation: str = "all_points",
+    matching: str = "voc",
+) -> dict:
     """VOC-style mAP at one IoU threshold.
 
     Args:
@@ -117,7 +124,7 @@ def mean_average_precision(detections, ground_truths, num_classes: int, *, iou_t
         for _, i, j in records:
             gt_boxes, difficult = gt_k[i]
             if len(gt_boxes):
-                overlaps = iou_matrix(dets[i][0][j:j + 1], gt_boxes)[0]
+                overlaps = iou_matrix(dets[i][0][j : j + 1], gt_boxes)[0]
                 if matching == "coco":  # only boxes still free (difficult ones may absorb any number)
                     overlaps = np.where(matched[i] & ~difficult, -1.0, overlaps)
                 best = int(overlaps.argmax())
@@ -145,7 +152,15 @@ def coco_map(detections, ground_truths, num_classes: int, *, iou_thresholds=COCO
 
     Returns ``{"map": float, "map_50": float, "map_75": float, "per_threshold": {iou: map}}``.
     """
-    per = {float(t): mean_average_precision(detections, ground_truths, num_classes, iou_threshold=float(t),
-                                            interpolation="coco101", matching="coco")["map"] for t in iou_thresholds}
-    return {"map": float(np.mean(list(per.values()))), "map_50": per.get(0.5, float("nan")),
-            "map_75": per.get(0.75, float("nan")), "per_threshold": per}
+    per = {
+        float(t): mean_average_precision(
+            detections, ground_truths, num_classes, iou_threshold=float(t), interpolation="coco101", matching="coco"
+        )["map"]
+        for t in iou_thresholds
+    }
+    return {
+        "map": float(np.mean(list(per.values()))),
+        "map_50": per.get(0.5, float("nan")),
+        "map_75": per.get(0.75, float("nan")),
+        "per_threshold": per,
+    }

@@ -64,7 +64,7 @@ def make_crops(data, window: int = 24, *, negatives_per_image: int = 4, size_ran
             if x_lo > x_hi or y_lo > y_hi:
                 continue
             x, y = int(rng.integers(x_lo, x_hi + 1)), int(rng.integers(y_lo, y_hi + 1))
-            crops.append(scaled[y:y + window, x:x + window])
+            crops.append(scaled[y : y + window, x : x + window])
             boxes.append((b - np.array([x, y, x, y], np.float32))[None])
             labels.append(np.array([label]))
         centres = np.stack([(img_boxes[:, 0] + img_boxes[:, 2]) / 2, (img_boxes[:, 1] + img_boxes[:, 3]) / 2], 1)
@@ -78,7 +78,7 @@ def make_crops(data, window: int = 24, *, negatives_per_image: int = 4, size_ran
                 x, y = int(rng.integers(0, w - window + 1)), int(rng.integers(0, h - window + 1))
                 c = centres * factor
                 if not np.any((c[:, 0] >= x) & (c[:, 0] < x + window) & (c[:, 1] >= y) & (c[:, 1] < y + window)):
-                    crops.append(scaled[y:y + window, x:x + window])
+                    crops.append(scaled[y : y + window, x : x + window])
                     boxes.append(np.zeros((0, 4), np.float32))
                     labels.append(np.zeros((0,), np.int64))
                     break
@@ -134,15 +134,25 @@ class SlidingWindowDetector:
         images = np.asarray(images, np.float32)
         out = []
         for start in range(0, len(images), batch_size):
-            batch = images[start:start + batch_size]
+            batch = images[start : start + batch_size]
             boxes, scores = self.windows(batch)
             out.extend(split_detections(non_max_suppression(boxes, scores, batch.shape[1:3], **nms_kwargs)))
         return out
 
 
-def train_sliding_window_detector(data, *, window: int = 24, epochs: int = 10, batch_size: int = 64,
-                                  learning_rate: float = 2e-3, negatives_per_image: int = 4, scales=(1.25, 1.0, 0.75),
-                                  seed: int = 0, callbacks=(), verbose: int = 0):
+def train_sliding_window_detector(
+    data,
+    *,
+    window: int = 24,
+    epochs: int = 10,
+    batch_size: int = 64,
+    learning_rate: float = 2e-3,
+    negatives_per_image: int = 4,
+    scales=(1.25, 1.0, 0.75),
+    seed: int = 0,
+    callbacks=(),
+    verbose: int = 0,
+):
     """Train a localizer on crops of ``data`` and wrap it as a :class:`SlidingWindowDetector`.
 
     Returns ``(detector, history)``.
@@ -157,8 +167,15 @@ def train_sliding_window_detector(data, *, window: int = 24, epochs: int = 10, b
     keras.utils.set_random_seed(seed)
     model = localizer((window, window, data.images.shape[-1]), data.num_classes)
     compile_model(model, "adam", learning_rate, loss=LocalizationLoss(box_weight=5.0), metrics=None)
-    history = model.fit(crops.astype(np.float32) / 255.0, targets, batch_size=batch_size, epochs=epochs,
-                        shuffle=True, callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks], verbose=verbose)
+    history = model.fit(
+        crops.astype(np.float32) / 255.0,
+        targets,
+        batch_size=batch_size,
+        epochs=epochs,
+        shuffle=True,
+        callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks],
+        verbose=verbose,
+    )
     if not np.isfinite(history.history["loss"][-1]):
         raise FloatingPointError(f"localization loss became {history.history['loss'][-1]}; training stopped")
     return SlidingWindowDetector(model, scales), history

@@ -15,9 +15,22 @@ from kerasdl._validation import check_int
 __all__ = ["evaluate_detections", "train_yolo"]
 
 
-def train_yolo(train, *, val=None, num_anchors: int = 3, grid_size=None, epochs: int = 30, batch_size: int = 32,
-               learning_rate: float = 2e-3, filters=(16, 32, 64, 128), backbone=None, seed: int = 0,
-               jit_compile="auto", callbacks=(), verbose: int = 0):
+def train_yolo(
+    train,
+    *,
+    val=None,
+    num_anchors: int = 3,
+    grid_size=None,
+    epochs: int = 30,
+    batch_size: int = 32,
+    learning_rate: float = 2e-3,
+    filters=(16, 32, 64, 128),
+    backbone=None,
+    seed: int = 0,
+    jit_compile="auto",
+    callbacks=(),
+    verbose: int = 0,
+):
     """Fit :func:`kerasdl.detection.yolo.yolo_detector` on ``train``.
 
     Returns ``(model, anchors, history)``; ``model`` takes float images in ``[0, 1]`` and
@@ -36,23 +49,42 @@ def train_yolo(train, *, val=None, num_anchors: int = 3, grid_size=None, epochs:
     epochs = check_int("epochs", epochs, minimum=1)
     keras.utils.set_random_seed(seed)
     anchors = kmeans_anchors(train.normalized_sizes(), num_anchors, seed=seed)
-    model = yolo_detector(train.images.shape[1:], train.num_classes, anchors, grid_size=grid_size,
-                          backbone=backbone, filters=filters)
+    model = yolo_detector(
+        train.images.shape[1:], train.num_classes, anchors, grid_size=grid_size, backbone=backbone, filters=filters
+    )
     grid = model.output_shape[1:3]
     steps = epochs * -(-len(train) // batch_size)
-    compile_model(model, "adam", learning_rate, loss=YoloLoss(), metrics=None, schedule="cosine",
-                  decay_steps=steps, jit_compile=jit_compile)
+    compile_model(
+        model,
+        "adam",
+        learning_rate,
+        loss=YoloLoss(),
+        metrics=None,
+        schedule="cosine",
+        decay_steps=steps,
+        jit_compile=jit_compile,
+    )
 
     def xy(data):
-        return (data.images.astype(np.float32) / 255.0,
-                encode_targets(data.boxes, data.labels, data.image_size, grid, anchors, data.num_classes))
+        return (
+            data.images.astype(np.float32) / 255.0,
+            encode_targets(data.boxes, data.labels, data.image_size, grid, anchors, data.num_classes),
+        )
 
-    history = model.fit(*xy(train), batch_size=batch_size, epochs=epochs, shuffle=True,
-                        validation_data=xy(val) if val is not None else None,
-                        callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks], verbose=verbose)
+    history = model.fit(
+        *xy(train),
+        batch_size=batch_size,
+        epochs=epochs,
+        shuffle=True,
+        validation_data=xy(val) if val is not None else None,
+        callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks],
+        verbose=verbose,
+    )
     if not np.isfinite(history.history["loss"][-1]):
-        raise FloatingPointError(f"YOLO loss became {history.history['loss'][-1]} at epoch {len(history.history['loss'])}; "
-                                 "training stopped (try a lower learning rate)")
+        raise FloatingPointError(
+            f"YOLO loss became {history.history['loss'][-1]} at epoch {len(history.history['loss'])}; "
+            "training stopped (try a lower learning rate)"
+        )
     return model, anchors, history
 
 

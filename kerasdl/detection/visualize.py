@@ -9,8 +9,9 @@ import numpy as np
 __all__ = ["plot_detections"]
 
 
-def plot_detections(images, detections, path, *, class_names=None, ground_truths=None, ncols: int = 4,
-                    title: str | None = None) -> Path:
+def plot_detections(
+    images, detections, path, *, class_names=None, ground_truths=None, ncols: int = 4, title: str | None = None
+) -> Path:
     """A grid of images with predicted boxes (labelled ``class score``) and optional ground truth.
 
     ``detections``: per image ``(boxes, scores, classes)``; ``ground_truths``: per image
@@ -36,16 +37,32 @@ def plot_detections(images, detections, path, *, class_names=None, ground_truths
         ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
         if ground_truths is not None:
             for box in np.asarray(ground_truths[index][0]).reshape(-1, 4):
-                ax.add_patch(plt.Rectangle(box[:2], box[2] - box[0], box[3] - box[1], fill=False,
-                                           edgecolor="white", linestyle="--", linewidth=0.8))
+                ax.add_patch(
+                    plt.Rectangle(
+                        box[:2],
+                        box[2] - box[0],
+                        box[3] - box[1],
+                        fill=False,
+                        edgecolor="white",
+                        linestyle="--",
+                        linewidth=0.8,
+                    )
+                )
         boxes, scores, classes = detections[index]
         for box, score, cls in zip(np.asarray(boxes), np.asarray(scores), np.asarray(classes)):
             colour = colours(int(cls) % 10)
-            ax.add_patch(plt.Rectangle(box[:2], box[2] - box[0], box[3] - box[1], fill=False, edgecolor=colour,
-                                       linewidth=1.5))
+            ax.add_patch(
+                plt.Rectangle(box[:2], box[2] - box[0], box[3] - box[1], fill=False, edgecolor=colour, linewidth=1.5)
+            )
             name = class_names[int(cls)] if class_names is not None else str(int(cls))
-            ax.text(box[0], box[1] - 1, f"{name} {score:.2f}", color="black", fontsize=7,
-                    bbox={"facecolor": colour, "alpha": 0.8, "pad": 1, "linewidth": 0})
+            ax.text(
+                box[0],
+                box[1] - 1,
+                f"{name} {score:.2f}",
+                color="black",
+                fontsize=7,
+                bbox={"facecolor": colour, "alpha": 0.8, "pad": 1, "linewidth": 0},
+            )
     if title:
         fig.suptitle(title)
     return _save(fig, path)

@@ -73,8 +73,17 @@ def _feature_map(inputs, input_shape, backbone):
     return x
 
 
-def yolo_detector(input_shape=(64, 64, 3), num_classes: int = 10, anchors=3, *, grid_size=None, backbone=None,
-                  filters=(16, 32, 64, 128), alpha: float = 0.1, name: str = "yolo_detector"):
+def yolo_detector(
+    input_shape=(64, 64, 3),
+    num_classes: int = 10,
+    anchors=3,
+    *,
+    grid_size=None,
+    backbone=None,
+    filters=(16, 32, 64, 128),
+    alpha: float = 0.1,
+    name: str = "yolo_detector",
+):
     """YOLO grid detector returning raw ``(N, S, S, B, 5 + C)`` predictions.
 
     Args:
@@ -106,8 +115,10 @@ def yolo_detector(input_shape=(64, 64, 3), num_classes: int = 10, anchors=3, *, 
         strides = {input_shape[0] / grid[0], input_shape[1] / grid[1]}
         stride = strides.pop()
         if strides or stride < 1 or stride != int(stride) or (int(stride) & (int(stride) - 1)):
-            raise ValueError(f"grid_size={grid_size!r} must divide input_shape={input_shape[:2]} by the same power "
-                             "of two in both directions (the built-in backbone downsamples by 2x2 poolings)")
+            raise ValueError(
+                f"grid_size={grid_size!r} must divide input_shape={input_shape[:2]} by the same power "
+                "of two in both directions (the built-in backbone downsamples by 2x2 poolings)"
+            )
         downsamplings = int(math.log2(stride))
         if len(filters) < downsamplings:
             raise ValueError(f"filters={filters!r}: a stride of {int(stride)} needs at least {downsamplings} entries")
@@ -124,8 +135,9 @@ def yolo_detector(input_shape=(64, 64, 3), num_classes: int = 10, anchors=3, *, 
     return keras.Model(inputs, outputs, name=name)
 
 
-def localizer(input_shape=(24, 24, 3), num_classes: int = 10, *, filters=(16, 32), hidden_units: int = 64,
-              name: str = "localizer"):
+def localizer(
+    input_shape=(24, 24, 3), num_classes: int = 10, *, filters=(16, 32), hidden_units: int = 64, name: str = "localizer"
+):
     """Classification with localization: ``(N, 5 + C)`` raw ``(p, b_x, b_y, b_w, b_h, c...)``.
 
     Conv 3x3 (valid, ReLU) → 2x2 max-pool per entry of ``filters`` → Flatten →

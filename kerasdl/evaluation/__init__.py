@@ -11,5 +11,10 @@ from kerasdl.generative.evaluation import (
     inception_score_parts,
 )
 
-__all__ = ["GenerativeEvaluator", "classification_summary", "frechet_distance_from_stats", "inception_score_from_probs",
-           "inception_score_parts"]
+__all__ = [
+    "GenerativeEvaluator",
+    "classification_summary",
+    "frechet_distance_from_stats",
+    "inception_score_from_probs",
+    "inception_score_parts",
+]

@@ -29,7 +29,8 @@ def classification_summary(y_true, y_pred, *, class_names=None, confusion_png=No
     labels = list(range(num_classes))
     names = class_names or [str(label) for label in labels]
     precision, recall, f1, support = metrics.precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0)
+        y_true, y_pred, labels=labels, zero_division=0
+    )
     average = "binary" if num_classes == 2 else "macro"
     summary = {
         "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
@@ -46,6 +47,7 @@ def classification_summary(y_true, y_pred, *, class_names=None, confusion_png=No
     if confusion_png is not None:
         from kerasdl.plots import plot_confusion_matrix
 
-        summary["confusion_png"] = str(plot_confusion_matrix(summary["confusion_matrix"], confusion_png,
-                                                             class_names=names))
+        summary["confusion_png"] = str(
+            plot_confusion_matrix(summary["confusion_matrix"], confusion_png, class_names=names)
+        )
     return summary

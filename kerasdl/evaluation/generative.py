@@ -14,6 +14,9 @@ from kerasdl.generative.evaluation import (
 )
 
 __all__ = [
-    "GenerativeEvaluator", "feature_statistics", "frechet_distance_from_stats",
-    "inception_score_from_probs", "inception_score_parts"
+    "GenerativeEvaluator",
+    "feature_statistics",
+    "frechet_distance_from_stats",
+    "inception_score_from_probs",
+    "inception_score_parts",
 ]

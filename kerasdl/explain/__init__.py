@@ -18,8 +18,22 @@ from kerasdl.explain.maps import find_last_conv_layer, grad_cam, occlusion_sensi
 from kerasdl.explain.plots import plot_embedding, plot_feature_weights, plot_heatmaps, plot_patches
 
 __all__ = [
-    "completeness_gap", "find_last_conv_layer", "first_layer_filters", "grad_cam", "grid_segments",
-    "integrated_gradients", "layer_embeddings", "lime_image", "lime_tabular", "occlusion_sensitivity",
-    "plot_embedding", "plot_feature_weights", "plot_heatmaps", "plot_patches", "saliency", "smoothgrad",
-    "top_activating_patches", "tsne_embedding",
+    "completeness_gap",
+    "find_last_conv_layer",
+    "first_layer_filters",
+    "grad_cam",
+    "grid_segments",
+    "integrated_gradients",
+    "layer_embeddings",
+    "lime_image",
+    "lime_tabular",
+    "occlusion_sensitivity",
+    "plot_embedding",
+    "plot_feature_weights",
+    "plot_heatmaps",
+    "plot_patches",
+    "saliency",
+    "smoothgrad",
+    "top_activating_patches",
+    "tsne_embedding",
 ]

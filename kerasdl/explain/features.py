@@ -33,8 +33,17 @@ def layer_embeddings(model, x, layer_name: str, *, batch_size: int = 256) -> np.
     return np.asarray(out).reshape(len(x), -1)
 
 
-def tsne_embedding(model, x, layer_name: str, *, labels=None, perplexity: float = 30.0, seed: int = 0,
-                   threads: int | None = 1, path=None) -> np.ndarray:
+def tsne_embedding(
+    model,
+    x,
+    layer_name: str,
+    *,
+    labels=None,
+    perplexity: float = 30.0,
+    seed: int = 0,
+    threads: int | None = 1,
+    path=None,
+) -> np.ndarray:
     """2-D t-SNE (scikit-learn, PCA initialisation) of ``layer_name``'s activations: (N, 2).
 
     ``perplexity`` must be below the number of examples. ``labels`` colour the optional PNG.
@@ -50,8 +59,11 @@ def tsne_embedding(model, x, layer_name: str, *, labels=None, perplexity: float 
     if perplexity >= len(features):
         raise ValueError(f"perplexity must be smaller than the number of examples ({len(features)}), got {perplexity}")
     with threadpool_limits(limits=threads):
-        points = TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto",
-                      random_state=seed).fit_transform(features).astype("float32")
+        points = (
+            TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed)
+            .fit_transform(features)
+            .astype("float32")
+        )
     if path is not None:
         from kerasdl.explain.plots import plot_embedding
 
@@ -79,8 +91,14 @@ def first_layer_filters(model, *, layer_name: str | None = None, path=None) -> n
         from kerasdl.plots import plot_image_grid
 
         shown = filters if filters.shape[-1] in (1, 3) else filters.mean(axis=-1, keepdims=True)
-        plot_image_grid(shown, path, titles=[str(i) for i in range(len(filters))], ncols=8, value_range=(0, 1),
-                        title=f"{layer.name}: {len(filters)} filters {filters.shape[1]}x{filters.shape[2]}")
+        plot_image_grid(
+            shown,
+            path,
+            titles=[str(i) for i in range(len(filters))],
+            ncols=8,
+            value_range=(0, 1),
+            title=f"{layer.name}: {len(filters)} filters {filters.shape[1]}x{filters.shape[2]}",
+        )
     return filters
 
 
@@ -96,8 +114,9 @@ def _receptive_field(model, layer_name: str) -> int | None:
     return None
 
 
-def top_activating_patches(model, x, *, layer_name: str | None = None, channels=None, k: int = 9,
-                           batch_size: int = 256, path=None) -> dict:
+def top_activating_patches(
+    model, x, *, layer_name: str | None = None, channels=None, k: int = 9, batch_size: int = 256, path=None
+) -> dict:
     """Zeiler–Fergus view: for each channel, the ``k`` input patches that excite it most.
 
     ``layer_name`` defaults to the last conv layer; ``channels`` to the first 8 channels.
@@ -139,8 +158,10 @@ def top_activating_patches(model, x, *, layer_name: str | None = None, channels=
             weights = reach[i]
             if weights.sum() > 0:
                 grid_r, grid_c = np.mgrid[0:height, 0:width]
-                center = (int(round((grid_r * weights).sum() / weights.sum())),
-                          int(round((grid_c * weights).sum() / weights.sum())))
+                center = (
+                    int(round((grid_r * weights).sum() / weights.sum())),
+                    int(round((grid_c * weights).sum() / weights.sum())),
+                )
                 nonzero = np.argwhere(weights > 0)
                 extent = int(max(np.ptp(nonzero[:, 0]), np.ptp(nonzero[:, 1])) + 1)
             else:
@@ -149,12 +170,15 @@ def top_activating_patches(model, x, *, layer_name: str | None = None, channels=
             top = int(np.clip(center[0] - size // 2, 0, height - size))
             left = int(np.clip(center[1] - size // 2, 0, width - size))
             centers.append(center)
-            patches.append(x[images[i], top:top + size, left:left + size, :])
+            patches.append(x[images[i], top : top + size, left : left + size, :])
         size = min(p.shape[0] for p in patches)
         result["patch_size"] = size
-        result["channels"][c] = {"patches": np.stack([p[:size, :size] for p in patches]),
-                                 "activations": best_values[images].astype("float32"),
-                                 "images": images, "centers": np.asarray(centers)}
+        result["channels"][c] = {
+            "patches": np.stack([p[:size, :size] for p in patches]),
+            "activations": best_values[images].astype("float32"),
+            "images": images,
+            "centers": np.asarray(centers),
+        }
     if path is not None:
         from kerasdl.explain.plots import plot_patches
 

@@ -32,8 +32,10 @@ def as_batch(model, x, name: str = "x") -> np.ndarray:
     if x.ndim == rank - 1:
         x = x[None]
     if x.ndim != rank:
-        raise ValueError(f"{name} must have shape (N, {', '.join(map(str, model.input_shape[1:]))}) or one "
-                         f"example without the batch axis, got shape {x.shape}")
+        raise ValueError(
+            f"{name} must have shape (N, {', '.join(map(str, model.input_shape[1:]))}) or one "
+            f"example without the batch axis, got shape {x.shape}"
+        )
     return x
 
 
@@ -79,8 +81,9 @@ def saliency(model, x, class_index=None, *, logits=True, path=None):
     return maps
 
 
-def smoothgrad(model, x, class_index=None, *, n_samples: int = 25, noise_level: float = 0.15, logits=True,
-               seed: int = 0, path=None):
+def smoothgrad(
+    model, x, class_index=None, *, n_samples: int = 25, noise_level: float = 0.15, logits=True, seed: int = 0, path=None
+):
     """SmoothGrad maps, same shape as :func:`saliency`."""
     n_samples = check_int("n_samples", n_samples, minimum=1)
     noise_level = check_float("noise_level", noise_level, minimum=0.0)
@@ -98,8 +101,9 @@ def smoothgrad(model, x, class_index=None, *, n_samples: int = 25, noise_level: 
     return maps
 
 
-def integrated_gradients(model, x, class_index=None, *, baseline=None, steps: int = 64, logits=True,
-                         batch_size: int = 128, path=None):
+def integrated_gradients(
+    model, x, class_index=None, *, baseline=None, steps: int = 64, logits=True, batch_size: int = 128, path=None
+):
     """Integrated-gradients attributions, same shape as ``x`` (batch axis included).
 
     ``baseline``: None (zeros, a black image), a scalar, or an array broadcastable to one
@@ -117,10 +121,14 @@ def integrated_gradients(model, x, class_index=None, *, baseline=None, steps: in
     attributions = np.empty_like(x)
     for i in range(len(x)):
         path_points = baseline[i] + alphas * (x[i] - baseline[i])
-        grads = np.concatenate([
-            _gradients(score_fn, path_points[s:s + batch_size], np.full(len(path_points[s:s + batch_size]), classes[i]))[0]
-            for s in range(0, len(path_points), batch_size)
-        ])
+        grads = np.concatenate(
+            [
+                _gradients(
+                    score_fn, path_points[s : s + batch_size], np.full(len(path_points[s : s + batch_size]), classes[i])
+                )[0]
+                for s in range(0, len(path_points), batch_size)
+            ]
+        )
         attributions[i] = (x[i] - baseline[i]) * np.tensordot(weights, grads, axes=1)
     if path is not None:
         _maybe_plot(path, x, _reduce_channels(attributions), classes, "integrated gradients")
@@ -165,4 +173,6 @@ def _maybe_plot(path, x, maps, classes, name):
     else:
         from kerasdl.explain.plots import plot_feature_weights
 
-        plot_feature_weights([(f"x{i}", float(v)) for i, v in enumerate(maps[0])], path, title=f"{name}: class {classes[0]}")
+        plot_feature_weights(
+            [(f"x{i}", float(v)) for i, v in enumerate(maps[0])], path, title=f"{name}: class {classes[0]}"
+        )

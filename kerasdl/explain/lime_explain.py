@@ -22,12 +22,14 @@ def _require_lime():
     try:
         import lime  # noqa: F401
     except ImportError:
-        raise ImportError("LIME explanations need the 'lime' package: pip install lime "
-                          "(or pip install 'kerasdl[explain]')") from None
+        raise ImportError(
+            "LIME explanations need the 'lime' package: pip install lime (or pip install 'kerasdl[explain]')"
+        ) from None
 
 
 def _class_probabilities(model):
     """A ``predict`` for LIME: (n, classes) outputs; one sigmoid unit becomes [1 − p, p]."""
+
     def predict(batch):
         out = np.asarray(model.predict(np.asarray(batch, dtype="float32"), batch_size=256, verbose=0))
         return np.concatenate([1.0 - out, out], axis=1) if out.shape[-1] == 1 else out
@@ -43,8 +45,19 @@ def grid_segments(height: int, width: int, cell: int) -> np.ndarray:
     return (rows[:, None] * (-(-width // cell)) + cols[None, :]).astype("int64")
 
 
-def lime_image(model, image, class_index=None, *, num_samples: int = 500, segmentation="auto", cell: int = 4,
-               hide_color: float = 0.0, seed: int = 0, batch_size: int = 256, path=None) -> dict:
+def lime_image(
+    model,
+    image,
+    class_index=None,
+    *,
+    num_samples: int = 500,
+    segmentation="auto",
+    cell: int = 4,
+    hide_color: float = 0.0,
+    seed: int = 0,
+    batch_size: int = 256,
+    path=None,
+) -> dict:
     """Explain one image (H, W, C) with LIME.
 
     ``segmentation``: ``"grid"`` (``cell``-pixel squares), ``"quickshift"`` (LIME's default,
@@ -68,6 +81,7 @@ def lime_image(model, image, class_index=None, *, num_samples: int = 500, segmen
         if segmentation == "auto":
             segmentation = "grid" if min(height, width) < 64 else "quickshift"
         if segmentation == "grid":
+
             def segment_fn(_image):
                 return grid_segments(height, width, cell)
         else:
@@ -81,13 +95,23 @@ def lime_image(model, image, class_index=None, *, num_samples: int = 500, segmen
         return predict(batch)
 
     probabilities = classifier_fn(np.repeat(image[None], 3, axis=-1) if channels == 1 else image[None])
-    label = int(probabilities[0].argmax()) if class_index is None else check_int(
-        "class_index", class_index, minimum=0, maximum=probabilities.shape[1] - 1)
+    label = (
+        int(probabilities[0].argmax())
+        if class_index is None
+        else check_int("class_index", class_index, minimum=0, maximum=probabilities.shape[1] - 1)
+    )
     explainer = lime_image_module.LimeImageExplainer(random_state=seed)
     explanation = explainer.explain_instance(
-        image[..., 0] if channels == 1 else image, classifier_fn, labels=(label,), top_labels=None,
-        hide_color=hide_color, num_features=100000, num_samples=num_samples, batch_size=batch_size,
-        segmentation_fn=segment_fn, random_seed=seed,
+        image[..., 0] if channels == 1 else image,
+        classifier_fn,
+        labels=(label,),
+        top_labels=None,
+        hide_color=hide_color,
+        num_features=100000,
+        num_samples=num_samples,
+        batch_size=batch_size,
+        segmentation_fn=segment_fn,
+        random_seed=seed,
     )
     weights = {int(segment): float(weight) for segment, weight in explanation.local_exp[label]}
     segments = np.asarray(explanation.segments)
@@ -95,14 +119,30 @@ def lime_image(model, image, class_index=None, *, num_samples: int = 500, segmen
     if path is not None:
         from kerasdl.explain.plots import plot_heatmaps
 
-        plot_heatmaps(image[None], heatmap[None], path, titles=[f"LIME: class {label}"], cmap="RdBu_r",
-                      symmetric=True)
-    return {"class_index": label, "segments": segments, "segment_weights": weights, "heatmap": heatmap,
-            "score": float(explanation.score), "explanation": explanation}
+        plot_heatmaps(image[None], heatmap[None], path, titles=[f"LIME: class {label}"], cmap="RdBu_r", symmetric=True)
+    return {
+        "class_index": label,
+        "segments": segments,
+        "segment_weights": weights,
+        "heatmap": heatmap,
+        "score": float(explanation.score),
+        "explanation": explanation,
+    }
 
 
-def lime_tabular(model, training_data, instance, class_index=None, *, feature_names=None, num_samples: int = 1000,
-                 mode: str = "classification", discretize: bool = False, seed: int = 0, path=None) -> dict:
+def lime_tabular(
+    model,
+    training_data,
+    instance,
+    class_index=None,
+    *,
+    feature_names=None,
+    num_samples: int = 1000,
+    mode: str = "classification",
+    discretize: bool = False,
+    seed: int = 0,
+    path=None,
+) -> dict:
     """Explain one row of tabular data with LIME.
 
     ``model``: a Keras model or any ``predict(array) -> array`` function;
@@ -126,33 +166,46 @@ def lime_tabular(model, training_data, instance, class_index=None, *, feature_na
     if hasattr(model, "predict") and hasattr(model, "input_shape"):
         keras_predict = _class_probabilities(model)
         if mode == "regression":
+
             def predict(rows):
                 return np.asarray(model.predict(np.asarray(rows, "float32"), verbose=0)).reshape(len(rows), -1)[:, 0]
         else:
             predict = keras_predict
     else:
         predict = model
-    explainer = LimeTabularExplainer(training_data, mode=mode, feature_names=names, discretize_continuous=discretize,
-                                     random_state=seed)
+    explainer = LimeTabularExplainer(
+        training_data, mode=mode, feature_names=names, discretize_continuous=discretize, random_state=seed
+    )
     if mode == "classification":
         probabilities = np.asarray(predict(instance[None]))
-        label = int(probabilities[0].argmax()) if class_index is None else check_int(
-            "class_index", class_index, minimum=0, maximum=probabilities.shape[1] - 1)
-        explanation = explainer.explain_instance(instance, predict, labels=(label,), num_features=instance.size,
-                                                 num_samples=num_samples)
+        label = (
+            int(probabilities[0].argmax())
+            if class_index is None
+            else check_int("class_index", class_index, minimum=0, maximum=probabilities.shape[1] - 1)
+        )
+        explanation = explainer.explain_instance(
+            instance, predict, labels=(label,), num_features=instance.size, num_samples=num_samples
+        )
         pairs = explanation.local_exp[label]
         intercept = float(explanation.intercept[label])
     else:
         label = None
-        explanation = explainer.explain_instance(instance, predict, num_features=instance.size,
-                                                 num_samples=num_samples)
+        explanation = explainer.explain_instance(instance, predict, num_features=instance.size, num_samples=num_samples)
         pairs = explanation.local_exp[next(iter(explanation.local_exp))]
-        intercept = float(np.asarray(explanation.intercept).reshape(-1)[0]) if np.ndim(explanation.intercept) \
+        intercept = (
+            float(np.asarray(explanation.intercept).reshape(-1)[0])
+            if np.ndim(explanation.intercept)
             else float(explanation.intercept)
+        )
     weights = [(names[int(i)], float(w)) for i, w in sorted(pairs, key=lambda p: -abs(p[1]))]
     if path is not None:
         from kerasdl.explain.plots import plot_feature_weights
 
         plot_feature_weights(weights, path, title=f"LIME{'' if label is None else f': class {label}'}")
-    return {"class_index": label, "weights": weights, "intercept": intercept, "score": float(explanation.score),
-            "explanation": explanation}
+    return {
+        "class_index": label,
+        "weights": weights,
+        "intercept": intercept,
+        "score": float(explanation.score),
+        "explanation": explanation,
+    }

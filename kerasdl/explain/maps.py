@@ -27,8 +27,10 @@ def find_last_conv_layer(model) -> str:
     for layer in reversed(model.layers):
         if isinstance(layer, _CONV_TYPES) and len(layer.output.shape) == 4:
             return layer.name
-    raise ValueError(f"model {model.name!r} has no Conv2D/DepthwiseConv2D/SeparableConv2D layer at its top level; "
-                     "pass layer_name (a layer with a 4-D output)")
+    raise ValueError(
+        f"model {model.name!r} has no Conv2D/DepthwiseConv2D/SeparableConv2D layer at its top level; "
+        "pass layer_name (a layer with a 4-D output)"
+    )
 
 
 def get_layer(model, layer_name: str):
@@ -47,8 +49,10 @@ def grad_cam(model, x, class_index=None, *, layer_name: str | None = None, logit
         raise ValueError(f"x must be a batch of images (N, H, W, C), got shape {x.shape}")
     layer = get_layer(model, layer_name or find_last_conv_layer(model))
     if len(layer.output.shape) != 4:
-        raise ValueError(f"layer_name {layer.name!r} has output shape {layer.output.shape}; Grad-CAM needs a 4-D "
-                         "feature map (N, h, w, channels)")
+        raise ValueError(
+            f"layer_name {layer.name!r} has output shape {layer.output.shape}; Grad-CAM needs a 4-D "
+            "feature map (N, h, w, channels)"
+        )
     fn, _ = score_function(model, logits=logits, extra_outputs=[layer.output])
     inputs = tf.constant(x)
     with tf.GradientTape() as tape:
@@ -70,8 +74,18 @@ def grad_cam(model, x, class_index=None, *, layer_name: str | None = None, logit
     return cam
 
 
-def occlusion_sensitivity(model, x, class_index=None, *, patch_size: int = 4, stride: int | None = None,
-                          fill: float | str = 0.0, logits=False, batch_size: int = 256, path=None):
+def occlusion_sensitivity(
+    model,
+    x,
+    class_index=None,
+    *,
+    patch_size: int = 4,
+    stride: int | None = None,
+    fill: float | str = 0.0,
+    logits=False,
+    batch_size: int = 256,
+    path=None,
+):
     """Score drop when a ``patch_size`` square is hidden: maps (N, H, W), larger = more important.
 
     ``fill``: the value of hidden pixels, or ``"mean"`` for the image's mean. ``logits``
@@ -97,18 +111,22 @@ def occlusion_sensitivity(model, x, class_index=None, *, patch_size: int = 4, st
         for r in rows:
             for c in cols:
                 occluded = x[n].copy()
-                occluded[r:r + patch_size, c:c + patch_size, :] = value
+                occluded[r : r + patch_size, c : c + patch_size, :] = value
                 variants.append(occluded)
                 boxes.append((r, c))
         variants = np.stack(variants)
-        scores = np.concatenate([np.asarray(score_fn(tf.constant(variants[s:s + batch_size])))
-                                 for s in range(0, len(variants), batch_size)])
+        scores = np.concatenate(
+            [
+                np.asarray(score_fn(tf.constant(variants[s : s + batch_size])))
+                for s in range(0, len(variants), batch_size)
+            ]
+        )
         drops = base[n, classes[n]] - scores[:, classes[n]]
         total = np.zeros((height, width), "float32")
         count = np.zeros((height, width), "float32")
         for (r, c), drop in zip(boxes, drops):
-            total[r:r + patch_size, c:c + patch_size] += drop
-            count[r:r + patch_size, c:c + patch_size] += 1
+            total[r : r + patch_size, c : c + patch_size] += drop
+            count[r : r + patch_size, c : c + patch_size] += 1
         maps[n] = total / np.maximum(count, 1)
     if path is not None:
         from kerasdl.explain.plots import plot_heatmaps

@@ -21,8 +21,17 @@ def _display(image):
     return (image - low) / (high - low) if high > low else np.zeros_like(image)
 
 
-def plot_heatmaps(images, heatmaps, path, *, titles=None, cmap: str = "jet", alpha: float = 0.5,
-                  normalize: bool = False, symmetric: bool = False) -> Path:
+def plot_heatmaps(
+    images,
+    heatmaps,
+    path,
+    *,
+    titles=None,
+    cmap: str = "jet",
+    alpha: float = 0.5,
+    normalize: bool = False,
+    symmetric: bool = False,
+) -> Path:
     """One row per image: the image, the heat map, and the map over the image.
 
     ``normalize`` scales each map to [0, 1]; ``symmetric`` centres the colour scale on 0

@@ -44,11 +44,22 @@ _HOMES = {
     # not the autoencoder(kind) function: ``kerasdl.generative.autoencoder`` is the module
     "autoencoder_networks": ("AutoencoderParts", "conv_autoencoder", "dense_autoencoder"),
     "autoencoder": ("DenoisingAutoencoder", "corrupt"),
-    "losses": ("bernoulli_reconstruction", "discriminator_loss", "gaussian_kl", "generator_loss",
-               "mean_pixel_crossentropy"),
+    "losses": (
+        "bernoulli_reconstruction",
+        "discriminator_loss",
+        "gaussian_kl",
+        "generator_loss",
+        "mean_pixel_crossentropy",
+    ),
     "callbacks": ("InceptionScoreCurve", "SampleGrid", "save_image_grid", "tile_images", "to_uint8"),
-    "evaluation": ("GenerativeEvaluator", "frechet_distance_from_stats", "inception_score_from_probs",
-                   "inception_score_parts", "round_parts", "sample_scores"),
+    "evaluation": (
+        "GenerativeEvaluator",
+        "frechet_distance_from_stats",
+        "inception_score_from_probs",
+        "inception_score_parts",
+        "round_parts",
+        "sample_scores",
+    ),
     "export": ("export_image_generator", "verify_export"),
     "flows": ("train_and_score_gan",),
 }

@@ -33,7 +33,9 @@ def _check_code(code_size, code_activation, sparsity):
     check_choice("sparsity", sparsity, SPARSITY)
     code_activation = check_choice("code_activation", code_activation, ("relu", "sigmoid", "linear", "tanh"))
     if sparsity == "kl" and code_activation != "sigmoid":
-        raise ValueError(f"sparsity='kl' needs code_activation='sigmoid' (activations in (0, 1)), got {code_activation!r}")
+        raise ValueError(
+            f"sparsity='kl' needs code_activation='sigmoid' (activations in (0, 1)), got {code_activation!r}"
+        )
     return code_size, code_activation
 
 
@@ -110,15 +112,19 @@ def conv_autoencoder(
     code_size, code_activation = _check_code(code_size, code_activation, sparsity)
     factor = 2 ** len(filters)
     if input_shape[0] % factor or input_shape[1] % factor:
-        raise ValueError(f"input_shape={input_shape!r}: height and width must be divisible by {factor} "
-                         f"(2 ** len(filters), one stride-2 stage per filter count)")
+        raise ValueError(
+            f"input_shape={input_shape!r}: height and width must be divisible by {factor} "
+            f"(2 ** len(filters), one stride-2 stage per filter count)"
+        )
     regularizer = sparsity_regularizer(sparsity, sparsity_weight, sparsity_target)
     fmap = (input_shape[0] // factor, input_shape[1] // factor, filters[-1])
 
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     for i, f in enumerate(filters, start=1):
-        x = keras.layers.Conv2D(f, kernel_size, strides=2, padding="same", activation="relu", name=f"encoder_conv_{i}")(x)
+        x = keras.layers.Conv2D(f, kernel_size, strides=2, padding="same", activation="relu", name=f"encoder_conv_{i}")(
+            x
+        )
     x = keras.layers.Flatten(name="flatten")(x)
     code = keras.layers.Dense(code_size, activation=code_activation, activity_regularizer=regularizer, name="code")(x)
     encoder = keras.Model(inputs, code, name="encoder")
@@ -127,9 +133,12 @@ def conv_autoencoder(
     y = keras.layers.Dense(math.prod(fmap), activation="relu", name="decoder_dense")(code_in)
     y = keras.layers.Reshape(fmap, name="decoder_reshape")(y)
     for i, f in enumerate(reversed(filters), start=1):
-        y = keras.layers.Conv2DTranspose(f, kernel_size, strides=2, padding="same", activation="relu",
-                                         name=f"decoder_deconv_{i}")(y)
-    outputs = keras.layers.Conv2D(input_shape[2], kernel_size, padding="same", activation="sigmoid", dtype="float32", name="reconstruction")(y)
+        y = keras.layers.Conv2DTranspose(
+            f, kernel_size, strides=2, padding="same", activation="relu", name=f"decoder_deconv_{i}"
+        )(y)
+    outputs = keras.layers.Conv2D(
+        input_shape[2], kernel_size, padding="same", activation="sigmoid", dtype="float32", name="reconstruction"
+    )(y)
     decoder = keras.Model(code_in, outputs, name="decoder")
     return AutoencoderParts(encoder, decoder, _join(encoder, decoder, input_shape, "conv_autoencoder"))
 
@@ -138,4 +147,3 @@ def autoencoder(kind: str = "dense", **kwargs) -> AutoencoderParts:
     """``dense_autoencoder`` or ``conv_autoencoder`` by name."""
     check_choice("kind", kind, ("dense", "conv"))
     return (dense_autoencoder if kind == "dense" else conv_autoencoder)(**kwargs)
-

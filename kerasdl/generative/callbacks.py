@@ -42,7 +42,7 @@ def tile_images(images, ncols: int = 8, value_range=(0.0, 1.0), pad: int = 1) ->
     mosaic = np.zeros((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), dtype="uint8")
     for i, image in enumerate(images):
         r, q = divmod(i, ncols)
-        mosaic[pad + r * (h + pad): pad + r * (h + pad) + h, pad + q * (w + pad): pad + q * (w + pad) + w] = image
+        mosaic[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + q * (w + pad) : pad + q * (w + pad) + w] = image
     return mosaic
 
 
@@ -67,8 +67,18 @@ class SampleGrid(keras.callbacks.Callback):
         value_range: the generator's output range (``(-1, 1)`` for tanh GANs).
     """
 
-    def __init__(self, directory, generator, latent_dim: int, num_samples: int = 64, num_classes: int | None = None,
-                 value_range=(-1.0, 1.0), ncols: int = 8, seed: int = 0, prefix: str = "samples"):
+    def __init__(
+        self,
+        directory,
+        generator,
+        latent_dim: int,
+        num_samples: int = 64,
+        num_classes: int | None = None,
+        value_range=(-1.0, 1.0),
+        ncols: int = 8,
+        seed: int = 0,
+        prefix: str = "samples",
+    ):
         super().__init__()
         self.directory = Path(directory)
         self.generator = generator
@@ -80,8 +90,11 @@ class SampleGrid(keras.callbacks.Callback):
         self.paths: list[Path] = []
 
     def sample(self) -> np.ndarray:
-        generator = self.generator() if not isinstance(self.generator, keras.Model) and callable(self.generator) \
+        generator = (
+            self.generator()
+            if not isinstance(self.generator, keras.Model) and callable(self.generator)
             else self.generator
+        )
         inputs = self.latent if self.labels is None else [self.latent, self.labels]
         return np.asarray(generator(inputs, training=False))
 
@@ -108,7 +121,8 @@ class InceptionScoreCurve(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.every and (epoch + 1) % self.every == 0:
-            score, _ = self.evaluator.inception_score(self.gan.generate(self.num_samples, seed=self.seed), splits=5,
-                                                      value_range=(-1, 1))
+            score, _ = self.evaluator.inception_score(
+                self.gan.generate(self.num_samples, seed=self.seed), splits=5, value_range=(-1, 1)
+            )
             self.curve.append([epoch + 1, round(score, 3)])
             print(f"epoch {epoch + 1}: IS {score:.3f} ({self.num_samples:,} samples)", flush=True)

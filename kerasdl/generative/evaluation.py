@@ -102,7 +102,9 @@ class GenerativeEvaluator:
         import keras
 
         self.classifier = classifier
-        layer = classifier.get_layer(feature_layer) if isinstance(feature_layer, str) else classifier.layers[feature_layer]
+        layer = (
+            classifier.get_layer(feature_layer) if isinstance(feature_layer, str) else classifier.layers[feature_layer]
+        )
         self.features_model = keras.Model(classifier.inputs, layer.output, name="generative_eval_features")
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
 
@@ -115,17 +117,21 @@ class GenerativeEvaluator:
         if images.ndim != 4 or len(images) == 0:
             raise ValueError(f"images must be a non-empty batch (N, H, W[, C]), got shape {raw.shape}")
         if not np.isfinite(images).all() or images.min() < -1e-3 or images.max() > 1.0 + 1e-3:
-            raise ValueError(f"images must hold values in value_range={tuple(value_range)}, "
-                             f"got values in [{raw.min():g}, {raw.max():g}]")
+            raise ValueError(
+                f"images must hold values in value_range={tuple(value_range)}, "
+                f"got values in [{raw.min():g}, {raw.max():g}]"
+            )
         return np.clip(images, 0.0, 1.0)  # float rounding at the ends only
 
     def probabilities(self, images, value_range=(0.0, 1.0)) -> np.ndarray:
-        return np.asarray(self.classifier.predict(self._prepare(images, value_range), batch_size=self.batch_size,
-                                                  verbose=0))
+        return np.asarray(
+            self.classifier.predict(self._prepare(images, value_range), batch_size=self.batch_size, verbose=0)
+        )
 
     def features(self, images, value_range=(0.0, 1.0)) -> np.ndarray:
-        return np.asarray(self.features_model.predict(self._prepare(images, value_range), batch_size=self.batch_size,
-                                                      verbose=0)).reshape(len(images), -1)
+        return np.asarray(
+            self.features_model.predict(self._prepare(images, value_range), batch_size=self.batch_size, verbose=0)
+        ).reshape(len(images), -1)
 
     def inception_score(self, images, splits: int = 10, value_range=(0.0, 1.0)) -> tuple[float, float]:
         """MNIST-analogue Inception Score (mean, std over ``splits``)."""
@@ -144,12 +150,15 @@ class GenerativeEvaluator:
 
 def round_parts(parts: dict, digits: int = 4) -> dict:
     """:func:`inception_score_parts` with every value rounded to ``digits`` decimals (for JSON)."""
-    return {k: [round(v, digits) for v in value] if isinstance(value, list) else round(value, digits)
-            for k, value in parts.items()}
+    return {
+        k: [round(v, digits) for v in value] if isinstance(value, list) else round(value, digits)
+        for k, value in parts.items()
+    }
 
 
-def sample_scores(evaluator: GenerativeEvaluator, gan, reference_images, seed: int = 0,
-                  num_samples: int = 10_000, splits: int = 10) -> dict:
+def sample_scores(
+    evaluator: GenerativeEvaluator, gan, reference_images, seed: int = 0, num_samples: int = 10_000, splits: int = 10
+) -> dict:
     """IS (``splits`` splits) and FD to ``reference_images`` (in [0, 1]) of ``gan.generate(num_samples, seed=seed)``.
 
     ``gan``: a :class:`~kerasdl.generative.gan.GAN` (tanh samples in [-1, 1]). Returns the
@@ -160,6 +169,10 @@ def sample_scores(evaluator: GenerativeEvaluator, gan, reference_images, seed: i
     probs = evaluator.probabilities(samples, value_range=(-1, 1))
     inception, inception_std = inception_score_from_probs(probs, splits=splits)
     fd = evaluator.frechet_distance(samples, reference_images, value_range_a=(-1, 1))
-    return {"inception_score": round(inception, 3), "inception_score_std": round(inception_std, 3),
-            "frechet_distance_to_test": round(fd, 3), "samples": num_samples,
-            "inception_score_parts": round_parts(inception_score_parts(probs))}
+    return {
+        "inception_score": round(inception, 3),
+        "inception_score_std": round(inception_std, 3),
+        "frechet_distance_to_test": round(fd, 3),
+        "samples": num_samples,
+        "inception_score_parts": round_parts(inception_score_parts(probs)),
+    }

@@ -15,8 +15,9 @@ from pathlib import Path
 MAX_EXPORT_DIFF = 1
 
 
-def export_image_generator(generator, path, *, value_range=(0.0, 1.0), num_classes: int | None = None,
-                           overwrite: bool = False) -> Path:
+def export_image_generator(
+    generator, path, *, value_range=(0.0, 1.0), num_classes: int | None = None, overwrite: bool = False
+) -> Path:
     """Write ``generator`` as a SavedModel: ``serve(latent[, label]) → {"images": uint8 (N, H, W, C)}``.
 
     ``latent``: float32 (N, latent_dim); ``label`` (conditional generators): int32 (N,).
@@ -44,8 +45,10 @@ def export_image_generator(generator, path, *, value_range=(0.0, 1.0), num_class
 
     def checked_latent(latent):
         check = tf.debugging.assert_equal(
-            tf.shape(latent)[1], latent_dim,
-            message=f"latent must have shape (batch, {latent_dim}): this generator takes {latent_dim}-D latent vectors")
+            tf.shape(latent)[1],
+            latent_dim,
+            message=f"latent must have shape (batch, {latent_dim}): this generator takes {latent_dim}-D latent vectors",
+        )
         with tf.control_dependencies([check]):
             return tf.ensure_shape(tf.identity(latent), [None, latent_dim])
 
@@ -53,16 +56,19 @@ def export_image_generator(generator, path, *, value_range=(0.0, 1.0), num_class
     archive.track(generator)
     latent_spec = tf.TensorSpec([None, None], tf.float32, name="latent")
     if num_classes is None:
+
         def serve(latent):  # an empty batch gives 0 images (kerasdl.export.call_on_batch)
             return call_on_batch(lambda z: {"images": to_uint8(generator(z, training=False))}, checked_latent(latent))
 
         archive.add_endpoint("serve", serve, input_signature=[latent_spec])
     else:
+
         def serve(latent, label):
             latent = checked_latent(latent)
             checks = [
-                tf.debugging.assert_equal(tf.shape(label)[0], tf.shape(latent)[0],
-                                          message="label must hold one class per latent vector"),
+                tf.debugging.assert_equal(
+                    tf.shape(label)[0], tf.shape(latent)[0], message="label must hold one class per latent vector"
+                ),
                 tf.debugging.assert_greater_equal(label, 0, message=f"label must lie in [0, {num_classes - 1}]"),
                 tf.debugging.assert_less(label, num_classes, message=f"label must lie in [0, {num_classes - 1}]"),
             ]
@@ -71,7 +77,9 @@ def export_image_generator(generator, path, *, value_range=(0.0, 1.0), num_class
             # checked before call_on_batch, which pads an empty latent batch (and its labels) to one row
             return call_on_batch(lambda z, y: {"images": to_uint8(generator([z, y], training=False))}, latent, label)
 
-        archive.add_endpoint("serve", serve, input_signature=[latent_spec, tf.TensorSpec([None], tf.int32, name="label")])
+        archive.add_endpoint(
+            "serve", serve, input_signature=[latent_spec, tf.TensorSpec([None], tf.int32, name="label")]
+        )
     with atomic_directory(path, overwrite=overwrite) as tmp:
         archive.write_out(str(tmp), verbose=False)
     return Path(path)

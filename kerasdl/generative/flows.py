@@ -16,10 +16,21 @@ BETA_1 = 0.5
 LABEL_SMOOTHING = 0.1
 
 
-def train_and_score_gan(data, evaluator, kind: str, epochs: int, batch_size: int = 128, seed: int = 0,
-                        max_train: int | None = None, budget_s: float | None = None, jit_compile=False,
-                        dcgan_filters: int = 64, score_every: int = 0, d_steps: int = 1,
-                        conditional: bool = False) -> dict:
+def train_and_score_gan(
+    data,
+    evaluator,
+    kind: str,
+    epochs: int,
+    batch_size: int = 128,
+    seed: int = 0,
+    max_train: int | None = None,
+    budget_s: float | None = None,
+    jit_compile=False,
+    dcgan_filters: int = 64,
+    score_every: int = 0,
+    d_steps: int = 1,
+    conditional: bool = False,
+) -> dict:
     """Train a ``kind`` (``"mlp"`` / ``"dcgan"``) GAN on ``data`` and return its figures.
 
     ``data``: an image-classification data set (``x_train``/``y_train``/``x_test`` in [0, 1],
@@ -43,21 +54,41 @@ def train_and_score_gan(data, evaluator, kind: str, epochs: int, batch_size: int
     from kerasdl.training import EpochTimer, TimeBudget, set_seed
 
     set_seed(seed)
-    gan = build_gan(kind, latent_dim=LATENT_DIM, num_classes=data.num_classes if conditional else None,
-                    filters=dcgan_filters, d_steps=d_steps, label_smoothing=LABEL_SMOOTHING)
+    gan = build_gan(
+        kind,
+        latent_dim=LATENT_DIM,
+        num_classes=data.num_classes if conditional else None,
+        filters=dcgan_filters,
+        d_steps=d_steps,
+        label_smoothing=LABEL_SMOOTHING,
+    )
     gan.compile(d_learning_rate=LEARNING_RATE, g_learning_rate=LEARNING_RATE, beta_1=BETA_1, jit_compile=jit_compile)
     timer, curve = EpochTimer(), []
     callbacks = [timer, InceptionScoreCurve(gan, evaluator, score_every, seed, curve)]
     callbacks += [TimeBudget(budget_s)] if budget_s else []
     x, labels = data.x_train[:max_train], (data.y_train[:max_train] if conditional else None)
-    history = gan.fit(make_dataset(x * 2.0 - 1.0, labels, batch_size=batch_size, seed=seed, drop_remainder=True),
-                      epochs=epochs, verbose=2, callbacks=callbacks, shuffle=False)
+    history = gan.fit(
+        make_dataset(x * 2.0 - 1.0, labels, batch_size=batch_size, seed=seed, drop_remainder=True),
+        epochs=epochs,
+        verbose=2,
+        callbacks=callbacks,
+        shuffle=False,
+    )
     return {
-        "kind": kind, "filters": dcgan_filters if kind == "dcgan" else None, "epochs_planned": epochs,
-        "epochs": len(history.history["d_loss"]), "budget_s": budget_s, "jit_compile": jit_compile,
-        "train_images": len(x), "batch_size": batch_size, "latent_dim": LATENT_DIM,
-        "optimizer": "2 x adam lr=2e-4 beta_1=0.5", "label_smoothing": LABEL_SMOOTHING,
-        "d_steps": d_steps, "conditional": conditional, "generated_labels": "0..9 cycled" if conditional else None,
+        "kind": kind,
+        "filters": dcgan_filters if kind == "dcgan" else None,
+        "epochs_planned": epochs,
+        "epochs": len(history.history["d_loss"]),
+        "budget_s": budget_s,
+        "jit_compile": jit_compile,
+        "train_images": len(x),
+        "batch_size": batch_size,
+        "latent_dim": LATENT_DIM,
+        "optimizer": "2 x adam lr=2e-4 beta_1=0.5",
+        "label_smoothing": LABEL_SMOOTHING,
+        "d_steps": d_steps,
+        "conditional": conditional,
+        "generated_labels": "0..9 cycled" if conditional else None,
         "parameters": {"generator": gan.generator.count_params(), "discriminator": gan.discriminator.count_params()},
         **sample_scores(evaluator, gan, data.x_test, seed),
         "inception_score_curve_5000_samples": curve,

@@ -35,8 +35,15 @@ def _optimizer(prefix, optimizer, learning_rate, beta_1):
     from kerasdl.training.compile import loss_scaled, optimizer_for
 
     kwargs = {"beta_1": beta_1} if optimizer in ("adam", "adamw") else {}
-    return loss_scaled(optimizer_for(optimizer, learning_rate, DEFAULT_LEARNING_RATE,
-                                     names=(f"{prefix}_optimizer", f"{prefix}_learning_rate"), **kwargs))
+    return loss_scaled(
+        optimizer_for(
+            optimizer,
+            learning_rate,
+            DEFAULT_LEARNING_RATE,
+            names=(f"{prefix}_optimizer", f"{prefix}_learning_rate"),
+            **kwargs,
+        )
+    )
 
 
 class GAN(keras.Model):
@@ -51,8 +58,15 @@ class GAN(keras.Model):
 
     conditional = False
 
-    def __init__(self, generator, discriminator, latent_dim: int | None = None, d_steps: int = 1,
-                 label_smoothing: float = 0.0, **kwargs):
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        latent_dim: int | None = None,
+        d_steps: int = 1,
+        label_smoothing: float = 0.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -72,8 +86,17 @@ class GAN(keras.Model):
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_accuracy, self.d_fake_accuracy]
 
-    def compile(self, d_optimizer="adam", g_optimizer="adam", d_learning_rate=None, g_learning_rate=None,
-                beta_1: float = 0.5, *, jit_compile="auto", **kwargs):
+    def compile(
+        self,
+        d_optimizer="adam",
+        g_optimizer="adam",
+        d_learning_rate=None,
+        g_learning_rate=None,
+        beta_1: float = 0.5,
+        *,
+        jit_compile="auto",
+        **kwargs,
+    ):
         """Two optimizers, instances or names (Adam with β₁ = 0.5 and lr 2e-4, as in DCGAN, by default).
 
         The custom-model contract of :mod:`kerasdl.training.compile`, once per network:
@@ -98,8 +121,12 @@ class GAN(keras.Model):
 
     def checkpoint_trackables(self) -> dict:
         """What :class:`~kerasdl.training.resumable.TrainingCheckpoint` saves."""
-        return {"generator": self.generator, "discriminator": self.discriminator,
-                "d_optimizer": self.d_optimizer, "g_optimizer": self.g_optimizer}
+        return {
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+            "d_optimizer": self.d_optimizer,
+            "g_optimizer": self.g_optimizer,
+        }
 
     # The conditional subclass overrides these three to pass labels along.
     def _unpack(self, data):
@@ -212,8 +239,14 @@ class ConditionalGAN(GAN):
 KINDS = ("mlp", "dcgan")
 
 
-def build_gan(kind: str = "dcgan", latent_dim: int = 100, num_classes: int | None = None, filters: int = 64,
-              d_steps: int = 1, label_smoothing: float = 0.1) -> GAN:
+def build_gan(
+    kind: str = "dcgan",
+    latent_dim: int = 100,
+    num_classes: int | None = None,
+    filters: int = 64,
+    d_steps: int = 1,
+    label_smoothing: float = 0.1,
+) -> GAN:
     """The GAN model of a ``kind`` of networks (:mod:`kerasdl.generative.gan_networks`), not compiled.
 
     ``kind``: ``"mlp"`` (:func:`gan_mlp`) or ``"dcgan"`` (:func:`dcgan` with ``filters``).
@@ -225,8 +258,11 @@ def build_gan(kind: str = "dcgan", latent_dim: int = 100, num_classes: int | Non
     from kerasdl.generative.gan_networks import dcgan, gan_mlp
 
     check_choice("kind", kind, KINDS)
-    networks = (gan_mlp(latent_dim=latent_dim, num_classes=num_classes) if kind == "mlp"
-                else dcgan(latent_dim=latent_dim, filters=filters, num_classes=num_classes))
+    networks = (
+        gan_mlp(latent_dim=latent_dim, num_classes=num_classes)
+        if kind == "mlp"
+        else dcgan(latent_dim=latent_dim, filters=filters, num_classes=num_classes)
+    )
     options = {"d_steps": d_steps, "label_smoothing": label_smoothing}
     if num_classes is None:
         return GAN(*networks, **options)

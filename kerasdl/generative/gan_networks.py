@@ -56,8 +56,14 @@ def _model(inputs, outputs, name):
     return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=name)
 
 
-def gan_mlp(latent_dim: int = 100, image_shape=(28, 28, 1), generator_units=(256, 512, 1024),
-            discriminator_units=(1024, 512, 256), dropout: float = 0.3, num_classes: int | None = None):
+def gan_mlp(
+    latent_dim: int = 100,
+    image_shape=(28, 28, 1),
+    generator_units=(256, 512, 1024),
+    discriminator_units=(1024, 512, 256),
+    dropout: float = 0.3,
+    num_classes: int | None = None,
+):
     """Fully connected GAN: returns ``(generator, discriminator)``.
 
     Generator: ``generator_dense_{i}`` (``generator_units``, LeakyReLU 0.2) → ``generator_output``
@@ -94,8 +100,14 @@ def gan_mlp(latent_dim: int = 100, image_shape=(28, 28, 1), generator_units=(256
     return generator, discriminator
 
 
-def dcgan(latent_dim: int = 100, image_shape=(28, 28, 1), filters: int = 64, dropout: float = 0.3,
-          num_classes: int | None = None, discriminator_filters: int | None = None):
+def dcgan(
+    latent_dim: int = 100,
+    image_shape=(28, 28, 1),
+    filters: int = 64,
+    dropout: float = 0.3,
+    num_classes: int | None = None,
+    discriminator_filters: int | None = None,
+):
     """DCGAN: returns ``(generator, discriminator)``; height and width divisible by 4.
 
     Generator: ``generator_dense`` (H/4·W/4·4f, no bias) → BN → LeakyReLU → reshape →
@@ -108,8 +120,11 @@ def dcgan(latent_dim: int = 100, image_shape=(28, 28, 1), filters: int = 64, dro
     """
     latent_dim, image_shape, num_classes = _check_common(latent_dim, image_shape, num_classes)
     filters = check_int("filters", filters, minimum=1)
-    d_filters = filters if discriminator_filters is None else check_int("discriminator_filters", discriminator_filters,
-                                                                        minimum=1)
+    d_filters = (
+        filters
+        if discriminator_filters is None
+        else check_int("discriminator_filters", discriminator_filters, minimum=1)
+    )
     dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
     if image_shape[0] % 4 or image_shape[1] % 4:
         raise ValueError(f"image_shape={image_shape!r}: dcgan needs height and width divisible by 4")
@@ -121,12 +136,21 @@ def dcgan(latent_dim: int = 100, image_shape=(28, 28, 1), filters: int = 64, dro
     x = keras.layers.LeakyReLU(0.2, name="generator_lrelu_0")(x)
     x = keras.layers.Reshape((height // 4, width // 4, 4 * filters), name="generator_reshape")(x)
     for i, (f, stride) in enumerate(((2 * filters, 1), (filters, 2)), start=1):
-        x = keras.layers.Conv2DTranspose(f, 5, strides=stride, padding="same", use_bias=False,
-                                         name=f"generator_deconv_{i}")(x)
+        x = keras.layers.Conv2DTranspose(
+            f, 5, strides=stride, padding="same", use_bias=False, name=f"generator_deconv_{i}"
+        )(x)
         x = keras.layers.BatchNormalization(name=f"generator_bn_{i}")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"generator_lrelu_{i}")(x)
-    image = keras.layers.Conv2DTranspose(channels, 5, strides=2, padding="same", use_bias=False, activation="tanh",
-                                         dtype="float32", name="generator_output")(x)
+    image = keras.layers.Conv2DTranspose(
+        channels,
+        5,
+        strides=2,
+        padding="same",
+        use_bias=False,
+        activation="tanh",
+        dtype="float32",
+        name="generator_output",
+    )(x)
     generator = _model(inputs, image, "dcgan_generator")
 
     inputs, x, one_hot = _discriminator_inputs(image_shape, num_classes)

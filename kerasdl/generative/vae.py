@@ -122,7 +122,9 @@ def latent_manifold(decoder, n: int = 15, quantile: float = 0.95) -> np.ndarray:
     from scipy.stats import norm
 
     if int(decoder.input_shape[-1]) != 2:
-        raise ValueError(f"latent_manifold needs a 2-D latent space, the decoder takes {decoder.input_shape[-1]}-D vectors")
+        raise ValueError(
+            f"latent_manifold needs a 2-D latent space, the decoder takes {decoder.input_shape[-1]}-D vectors"
+        )
     n = check_int("n", n, minimum=2)
     quantile = check_float("quantile", quantile, minimum=0.5, maximum=1.0, min_inclusive=False, max_inclusive=False)
     grid = norm.ppf(np.linspace(1.0 - quantile, quantile, n))

@@ -37,8 +37,9 @@ def _dense_names(prefix: str, count: int) -> list:
     return [prefix if i == 0 else f"{prefix}_{i + 1}" for i in range(count)]
 
 
-def vae_encoder(input_shape=(28, 28, 1), latent_dim: int = 2, kind: str = "conv", hidden_units=512,
-                seed: int | None = None) -> keras.Model:
+def vae_encoder(
+    input_shape=(28, 28, 1), latent_dim: int = 2, kind: str = "conv", hidden_units=512, seed: int | None = None
+) -> keras.Model:
     """VAE encoder → ``[z_mean, z_log_var, z]`` (layers ``z_mean``, ``z_log_var``, ``z``).
 
     ``conv``: ``encoder_conv_1`` (32, 3x3, stride 2, ReLU) → ``encoder_conv_2`` (64) →
@@ -88,10 +89,15 @@ def vae_decoder(latent_dim: int = 2, output_shape=(28, 28, 1), kind: str = "conv
         fmap = (output_shape[0] // 4, output_shape[1] // 4, 64)
         x = keras.layers.Dense(math.prod(fmap), activation="relu", name="decoder_dense")(inputs)
         x = keras.layers.Reshape(fmap, name="decoder_reshape")(x)
-        x = keras.layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu", name="decoder_deconv_1")(x)
-        x = keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu", name="decoder_deconv_2")(x)
-        outputs = keras.layers.Conv2DTranspose(output_shape[2], 3, padding="same", activation="sigmoid",
-                                               dtype="float32", name="reconstruction")(x)
+        x = keras.layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu", name="decoder_deconv_1")(
+            x
+        )
+        x = keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu", name="decoder_deconv_2")(
+            x
+        )
+        outputs = keras.layers.Conv2DTranspose(
+            output_shape[2], 3, padding="same", activation="sigmoid", dtype="float32", name="reconstruction"
+        )(x)
     else:
         widths = _hidden_widths(hidden_units)[::-1]
         x = inputs

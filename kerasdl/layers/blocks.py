@@ -297,6 +297,4 @@ def classifier_head(
         )(x)
         if dropout > 0.0:
             x = keras.layers.Dropout(dropout, name=f"{name_prefix}dropout{i}")(x)
-    return keras.layers.Dense(
-        num_classes, activation=classifier_activation, name=f"{name_prefix}predictions"
-    )(x)
+    return keras.layers.Dense(num_classes, activation=classifier_activation, name=f"{name_prefix}predictions")(x)

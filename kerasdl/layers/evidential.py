@@ -36,8 +36,9 @@ class NormalInverseGamma(keras.layers.Layer):
         super().__init__(**kwargs)
         self.units = check_int("units", units, minimum=1)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.dense = keras.layers.Dense(4 * self.units, kernel_initializer=self.kernel_initializer,
-                                        name="nig_parameters")
+        self.dense = keras.layers.Dense(
+            4 * self.units, kernel_initializer=self.kernel_initializer, name="nig_parameters"
+        )
 
     def build(self, input_shape):
         self.dense.build(input_shape)
@@ -52,8 +53,9 @@ class NormalInverseGamma(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units,
-                       "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)})
+        config.update(
+            {"units": self.units, "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+        )
         return config
 
 
@@ -68,8 +70,9 @@ class DirichletEvidence(keras.layers.Layer):
         self.num_classes = check_int("num_classes", num_classes, minimum=2)
         self.evidence = check_choice("evidence", evidence, self.EVIDENCE)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.dense = keras.layers.Dense(self.num_classes, kernel_initializer=self.kernel_initializer,
-                                        name="evidence_logits")
+        self.dense = keras.layers.Dense(
+            self.num_classes, kernel_initializer=self.kernel_initializer, name="evidence_logits"
+        )
 
     def build(self, input_shape):
         self.dense.build(input_shape)
@@ -89,6 +92,11 @@ class DirichletEvidence(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"num_classes": self.num_classes, "evidence": self.evidence,
-                       "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)})
+        config.update(
+            {
+                "num_classes": self.num_classes,
+                "evidence": self.evidence,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            }
+        )
         return config

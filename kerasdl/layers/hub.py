@@ -81,14 +81,18 @@ def resolve_handle(handle) -> str:
         return str(path)
     import tensorflow_hub as hub
 
-    how = (f"Download it on a machine with internet (e.g. python -c \"import tensorflow_hub as hub; "
-           f"print(hub.resolve('{handle}'))\"), copy the folder here and pass its local path, or copy "
-           f"the TF Hub cache folder and point TFHUB_CACHE_DIR at it (this handle is cached as "
-           f"{_cached_module_dir(handle)}).")
+    how = (
+        f"Download it on a machine with internet (e.g. python -c \"import tensorflow_hub as hub; "
+        f"print(hub.resolve('{handle}'))\"), copy the folder here and pass its local path, or copy "
+        f"the TF Hub cache folder and point TFHUB_CACHE_DIR at it (this handle is cached as "
+        f"{_cached_module_dir(handle)})."
+    )
     cached = _cached_module_dir(handle)
     if _offline() and not (cached / "saved_model.pb").is_file():
-        raise HubModelNotFoundError(f"TF Hub model {handle!r} is not in the TF Hub cache {hub_cache_dir()} "
-                                    f"and KERASDL_OFFLINE=1 forbids downloading it. {how}")
+        raise HubModelNotFoundError(
+            f"TF Hub model {handle!r} is not in the TF Hub cache {hub_cache_dir()} "
+            f"and KERASDL_OFFLINE=1 forbids downloading it. {how}"
+        )
     old_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
@@ -113,7 +117,8 @@ def _load(hub, path: str):
         except ImportError:
             raise ModuleNotFoundError(
                 f"{path} uses TensorFlow Text ops (a tokenizer inside the model): pip install tensorflow-text "
-                f"(the version matching TensorFlow) and import tensorflow_text before loading it") from error
+                f"(the version matching TensorFlow) and import tensorflow_text before loading it"
+            ) from error
         return hub.load(path)
 
 
@@ -152,8 +157,9 @@ class HubLayer(keras.layers.Layer):
         model.compile(keras.optimizers.Adam(1e-4), "binary_crossentropy")
     """
 
-    def __init__(self, handle, trainable: bool = False, signature: str | None = None,
-                 output_key: str | None = None, **kwargs):
+    def __init__(
+        self, handle, trainable: bool = False, signature: str | None = None, output_key: str | None = None, **kwargs
+    ):
         # Restored TF Hub / SavedModel functions are TensorFlow graphs: TensorFlow backend only.
         require_tensorflow("HubLayer (TF Hub / SavedModel layers)")
         super().__init__(trainable=bool(trainable), **kwargs)
@@ -188,8 +194,10 @@ class HubLayer(keras.layers.Layer):
         if name is None:
             name = next((n for n in ("serve", "serving_default") if n in signatures or hasattr(obj, n)), None)
             if name is None:
-                raise ValueError(f"{self.handle!r} has no __call__ and no 'serve'/'serving_default' signature; "
-                                 f"pass signature= one of {sorted(signatures)}")
+                raise ValueError(
+                    f"{self.handle!r} has no __call__ and no 'serve'/'serving_default' signature; "
+                    f"pass signature= one of {sorted(signatures)}"
+                )
         if name in signatures:
             return signatures[name], False
         if hasattr(obj, name):
@@ -219,8 +227,13 @@ class HubLayer(keras.layers.Layer):
         # On the TensorFlow backend, keras.Variable(initializer=<tf.Variable>) keeps that very
         # tf.Variable as its value (no copy), so gradients of the restored function reach it and
         # optimizer updates change the hub model. Only the name differs from TFSMLayer's.
-        return keras.Variable(initializer=variable, trainable=trainable, dtype=variable.dtype,
-                              shape=tuple(variable.shape), name=_keras_variable_name(variable.name))
+        return keras.Variable(
+            initializer=variable,
+            trainable=trainable,
+            dtype=variable.dtype,
+            shape=tuple(variable.shape),
+            name=_keras_variable_name(variable.name),
+        )
 
     # ----------------------------------------------------------------- Keras API
     def call(self, inputs, training=None):
@@ -231,8 +244,10 @@ class HubLayer(keras.layers.Layer):
         if isinstance(outputs, dict):
             if self.output_key is not None:
                 if self.output_key not in outputs:
-                    raise ValueError(f"output_key {self.output_key!r} is not an output of {self.handle!r}; "
-                                     f"outputs: {sorted(outputs)}")
+                    raise ValueError(
+                        f"output_key {self.output_key!r} is not an output of {self.handle!r}; "
+                        f"outputs: {sorted(outputs)}"
+                    )
                 outputs = outputs[self.output_key]
             elif len(outputs) == 1:
                 outputs = next(iter(outputs.values()))

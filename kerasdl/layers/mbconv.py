@@ -179,9 +179,7 @@ def mbconv_block(
         x = keras.layers.Activation(activation, name=f"{name}_expand_activation")(x)
 
     if strides == 2:
-        x = keras.layers.ZeroPadding2D(
-            padding=correct_pad(x.shape[1:3], kernel_size), name=f"{name}_dwconv_pad"
-        )(x)
+        x = keras.layers.ZeroPadding2D(padding=correct_pad(x.shape[1:3], kernel_size), name=f"{name}_dwconv_pad")(x)
         padding = "valid"
     else:
         padding = "same"

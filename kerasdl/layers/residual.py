@@ -143,8 +143,9 @@ def residual_block(
         preact = _bn(x, f"{name}_preact_bn")
         preact = keras.layers.Activation("relu", name=f"{name}_preact_relu")(preact)
         if shortcut == "projection":
-            short = _conv(preact, out_channels, 1, stride=stride, use_bias=True,
-                          explicit_pad=False, name=f"{name}_0", **conv_args)
+            short = _conv(
+                preact, out_channels, 1, stride=stride, use_bias=True, explicit_pad=False, name=f"{name}_0", **conv_args
+            )
         elif stride > 1:
             short = keras.layers.MaxPooling2D(1, strides=stride, name=f"{name}_0_pool")(x)
         else:
@@ -152,16 +153,16 @@ def residual_block(
         y = preact
         for i, (k, f, s) in enumerate(convs, start=1):
             last = i == len(convs)
-            y = _conv(y, f, k, stride=s, use_bias=use_bias or last, explicit_pad=True,
-                      name=f"{name}_{i}", **conv_args)
+            y = _conv(y, f, k, stride=s, use_bias=use_bias or last, explicit_pad=True, name=f"{name}_{i}", **conv_args)
             if not last:
                 y = _bn(y, f"{name}_{i}_bn")
                 y = keras.layers.Activation("relu", name=f"{name}_{i}_relu")(y)
         return keras.layers.Add(name=f"{name}_out")([short, y])
 
     if shortcut == "projection":
-        short = _conv(x, out_channels, 1, stride=stride, use_bias=use_bias,
-                      explicit_pad=False, name=f"{name}_0", **conv_args)
+        short = _conv(
+            x, out_channels, 1, stride=stride, use_bias=use_bias, explicit_pad=False, name=f"{name}_0", **conv_args
+        )
         short = _bn(short, f"{name}_0_bn")
     elif stride > 1:
         short = keras.layers.MaxPooling2D(1, strides=stride, name=f"{name}_0_pool")(x)
@@ -169,8 +170,7 @@ def residual_block(
         short = x
     y = x
     for i, (k, f, s) in enumerate(convs, start=1):
-        y = _conv(y, f, k, stride=s, use_bias=use_bias, explicit_pad=s > 1,
-                  name=f"{name}_{i}", **conv_args)
+        y = _conv(y, f, k, stride=s, use_bias=use_bias, explicit_pad=s > 1, name=f"{name}_{i}", **conv_args)
         y = _bn(y, f"{name}_{i}_bn")
         if i < len(convs):
             y = keras.layers.Activation("relu", name=f"{name}_{i}_relu")(y)
@@ -180,29 +180,47 @@ def residual_block(
 
 def basic_block(x, filters, *, stride=1, preactivation=False, shortcut="auto", name, **kwargs):
     """Basic residual block: two 3x3 convolutions (see :func:`residual_block`)."""
-    return residual_block(x, filters, bottleneck=False, preactivation=preactivation, stride=stride,
-                          shortcut=shortcut, name=name, **kwargs)
+    return residual_block(
+        x, filters, bottleneck=False, preactivation=preactivation, stride=stride, shortcut=shortcut, name=name, **kwargs
+    )
 
 
 def bottleneck_block(x, filters, *, stride=1, preactivation=False, shortcut="auto", name, **kwargs):
     """Bottleneck residual block: 1x1 → 3x3 → 1x1 with ``4 * filters`` outputs (see
     :func:`residual_block`)."""
-    return residual_block(x, filters, bottleneck=True, preactivation=preactivation, stride=stride,
-                          shortcut=shortcut, name=name, **kwargs)
+    return residual_block(
+        x, filters, bottleneck=True, preactivation=preactivation, stride=stride, shortcut=shortcut, name=name, **kwargs
+    )
 
 
 def identity_block(x, filters, *, bottleneck=False, preactivation=False, name, **kwargs):
     """The course notes' "identity block": stride 1 and an identity shortcut (input and
     output shapes are equal, so ``x`` is added unchanged)."""
-    return residual_block(x, filters, bottleneck=bottleneck, preactivation=preactivation, stride=1,
-                          shortcut="identity", name=name, **kwargs)
+    return residual_block(
+        x,
+        filters,
+        bottleneck=bottleneck,
+        preactivation=preactivation,
+        stride=1,
+        shortcut="identity",
+        name=name,
+        **kwargs,
+    )
 
 
 def convolutional_block(x, filters, *, stride=2, bottleneck=False, preactivation=False, name, **kwargs):
     """The course notes' "convolutional block": a projection shortcut (1x1 convolution with
     the block's stride, + BN in v1) matches a changed channel count and/or spatial size."""
-    return residual_block(x, filters, bottleneck=bottleneck, preactivation=preactivation, stride=stride,
-                          shortcut="projection", name=name, **kwargs)
+    return residual_block(
+        x,
+        filters,
+        bottleneck=bottleneck,
+        preactivation=preactivation,
+        stride=stride,
+        shortcut="projection",
+        name=name,
+        **kwargs,
+    )
 
 
 def residual_stack(

@@ -66,9 +66,13 @@ def nig_nll(y, gamma, nu, alpha, beta):
     """Element-wise NIG negative log-likelihood (Amini et al. 2020, eq. 8)."""
     y = ops.cast(y, "float32")
     omega = 2.0 * beta * (1.0 + nu)
-    return (0.5 * ops.log(math.pi / nu) - alpha * ops.log(omega)
-            + (alpha + 0.5) * ops.log(ops.square(y - gamma) * nu + omega)
-            + lgamma(alpha) - lgamma(alpha + 0.5))
+    return (
+        0.5 * ops.log(math.pi / nu)
+        - alpha * ops.log(omega)
+        + (alpha + 0.5) * ops.log(ops.square(y - gamma) * nu + omega)
+        + lgamma(alpha)
+        - lgamma(alpha + 0.5)
+    )
 
 
 def nig_regularizer(y, gamma, nu, alpha):
@@ -80,8 +84,9 @@ def nig_regularizer(y, gamma, nu, alpha):
 class EvidentialRegressionLoss(keras.losses.Loss):
     """``NLL + coeff · |y − γ|(2ν + α)``, averaged over targets (per example) and the batch."""
 
-    def __init__(self, coeff: float = 1e-2, name: str = "evidential_regression", reduction="sum_over_batch_size",
-                 **kwargs):
+    def __init__(
+        self, coeff: float = 1e-2, name: str = "evidential_regression", reduction="sum_over_batch_size", **kwargs
+    ):
         super().__init__(name=name, reduction=reduction, **kwargs)
         self.coeff = check_float("coeff", coeff, minimum=0.0)
 
@@ -102,8 +107,12 @@ def dirichlet_kl_to_uniform(alpha):
     alpha = ops.cast(alpha, "float32")
     num_classes = ops.cast(ops.shape(alpha)[-1], "float32")
     strength = ops.sum(alpha, axis=-1, keepdims=True)
-    return (lgamma(ops.squeeze(strength, -1)) - lgamma(num_classes) - ops.sum(lgamma(alpha), axis=-1)
-            + ops.sum((alpha - 1.0) * (digamma(alpha) - digamma(strength)), axis=-1))
+    return (
+        lgamma(ops.squeeze(strength, -1))
+        - lgamma(num_classes)
+        - ops.sum(lgamma(alpha), axis=-1)
+        + ops.sum((alpha - 1.0) * (digamma(alpha) - digamma(strength)), axis=-1)
+    )
 
 
 def dirichlet_mse(y_onehot, alpha):
@@ -118,8 +127,9 @@ def dirichlet_mse(y_onehot, alpha):
 class DirichletEvidentialLoss(keras.losses.Loss):
     """Sensoy et al. (2018) loss with the annealed KL term; labels as ints (N,) or one-hot (N, K)."""
 
-    def __init__(self, annealing_epochs: int = 10, name: str = "dirichlet_evidential",
-                 reduction="sum_over_batch_size", **kwargs):
+    def __init__(
+        self, annealing_epochs: int = 10, name: str = "dirichlet_evidential", reduction="sum_over_batch_size", **kwargs
+    ):
         super().__init__(name=name, reduction=reduction, **kwargs)
         self.annealing_epochs = check_int("annealing_epochs", annealing_epochs, minimum=1)
         self.kl_weight = keras.Variable(0.0, trainable=False, name="kl_weight", dtype="float32")

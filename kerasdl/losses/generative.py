@@ -13,6 +13,10 @@ from kerasdl.generative.losses import (
 )
 
 __all__ = [
-    "bernoulli_reconstruction", "check_label_smoothing", "discriminator_loss", "gaussian_kl",
-    "generator_loss", "mean_pixel_crossentropy"
+    "bernoulli_reconstruction",
+    "check_label_smoothing",
+    "discriminator_loss",
+    "gaussian_kl",
+    "generator_loss",
+    "mean_pixel_crossentropy",
 ]

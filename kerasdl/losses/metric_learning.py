@@ -19,6 +19,14 @@ from kerasdl.verification.losses import (
 )
 
 __all__ = [
-    "MINING", "ContrastiveLoss", "TripletLoss", "batch_all_triplet_loss", "batch_hard_triplet_loss",
-    "contrastive_loss", "mined_triplet_loss", "pairwise_distances", "semi_hard_triplet_loss", "triplet_loss",
+    "MINING",
+    "ContrastiveLoss",
+    "TripletLoss",
+    "batch_all_triplet_loss",
+    "batch_hard_triplet_loss",
+    "contrastive_loss",
+    "mined_triplet_loss",
+    "pairwise_distances",
+    "semi_hard_triplet_loss",
+    "triplet_loss",
 ]

@@ -45,14 +45,17 @@ def style_loss(style_features, generated_features, layer_weights=None):
     """``J_style = Σ_l λ_l J^[l]_style`` over several layers (lists of feature maps);
     ``layer_weights`` default to equal weights summing to 1."""
     if len(style_features) != len(generated_features) or not style_features:
-        raise ValueError(f"need the same, non-zero number of style and generated feature maps, "
-                         f"got {len(style_features)} and {len(generated_features)}")
+        raise ValueError(
+            f"need the same, non-zero number of style and generated feature maps, "
+            f"got {len(style_features)} and {len(generated_features)}"
+        )
     if layer_weights is None:
         layer_weights = [1.0 / len(style_features)] * len(style_features)
     if len(layer_weights) != len(style_features):
         raise ValueError(f"got {len(layer_weights)} layer_weights for {len(style_features)} style layers")
-    return functools.reduce(operator.add, [w * layer_style_loss(s, g)
-                                           for w, s, g in zip(layer_weights, style_features, generated_features)])
+    return functools.reduce(
+        operator.add, [w * layer_style_loss(s, g) for w, s, g in zip(layer_weights, style_features, generated_features)]
+    )
 
 
 def total_variation_loss(images):

@@ -62,14 +62,12 @@ def _check_model(model):
         )
     if len(inputs) != 1 or len(outputs) != 1:
         raise ValueError(
-            f"model {model.name!r} must have one input and one output, got "
-            f"{len(inputs)} and {len(outputs)}"
+            f"model {model.name!r} must have one input and one output, got {len(inputs)} and {len(outputs)}"
         )
     shape = tuple(inputs[0].shape)
     if len(shape) != 4 or any(d is None for d in shape[1:]):
         raise ValueError(
-            f"model {model.name!r} must take fixed-size (height, width, channels) images, "
-            f"got input shape {shape!r}"
+            f"model {model.name!r} must take fixed-size (height, width, channels) images, got input shape {shape!r}"
         )
     return inputs[0], outputs[0]
 
@@ -222,8 +220,7 @@ def convolutionalize(model, *, allow_padding: bool = False, name: str | None = N
             kh, kw, cin = pending_kernel
             if kernel.shape[0] != kh * kw * cin:
                 raise ValueError(
-                    f"layer {layer.name!r} has {kernel.shape[0]} inputs, expected "
-                    f"{kh}*{kw}*{cin} = {kh * kw * cin}"
+                    f"layer {layer.name!r} has {kernel.shape[0]} inputs, expected {kh}*{kw}*{cin} = {kh * kw * cin}"
                 )
             config = layer.get_config()
             conv = _L.Conv2D(

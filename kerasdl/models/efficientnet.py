@@ -348,13 +348,37 @@ def _build(
         # The official files hold the normalization layer's weights first: load them into
         # the full network, then copy every other layer's weights by name.
         full = _build_graph(
-            width_coefficient, depth_coefficient, dropout_rate, drop_connect_rate, activation, blocks, name,
-            include_top, input_shape, pooling, num_classes, classifier_activation, True, True,
+            width_coefficient,
+            depth_coefficient,
+            dropout_rate,
+            drop_connect_rate,
+            activation,
+            blocks,
+            name,
+            include_top,
+            input_shape,
+            pooling,
+            num_classes,
+            classifier_activation,
+            True,
+            True,
         )
         load_weights(full, weights, _imagenet_file(variant, include_top))
         model = _build_graph(
-            width_coefficient, depth_coefficient, dropout_rate, drop_connect_rate, activation, blocks, name,
-            include_top, input_shape, pooling, num_classes, classifier_activation, False, False,
+            width_coefficient,
+            depth_coefficient,
+            dropout_rate,
+            drop_connect_rate,
+            activation,
+            blocks,
+            name,
+            include_top,
+            input_shape,
+            pooling,
+            num_classes,
+            classifier_activation,
+            False,
+            False,
         )
         for layer in model.layers:
             if layer.weights:
@@ -362,8 +386,19 @@ def _build(
         return model
 
     model = _build_graph(
-        width_coefficient, depth_coefficient, dropout_rate, drop_connect_rate, activation, blocks, name,
-        include_top, input_shape, pooling, num_classes, classifier_activation, include_preprocessing,
+        width_coefficient,
+        depth_coefficient,
+        dropout_rate,
+        drop_connect_rate,
+        activation,
+        blocks,
+        name,
+        include_top,
+        input_shape,
+        pooling,
+        num_classes,
+        classifier_activation,
+        include_preprocessing,
         weights == "imagenet",
     )
     imagenet_file = _imagenet_file(variant, include_top) if variant is not None else None
@@ -371,8 +406,19 @@ def _build(
 
 
 def _build_graph(
-    width_coefficient, depth_coefficient, dropout_rate, drop_connect_rate, activation, blocks, name,
-    include_top, input_shape, pooling, num_classes, classifier_activation, include_preprocessing,
+    width_coefficient,
+    depth_coefficient,
+    dropout_rate,
+    drop_connect_rate,
+    activation,
+    blocks,
+    name,
+    include_top,
+    input_shape,
+    pooling,
+    num_classes,
+    classifier_activation,
+    include_preprocessing,
     imagenet_std_fix,
 ):
     inputs = keras.Input(shape=input_shape, name="input")
@@ -448,8 +494,18 @@ def _block_letter(j: int) -> str:
 # --------------------------------------------------------------------------- B0 ... B7
 
 
-def _variant(key, include_top, weights, input_shape, pooling, num_classes, classifier_activation,
-             include_preprocessing, drop_connect_rate, dropout_rate):
+def _variant(
+    key,
+    include_top,
+    weights,
+    input_shape,
+    pooling,
+    num_classes,
+    classifier_activation,
+    include_preprocessing,
+    drop_connect_rate,
+    dropout_rate,
+):
     spec = VARIANTS[key]
     return _build(
         spec.width_coefficient,
@@ -471,101 +527,245 @@ def _variant(key, include_top, weights, input_shape, pooling, num_classes, class
     )
 
 
-def efficientnet_b0(include_top=True, weights=None, input_shape=None, pooling=None, num_classes=1000,
-                    classifier_activation="softmax", include_preprocessing=True, drop_connect_rate=0.2,
-                    dropout_rate=None):
+def efficientnet_b0(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+    include_preprocessing=True,
+    drop_connect_rate=0.2,
+    dropout_rate=None,
+):
     """EfficientNet-B0 (Tan & Le 2019): the searched baseline, 224x224, 16 MBConv blocks.
 
     Width 1.0, depth 1.0, dropout 0.2. Parameters at 224x224x3 with 1000 classes:
     **5,330,571** with the top (as ``keras.applications.EfficientNetB0``; 7 of them are the
     normalization layer's mean/variance/count), 4,049,571 without.
     """
-    return _variant("b0", include_top, weights, input_shape, pooling, num_classes, classifier_activation,
-                    include_preprocessing, drop_connect_rate, dropout_rate)
+    return _variant(
+        "b0",
+        include_top,
+        weights,
+        input_shape,
+        pooling,
+        num_classes,
+        classifier_activation,
+        include_preprocessing,
+        drop_connect_rate,
+        dropout_rate,
+    )
 
 
-def efficientnet_b1(include_top=True, weights=None, input_shape=None, pooling=None, num_classes=1000,
-                    classifier_activation="softmax", include_preprocessing=True, drop_connect_rate=0.2,
-                    dropout_rate=None):
+def efficientnet_b1(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+    include_preprocessing=True,
+    drop_connect_rate=0.2,
+    dropout_rate=None,
+):
     """EfficientNet-B1 (Tan & Le 2019): width 1.0, depth 1.1, 240x240, dropout 0.2.
 
     Parameters at 240x240x3 with 1000 classes: **7,856,239** with the top (as
     ``keras.applications.EfficientNetB1``), 6,575,239 without.
     """
-    return _variant("b1", include_top, weights, input_shape, pooling, num_classes, classifier_activation,
-                    include_preprocessing, drop_connect_rate, dropout_rate)
+    return _variant(
+        "b1",
+        include_top,
+        weights,
+        input_shape,
+        pooling,
+        num_classes,
+        classifier_activation,
+        include_preprocessing,
+        drop_connect_rate,
+        dropout_rate,
+    )
 
 
-def efficientnet_b2(include_top=True, weights=None, input_shape=None, pooling=None, num_classes=1000,
-                    classifier_activation="softmax", include_preprocessing=True, drop_connect_rate=0.2,
-                    dropout_rate=None):
+def efficientnet_b2(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+    include_preprocessing=True,
+    drop_connect_rate=0.2,
+    dropout_rate=None,
+):
     """EfficientNet-B2 (Tan & Le 2019): width 1.1, depth 1.2, 260x260, dropout 0.3.
 
     Parameters at 260x260x3 with 1000 classes: **9,177,569** with the top (as
     ``keras.applications.EfficientNetB2``), 7,768,569 without.
     """
-    return _variant("b2", include_top, weights, input_shape, pooling, num_classes, classifier_activation,
-                    include_preprocessing, drop_connect_rate, dropout_rate)
+    return _variant(
+        "b2",
+        include_top,
+        weights,
+        input_shape,
+        pooling,
+        num_classes,
+        classifier_activation,
+        include_preprocessing,
+        drop_connect_rate,
+        dropout_rate,
+    )
 
 
-def efficientnet_b3(include_top=True, weights=None, input_shape=None, pooling=None, num_classes=1000,
-                    classifier_activation="softmax", include_preprocessing=True, drop_connect_rate=0.2,
-                    dropout_rate=None):
+def efficientnet_b3(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+    include_preprocessing=True,
+    drop_connect_rate=0.2,
+    dropout_rate=None,
+):
     """EfficientNet-B3 (Tan & Le 2019): width 1.2, depth 1.4, 300x300, dropout 0.3.
 
     Parameters at 300x300x3 with 1000 classes: **12,320,535** with the top (as
     ``keras.applications.EfficientNetB3``), 10,783,535 without.
     """
-    return _variant("b3", include_top, weights, input_shape, pooling, num_classes, classifier_activation,
-                    include_preprocessing, drop_connect_rate, dropout_rate)
+    return _variant(
+        "b3",
+        include_top,
+        weights,
+        input_shape,
+        pooling,
+        num_classes,
+        classifier_activation,
+        include_preprocessing,
+        drop_connect_rate,
+        dropout_rate,
+    )
 
 
-def efficientnet_b4(include_top=True, weights=None, input_shape=None, pooling=None, num_classes=1000,
-                    classifier_activation="softmax", include_preprocessing=True, drop_connect_rate=0.2,
-                    dropout_rate=None):
+def efficientnet_b4(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+    include_preprocessing=True,
+    drop_connect_rate=0.2,
+    dropout_rate=None,
+):
     """EfficientNet-B4 (Tan & Le 2019): width 1.4, depth 1.8, 380x380, dropout 0.4.
 
     Parameters at 380x380x3 with 1000 classes: **19,466,823** with the top (as
     ``keras.applications.EfficientNetB4``), 17,673,823 without.
     """
-    return _variant("b4", include_top, weights, input_shape, pooling, num_classes, classifier_activation,
-                    include_preprocessing, drop_connect_rate, dropout_rate)
+    return _variant(
+        "b4",
+        include_top,
+        weights,
+        input_shape,
+        pooling,
+        num_classes,
+        classifier_activation,
+        include_preprocessing,
+        drop_connect_rate,
+        dropout_rate,
+    )
 
 
-def efficientnet_b5(include_top=True, weights=None, input_shape=None, pooling=None, num_classes=1000,
-                    classifier_activation="softmax", include_preprocessing=True, drop_connect_rate=0.2,
-                    dropout_rate=None):
+def efficientnet_b5(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+    include_preprocessing=True,
+    drop_connect_rate=0.2,
+    dropout_rate=None,
+):
     """EfficientNet-B5 (Tan & Le 2019): width 1.6, depth 2.2, 456x456, dropout 0.4.
 
     Parameters at 456x456x3 with 1000 classes: **30,562,527** with the top (as
     ``keras.applications.EfficientNetB5``), 28,513,527 without.
     """
-    return _variant("b5", include_top, weights, input_shape, pooling, num_classes, classifier_activation,
-                    include_preprocessing, drop_connect_rate, dropout_rate)
+    return _variant(
+        "b5",
+        include_top,
+        weights,
+        input_shape,
+        pooling,
+        num_classes,
+        classifier_activation,
+        include_preprocessing,
+        drop_connect_rate,
+        dropout_rate,
+    )
 
 
-def efficientnet_b6(include_top=True, weights=None, input_shape=None, pooling=None, num_classes=1000,
-                    classifier_activation="softmax", include_preprocessing=True, drop_connect_rate=0.2,
-                    dropout_rate=None):
+def efficientnet_b6(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+    include_preprocessing=True,
+    drop_connect_rate=0.2,
+    dropout_rate=None,
+):
     """EfficientNet-B6 (Tan & Le 2019): width 1.8, depth 2.6, 528x528, dropout 0.5.
 
     Parameters at 528x528x3 with 1000 classes: **43,265,143** with the top (as
     ``keras.applications.EfficientNetB6``), 40,960,143 without.
     """
-    return _variant("b6", include_top, weights, input_shape, pooling, num_classes, classifier_activation,
-                    include_preprocessing, drop_connect_rate, dropout_rate)
+    return _variant(
+        "b6",
+        include_top,
+        weights,
+        input_shape,
+        pooling,
+        num_classes,
+        classifier_activation,
+        include_preprocessing,
+        drop_connect_rate,
+        dropout_rate,
+    )
 
 
-def efficientnet_b7(include_top=True, weights=None, input_shape=None, pooling=None, num_classes=1000,
-                    classifier_activation="softmax", include_preprocessing=True, drop_connect_rate=0.2,
-                    dropout_rate=None):
+def efficientnet_b7(
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    pooling=None,
+    num_classes=1000,
+    classifier_activation="softmax",
+    include_preprocessing=True,
+    drop_connect_rate=0.2,
+    dropout_rate=None,
+):
     """EfficientNet-B7 (Tan & Le 2019): width 2.0, depth 3.1, 600x600, dropout 0.5.
 
     Parameters at 600x600x3 with 1000 classes: **66,658,687** with the top (as
     ``keras.applications.EfficientNetB7``), 64,097,687 without.
     """
-    return _variant("b7", include_top, weights, input_shape, pooling, num_classes, classifier_activation,
-                    include_preprocessing, drop_connect_rate, dropout_rate)
+    return _variant(
+        "b7",
+        include_top,
+        weights,
+        input_shape,
+        pooling,
+        num_classes,
+        classifier_activation,
+        include_preprocessing,
+        drop_connect_rate,
+        dropout_rate,
+    )
 
 
 _ARGS_DOC = """
@@ -596,8 +796,14 @@ _ARGS_DOC = """
 """
 
 for _builder in (
-    efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3,
-    efficientnet_b4, efficientnet_b5, efficientnet_b6, efficientnet_b7,
+    efficientnet_b0,
+    efficientnet_b1,
+    efficientnet_b2,
+    efficientnet_b3,
+    efficientnet_b4,
+    efficientnet_b5,
+    efficientnet_b6,
+    efficientnet_b7,
 ):
     if _builder.__doc__ is not None:  # None under python -OO
         _builder.__doc__ += _ARGS_DOC

@@ -227,9 +227,7 @@ def compile_with_aux_losses(
     names = list(model.output_names)
     loss_weights = dict(AUX_LOSS_WEIGHTS if loss_weights is None else loss_weights)
     if sorted(names) != sorted(loss_weights):
-        raise ValueError(
-            f"loss_weights must have one entry per model output {names!r}, got {sorted(loss_weights)!r}"
-        )
+        raise ValueError(f"loss_weights must have one entry per model output {names!r}, got {sorted(loss_weights)!r}")
     model.compile(
         optimizer=optimizer,
         loss={name: loss for name in names},

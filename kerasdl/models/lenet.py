@@ -61,7 +61,5 @@ def lenet5(input_shape=(32, 32, 1), num_classes=10, classic=True):
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(120, activation=activation, kernel_initializer=init, name="fc1")(x)
     x = keras.layers.Dense(84, activation=activation, kernel_initializer=init, name="fc2")(x)
-    outputs = keras.layers.Dense(
-        num_classes, activation=output_activation_for(num_classes), name="predictions"
-    )(x)
+    outputs = keras.layers.Dense(num_classes, activation=output_activation_for(num_classes), name="predictions")(x)
     return keras.Model(inputs, outputs, name="lenet5")

@@ -108,8 +108,9 @@ def _check_alpha(alpha, weights, imagenet_alphas, *, smallest_width):
     return alpha
 
 
-def _check_top_and_input(input_shape, *, weights, include_top, pooling, num_classes, classifier_activation,
-                         min_size, imagenet_sizes):
+def _check_top_and_input(
+    input_shape, *, weights, include_top, pooling, num_classes, classifier_activation, min_size, imagenet_sizes
+):
     """The checks MobileNet v1 and v2 share; returns ``(input_shape, num_classes,
     output activation, rows of the ImageNet file)``."""
     input_shape = check_backbone_input_shape(
@@ -213,8 +214,14 @@ def mobilenet(
         raise ValueError(f"depth_multiplier must be 1 with weights='imagenet', got {depth_multiplier!r}")
     dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
     input_shape, num_classes, classifier_activation, rows = _check_top_and_input(
-        input_shape, weights=weights, include_top=include_top, pooling=pooling, num_classes=num_classes,
-        classifier_activation=classifier_activation, min_size=MOBILENET_MIN_INPUT_SIZE, imagenet_sizes=MOBILENET_IMAGENET_SIZES,
+        input_shape,
+        weights=weights,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        min_size=MOBILENET_MIN_INPUT_SIZE,
+        imagenet_sizes=MOBILENET_IMAGENET_SIZES,
     )
 
     inputs = keras.Input(shape=input_shape, name="input")
@@ -287,15 +294,21 @@ def mobilenet_v2(
     weights = check_weights(weights)
     alpha = _check_alpha(alpha, weights, MOBILENET_V2_IMAGENET_ALPHAS, smallest_width=None)
     input_shape, num_classes, classifier_activation, rows = _check_top_and_input(
-        input_shape, weights=weights, include_top=include_top, pooling=pooling, num_classes=num_classes,
-        classifier_activation=classifier_activation, min_size=MOBILENET_V2_MIN_INPUT_SIZE, imagenet_sizes=MOBILENET_V2_IMAGENET_SIZES,
+        input_shape,
+        weights=weights,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        min_size=MOBILENET_V2_MIN_INPUT_SIZE,
+        imagenet_sizes=MOBILENET_V2_IMAGENET_SIZES,
     )
 
     bn = {"epsilon": 1e-3, "momentum": 0.999}
     inputs = keras.Input(shape=input_shape, name="input")
-    x = keras.layers.Conv2D(
-        make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False, name="Conv1"
-    )(inputs)
+    x = keras.layers.Conv2D(make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False, name="Conv1")(
+        inputs
+    )
     x = keras.layers.BatchNormalization(**bn, name="bn_Conv1")(x)
     x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
     block_id = 0

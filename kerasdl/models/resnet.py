@@ -111,9 +111,7 @@ def _check_imagenet_compatible(weights, input_shape, include_top, num_classes):
     if weights != "imagenet":
         return
     if input_shape[2] != 3:
-        raise ValueError(
-            f"weights='imagenet' needs 3 input channels (RGB), got input_shape={input_shape!r}"
-        )
+        raise ValueError(f"weights='imagenet' needs 3 input channels (RGB), got input_shape={input_shape!r}")
     if include_top and num_classes != 1000:
         raise ValueError(
             "weights='imagenet' with include_top=True needs num_classes=1000 (the ImageNet "

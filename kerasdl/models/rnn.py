@@ -76,10 +76,12 @@ def _embedding(vocab_size, embedding_dim, embedding_matrix, trainable, mask_zero
         if matrix.shape != (vocab_size, embedding_dim):
             raise ValueError(
                 f"embedding_matrix must have shape (vocab_size, embedding_dim) = ({vocab_size}, {embedding_dim}), "
-                f"got {matrix.shape}")
+                f"got {matrix.shape}"
+            )
         weights = [matrix]
-    return keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_zero, weights=weights,
-                                  trainable=bool(trainable), name="embedding")
+    return keras.layers.Embedding(
+        vocab_size, embedding_dim, mask_zero=mask_zero, weights=weights, trainable=bool(trainable), name="embedding"
+    )
 
 
 def _recurrent(cell, units, index, *, return_sequences, bidirectional=False, return_state=False):
@@ -297,7 +299,7 @@ def _char_lm_graph(layer_objects, cell, layers, units, shape, return_state):
     x = layer_objects["embedding"](tokens)
     states_out = []
     for index in range(1, layers + 1):
-        initial = states_in[(index - 1) * per_layer:index * per_layer] or None
+        initial = states_in[(index - 1) * per_layer : index * per_layer] or None
         x, *new_states = layer_objects[f"{cell}_{index}"](x, initial_state=initial)
         states_out.extend(new_states)
         if f"dropout_{index}" in layer_objects:

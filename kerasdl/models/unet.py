@@ -49,8 +49,9 @@ def _conv_block(x, filters: int, *, padding: str, batch_norm: bool, name: str):
     import keras
 
     for i in (1, 2):
-        x = keras.layers.Conv2D(filters, 3, padding=padding, use_bias=not batch_norm,
-                                kernel_initializer="he_normal", name=f"{name}_conv{i}")(x)
+        x = keras.layers.Conv2D(
+            filters, 3, padding=padding, use_bias=not batch_norm, kernel_initializer="he_normal", name=f"{name}_conv{i}"
+        )(x)
         if batch_norm:
             x = keras.layers.BatchNormalization(name=f"{name}_bn{i}")(x)
         x = keras.layers.Activation("relu", name=f"{name}_relu{i}")(x)
@@ -89,11 +90,15 @@ def unet(
     if padding == "same":
         step = 2**depth
         if input_shape[0] % step or input_shape[1] % step:
-            raise ValueError(f"input_shape={input_shape!r}: height and width must be multiples of 2**depth = {step} "
-                             "with padding='same'")
+            raise ValueError(
+                f"input_shape={input_shape!r}: height and width must be multiples of 2**depth = {step} "
+                "with padding='same'"
+            )
     elif _valid_sizes(input_shape[0], depth) is None or _valid_sizes(input_shape[1], depth) is None:
-        raise ValueError(f"input_shape={input_shape!r} does not fit a padding='valid' U-Net of depth {depth}: every "
-                         "pooled map must have an even size (e.g. 572 for depth 4)")
+        raise ValueError(
+            f"input_shape={input_shape!r} does not fit a padding='valid' U-Net of depth {depth}: every "
+            "pooled map must have an even size (e.g. 572 for depth 4)"
+        )
 
     inputs = keras.Input(input_shape, name="image")
     x, skips = inputs, []
@@ -108,11 +113,15 @@ def unet(
         x = keras.layers.Dropout(dropout, name="bottleneck_dropout")(x)
     for level in reversed(range(depth)):
         filters = base_filters * 2**level
-        x = keras.layers.Conv2DTranspose(filters, 2, strides=2, kernel_initializer="he_normal", name=f"up{level}_transpose")(x)
+        x = keras.layers.Conv2DTranspose(
+            filters, 2, strides=2, kernel_initializer="he_normal", name=f"up{level}_transpose"
+        )(x)
         skip = skips[level]
         if padding == "valid":  # the paper's "cropping ... due to the loss of border pixels"
             dh, dw = skip.shape[1] - x.shape[1], skip.shape[2] - x.shape[2]
-            skip = keras.layers.Cropping2D(((dh // 2, dh - dh // 2), (dw // 2, dw - dw // 2)), name=f"up{level}_crop")(skip)
+            skip = keras.layers.Cropping2D(((dh // 2, dh - dh // 2), (dw // 2, dw - dw // 2)), name=f"up{level}_crop")(
+                skip
+            )
         x = keras.layers.Concatenate(name=f"up{level}_concat")([skip, x])
         x = _conv_block(x, filters, padding=padding, batch_norm=batch_norm, name=f"up{level}")
     outputs = keras.layers.Conv2D(num_classes, 1, activation=output_activation, dtype="float32", name="classes")(x)
@@ -121,6 +130,7 @@ def unet(
 
 def unet_parameter_count(input_channels: int, num_classes: int, depth: int = 4, base_filters: int = 64) -> int:
     """The parameter formula of the module docstring (no batch norm), for tests and docs."""
+
     def block(c_in, c_out):
         return 9 * c_in * c_out + c_out + 9 * c_out * c_out + c_out
 

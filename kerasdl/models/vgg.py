@@ -68,9 +68,7 @@ def _vgg(
     x = inputs
     for stage, (filters, convs) in enumerate(zip(STAGE_FILTERS, stage_convs), start=1):
         for i in range(1, convs + 1):
-            x = keras.layers.Conv2D(
-                filters, 3, padding="same", activation="relu", name=f"block{stage}_conv{i}"
-            )(x)
+            x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{stage}_conv{i}")(x)
         x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{stage}_pool")(x)
     outputs = classifier_head(
         x,

@@ -59,9 +59,7 @@ def check_weights(weights, *, imagenet_available: bool = True):
         return weights
     if isinstance(weights, (str, os.PathLike)) and Path(weights).is_file():
         return os.fspath(weights)
-    raise ValueError(
-        f"weights must be None, 'imagenet' or the path of an existing weights file, got {weights!r}"
-    )
+    raise ValueError(f"weights must be None, 'imagenet' or the path of an existing weights file, got {weights!r}")
 
 
 def _get_file(file_name, origin, *, cache_subdir, file_hash):
@@ -88,8 +86,11 @@ def fetch_imagenet_weights(what: str, file_name: str, loader):
         raise
     except DatasetNotFoundError as error:
         folder = data_dir()
-        data_folder = (f"{folder / 'keras' / 'models'}/" if folder is not None
-                       else f"${DATA_DIR_ENV}/keras/models/, {DATA_DIR_ENV} being unset")
+        data_folder = (
+            f"{folder / 'keras' / 'models'}/"
+            if folder is not None
+            else f"${DATA_DIR_ENV}/keras/models/, {DATA_DIR_ENV} being unset"
+        )
         raise WeightsNotFoundError(
             f"Weights file {file_name} for {what} is not available. Put it in the data folder's "
             f"keras/models/ ({data_folder}) or in the Keras cache ({user_keras_home() / 'models'}/), "

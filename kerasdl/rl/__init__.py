@@ -20,7 +20,21 @@ from kerasdl.rl.reinforce import REINFORCE, REINFORCEConfig, REINFORCEResult
 from kerasdl.rl.replay import Batch, ReplayBuffer
 
 __all__ = [
-    "Agent", "DQN", "DQNConfig", "DQNResult", "REINFORCE", "REINFORCEConfig", "REINFORCEResult", "Batch", "ReplayBuffer",
-    "TrainingDivergedError", "evaluate_policy", "export_policy", "mlp_q_network", "nature_dqn",
-    "policy_network", "q_network_for", "value_network",
+    "Agent",
+    "DQN",
+    "DQNConfig",
+    "DQNResult",
+    "REINFORCE",
+    "REINFORCEConfig",
+    "REINFORCEResult",
+    "Batch",
+    "ReplayBuffer",
+    "TrainingDivergedError",
+    "evaluate_policy",
+    "export_policy",
+    "mlp_q_network",
+    "nature_dqn",
+    "policy_network",
+    "q_network_for",
+    "value_network",
 ]

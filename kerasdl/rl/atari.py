@@ -44,9 +44,17 @@ def require_ale() -> None:
     gym.register_envs(ale_py)
 
 
-def make_atari_env(env_id: str = "ALE/Pong-v5", *, frame_skip: int = 4, screen_size: int = 84, stack: int = 4,
-                   noop_max: int = 30, terminal_on_life_loss: bool = False, max_episode_steps: int | None = None,
-                   **kwargs):
+def make_atari_env(
+    env_id: str = "ALE/Pong-v5",
+    *,
+    frame_skip: int = 4,
+    screen_size: int = 84,
+    stack: int = 4,
+    noop_max: int = 30,
+    terminal_on_life_loss: bool = False,
+    max_episode_steps: int | None = None,
+    **kwargs,
+):
     """An Atari environment with DQN preprocessing; observations uint8 (screen, screen, stack).
 
     ``kwargs`` go to ``gymnasium.make`` (e.g. ``repeat_action_probability``). The base
@@ -62,8 +70,15 @@ def make_atari_env(env_id: str = "ALE/Pong-v5", *, frame_skip: int = 4, screen_s
         check_int(name, value, minimum=1)
     check_int("noop_max", noop_max, minimum=0)
     env = gym.make(env_id, frameskip=1, max_episode_steps=max_episode_steps, **kwargs)
-    env = AtariPreprocessing(env, noop_max=noop_max, frame_skip=frame_skip, screen_size=screen_size,
-                             terminal_on_life_loss=terminal_on_life_loss, grayscale_obs=True, scale_obs=False)
+    env = AtariPreprocessing(
+        env,
+        noop_max=noop_max,
+        frame_skip=frame_skip,
+        screen_size=screen_size,
+        terminal_on_life_loss=terminal_on_life_loss,
+        grayscale_obs=True,
+        scale_obs=False,
+    )
     env = FrameStackObservation(env, stack_size=stack)  # (stack, H, W)
     channels_last = gym.spaces.Box(0, 255, (screen_size, screen_size, stack), np.uint8)
     return TransformObservation(env, lambda frames: np.moveaxis(np.asarray(frames), 0, -1), channels_last)

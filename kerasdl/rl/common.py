@@ -217,8 +217,19 @@ class GreedyEvaluation:
     names the step in that line ("step", "episode"). ``seconds`` adds up the time spent.
     """
 
-    def __init__(self, env, network, best: BestPolicy, log: RunLog, *, every: int, episodes: int,
-                 target_return: float | None, write=print, unit: str = "step"):
+    def __init__(
+        self,
+        env,
+        network,
+        best: BestPolicy,
+        log: RunLog,
+        *,
+        every: int,
+        episodes: int,
+        target_return: float | None,
+        write=print,
+        unit: str = "step",
+    ):
         self.every = check_int("eval_every", every, minimum=0)
         self.episodes = check_int("eval_episodes", episodes, minimum=1)
         if target_return is not None:
@@ -242,8 +253,10 @@ class GreedyEvaluation:
         self.last_step = step
         self.log.scalar("eval_return", mean_return, step)
         improved = self.best.offer(self.network, mean_return, step)
-        self.write(f"{self.unit} {step}: greedy return {mean_return:.1f} over {self.episodes} episodes"
-                   + (" (best so far, kept)" if improved else f" (best {self.best.summary()[0]:.1f})"))
+        self.write(
+            f"{self.unit} {step}: greedy return {mean_return:.1f} over {self.episodes} episodes"
+            + (" (best so far, kept)" if improved else f" (best {self.best.summary()[0]:.1f})")
+        )
         return self.target_return is not None and mean_return >= self.target_return
 
     def final(self, step: int) -> None:
@@ -285,8 +298,7 @@ class RunLog:
 
             # What tf.summary.scalar writes, without needing the tensorboard package installed.
             with self.writer.as_default():
-                tf.summary.write(name, tf.constant(float(value), tf.float32), step=int(step),
-                                 metadata=_SCALAR_METADATA)
+                tf.summary.write(name, tf.constant(float(value), tf.float32), step=int(step), metadata=_SCALAR_METADATA)
 
     def last(self, name: str, default=None):
         return self.curves[name][1][-1] if self.curves.get(name, ([], []))[1] else default
@@ -358,8 +370,7 @@ def diverged(what: str, step: int, checkpointer: Checkpointer | None = None) -> 
     """The error a loop raises when ``what`` turns NaN/inf; it names the last good checkpoint."""
     where = checkpointer.latest if checkpointer is not None else None
     return TrainingDivergedError(
-        f"{what} became non-finite at step {step}; training stopped. "
-        f"Last good checkpoint: {where or 'none written'}"
+        f"{what} became non-finite at step {step}; training stopped. Last good checkpoint: {where or 'none written'}"
     )
 
 
@@ -451,8 +462,9 @@ class Agent(abc.ABC):
     def export(self, path, overwrite: bool = False, policy: str = "best") -> Path:
         """SavedModel ``observation → action`` (greedy) of ``policy`` (default: the best one
         evaluated, see :meth:`policy_network`), observations in the environment's dtype."""
-        return export_policy(self.policy_network(policy), path, observation_dtype=self.observation_space.dtype.name,
-                             overwrite=overwrite)
+        return export_policy(
+            self.policy_network(policy), path, observation_dtype=self.observation_space.dtype.name, overwrite=overwrite
+        )
 
     def _saved_arrays(self) -> dict:
         arrays = {"algorithm": np.asarray(self.algorithm)}
@@ -487,9 +499,11 @@ class Agent(abc.ABC):
         for key, want in expected.items():
             got = arrays.get(key)
             if got is None or got.shape != want.shape:
-                raise ValueError(f"{path} does not fit this agent: {key} has shape "
-                                 f"{None if got is None else got.shape}, the agent's has {want.shape} "
-                                 "(same network architecture needed)")
+                raise ValueError(
+                    f"{path} does not fit this agent: {key} has shape "
+                    f"{None if got is None else got.shape}, the agent's has {want.shape} "
+                    "(same network architecture needed)"
+                )
         if set(arrays) != set(expected):
             extra = sorted(set(arrays) - set(expected))
             raise ValueError(f"{path} does not fit this agent: it holds weights the agent lacks ({', '.join(extra)})")

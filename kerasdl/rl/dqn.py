@@ -91,14 +91,22 @@ class DQNConfig:
         from kerasdl.training.runtime import check_jit_compile
 
         check_jit_compile(self.jit_compile)
-        for name in ("total_timesteps", "buffer_size", "batch_size", "train_frequency", "gradient_steps",
-                     "target_update_interval"):
+        for name in (
+            "total_timesteps",
+            "buffer_size",
+            "batch_size",
+            "train_frequency",
+            "gradient_steps",
+            "target_update_interval",
+        ):
             check_int(name, getattr(self, name), minimum=1)
         check_int("learning_starts", self.learning_starts, minimum=0)
         check_int("seed", self.seed, minimum=0)
         if self.buffer_size < self.batch_size:
-            raise ValueError(f"buffer_size ({self.buffer_size}) must be >= batch_size ({self.batch_size}): "
-                             "the replay buffer could never fill one batch")
+            raise ValueError(
+                f"buffer_size ({self.buffer_size}) must be >= batch_size ({self.batch_size}): "
+                "the replay buffer could never fill one batch"
+            )
         check_gamma(self.gamma)
         check_float("learning_rate", self.learning_rate, minimum=0.0, min_inclusive=False)
         check_float("tau", self.tau, minimum=0.0, maximum=1.0, min_inclusive=False)
@@ -167,8 +175,9 @@ class DQN(Agent):
         if not shape:
             raise ValueError(f"DQN needs array observations (a Box space), got {self.observation_space}")
         keras.utils.set_random_seed(config.seed)
-        self.q_network = q_network if q_network is not None else q_network_for(shape, self.num_actions,
-                                                                               config.hidden_units)
+        self.q_network = (
+            q_network if q_network is not None else q_network_for(shape, self.num_actions, config.hidden_units)
+        )
         check_network_fits(self.q_network, self.observation_space, self.num_actions)
         self.target_network = keras.models.clone_model(self.q_network)
         self.target_network.set_weights(self.q_network.get_weights())
@@ -177,8 +186,7 @@ class DQN(Agent):
         self.loss_fn = keras.losses.Huber(delta=config.huber_delta)
         self.jit_compile = resolve_jit_compile(config.jit_compile)
         self._update = tf.function(self._update_step, jit_compile=self.jit_compile, reduce_retracing=True)
-        self._train_phase = tf.function(self._train_phase_steps, jit_compile=self.jit_compile,
-                                        reduce_retracing=True)
+        self._train_phase = tf.function(self._train_phase_steps, jit_compile=self.jit_compile, reduce_retracing=True)
         self.greedy_actions = greedy_action_fn(self.q_network)
         self.best = BestPolicy(self.q_network)  # the best evaluated policy, filled by learn()
         self.rng = np.random.default_rng(config.seed)
@@ -215,8 +223,9 @@ class DQN(Agent):
         losses = tf.TensorArray(tf.float32, size=steps)
         q_means = tf.TensorArray(tf.float32, size=steps)
         for k in tf.range(steps):
-            loss, q_mean = self._update_step(observations[k], actions[k], rewards[k], next_observations[k],
-                                             terminated[k])
+            loss, q_mean = self._update_step(
+                observations[k], actions[k], rewards[k], next_observations[k], terminated[k]
+            )
             losses = losses.write(k, loss)
             q_means = q_means.write(k, q_mean)
         return losses.stack(), q_means.stack()
@@ -226,14 +235,20 @@ class DQN(Agent):
         c = self.config
         batch = replay.sample(c.batch_size, batches=gradient_steps)
         stack = lambda a: a.reshape(gradient_steps, c.batch_size, *a.shape[1:])  # noqa: E731
-        losses, q_means = self._train_phase(stack(batch.observations), stack(batch.actions), stack(batch.rewards),
-                                            stack(batch.next_observations), stack(batch.terminated))
+        losses, q_means = self._train_phase(
+            stack(batch.observations),
+            stack(batch.actions),
+            stack(batch.rewards),
+            stack(batch.next_observations),
+            stack(batch.terminated),
+        )
         return losses.numpy(), q_means.numpy()
 
     def update(self, batch) -> tuple[float, float]:
         """One gradient step on a :class:`~kerasdl.rl.replay.Batch`; returns (loss, mean Q(s, a))."""
-        loss, q_mean = self._update(batch.observations, batch.actions, batch.rewards,
-                                    batch.next_observations, batch.terminated)
+        loss, q_mean = self._update(
+            batch.observations, batch.actions, batch.rewards, batch.next_observations, batch.terminated
+        )
         return float(loss), float(q_mean)
 
     def sync_target(self) -> None:
@@ -253,9 +268,21 @@ class DQN(Agent):
         return int(self.greedy_actions(observation[None])[0])
 
     # -- the loop ----------------------------------------------------------------------------
-    def learn(self, env=None, *, run_dir=None, resume: bool = False, checkpoint_every: int = 10_000,
-              eval_env=None, eval_every: int = 0, eval_episodes: int = 10, target_return: float | None = None,
-              log_every: int = 1_000, max_seconds: float | None = None, progress: bool = True) -> DQNResult:
+    def learn(
+        self,
+        env=None,
+        *,
+        run_dir=None,
+        resume: bool = False,
+        checkpoint_every: int = 10_000,
+        eval_env=None,
+        eval_every: int = 0,
+        eval_episodes: int = 10,
+        target_return: float | None = None,
+        log_every: int = 1_000,
+        max_seconds: float | None = None,
+        progress: bool = True,
+    ) -> DQNResult:
         """Train on ``env`` (default: the construction environment) for ``config.total_timesteps``
         environment steps (in total, across resumes).
 
@@ -278,18 +305,29 @@ class DQN(Agent):
         env_id = env = self.environment(env)
         env = make_env(env)
         check_network_fits(self.q_network, env.observation_space, check_discrete_actions(env.action_space, "DQN"))
-        self.replay = buffer = ReplayBuffer(c.buffer_size, env.observation_space.shape, env.observation_space.dtype,
-                                            seed=c.seed)
+        self.replay = buffer = ReplayBuffer(
+            c.buffer_size, env.observation_space.shape, env.observation_space.dtype, seed=c.seed
+        )
         run_dir = Path(run_dir) if run_dir is not None else None
         log = RunLog(run_dir / "tensorboard" if run_dir else None)
-        evaluation = GreedyEvaluation(eval_env if eval_env is not None else env_id, self.q_network, self.best, log,
-                                      every=eval_every, episodes=eval_episodes, target_return=target_return,
-                                      write=lambda line: bar.write(line))  # the progress bar made below
+        evaluation = GreedyEvaluation(
+            eval_env if eval_env is not None else env_id,
+            self.q_network,
+            self.best,
+            log,
+            every=eval_every,
+            episodes=eval_episodes,
+            target_return=target_return,
+            write=lambda line: bar.write(line),
+        )  # the progress bar made below
         checkpointer = None
         if run_dir is not None:
             checkpointer = Checkpointer(
-                run_dir / "checkpoints", q_network=self.q_network, target_network=self.target_network,
-                optimizer=self.optimizer, optional=self.best.trackables(),
+                run_dir / "checkpoints",
+                q_network=self.q_network,
+                target_network=self.target_network,
+                optimizer=self.optimizer,
+                optional=self.best.trackables(),
                 on_save=lambda d: buffer.save(d / "replay.npz"),
                 on_restore=lambda d: buffer.load(d / "replay.npz") if (d / "replay.npz").exists() else None,
             )
@@ -343,15 +381,24 @@ class DQN(Agent):
 
         best_mean, best_step = self.best.summary()
         result = DQNResult(
-            steps=step, episodes=episodes, seconds=round(time.perf_counter() - start, 2),
-            eval_seconds=round(evaluation.seconds, 2), solved_at_step=solved_at,
-            last_eval_mean=log.last("eval_return"), best_eval_mean=best_mean, best_eval_step=best_step,
+            steps=step,
+            episodes=episodes,
+            seconds=round(time.perf_counter() - start, 2),
+            eval_seconds=round(evaluation.seconds, 2),
+            solved_at_step=solved_at,
+            last_eval_mean=log.last("eval_return"),
+            best_eval_mean=best_mean,
+            best_eval_step=best_step,
             curves=log.curves,
         )
         if checkpointer is not None:
             result.checkpoint = checkpointer.save(step)
-            png = log.plot(run_dir / "learning_curve.png", ["episode_return", "eval_return"],
-                           title="DQN learning curve", hline=target_return)
+            png = log.plot(
+                run_dir / "learning_curve.png",
+                ["episode_return", "eval_return"],
+                title="DQN learning curve",
+                hline=target_return,
+            )
             result.curve_png = str(png) if png else None
         log.close()
         return result

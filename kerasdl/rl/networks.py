@@ -30,8 +30,9 @@ def mlp_q_network(observation_shape, num_actions: int, hidden_units=(256, 256), 
     """
     observation_shape = check_shape("observation_shape", observation_shape)
     num_actions = check_int("num_actions", num_actions, minimum=1)
-    model = mlp(observation_shape, num_actions, hidden_units=hidden_units, activation=activation,
-                output_activation=None)
+    model = mlp(
+        observation_shape, num_actions, hidden_units=hidden_units, activation=activation, output_activation=None
+    )
     model.name = "q_network"
     return model
 
@@ -66,8 +67,13 @@ def q_network_for(observation_shape, num_actions: int, hidden_units=(256, 256)):
 def policy_network(observation_shape, num_actions: int, hidden_units=(64, 64), activation="tanh"):
     """π(a|s) as logits over ``num_actions`` (softmax is applied by the loss / sampler)."""
     observation_shape = check_shape("observation_shape", observation_shape)
-    model = mlp(observation_shape, check_int("num_actions", num_actions, minimum=1),
-                hidden_units=hidden_units, activation=activation, output_activation=None)
+    model = mlp(
+        observation_shape,
+        check_int("num_actions", num_actions, minimum=1),
+        hidden_units=hidden_units,
+        activation=activation,
+        output_activation=None,
+    )
     model.name = "policy_network"
     return model
 

@@ -164,7 +164,8 @@ class REINFORCE(Agent):
         spec = tf.TensorSpec((None, *shape), tf.float32)
         self.jit_compile = resolve_jit_compile(config.jit_compile)
         self._update = tf.function(
-            self._update_step, jit_compile=self.jit_compile,
+            self._update_step,
+            jit_compile=self.jit_compile,
             input_signature=[spec, tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.float32)],
         )
         self._logits = tf.function(lambda obs: self.policy(obs, training=False), input_signature=[spec])
@@ -181,8 +182,12 @@ class REINFORCE(Agent):
         factory = env_factory(env)
         probe = factory()
         try:
-            check_network_fits(self.policy, probe.observation_space,
-                               check_discrete_actions(probe.action_space, "REINFORCE"), what="policy")
+            check_network_fits(
+                self.policy,
+                probe.observation_space,
+                check_discrete_actions(probe.action_space, "REINFORCE"),
+                what="policy",
+            )
         finally:
             probe.close()
         return factory
@@ -245,9 +250,20 @@ class REINFORCE(Agent):
         return {"policy_loss": float(policy_loss), "value_loss": float(value_loss), "entropy": float(entropy)}
 
     # -- the loop ----------------------------------------------------------------------------
-    def learn(self, env=None, *, run_dir=None, resume: bool = False, checkpoint_every: int = 50, eval_env=None,
-              eval_every: int = 0, eval_episodes: int = 10, target_return: float | None = None,
-              max_seconds: float | None = None, progress: bool = True) -> REINFORCEResult:
+    def learn(
+        self,
+        env=None,
+        *,
+        run_dir=None,
+        resume: bool = False,
+        checkpoint_every: int = 50,
+        eval_env=None,
+        eval_every: int = 0,
+        eval_episodes: int = 10,
+        target_return: float | None = None,
+        max_seconds: float | None = None,
+        progress: bool = True,
+    ) -> REINFORCEResult:
         """Train on ``env`` (an id or a factory; default: the construction environment) for
         ``config.total_episodes`` episodes (counted across resumes).
 
@@ -269,15 +285,27 @@ class REINFORCE(Agent):
         run_dir = Path(run_dir) if run_dir is not None else None
         log = RunLog(run_dir / "tensorboard" if run_dir else None)
         # eval_every counts updates, the evaluation's steps are episodes: every k updates = every k·n episodes
-        evaluation = GreedyEvaluation(env_fn if eval_env is None else eval_env, self.policy, self.best, log,
-                                      every=eval_every * c.episodes_per_update, episodes=eval_episodes,
-                                      target_return=target_return, unit="episode",
-                                      write=lambda line: bar.write(line))  # the progress bar made below
+        evaluation = GreedyEvaluation(
+            env_fn if eval_env is None else eval_env,
+            self.policy,
+            self.best,
+            log,
+            every=eval_every * c.episodes_per_update,
+            episodes=eval_episodes,
+            target_return=target_return,
+            unit="episode",
+            write=lambda line: bar.write(line),
+        )  # the progress bar made below
         checkpointer = None
         if run_dir is not None:
-            checkpointer = Checkpointer(run_dir / "checkpoints", policy=self.policy, value=self.value,
-                                        policy_optimizer=self.policy_optimizer, value_optimizer=self.value_optimizer,
-                                        optional=self.best.trackables())
+            checkpointer = Checkpointer(
+                run_dir / "checkpoints",
+                policy=self.policy,
+                value=self.value,
+                policy_optimizer=self.policy_optimizer,
+                value_optimizer=self.value_optimizer,
+                optional=self.best.trackables(),
+            )
         episodes = checkpointer.restore() if (checkpointer and resume) else 0
         envs = gym.vector.SyncVectorEnv([env_fn] * c.episodes_per_update)
         bar = tqdm(total=c.total_episodes, initial=episodes, disable=not progress, unit="episode", desc="REINFORCE")
@@ -314,15 +342,26 @@ class REINFORCE(Agent):
 
         best_mean, best_episode = self.best.summary()
         result = REINFORCEResult(
-            episodes=episodes, updates=updates, env_steps=env_steps, seconds=round(time.perf_counter() - start, 2),
-            eval_seconds=round(evaluation.seconds, 2), solved_at_episode=solved_at,
-            last_eval_mean=log.last("eval_return"), best_eval_mean=best_mean, best_eval_episode=best_episode,
+            episodes=episodes,
+            updates=updates,
+            env_steps=env_steps,
+            seconds=round(time.perf_counter() - start, 2),
+            eval_seconds=round(evaluation.seconds, 2),
+            solved_at_episode=solved_at,
+            last_eval_mean=log.last("eval_return"),
+            best_eval_mean=best_mean,
+            best_eval_episode=best_episode,
             curves=log.curves,
         )
         if checkpointer is not None:
             result.checkpoint = checkpointer.save(episodes)
-            png = log.plot(run_dir / "learning_curve.png", ["episode_return", "eval_return"], xlabel="episode",
-                           title="REINFORCE learning curve", hline=target_return)
+            png = log.plot(
+                run_dir / "learning_curve.png",
+                ["episode_return", "eval_return"],
+                xlabel="episode",
+                title="REINFORCE learning curve",
+                hline=target_return,
+            )
             result.curve_png = str(png) if png else None
         log.close()
         return result

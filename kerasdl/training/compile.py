@@ -125,8 +125,14 @@ def loss_scaled(optimizer):
     return keras.optimizers.LossScaleOptimizer(optimizer)
 
 
-def optimizer_for(optimizer, learning_rate, default_learning_rate: float, *,
-                  names: tuple[str, str] = ("optimizer", "learning_rate"), **optimizer_kwargs):
+def optimizer_for(
+    optimizer,
+    learning_rate,
+    default_learning_rate: float,
+    *,
+    names: tuple[str, str] = ("optimizer", "learning_rate"),
+    **optimizer_kwargs,
+):
     """The optimizer of one trained network under the custom-model contract (module docstring).
 
     ``optimizer``: an instance (returned unchanged; ``learning_rate`` must then be ``None``)
@@ -144,8 +150,9 @@ def optimizer_for(optimizer, learning_rate, default_learning_rate: float, *,
             )
         return optimizer
     if not isinstance(optimizer, str):
-        raise ValueError(f"{optimizer_name} must be a keras.optimizers.Optimizer or one of {list(OPTIMIZERS)!r}, "
-                         f"got {optimizer!r}")
+        raise ValueError(
+            f"{optimizer_name} must be a keras.optimizers.Optimizer or one of {list(OPTIMIZERS)!r}, got {optimizer!r}"
+        )
     check_choice(optimizer_name, optimizer, OPTIMIZERS)
     rate = default_learning_rate if learning_rate is None else learning_rate
     if not isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):

@@ -75,8 +75,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.trackables = _trackables(model)
         self.checkpoint = tf.train.Checkpoint(epoch=self.epoch, **self.trackables)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory),
-                                                  max_to_keep=check_int("max_to_keep", max_to_keep, minimum=1))
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, str(self.directory), max_to_keep=check_int("max_to_keep", max_to_keep, minimum=1)
+        )
         self.verbose = verbose
         self.stopped_on_nan: str | None = None  # the message, once a NaN/inf stopped training
         self.diverged_at: str | None = None  # where: "non-finite loss at epoch E, batch B (name=value)"
@@ -113,8 +114,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         """Stop training, say so, and put the last good checkpoint back into the model."""
         kept = self.manager.latest_checkpoint
         self.diverged_at = f"non-finite {where} ({', '.join(bad)})"
-        self.stopped_on_nan = (f"{self.diverged_at}; training stopped. "
-                               f"Last good checkpoint kept: {kept or 'none (no epoch finished)'}")
+        self.stopped_on_nan = (
+            f"{self.diverged_at}; training stopped. Last good checkpoint kept: {kept or 'none (no epoch finished)'}"
+        )
         print(self.stopped_on_nan)
         if kept is not None:
             self.checkpoint.restore(kept)
@@ -141,8 +143,18 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             print(f"checkpoint {path}")
 
 
-def fit_resumable(model, train_ds, epochs: int, run_dir, *, validation_data=None, callbacks=(), verbose=2,
-                  learning_rates: dict | None = None, announce_run=None):
+def fit_resumable(
+    model,
+    train_ds,
+    epochs: int,
+    run_dir,
+    *,
+    validation_data=None,
+    callbacks=(),
+    verbose=2,
+    learning_rates: dict | None = None,
+    announce_run=None,
+):
     """``model.fit`` from the last checkpoint in ``run_dir/checkpoints`` to ``epochs``.
 
     ``learning_rates``: ``{optimizer name: value}`` the command line asked for explicitly;
@@ -170,13 +182,23 @@ def fit_resumable(model, train_ds, epochs: int, run_dir, *, validation_data=None
         print(f"{run_dir}: {initial_epoch} epochs already done (asked for {epochs}); nothing to train")
         history_csv.on_train_begin()  # still drop rows past the checkpoint
     else:
-        model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, validation_data=validation_data,
-                  callbacks=[checkpoint, history_csv, *callbacks], verbose=verbose, shuffle=False)
+        model.fit(
+            train_ds,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            validation_data=validation_data,
+            callbacks=[checkpoint, history_csv, *callbacks],
+            verbose=verbose,
+            shuffle=False,
+        )
     if checkpoint.stopped_on_nan is not None:
         kept = checkpoint.latest
-        where = (f"the last finite checkpoint is {kept} (epoch {int(checkpoint.epoch.numpy())}); continue from it "
-                 f"with --resume {run_dir} and a lower --learning-rate" if kept else
-                 "no finite checkpoint was written; try a lower --learning-rate")
+        where = (
+            f"the last finite checkpoint is {kept} (epoch {int(checkpoint.epoch.numpy())}); continue from it "
+            f"with --resume {run_dir} and a lower --learning-rate"
+            if kept
+            else "no finite checkpoint was written; try a lower --learning-rate"
+        )
         raise TrainingDiverged(f"training diverged: {checkpoint.diverged_at}; nothing exported, {where}", kept)
     return read_history(run_dir / "history.csv"), checkpoint
 
@@ -189,5 +211,8 @@ def read_history(path) -> dict:
     with path.open() as f:
         rows = list(csv.DictReader(f))
     # CSVLogger writes "NA" for val_ columns of a run without validation data: drop those.
-    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})
-            if key != "epoch" and all(row[key] not in ("", "NA") for row in rows)}
+    return {
+        key: [float(row[key]) for row in rows]
+        for key in (rows[0] if rows else {})
+        if key != "epoch" and all(row[key] not in ("", "NA") for row in rows)
+    }

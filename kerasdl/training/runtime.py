@@ -111,7 +111,8 @@ def _keras_multi_worker_strategy():
             def reduce_leaf(leaf):
                 rank = self.experimental_local_results(leaf)[0].shape.rank
                 return super(KerasMultiWorkerMirroredStrategy, self).reduce(
-                    reduce_op, leaf, None if rank == 0 else axis)
+                    reduce_op, leaf, None if rank == 0 else axis
+                )
 
             return tf.nest.map_structure(reduce_leaf, value)
 

@@ -25,8 +25,9 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         super().__init__()
         self.max_lr = check_float("max_lr", max_lr, minimum=0.0, min_inclusive=False)
         self.total_steps = check_int("total_steps", total_steps, minimum=2)
-        self.pct_start = check_float("pct_start", pct_start, minimum=0.0, maximum=1.0,
-                                     min_inclusive=False, max_inclusive=False)
+        self.pct_start = check_float(
+            "pct_start", pct_start, minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False
+        )
         self.div_factor = check_float("div_factor", div_factor, minimum=1.0)
         self.final_div_factor = check_float("final_div_factor", final_div_factor, minimum=1.0)
         self.name = name
@@ -49,8 +50,12 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
     def get_config(self):
         return {
-            "max_lr": self.max_lr, "total_steps": self.total_steps, "pct_start": self.pct_start,
-            "div_factor": self.div_factor, "final_div_factor": self.final_div_factor, "name": self.name,
+            "max_lr": self.max_lr,
+            "total_steps": self.total_steps,
+            "pct_start": self.pct_start,
+            "div_factor": self.div_factor,
+            "final_div_factor": self.final_div_factor,
+            "name": self.name,
         }
 
 

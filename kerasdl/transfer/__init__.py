@@ -9,8 +9,18 @@ from kerasdl.transfer.image_classifier import ImageClassifierResult, fine_tune_i
 from kerasdl.transfer.serving import export_image_classifier
 
 __all__ = [
-    "KERAS_BACKBONES", "FineTuneResult", "ImageClassifierResult", "ImageFolder", "LoadedBackbone", "backbone_names",
-    "build_transfer_model", "export_image_classifier", "fine_tune", "fine_tune_image_classifier",
-    "image_folder_datasets", "load_backbone",
-    "scan_image_folder", "set_trainable_top",
+    "KERAS_BACKBONES",
+    "FineTuneResult",
+    "ImageClassifierResult",
+    "ImageFolder",
+    "LoadedBackbone",
+    "backbone_names",
+    "build_transfer_model",
+    "export_image_classifier",
+    "fine_tune",
+    "fine_tune_image_classifier",
+    "image_folder_datasets",
+    "load_backbone",
+    "scan_image_folder",
+    "set_trainable_top",
 ]

@@ -42,7 +42,8 @@ class KerasApplication:
 
 KERAS_BACKBONES = {
     "mobilenet_v2": KerasApplication(
-        "MobileNetV2", "mobilenet_v2", 224, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5"),
+        "MobileNetV2", "mobilenet_v2", 224, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5"
+    ),
     "efficientnet_b0": KerasApplication("EfficientNetB0", "efficientnet", 224, "efficientnetb0_notop.h5"),
     "resnet50": KerasApplication("ResNet50", "resnet50", 224, "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
     "vgg16": KerasApplication("VGG16", "vgg16", 224, "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"),
@@ -51,9 +52,16 @@ KERAS_BACKBONES = {
 # kerasdl builders whose ImageNet weights are keras.applications' files, with the matching
 # preprocessing; other builders see pixels scaled to [0, 1].
 _KERASDL_PREPROCESS = {
-    "mobilenet": "mobilenet", "mobilenet_v2": "mobilenet_v2", "vgg16": "vgg16", "vgg19": "vgg19",
-    "resnet50": "resnet", "resnet101": "resnet", "resnet152": "resnet",
-    "resnet50_v2": "resnet_v2", "resnet101_v2": "resnet_v2", "resnet152_v2": "resnet_v2",
+    "mobilenet": "mobilenet",
+    "mobilenet_v2": "mobilenet_v2",
+    "vgg16": "vgg16",
+    "vgg19": "vgg19",
+    "resnet50": "resnet",
+    "resnet101": "resnet",
+    "resnet152": "resnet",
+    "resnet50_v2": "resnet_v2",
+    "resnet101_v2": "resnet_v2",
+    "resnet152_v2": "resnet_v2",
     **{f"efficientnet_b{i}": "efficientnet" for i in range(8)},
 }
 
@@ -109,11 +117,14 @@ def _keras_application(name, spec: KerasApplication, input_shape, weights) -> Lo
         if any_size is not None:
             import warnings
 
-            warnings.warn(f"{spec.constructor}: no ImageNet file for input shape {input_shape} on disk; using "
-                          f"{any_size.name} (the same convolution weights, trained at {spec.default_size} px)",
-                          stacklevel=3)
-            return LoadedBackbone(name, build(str(any_size)), _preprocess_from(spec.preprocess_module), input_shape,
-                                  weights)
+            warnings.warn(
+                f"{spec.constructor}: no ImageNet file for input shape {input_shape} on disk; using "
+                f"{any_size.name} (the same convolution weights, trained at {spec.default_size} px)",
+                stacklevel=3,
+            )
+            return LoadedBackbone(
+                name, build(str(any_size)), _preprocess_from(spec.preprocess_module), input_shape, weights
+            )
         try:
             model = fetch_imagenet_weights(spec.constructor, file_name, lambda: build("imagenet"))
         except WeightsNotFoundError as error:
@@ -173,8 +184,9 @@ def _hub_model(handle, input_shape) -> LoadedBackbone:
     # TF Hub image feature-vector models take float images in [0, 1] (the TF Hub image
     # signature convention) and return (batch, features).
     layer = HubLayer(handle, trainable=False, name="hub_backbone")
-    return LoadedBackbone(f"{HUB_PREFIX}{handle}", layer, keras.layers.Rescaling(1 / 255, name="scale_to_unit"),
-                          input_shape, "hub")
+    return LoadedBackbone(
+        f"{HUB_PREFIX}{handle}", layer, keras.layers.Rescaling(1 / 255, name="scale_to_unit"), input_shape, "hub"
+    )
 
 
 def load_backbone(name: str, *, input_shape=None, weights="imagenet") -> LoadedBackbone:
@@ -191,15 +203,16 @@ def load_backbone(name: str, *, input_shape=None, weights="imagenet") -> LoadedB
         raise ValueError(f"backbone must be a non-empty string, got {name!r}")
     if name.startswith(HUB_PREFIX):
         shape = check_image_shape("input_shape", input_shape or (224, 224, 3), min_size=1)
-        return _hub_model(name[len(HUB_PREFIX):], shape)
+        return _hub_model(name[len(HUB_PREFIX) :], shape)
     weights = check_weights(weights)
     if name.startswith("kerasdl:"):
         shape = check_image_shape("input_shape", input_shape or (224, 224, 3), min_size=1)
-        return _kerasdl_builder(name[len("kerasdl:"):], shape, weights)
+        return _kerasdl_builder(name[len("kerasdl:") :], shape, weights)
     if name not in KERAS_BACKBONES:
         raise ValueError(
             f"unknown backbone {name!r}; choose one of {sorted(KERAS_BACKBONES)}, 'kerasdl:<builder>' "
-            f"or 'hub:<handle-or-path>'")
+            f"or 'hub:<handle-or-path>'"
+        )
     spec = KERAS_BACKBONES[name]
     shape = check_image_shape("input_shape", input_shape or (spec.default_size,) * 2 + (3,), min_size=32)
     if shape[-1] != 3:

@@ -70,11 +70,13 @@ def scan_image_folder(directory, *, extensions=IMAGE_EXTENSIONS, check_decode: b
         raise DatasetNotFoundError(f"image folder {str(root)!r} does not exist (expected one sub-folder per class)")
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
-        raise ValueError(f"image folder {str(root)!r} has no class sub-folders; put each class's images in "
-                         f"{root}/<class name>/")
+        raise ValueError(
+            f"image folder {str(root)!r} has no class sub-folders; put each class's images in {root}/<class name>/"
+        )
     if len(class_dirs) < 2:
-        raise ValueError(f"image folder {str(root)!r} has one class ({class_dirs[0].name!r}); a classifier needs "
-                         f"at least two")
+        raise ValueError(
+            f"image folder {str(root)!r} has one class ({class_dirs[0].name!r}); a classifier needs at least two"
+        )
     paths, labels, skipped = [], [], []
     for label, class_dir in enumerate(class_dirs):
         usable = 0
@@ -109,8 +111,15 @@ def decode_and_resize(path_or_bytes, image_size, *, from_bytes: bool = False):
     return tf.image.resize(tf.cast(image, tf.float32), image_size)
 
 
-def image_folder_datasets(folder: ImageFolder, *, image_size=(224, 224), batch_size: int = 32,
-                          validation_fraction: float = 0.2, seed: int = 0, cache: bool = True):
+def image_folder_datasets(
+    folder: ImageFolder,
+    *,
+    image_size=(224, 224),
+    batch_size: int = 32,
+    validation_fraction: float = 0.2,
+    seed: int = 0,
+    cache: bool = True,
+):
     """Stratified train/validation ``tf.data`` pipelines of (float32 [0, 255] images, int labels).
 
     Returns ``(train_ds, val_ds, val_labels)``; decoding runs in parallel, the decoded
@@ -124,9 +133,12 @@ def image_folder_datasets(folder: ImageFolder, *, image_size=(224, 224), batch_s
     counts = np.bincount(folder.labels, minlength=folder.num_classes)
     if counts.min() < 2:
         small = folder.class_names[int(counts.argmin())]
-        raise ValueError(f"class {small!r} has {counts.min()} image(s); a train/validation split needs at least 2 per class")
+        raise ValueError(
+            f"class {small!r} has {counts.min()} image(s); a train/validation split needs at least 2 per class"
+        )
     train_paths, val_paths, train_labels, val_labels = train_test_split(
-        folder.paths, folder.labels, test_size=validation_fraction, random_state=seed, stratify=folder.labels)
+        folder.paths, folder.labels, test_size=validation_fraction, random_state=seed, stratify=folder.labels
+    )
     size = tuple(int(s) for s in image_size)
 
     def pipeline(paths, labels, training):

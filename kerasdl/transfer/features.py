@@ -11,5 +11,10 @@ from kerasdl.verification.features import (
     rank_feature_layers,
 )
 
-__all__ = ["block_output_layers", "chosen_layer_features", "layer_features", "pooled_layer_outputs",
-           "rank_feature_layers"]
+__all__ = [
+    "block_output_layers",
+    "chosen_layer_features",
+    "layer_features",
+    "pooled_layer_outputs",
+    "rank_feature_layers",
+]

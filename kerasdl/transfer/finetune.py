@@ -51,8 +51,10 @@ def build_transfer_model(backbone, num_classes, *, augmentation=None, dropout: f
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    outputs = {task: keras.layers.Dense(count, activation="softmax", dtype="float32", name=task)(x)
-               for task, count in tasks.items()}
+    outputs = {
+        task: keras.layers.Dense(count, activation="softmax", dtype="float32", name=task)(x)
+        for task, count in tasks.items()
+    }
     if len(outputs) == 1:
         outputs = next(iter(outputs.values()))
     return keras.Model(inputs, outputs, name=name or f"transfer_{backbone.name.replace(':', '_')}")
@@ -110,15 +112,26 @@ def _compile(model, learning_rate, loss_weights, jit_compile):
     from kerasdl.training import compile_model
 
     outputs = model.output_names
-    loss = {name: "sparse_categorical_crossentropy" for name in outputs} if len(outputs) > 1 \
+    loss = (
+        {name: "sparse_categorical_crossentropy" for name in outputs}
+        if len(outputs) > 1
         else "sparse_categorical_crossentropy"
+    )
     metrics = {name: ["accuracy"] for name in outputs} if len(outputs) > 1 else ["accuracy"]
-    compile_model(model, optimizer="adam", learning_rate=learning_rate, loss=loss, metrics=metrics,
-                  loss_weights=loss_weights, jit_compile=jit_compile)
+    compile_model(
+        model,
+        optimizer="adam",
+        learning_rate=learning_rate,
+        loss=loss,
+        metrics=metrics,
+        loss_weights=loss_weights,
+        jit_compile=jit_compile,
+    )
 
 
-def check_fine_tune_settings(*, head_epochs, fine_tune_epochs, learning_rate, fine_tune_lr_factor, unfreeze_top,
-                             label=lambda name: name) -> None:
+def check_fine_tune_settings(
+    *, head_epochs, fine_tune_epochs, learning_rate, fine_tune_lr_factor, unfreeze_top, label=lambda name: name
+) -> None:
     """Raise ``ValueError`` naming the setting, its value and the rule, for a bad :func:`fine_tune` setting.
 
     :func:`fine_tune` runs it first; an app runs it before it reads data or creates a run
@@ -133,9 +146,22 @@ def check_fine_tune_settings(*, head_epochs, fine_tune_epochs, learning_rate, fi
         check_int(label("unfreeze_top"), unfreeze_top, minimum=1)
 
 
-def fine_tune(model, backbone, train_ds, val_ds, *, head_epochs: int = 5, fine_tune_epochs: int = 5,
-              learning_rate: float = 1e-3, fine_tune_lr_factor: float = 0.1, unfreeze_top: int | None = 30,
-              loss_weights=None, callbacks=(), jit_compile="auto", verbose=1) -> FineTuneResult:
+def fine_tune(
+    model,
+    backbone,
+    train_ds,
+    val_ds,
+    *,
+    head_epochs: int = 5,
+    fine_tune_epochs: int = 5,
+    learning_rate: float = 1e-3,
+    fine_tune_lr_factor: float = 0.1,
+    unfreeze_top: int | None = 30,
+    loss_weights=None,
+    callbacks=(),
+    jit_compile="auto",
+    verbose=1,
+) -> FineTuneResult:
     """Phase 1: base frozen, head trained at ``learning_rate``. Phase 2 (if
     ``fine_tune_epochs``): the top ``unfreeze_top`` layers of the base unfrozen, trained on at
     ``learning_rate * fine_tune_lr_factor``, continuing the epoch count.
@@ -143,8 +169,13 @@ def fine_tune(model, backbone, train_ds, val_ds, *, head_epochs: int = 5, fine_t
     ``callbacks`` (e.g. early stopping, checkpoints from :func:`kerasdl.training.make_callbacks`)
     are used in both phases; ``loss_weights`` weighs the tasks of a multi-task model.
     """
-    check_fine_tune_settings(head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs, learning_rate=learning_rate,
-                             fine_tune_lr_factor=fine_tune_lr_factor, unfreeze_top=unfreeze_top)
+    check_fine_tune_settings(
+        head_epochs=head_epochs,
+        fine_tune_epochs=fine_tune_epochs,
+        learning_rate=learning_rate,
+        fine_tune_lr_factor=fine_tune_lr_factor,
+        unfreeze_top=unfreeze_top,
+    )
 
     set_trainable_top(backbone, 0)
     _compile(model, learning_rate, loss_weights, jit_compile)
@@ -156,7 +187,13 @@ def fine_tune(model, backbone, train_ds, val_ds, *, head_epochs: int = 5, fine_t
     result.trainable_layers = set_trainable_top(backbone, unfreeze_top)
     _compile(model, learning_rate * fine_tune_lr_factor, loss_weights, jit_compile)  # recompile: trainable changed
     done = len(head.history.get("loss", []))
-    fine = model.fit(train_ds, validation_data=val_ds, initial_epoch=done, epochs=done + fine_tune_epochs,
-                     callbacks=list(callbacks), verbose=verbose)
+    fine = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        initial_epoch=done,
+        epochs=done + fine_tune_epochs,
+        callbacks=list(callbacks),
+        verbose=verbose,
+    )
     result.fine_tune_history = dict(fine.history)
     return result

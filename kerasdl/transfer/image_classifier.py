@@ -44,14 +44,30 @@ class ImageClassifierResult:
         return Path(self.summary["export_path"])
 
 
-def fine_tune_image_classifier(data_dir, *, backbone: str = "mobilenet_v2", weights: str | None = "imagenet",
-                               image_size: int | None = None, batch_size: int = 32,
-                               validation_fraction: float = 0.2, head_epochs: int = 5, fine_tune_epochs: int = 5,
-                               unfreeze_top: int = 30, learning_rate: float = 1e-3,
-                               fine_tune_lr_factor: float = 0.1, dropout: float = 0.2, augment: bool = True,
-                               patience: int = 3, export_dir="saved_models/finetune", runs_dir="runs/finetune",
-                               seed: int = 0, jit_compile="auto", mixed_precision: bool = False,
-                               strategy: str = "auto", log: Callable[[str], None] = print) -> ImageClassifierResult:
+def fine_tune_image_classifier(
+    data_dir,
+    *,
+    backbone: str = "mobilenet_v2",
+    weights: str | None = "imagenet",
+    image_size: int | None = None,
+    batch_size: int = 32,
+    validation_fraction: float = 0.2,
+    head_epochs: int = 5,
+    fine_tune_epochs: int = 5,
+    unfreeze_top: int = 30,
+    learning_rate: float = 1e-3,
+    fine_tune_lr_factor: float = 0.1,
+    dropout: float = 0.2,
+    augment: bool = True,
+    patience: int = 3,
+    export_dir="saved_models/finetune",
+    runs_dir="runs/finetune",
+    seed: int = 0,
+    jit_compile="auto",
+    mixed_precision: bool = False,
+    strategy: str = "auto",
+    log: Callable[[str], None] = print,
+) -> ImageClassifierResult:
     """Fine-tune ``backbone`` on ``data_dir`` (one sub-folder of images per class) and export it.
 
     ``weights``: ``"imagenet"``, ``None`` (random initialisation) or a weights file.
@@ -77,53 +93,98 @@ def fine_tune_image_classifier(data_dir, *, backbone: str = "mobilenet_v2", weig
     from kerasdl.transfer.serving import export_image_classifier
 
     started = time.perf_counter()
-    check_fine_tune_settings(head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs, learning_rate=learning_rate,
-                             fine_tune_lr_factor=fine_tune_lr_factor, unfreeze_top=unfreeze_top)
+    check_fine_tune_settings(
+        head_epochs=head_epochs,
+        fine_tune_epochs=fine_tune_epochs,
+        learning_rate=learning_rate,
+        fine_tune_lr_factor=fine_tune_lr_factor,
+        unfreeze_top=unfreeze_top,
+    )
     check_int("patience", patience, minimum=0)
     folder = scan_image_folder(data_dir)  # validates the folder before anything is built
-    log(f"{folder.root}: {len(folder.paths)} images, classes {folder.counts()}"
-        + (f", {len(folder.skipped)} unusable file(s) skipped" if folder.skipped else ""))
+    log(
+        f"{folder.root}: {len(folder.paths)} images, classes {folder.counts()}"
+        + (f", {len(folder.skipped)} unusable file(s) skipped" if folder.skipped else "")
+    )
     distribution = setup_runtime(seed=seed, mixed_precision=mixed_precision, strategy=strategy)
     input_shape = (image_size, image_size, 3) if image_size else None
     with distribution.scope():
         base = load_backbone(backbone, input_shape=input_shape, weights=weights)
-        augmentation = image_augmentation(flip=True, translation=0.0, rotation=0.1, zoom=0.1, contrast=0.1,
-                                          color_jitter=0.1, value_range=(0, 255), seed=seed) if augment else None
+        augmentation = (
+            image_augmentation(
+                flip=True,
+                translation=0.0,
+                rotation=0.1,
+                zoom=0.1,
+                contrast=0.1,
+                color_jitter=0.1,
+                value_range=(0, 255),
+                seed=seed,
+            )
+            if augment
+            else None
+        )
         model = build_transfer_model(base, folder.num_classes, augmentation=augmentation, dropout=dropout)
     size = base.input_shape[:2]
-    train_ds, val_ds, val_labels = image_folder_datasets(folder, image_size=size, batch_size=batch_size,
-                                                         validation_fraction=validation_fraction, seed=seed)
+    train_ds, val_ds, val_labels = image_folder_datasets(
+        folder, image_size=size, batch_size=batch_size, validation_fraction=validation_fraction, seed=seed
+    )
 
     run_dir = create_run_dir(runs_dir)
-    callbacks = make_callbacks(checkpoint_path=run_dir / "best.weights.h5", early_stopping_patience=patience,
-                               csv_path=run_dir / "log.csv")
-    log(f"backbone {base.name} ({base.weights or 'random init'}), input {base.input_shape}; "
+    callbacks = make_callbacks(
+        checkpoint_path=run_dir / "best.weights.h5", early_stopping_patience=patience, csv_path=run_dir / "log.csv"
+    )
+    log(
+        f"backbone {base.name} ({base.weights or 'random init'}), input {base.input_shape}; "
         f"phase 1: {head_epochs} epochs frozen, phase 2: {fine_tune_epochs} epochs, top "
-        f"{unfreeze_top} layers unfrozen")
-    result = fine_tune(model, base, train_ds, val_ds, head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs,
-                       learning_rate=learning_rate, fine_tune_lr_factor=fine_tune_lr_factor,
-                       unfreeze_top=unfreeze_top, callbacks=callbacks, jit_compile=jit_compile, verbose=2)
+        f"{unfreeze_top} layers unfrozen"
+    )
+    result = fine_tune(
+        model,
+        base,
+        train_ds,
+        val_ds,
+        head_epochs=head_epochs,
+        fine_tune_epochs=fine_tune_epochs,
+        learning_rate=learning_rate,
+        fine_tune_lr_factor=fine_tune_lr_factor,
+        unfreeze_top=unfreeze_top,
+        callbacks=callbacks,
+        jit_compile=jit_compile,
+        verbose=2,
+    )
 
     probabilities = model.predict(val_ds, verbose=0)
-    scores = classification_summary(val_labels, probabilities.argmax(-1), class_names=folder.class_names,
-                                    confusion_png=run_dir / "confusion.png")
+    scores = classification_summary(
+        val_labels, probabilities.argmax(-1), class_names=folder.class_names, confusion_png=run_dir / "confusion.png"
+    )
     curves = plot_history(result.history, run_dir / "curves.png", title=f"fine-tuning {base.name}")
     with atomic_file(run_dir / "class_names.txt") as tmp:
         tmp.write_text("\n".join(folder.class_names) + "\n")
 
-    export_path = export_image_classifier(model, Path(export_dir) / run_dir.name, class_names=folder.class_names,
-                                          image_size=size)
+    export_path = export_image_classifier(
+        model, Path(export_dir) / run_dir.name, class_names=folder.class_names, image_size=size
+    )
     max_diff = _check_reloaded_export(export_path, model, val_ds, size)
 
     summary = {
-        "backbone": base.name, "weights": base.weights, "image_size": list(size),
-        "train_images": len(folder.paths) - len(val_labels), "validation_images": int(len(val_labels)),
-        "skipped_files": folder.skipped, "epochs_run": len(result.history.get("loss", [])),
+        "backbone": base.name,
+        "weights": base.weights,
+        "image_size": list(size),
+        "train_images": len(folder.paths) - len(val_labels),
+        "validation_images": int(len(val_labels)),
+        "skipped_files": folder.skipped,
+        "epochs_run": len(result.history.get("loss", [])),
         "trainable_layers_phase2": result.trainable_layers,
-        "validation": {k: scores[k] for k in ("accuracy", "precision", "recall", "f1", "per_class",
-                                               "confusion_matrix", "class_names")},
-        "export_path": str(export_path), "export_max_abs_diff": max_diff, "curves_png": str(curves),
-        "confusion_png": scores["confusion_png"], "seconds": round(time.perf_counter() - started, 1),
+        "validation": {
+            k: scores[k]
+            for k in ("accuracy", "precision", "recall", "f1", "per_class", "confusion_matrix", "class_names")
+        },
+        "export_path": str(export_path),
+        "export_max_abs_diff": max_diff,
+        "curves_png": str(curves),
+        "confusion_png": scores["confusion_png"],
+        "seconds": round(time.perf_counter() - started, 1),
     }
     write_summary(run_dir, summary)
     return ImageClassifierResult(summary=summary, model=model, history=result.history, run_dir=run_dir)

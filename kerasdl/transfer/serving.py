@@ -36,8 +36,7 @@ def export_image_classifier(model, path, *, class_names, image_size, overwrite: 
     def classify_rows(images):
         probabilities = model(images, training=False)
         class_id = tf.argmax(probabilities, axis=-1)
-        return {"probabilities": probabilities, "class_id": class_id,
-                "class_name": tf.gather(names_table, class_id)}
+        return {"probabilities": probabilities, "class_id": class_id, "class_name": tf.gather(names_table, class_id)}
 
     def classify(images):  # float (batch, *size, 3); 0 rows give 0 rows, not a kernel's shape error
         return call_on_batch(classify_rows, images)
@@ -48,8 +47,11 @@ def export_image_classifier(model, path, *, class_names, image_size, overwrite: 
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
     def serve_bytes(image_bytes):
-        images = tf.map_fn(lambda data: decode_and_resize(data, size, from_bytes=True), image_bytes,
-                           fn_output_signature=tf.TensorSpec([*size, 3], tf.float32))
+        images = tf.map_fn(
+            lambda data: decode_and_resize(data, size, from_bytes=True),
+            image_bytes,
+            fn_output_signature=tf.TensorSpec([*size, 3], tf.float32),
+        )
         return classify(images)
 
     archive = keras.export.ExportArchive()

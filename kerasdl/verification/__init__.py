@@ -66,7 +66,6 @@ from kerasdl.verification.verifier import (
 )
 
 
-
 def __getattr__(name):
     """``SiameseModel`` on first access (PEP 562): its module imports TensorFlow."""
     if name == "SiameseModel":
@@ -77,11 +76,40 @@ def __getattr__(name):
 
 
 __all__ = [
-    "MINING", "NOT_RECOGNISED", "ContrastiveLoss", "Gallery", "IdentityData", "SiameseModel", "ThresholdChoice",
-    "TripletLoss", "VerificationResult", "Verifier", "batch_all_triplet_loss", "batch_hard_triplet_loss",
-    "block_output_layers", "build_embedding", "choose_threshold", "chosen_layer_features", "contrastive_loss", "embedding_distances",
-    "embedding_network", "evaluate_verifier", "face_augmentation", "identity_batches", "layer_features",
-    "load_identities", "load_olivetti", "make_pairs", "mined_triplet_loss", "olivetti_available",
-    "one_shot_evaluation", "pairwise_distances", "pooled_layer_outputs", "rank_feature_layers",
-    "semi_hard_triplet_loss", "split_by_identity", "train_verifier", "triplet_loss",
+    "MINING",
+    "NOT_RECOGNISED",
+    "ContrastiveLoss",
+    "Gallery",
+    "IdentityData",
+    "SiameseModel",
+    "ThresholdChoice",
+    "TripletLoss",
+    "VerificationResult",
+    "Verifier",
+    "batch_all_triplet_loss",
+    "batch_hard_triplet_loss",
+    "block_output_layers",
+    "build_embedding",
+    "choose_threshold",
+    "chosen_layer_features",
+    "contrastive_loss",
+    "embedding_distances",
+    "embedding_network",
+    "evaluate_verifier",
+    "face_augmentation",
+    "identity_batches",
+    "layer_features",
+    "load_identities",
+    "load_olivetti",
+    "make_pairs",
+    "mined_triplet_loss",
+    "olivetti_available",
+    "one_shot_evaluation",
+    "pairwise_distances",
+    "pooled_layer_outputs",
+    "rank_feature_layers",
+    "semi_hard_triplet_loss",
+    "split_by_identity",
+    "train_verifier",
+    "triplet_loss",
 ]

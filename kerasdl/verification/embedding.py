@@ -22,8 +22,9 @@ def _default_backbone(inputs, filters, batch_norm):
 
     x = inputs
     for i, f in enumerate(filters):
-        x = keras.layers.Conv2D(f, 3, padding="same", use_bias=not batch_norm, kernel_initializer="he_normal",
-                                name=f"block{i}_conv")(x)
+        x = keras.layers.Conv2D(
+            f, 3, padding="same", use_bias=not batch_norm, kernel_initializer="he_normal", name=f"block{i}_conv"
+        )(x)
         if batch_norm:
             x = keras.layers.BatchNormalization(name=f"block{i}_bn")(x)
         x = keras.layers.Activation("relu", name=f"block{i}_relu")(x)
@@ -31,8 +32,16 @@ def _default_backbone(inputs, filters, batch_norm):
     return keras.layers.GlobalAveragePooling2D(name="features")(x)
 
 
-def embedding_network(input_shape=(64, 64, 1), embedding_dim: int = 64, *, backbone=None, filters=(32, 64, 128, 256),
-                      batch_norm: bool = True, dropout: float = 0.0, name: str = "embedding"):
+def embedding_network(
+    input_shape=(64, 64, 1),
+    embedding_dim: int = 64,
+    *,
+    backbone=None,
+    filters=(32, 64, 128, 256),
+    batch_norm: bool = True,
+    dropout: float = 0.0,
+    name: str = "embedding",
+):
     """An image → L2-normalised ``embedding_dim`` vector model.
 
     ``backbone``: ``None`` (the small CNN above, ``filters`` per block, ``batch_norm``), a ``keras.Model``
@@ -51,8 +60,10 @@ def embedding_network(input_shape=(64, 64, 1), embedding_dim: int = 64, *, backb
         if not filters:
             raise ValueError("filters must hold at least one block width, got ()")
         if min(input_shape[:2]) < 2 ** len(filters):
-            raise ValueError(f"input_shape={input_shape!r} is too small for {len(filters)} pooling blocks "
-                             f"(needs at least {2 ** len(filters)} px)")
+            raise ValueError(
+                f"input_shape={input_shape!r} is too small for {len(filters)} pooling blocks "
+                f"(needs at least {2 ** len(filters)} px)"
+            )
         features = _default_backbone(inputs, filters, batch_norm)
     else:
         if isinstance(backbone, str):

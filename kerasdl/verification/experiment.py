@@ -36,8 +36,17 @@ from kerasdl.verification.verifier import (
 __all__ = ["VerificationResult", "build_embedding", "evaluate_verifier", "train_verifier"]
 
 
-def build_embedding(data, embedding_dim: int = 64, *, filters=(32, 64, 128, 256), loaded=None,
-                    feature_layers="auto3", unfreeze_top: int = 0, num_pairs: int = 4000, seed: int = 0):
+def build_embedding(
+    data,
+    embedding_dim: int = 64,
+    *,
+    filters=(32, 64, 128, 256),
+    loaded=None,
+    feature_layers="auto3",
+    unfreeze_top: int = 0,
+    num_pairs: int = 4000,
+    seed: int = 0,
+):
     """The embedding network for ``data`` (:class:`~kerasdl.verification.faces.IdentityData`).
 
     ``loaded=None``: :func:`~kerasdl.verification.embedding.embedding_network`'s small CNN
@@ -59,9 +68,20 @@ def build_embedding(data, embedding_dim: int = 64, *, filters=(32, 64, 128, 256)
     return embedding_network(data.input_shape, embedding_dim, backbone=features, dropout=0.2), layers, scores
 
 
-def train_verifier(model, data, *, epochs: int, steps_per_epoch: int, identities_per_batch: int = 8,
-                   images_per_identity: int = 4, augment: bool = False, validation_steps: int | None = None,
-                   seed: int = 0, callbacks=(), verbose: int = 2):
+def train_verifier(
+    model,
+    data,
+    *,
+    epochs: int,
+    steps_per_epoch: int,
+    identities_per_batch: int = 8,
+    images_per_identity: int = 4,
+    augment: bool = False,
+    validation_steps: int | None = None,
+    seed: int = 0,
+    callbacks=(),
+    verbose: int = 2,
+):
     """``model.fit`` (a compiled :class:`~kerasdl.verification.siamese.SiameseModel`) on
     endless P×K batches of ``data``'s training people; returns the Keras ``History``.
 
@@ -73,15 +93,30 @@ def train_verifier(model, data, *, epochs: int, steps_per_epoch: int, identities
     from kerasdl.verification.faces import face_augmentation, identity_batches
 
     def batches(x, y, batch_seed, augmentation=None):
-        return identity_batches(x, y, identities_per_batch=min(identities_per_batch, len(np.unique(y))),
-                                images_per_identity=images_per_identity, seed=batch_seed, augment=augmentation)
+        return identity_batches(
+            x,
+            y,
+            identities_per_batch=min(identities_per_batch, len(np.unique(y))),
+            images_per_identity=images_per_identity,
+            seed=batch_seed,
+            augment=augmentation,
+        )
 
     augmentation = face_augmentation(seed=seed) if augment else None
     validation = {}
     if validation_steps is not None:
-        validation = {"validation_data": batches(data.x_val, data.y_val, seed + 1), "validation_steps": validation_steps}
-    return model.fit(batches(data.x_train, data.y_train, seed, augmentation), steps_per_epoch=steps_per_epoch,
-                     epochs=epochs, verbose=verbose, callbacks=list(callbacks), **validation)
+        validation = {
+            "validation_data": batches(data.x_val, data.y_val, seed + 1),
+            "validation_steps": validation_steps,
+        }
+    return model.fit(
+        batches(data.x_train, data.y_train, seed, augmentation),
+        steps_per_epoch=steps_per_epoch,
+        epochs=epochs,
+        verbose=verbose,
+        callbacks=list(callbacks),
+        **validation,
+    )
 
 
 @dataclass
@@ -114,7 +149,10 @@ def evaluate_verifier(embedding, data, *, num_pairs: int = 4000, seed: int = 0) 
     verifier.threshold = choice.threshold
     test_d, test_same = pair_distances(data.x_test, data.y_test, seed + 1)
     return VerificationResult(
-        verifier=verifier, choice=choice, test_distances=test_d, test_same=test_same,
+        verifier=verifier,
+        choice=choice,
+        test_distances=test_d,
+        test_same=test_same,
         test_roc_auc=float(roc_auc_score(test_same, -test_d)),
         test_accuracy=float(np.mean((test_d <= choice.threshold) == test_same)),
         one_shot=one_shot_evaluation(verifier, data.x_test, data.y_test, seed=seed),

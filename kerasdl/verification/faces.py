@@ -70,15 +70,17 @@ def split_by_identity(images, identities, *, num_val: int, num_test: int, seed: 
     num_val = check_int("num_val", num_val, minimum=1)
     num_test = check_int("num_test", num_test, minimum=2)
     if num_val + num_test + 2 > len(people):
-        raise ValueError(f"num_val={num_val} + num_test={num_test} leaves fewer than 2 of the {len(people)} "
-                         "identities for training")
+        raise ValueError(
+            f"num_val={num_val} + num_test={num_test} leaves fewer than 2 of the {len(people)} identities for training"
+        )
     order = np.random.default_rng(seed).permutation(people)
-    groups = (order[num_val + num_test:], order[num_test:num_test + num_val], order[:num_test])
+    groups = (order[num_val + num_test :], order[num_test : num_test + num_val], order[:num_test])
     return tuple((images[np.isin(identities, g)], identities[np.isin(identities, g)]) for g in groups)
 
 
-def load_identities(name: str = "olivetti", *, num_val: int | None = None, num_test: int | None = None,
-                    seed: int = 0) -> IdentityData:
+def load_identities(
+    name: str = "olivetti", *, num_val: int | None = None, num_test: int | None = None, seed: int = 0
+) -> IdentityData:
     """``"olivetti"`` (default split 26 train / 4 val / 10 test people) or ``"digits"``
     (scikit-learn's digits at 32x32 as ten identities: 6 / 2 / 2)."""
     if name == "olivetti":
@@ -95,7 +97,8 @@ def load_identities(name: str = "olivetti", *, num_val: int | None = None, num_t
     else:
         raise ValueError(f"dataset must be one of ['olivetti', 'digits'], got {name!r}")
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = split_by_identity(
-        images, identities, num_val=num_val, num_test=num_test, seed=seed)
+        images, identities, num_val=num_val, num_test=num_test, seed=seed
+    )
     return IdentityData(name, source, x_tr, y_tr, x_va, y_va, x_te, y_te)
 
 
@@ -107,8 +110,9 @@ def face_augmentation(seed: int | None = None):
     return image_augmentation(translation=0.05, rotation=0.03, zoom=0.05, flip=True, seed=seed)
 
 
-def identity_batches(images, identities, *, identities_per_batch: int = 8, images_per_identity: int = 4,
-                     seed: int = 0, augment=None):
+def identity_batches(
+    images, identities, *, identities_per_batch: int = 8, images_per_identity: int = 4, seed: int = 0, augment=None
+):
     """An endless ``tf.data.Dataset`` of ``(images, identities)`` batches of P identities × K
     images each (Hermans et al. 2017's P×K sampling), so every anchor has positives and
     negatives for online triplet mining. Images are float32 in [0, 1].

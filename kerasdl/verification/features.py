@@ -24,8 +24,11 @@ _BLOCK_ENDINGS = ("project_bn", "_out", "_pool")
 def block_output_layers(model) -> list[str]:
     """Names of the layers of ``model`` that end a block and output a feature map (see
     ``_BLOCK_ENDINGS``), in order, plus the last layer."""
-    names = [layer.name for layer in model.layers
-             if layer.name.lower().endswith(_BLOCK_ENDINGS) and len(layer.output.shape) == 4]
+    names = [
+        layer.name
+        for layer in model.layers
+        if layer.name.lower().endswith(_BLOCK_ENDINGS) and len(layer.output.shape) == 4
+    ]
     last = model.layers[-1].name
     return names + ([last] if last not in names else [])
 
@@ -65,8 +68,9 @@ def pooled_layer_outputs(loaded, layers, input_shape):
     return keras.Model(inputs, pooled, name=f"{base.name}_pooled_blocks")
 
 
-def rank_feature_layers(loaded, images, identities, *, layers=None, num_pairs: int = 4000, seed: int = 0,
-                        batch_size: int = 64) -> dict:
+def rank_feature_layers(
+    loaded, images, identities, *, layers=None, num_pairs: int = 4000, seed: int = 0, batch_size: int = 64
+) -> dict:
     """``{layer: pair ROC AUC}`` of each layer's pooled output, untrained, on ``images`` of
     known ``identities`` (uint8, or floats in [0, 1]), best first.
 
@@ -138,7 +142,12 @@ def chosen_layer_features(loaded, layers, data, *, num_pairs: int = 4000, seed: 
             except ValueError:
                 raise ValueError(f"layers must be layer names or 'autoN' (e.g. 'auto3'), got {layers!r}") from None
             count = check_int("autoN", count, minimum=1)
-            scores = rank_feature_layers(loaded, np.concatenate([data.x_train, data.x_val]),
-                                         np.concatenate([data.y_train, data.y_val]), num_pairs=num_pairs, seed=seed)
+            scores = rank_feature_layers(
+                loaded,
+                np.concatenate([data.x_train, data.x_val]),
+                np.concatenate([data.y_train, data.y_val]),
+                num_pairs=num_pairs,
+                seed=seed,
+            )
             layers = list(scores)[:count]
     return layer_features(loaded, layers, data.input_shape, data.x_train), list(layers), scores

@@ -132,8 +132,9 @@ class TripletLoss(keras.losses.Loss):
     ``y_pred`` = embeddings ``(B, D)``. The mining happens inside each (per-replica) batch,
     so batches must hold several images of each of several identities."""
 
-    def __init__(self, margin: float = 0.2, mining: str = "semi_hard", squared: bool = True,
-                 name: str = "triplet_loss", **kwargs):
+    def __init__(
+        self, margin: float = 0.2, mining: str = "semi_hard", squared: bool = True, name: str = "triplet_loss", **kwargs
+    ):
         super().__init__(name=name, **kwargs)
         self.margin = check_float("margin", margin, minimum=0.0)
         self.mining = check_choice("mining", mining, MINING)

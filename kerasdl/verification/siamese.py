@@ -93,8 +93,13 @@ class SiameseModel(CustomModelCompile, keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def get_config(self):
-        return {**super().get_config(), "embedding": keras.saving.serialize_keras_object(self.embedding),
-                "margin": self.margin, "mining": self.mining, "squared": self.squared}
+        return {
+            **super().get_config(),
+            "embedding": keras.saving.serialize_keras_object(self.embedding),
+            "margin": self.margin,
+            "mining": self.mining,
+            "squared": self.squared,
+        }
 
     @classmethod
     def from_config(cls, config):

@@ -78,7 +78,9 @@ def choose_threshold(distances, same) -> ThresholdChoice:
     best = int(np.argmax(tpr - fpr))
     threshold = float(min(-thresholds[best], distances.max()))  # roc_curve's first threshold is +inf
     accuracy = float(np.mean((distances <= threshold) == same))
-    return ThresholdChoice(threshold, float(roc_auc_score(same, -distances)), float(tpr[best]), float(fpr[best]), accuracy)
+    return ThresholdChoice(
+        threshold, float(roc_auc_score(same, -distances)), float(tpr[best]), float(fpr[best]), accuracy
+    )
 
 
 def _as_batch(images, input_shape):
@@ -147,8 +149,10 @@ class Gallery:
         queries = self.verifier.embed(images)
         distances = np.linalg.norm(queries[:, None, :] - self.embeddings[None, :, :], axis=-1)
         nearest = distances.argmin(axis=1)
-        return [(self.names[j] if distances[i, j] <= self.verifier.threshold else NOT_RECOGNISED,
-                 float(distances[i, j])) for i, j in enumerate(nearest)]
+        return [
+            (self.names[j] if distances[i, j] <= self.verifier.threshold else NOT_RECOGNISED, float(distances[i, j]))
+            for i, j in enumerate(nearest)
+        ]
 
 
 def one_shot_evaluation(verifier: Verifier, images, identities, *, seed: int = 0) -> dict:
@@ -164,14 +168,15 @@ def one_shot_evaluation(verifier: Verifier, images, identities, *, seed: int = 0
     people = rng.permutation(np.unique(identities))
     if len(people) < 2:
         raise ValueError("one-shot evaluation needs at least two identities")
-    enrolled, impostors = people[: (len(people) + 1) // 2], people[(len(people) + 1) // 2:]
+    enrolled, impostors = people[: (len(people) + 1) // 2], people[(len(people) + 1) // 2 :]
     gallery_idx = np.array([rng.choice(np.flatnonzero(identities == p)) for p in enrolled])
     gallery = Gallery(verifier).enroll(images[gallery_idx], [int(p) for p in enrolled])
     known = np.flatnonzero(np.isin(identities, enrolled) & ~np.isin(np.arange(len(images)), gallery_idx))
     answers = gallery.identify(images[known])
     query_emb = verifier.embed(images[known])
     nearest = np.array(gallery.names)[
-        np.linalg.norm(query_emb[:, None] - gallery.embeddings[None], axis=-1).argmin(axis=1)]
+        np.linalg.norm(query_emb[:, None] - gallery.embeddings[None], axis=-1).argmin(axis=1)
+    ]
     result = {
         "enrolled_people": len(enrolled),
         "known_queries": int(len(known)),
