@@ -162,6 +162,38 @@ def policy_figures(evaluate, result_best, episodes: int) -> dict:
     return figures
 
 
+def learn_evaluate_export(agent, args, headline: str, probe_env, best_at: str):
+    """What both RL apps do after building the agent: check the flags, claim the run folder,
+    train (a NaN/inf loss raises ``TrainingDivergedError``, which the CLI reports in one line
+    with exit 1), play the best and final policies on fresh episodes and export the best.
+
+    ``headline`` starts the first line printed; ``best_at`` names the result's attribute
+    holding the best evaluation's step or episode. Returns ``(run_dir, target_return,
+    result, figures, export)``.
+    """
+    target_return = check_rl_flags(args)
+    run_dir, run_id = start_run(args)
+    stops = target_return is not None and args.eval_every
+    print(f"{headline}; run folder {run_dir}" + (f"; stops at a greedy return of {target_return:g}" if stops else ""))
+    result = agent.learn(
+        run_dir=run_dir,
+        resume=bool(args.resume),
+        checkpoint_every=args.checkpoint_every,
+        eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes,
+        target_return=target_return,
+        max_seconds=args.max_seconds,
+        progress=not args.quiet,
+    )
+    figures = policy_figures(
+        lambda policy: agent.evaluate(episodes=args.eval_episodes, seed=args.seed + 1, policy=policy),
+        (result.best_eval_mean, getattr(result, best_at)),
+        args.eval_episodes,
+    )
+    export = export_and_check(agent, args, run_id, probe_env)
+    return run_dir, target_return, result, figures, export
+
+
 def print_returns(figures: dict, unit: str) -> None:
     best, at = figures["best_eval_return"], figures["best_eval_at"]
     n = figures["eval_episodes"]
@@ -210,30 +242,14 @@ def run(args) -> int:
         seed=args.seed,
     )
     agent = DQN(env, config)  # validates env, spaces and network before anything runs
-    target_return = check_rl_flags(args)
-    run_dir, run_id = start_run(args)
-    print(
+    run_dir, target_return, result, figures, export = learn_evaluate_export(
+        agent,
+        args,
         f"DQN on {args.env}: {agent.q_network.name} ({agent.q_network.count_params():,} parameters), "
-        f"{args.timesteps:,} steps; run folder {run_dir}"
-        + (f"; stops at a greedy return of {target_return:g}" if target_return is not None and args.eval_every else "")
+        f"{args.timesteps:,} steps",
+        env,
+        "best_eval_step",
     )
-    # a NaN/inf loss raises TrainingDivergedError: the CLI reports it in one line, exit 1
-    result = agent.learn(
-        run_dir=run_dir,
-        resume=bool(args.resume),
-        checkpoint_every=args.checkpoint_every,
-        eval_every=args.eval_every,
-        eval_episodes=args.eval_episodes,
-        target_return=target_return,
-        max_seconds=args.max_seconds,
-        progress=not args.quiet,
-    )
-    figures = policy_figures(
-        lambda policy: agent.evaluate(episodes=args.eval_episodes, seed=args.seed + 1, policy=policy),
-        (result.best_eval_mean, result.best_eval_step),
-        args.eval_episodes,
-    )
-    export = export_and_check(agent, args, run_id, env)
     summary = {
         "app": "dqn",
         "env": args.env,

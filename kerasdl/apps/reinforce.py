@@ -20,14 +20,7 @@ from __future__ import annotations
 import sys
 
 from kerasdl.apps._common import jit_flag
-from kerasdl.apps.dqn import (
-    add_rl_arguments,
-    check_rl_flags,
-    export_and_check,
-    policy_figures,
-    print_returns,
-    start_run,
-)
+from kerasdl.apps.dqn import add_rl_arguments, learn_evaluate_export, print_returns
 
 DESCRIPTION = "train a REINFORCE policy-gradient agent on a Gymnasium environment and export it"
 
@@ -73,30 +66,13 @@ def run(args) -> int:
         seed=args.seed,
     )
     agent = REINFORCE(args.env, config)  # validates env, spaces and networks first
-    target_return = check_rl_flags(args)
-    run_dir, run_id = start_run(args)
-    print(
-        f"REINFORCE on {args.env}: policy {agent.policy.count_params():,} parameters, "
-        f"{args.episodes:,} episodes; run folder {run_dir}"
-        + (f"; stops at a greedy return of {target_return:g}" if target_return is not None and args.eval_every else "")
+    run_dir, target_return, result, figures, export = learn_evaluate_export(
+        agent,
+        args,
+        f"REINFORCE on {args.env}: policy {agent.policy.count_params():,} parameters, {args.episodes:,} episodes",
+        args.env,
+        "best_eval_episode",
     )
-    # a NaN/inf loss raises TrainingDivergedError: the CLI reports it in one line, exit 1
-    result = agent.learn(
-        run_dir=run_dir,
-        resume=bool(args.resume),
-        checkpoint_every=args.checkpoint_every,
-        eval_every=args.eval_every,
-        eval_episodes=args.eval_episodes,
-        target_return=target_return,
-        max_seconds=args.max_seconds,
-        progress=not args.quiet,
-    )
-    figures = policy_figures(
-        lambda policy: agent.evaluate(episodes=args.eval_episodes, seed=args.seed + 1, policy=policy),
-        (result.best_eval_mean, result.best_eval_episode),
-        args.eval_episodes,
-    )
-    export = export_and_check(agent, args, run_id, args.env)
     summary = {
         "app": "reinforce",
         "env": args.env,
