@@ -122,6 +122,7 @@ def run(args) -> int:
         epochs=args.epochs,
         verbose=args.verbose,
         callbacks=make_callbacks(checkpoint_path=run_dir / "best.keras", csv_path=run_dir / "history.csv"),
+        shuffle=False,  # make_dataset already reshuffles every epoch
     )
     if any(not np.isfinite(v) for v in history.history["loss"]):
         raise RuntimeError(f"training diverged (NaN/inf loss); the last good model is in {run_dir / 'best.keras'}")

@@ -168,6 +168,7 @@ def train_char_language_model(
         steps_per_epoch=steps_per_epoch,
         callbacks=callbacks,
         verbose=2 if quiet else 1,
+        shuffle=False,  # a tf.data pipeline that shuffles itself
     )
     train_seconds = time.perf_counter() - start
     # A NaN/inf loss has already ended fit with TrainingDiverged (nothing exported).

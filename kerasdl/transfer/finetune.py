@@ -179,7 +179,10 @@ def fine_tune(
 
     set_trainable_top(backbone, 0)
     _compile(model, learning_rate, loss_weights, jit_compile)
-    head = model.fit(train_ds, validation_data=val_ds, epochs=head_epochs, callbacks=list(callbacks), verbose=verbose)
+    # shuffle=False: the datasets shuffle themselves (Keras ignores, and warns about, shuffle for tf.data)
+    head = model.fit(
+        train_ds, validation_data=val_ds, epochs=head_epochs, callbacks=list(callbacks), verbose=verbose, shuffle=False
+    )
     result = FineTuneResult(head_history=dict(head.history))
     if not fine_tune_epochs:
         return result
@@ -194,6 +197,7 @@ def fine_tune(
         epochs=done + fine_tune_epochs,
         callbacks=list(callbacks),
         verbose=verbose,
+        shuffle=False,
     )
     result.fine_tune_history = dict(fine.history)
     return result

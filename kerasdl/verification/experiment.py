@@ -115,6 +115,7 @@ def train_verifier(
         epochs=epochs,
         verbose=verbose,
         callbacks=list(callbacks),
+        shuffle=False,  # a tf.data pipeline: P×K batches drawn at random already
         **validation,
     )
 
