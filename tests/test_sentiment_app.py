@@ -38,6 +38,17 @@ def parse(argv):
     return parser.parse_args(argv)
 
 
+# the reviews CSV's columns, and a small GRU/LSTM that trains in seconds
+def csv_flags(csv_path):
+    return ["--csv", str(csv_path), "--text-column", "review", "--label-column", "sentiment"]
+
+
+TINY_RNN = [
+    *("--epochs", "4", "--units", "8", "--embedding-dim", "16"),
+    *("--max-length", "12", "--batch-size", "32", "--learning-rate", "0.01"),
+]
+
+
 def train(args):
     """``kerasdl sentiment`` with these parsed flags, minus the printing: the library flow's summary."""
     return train_text_classifier(**sentiment.classifier_options(args), log=lambda *a: None)
@@ -49,24 +60,8 @@ def trained(tmp_path_factory):
     csv_path = make_reviews(tmp / "reviews.csv")
     args = parse(
         [
-            "--csv",
-            str(csv_path),
-            "--text-column",
-            "review",
-            "--label-column",
-            "sentiment",
-            "--epochs",
-            "4",
-            "--units",
-            "8",
-            "--embedding-dim",
-            "16",
-            "--max-length",
-            "12",
-            "--batch-size",
-            "32",
-            "--learning-rate",
-            "0.01",
+            *csv_flags(csv_path),
+            *TINY_RNN,
             "--cell",
             "gru",
             "--no-bidirectional",
@@ -197,12 +192,7 @@ def test_encoder_path_fine_tunes_a_hub_format_encoder(tmp_path):
     encoder = export_small_text_encoder(tmp_path / "encoder", POSITIVE + NEGATIVE + FILLER, embedding_dim=8)
     args = parse(
         [
-            "--csv",
-            str(csv_path),
-            "--text-column",
-            "review",
-            "--label-column",
-            "sentiment",
+            *csv_flags(csv_path),
             "--encoder",
             str(encoder),
             "--fine-tune",
@@ -234,12 +224,7 @@ def test_contextual_word_vectors_initialise_the_embedding(tmp_path, tiny_bert_pr
     preset, _, _ = tiny_bert_preset(vocabulary)
     csv_path = make_reviews(tmp_path / "reviews.csv", n=60)
     argv = [
-        "--csv",
-        str(csv_path),
-        "--text-column",
-        "review",
-        "--label-column",
-        "sentiment",
+        *csv_flags(csv_path),
         "--embedding-dim",
         "8",
         "--freeze-embeddings",
@@ -281,24 +266,8 @@ def test_student_distils_a_teacher_with_max_pooling(tmp_path, trained, capsys):
     probabilities = teacher.predict(as_strings(texts), verbose=0)
     teacher_file = write_teacher_probabilities(tmp_path / "teacher.tsv", texts, probabilities)
     argv = [
-        "--csv",
-        str(csv_path),
-        "--text-column",
-        "review",
-        "--label-column",
-        "sentiment",
-        "--epochs",
-        "4",
-        "--units",
-        "8",
-        "--embedding-dim",
-        "16",
-        "--max-length",
-        "12",
-        "--batch-size",
-        "32",
-        "--learning-rate",
-        "0.01",
+        *csv_flags(csv_path),
+        *TINY_RNN,
         "--pooling",
         "max",
         "--runs-dir",
