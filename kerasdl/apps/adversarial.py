@@ -127,6 +127,7 @@ def run(args) -> int:
     from kerasdl.models.lenet import lenet5
     from kerasdl.plots import plot_history, plot_image_grid
     from kerasdl.training import compile_model, make_callbacks
+    from kerasdl.training.callbacks import check_finite_weights
     from kerasdl.training.adversarial import AdversarialModel
 
     _check_args(args)
@@ -182,10 +183,8 @@ def run(args) -> int:
             verbose=2,
             callbacks=make_callbacks(checkpoint_path=run_dir / "best.weights.h5", csv_path=run_dir / "history.csv"),
         )
-        if any(not np.isfinite(v) for v in history.history["loss"]):
-            raise RuntimeError(
-                f"training diverged (NaN/inf loss); the last good weights are in {run_dir / 'best.weights.h5'}"
-            )
+        # a NaN/inf loss already ended fit with TrainingDiverged; NaN weights under a finite loss end here
+        check_finite_weights(model)
         plot_history(history, run_dir / "training_curves.png", title=f"{model.name} on {data.name}: {what}")
 
     rows, examples = [], {}

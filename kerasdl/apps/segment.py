@@ -88,6 +88,7 @@ def run(args) -> int:
     from kerasdl.models.unet import unet
     from kerasdl.plots import plot_history, plot_image_grid
     from kerasdl.training import compile_model, make_callbacks
+    from kerasdl.training.callbacks import check_finite_weights
     from kerasdl.data import make_dataset
 
     start = time.perf_counter()
@@ -124,8 +125,8 @@ def run(args) -> int:
         callbacks=make_callbacks(checkpoint_path=run_dir / "best.keras", csv_path=run_dir / "history.csv"),
         shuffle=False,  # make_dataset already reshuffles every epoch
     )
-    if any(not np.isfinite(v) for v in history.history["loss"]):
-        raise RuntimeError(f"training diverged (NaN/inf loss); the last good model is in {run_dir / 'best.keras'}")
+    # a NaN/inf loss already ended fit with TrainingDiverged; NaN weights under a finite loss end here
+    check_finite_weights(model)
     scores = model.evaluate(make_dataset(x_test * scale, y_test, 64, shuffle=False), verbose=0, return_dict=True)
     curves = plot_history(history, run_dir / "training_curves.png", title=f"U-Net: test mIoU {scores['mean_iou']:.3f}")
     predicted = np.argmax(model.predict(x_test[:6] * scale, verbose=0), axis=-1)

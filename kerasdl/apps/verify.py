@@ -81,6 +81,7 @@ def run(args) -> int:
     from kerasdl.export import check_export_agrees, export_saved_model, load_saved_model, save_keras, with_preprocessing
     from kerasdl.plots import plot_curves, plot_history
     from kerasdl.training import make_callbacks
+    from kerasdl.training.callbacks import check_finite_weights
     from kerasdl.verification import (
         SiameseModel,
         build_embedding,
@@ -141,10 +142,8 @@ def run(args) -> int:
         verbose=args.verbose,
         callbacks=make_callbacks(checkpoint_path=run_dir / "best.weights.h5", csv_path=run_dir / "history.csv"),
     )
-    if any(not np.isfinite(v) for v in history.history["loss"]):
-        raise RuntimeError(
-            f"training diverged (NaN/inf loss); the last good weights are in {run_dir / 'best.weights.h5'}"
-        )
+    # a NaN/inf loss already ended fit with TrainingDiverged; NaN weights under a finite loss end here
+    check_finite_weights(model)
     curves = plot_history(history, run_dir / "training_curves.png", title=f"triplet loss ({args.mining} mining)")
 
     result = evaluate_verifier(embedding, data, num_pairs=args.pairs, seed=args.seed)
