@@ -32,24 +32,56 @@ _REGISTERING_MODULES = ("kerasdl.layers", "kerasdl.losses", "kerasdl.training", 
 EXPORT_TOLERANCE = 1e-5
 
 
-def check_export_agrees(reloaded, expected, *, tolerance: float = EXPORT_TOLERANCE) -> float:
-    """Return max |reloaded − expected|; raise ``RuntimeError`` if it exceeds ``tolerance``.
+def check_export_agrees(reloaded, expected, *, tolerance: float = EXPORT_TOLERANCE, what: str = "outputs") -> float:
+    """Return max |reloaded − expected|; raise ``RuntimeError`` if the export disagrees.
 
-    The one check every app runs after exporting: the SavedModel, reloaded with plain
-    TensorFlow, must give what the in-memory model gives on the same inputs.
+    The one reload-and-compare check every exporter runs (classifiers, embeddings, text,
+    image generators, detectors, policies): the SavedModel, reloaded with plain TensorFlow,
+    must give what the in-memory model gives on the same inputs.
+
+    Args:
+        reloaded: what the reloaded SavedModel returned: an array, or a dict / list of
+            arrays (compared leaf by leaf, matched by key or position).
+        expected: the in-memory model's outputs, in the same structure.
+        tolerance: the largest allowed absolute difference, in the outputs' own units
+            (``1e-5`` for float32 outputs, grey levels for uint8 images, ``0`` for labels
+            or actions, which must match exactly).
+        what: names the outputs in the error message (``"actions"``, ``"images"``, ...).
+
+    Returns:
+        The largest absolute difference over all leaves (``0.0`` for empty outputs).
+
+    Raises:
+        RuntimeError: a structure, key or shape differs, or a difference exceeds ``tolerance``.
     """
     import numpy as np
 
-    reloaded, expected = np.asarray(reloaded, dtype="float64"), np.asarray(expected, dtype="float64")
-    if reloaded.shape != expected.shape:
-        raise RuntimeError(f"reloaded SavedModel returns shape {reloaded.shape}, the in-memory model {expected.shape}")
-    max_diff = float(np.max(np.abs(reloaded - expected), initial=0.0))
-    if max_diff > tolerance:
-        raise RuntimeError(
-            f"reloaded SavedModel disagrees with the in-memory model: max |diff| = {max_diff:.3g} "
-            f"(tolerance {tolerance:g})"
-        )
-    return max_diff
+    if isinstance(expected, dict):
+        if not isinstance(reloaded, dict) or set(reloaded) != set(expected):
+            got = sorted(reloaded) if isinstance(reloaded, dict) else type(reloaded).__name__
+            raise RuntimeError(f"reloaded SavedModel returns {got}, the in-memory model {sorted(expected)}")
+        pairs = [(f"{what}[{key!r}]", reloaded[key], expected[key]) for key in sorted(expected)]
+    elif isinstance(expected, (list, tuple)):
+        if not isinstance(reloaded, (list, tuple)) or len(reloaded) != len(expected):
+            raise RuntimeError(f"reloaded SavedModel returns a different number of {what} than the in-memory model")
+        pairs = [(f"{what}[{i}]", r, e) for i, (r, e) in enumerate(zip(reloaded, expected))]
+    else:
+        pairs = [(what, reloaded, expected)]
+    worst = 0.0
+    for name, got, want in pairs:
+        got, want = np.asarray(got, dtype="float64"), np.asarray(want, dtype="float64")
+        if got.shape != want.shape:
+            raise RuntimeError(
+                f"reloaded SavedModel returns {name} of shape {got.shape}, the in-memory model {want.shape}"
+            )
+        diff = float(np.max(np.abs(got - want), initial=0.0))
+        if not diff <= tolerance:  # also catches NaN
+            raise RuntimeError(
+                f"reloaded SavedModel disagrees with the in-memory model on {name}: max |diff| = {diff:.3g} "
+                f"(tolerance {tolerance:g})"
+            )
+        worst = max(worst, diff)
+    return worst
 
 
 def new_run_id() -> str:

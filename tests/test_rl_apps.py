@@ -44,7 +44,7 @@ def test_dqn_app_trains_plots_exports_and_resumes(tmp_path):
     ]
     assert dqn.main(argv) == 0
     summary = _summary(tmp_path / "runs")
-    assert summary["steps"] == 300 and summary["export_action_agreement"] == 1.0
+    assert summary["steps"] == 300 and summary["export_checked_observations"] == 64
     assert Path(summary["learning_curve"]).is_file() and summary["final_greedy_return_mean"] >= 8
     # the last (only) evaluation is the best; it is what was exported and both are reported
     assert summary["exported_policy"] == "best" and summary["best_eval_at"] == 300
@@ -115,7 +115,7 @@ def test_reinforce_app_trains_and_exports(tmp_path):
     ]
     assert reinforce.main(argv) == 0
     summary = _summary(tmp_path / "runs")
-    assert summary["episodes"] == 16 and summary["export_action_agreement"] == 1.0
+    assert summary["episodes"] == 16 and summary["export_checked_observations"] == 64
     assert Path(summary["learning_curve"]).is_file()
     assert summary["best_eval_at"] in (8, 16) and summary["exported_policy"] == "best"
     assert {"best_greedy_return_mean", "final_greedy_return_mean", "best_eval_return"} <= set(summary)

@@ -103,6 +103,14 @@ def test_dqn_exports_the_best_evaluation_not_the_last(tmp_path, monkeypatch):
     empty = np.asarray(exported(np.zeros((0, 2), np.float32)))  # an empty batch gives no actions
     assert empty.shape == (0,) and empty.dtype == np.int32
 
+    # the apps' reload-and-compare check: the exported best policy, not the final network
+    from kerasdl.rl.common import check_exported_policy, greedy_action_fn
+
+    observations = np.random.default_rng(0).normal(size=(32, 2)).astype(np.float32)
+    assert check_exported_policy(path, greedy_action_fn(agent.policy_network("best")), observations) == 32
+    with pytest.raises(RuntimeError, match="disagrees with the agent on 100.0%"):
+        check_exported_policy(path, lambda obs: greedy_action_fn(agent.policy_network("best"))(obs) + 1, observations)
+
 
 def test_dqn_stops_at_the_target_and_evaluates_the_final_policy(monkeypatch):
     agent = DQN(ConstantEnv, DQNConfig(total_timesteps=200, **TINY_DQN))

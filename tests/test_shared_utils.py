@@ -94,3 +94,21 @@ def test_check_export_agrees_returns_the_difference_and_rejects_drift():
     with pytest.raises(RuntimeError, match="shape"):
         check_export_agrees(expected[:1], expected)
     assert EXPORT_TOLERANCE == 1e-5
+
+
+def test_check_export_agrees_compares_structures_labels_and_nan():
+    expected = {"boxes": np.zeros((2, 4)), "classes": np.array([3, 1])}
+    assert check_export_agrees({"boxes": np.full((2, 4), 1e-4), "classes": [3, 1]}, expected, tolerance=1e-3) == (
+        pytest.approx(1e-4)
+    )
+    with pytest.raises(RuntimeError, match=r"image 0\['classes'\]"):  # a label off by one is a disagreement
+        check_export_agrees({"boxes": np.zeros((2, 4)), "classes": [3, 2]}, expected, tolerance=1e-3, what="image 0")
+    with pytest.raises(RuntimeError, match="scores"):
+        check_export_agrees({"boxes": np.zeros((2, 4)), "scores": [1, 1]}, expected)
+    assert check_export_agrees([np.ones(3), np.zeros(2)], (np.ones(3), np.zeros(2)), tolerance=0) == 0.0
+    with pytest.raises(RuntimeError, match="number"):
+        check_export_agrees([np.ones(3)], (np.ones(3), np.zeros(2)))
+    with pytest.raises(RuntimeError, match="actions"):
+        check_export_agrees(np.array([0, 1, 1]), np.array([0, 1, 0]), tolerance=0, what="actions")
+    with pytest.raises(RuntimeError, match="nan"):
+        check_export_agrees(np.array([np.nan]), np.array([0.0]))

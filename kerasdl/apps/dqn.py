@@ -137,11 +137,9 @@ def export_and_check(agent, args, run_id, probe_env, log=print) -> dict:
         return {"export_path": None}
     path = agent.export(Path(args.export_dir) / run_id, overwrite=bool(args.resume), policy=which)
     observations = sample_observations(probe_env, 64, seed=args.seed)
-    agreement = check_exported_policy(path, greedy_action_fn(agent.policy_network(which)), observations)
-    if agreement != 1.0:
-        raise RuntimeError(f"the reloaded SavedModel disagrees with the agent on {1 - agreement:.1%} of observations")
+    checked = check_exported_policy(path, greedy_action_fn(agent.policy_network(which)), observations)
     log(f"exported the {which} policy to {path} (reloaded: same actions on {len(observations)} observations)")
-    return {"export_path": str(path), "exported_policy": which, "export_action_agreement": agreement}
+    return {"export_path": str(path), "exported_policy": which, "export_checked_observations": checked}
 
 
 def policy_figures(evaluate, result_best, episodes: int) -> dict:

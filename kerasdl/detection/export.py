@@ -55,14 +55,19 @@ def export_detector(model, anchors, path, **nms):
     return path
 
 
-def check_detector_export(path, model, anchors, images, **nms) -> float:
+def check_detector_export(path, model, anchors, images, *, tolerance: float = 1e-3, **nms) -> float:
     """Reload the SavedModel at ``path`` and return the largest box/score difference from the
-    in-memory pipeline on ``images`` (uint8); a different detection count or class on any
-    image raises ``RuntimeError``."""
+    in-memory pipeline on ``images`` (uint8), through :func:`kerasdl.export.check_export_agrees`.
+
+    Detections are ragged, so each image is compared on its own: a different detection count,
+    a different class, or a box/score difference above ``tolerance`` (``classes`` compared
+    in the same dict, where any difference is at least 1) raises ``RuntimeError``.
+    """
     import numpy as np
     import tensorflow as tf
 
     from kerasdl.detection.decoding import postprocess
+    from kerasdl.export import check_export_agrees
 
     loaded = tf.saved_model.load(str(Path(path)))  # kept alive: its functions hold weak references
     served = loaded.serve(tf.constant(images))
@@ -70,11 +75,15 @@ def check_detector_export(path, model, anchors, images, **nms) -> float:
     worst = 0.0
     for i, (boxes, scores, classes) in enumerate(expected):
         n = int(served["num_detections"][i])
-        if n != len(boxes) or not np.array_equal(np.asarray(served["classes"][i, :n]), classes):
-            raise RuntimeError(f"exported model disagrees with the in-memory model on image {i}")
+        if n != len(boxes):
+            raise RuntimeError(
+                f"exported model disagrees with the in-memory model on image {i}: {n} vs {len(boxes)} boxes"
+            )
+        found = {key: np.asarray(served[key][i, :n]) for key in ("boxes", "scores", "classes")}
         worst = max(
             worst,
-            float(np.abs(np.asarray(served["boxes"][i, :n]) - boxes).max(initial=0.0)),
-            float(np.abs(np.asarray(served["scores"][i, :n]) - scores).max(initial=0.0)),
+            check_export_agrees(
+                found, {"boxes": boxes, "scores": scores, "classes": classes}, tolerance=tolerance, what=f"image {i}"
+            ),
         )
     return worst

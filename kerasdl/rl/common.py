@@ -406,13 +406,25 @@ def sample_observations(env, count: int = 256, seed: int = 0) -> np.ndarray:
     return np.asarray(observations)
 
 
-def check_exported_policy(path, action_fn, observations) -> float:
-    """Reload the SavedModel at ``path`` and return the fraction of ``observations`` on which its
-    action equals ``action_fn``'s (1.0 for a faithful export)."""
-    from kerasdl.export import load_saved_model
+def check_exported_policy(path, action_fn, observations) -> int:
+    """Reload the SavedModel at ``path`` and check that its actions equal ``action_fn``'s on
+    ``observations`` exactly (:func:`kerasdl.export.check_export_agrees` with tolerance 0).
+
+    Returns:
+        The number of observations checked.
+
+    Raises:
+        RuntimeError: the reloaded policy picks another action on some observation.
+    """
+    from kerasdl.export import check_export_agrees, load_saved_model
 
     exported = np.asarray(load_saved_model(path)(observations))
-    return float(np.mean(exported == action_fn(observations)))
+    expected = np.asarray(action_fn(observations))
+    if exported.shape == expected.shape and np.any(exported != expected):
+        share = float(np.mean(exported != expected))
+        raise RuntimeError(f"the reloaded SavedModel disagrees with the agent on {share:.1%} of observations")
+    check_export_agrees(exported, expected, tolerance=0, what="actions")
+    return len(observations)
 
 
 class Agent(abc.ABC):
