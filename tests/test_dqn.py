@@ -85,6 +85,17 @@ def test_bad_input_is_refused_before_training(env, config, match):
         DQN(env, DQNConfig(**config))
 
 
+def test_learning_starts_zero_trains_from_the_first_transitions():
+    # rl-baselines3-zoo's Acrobot-v1 setting: learning_starts=0, batch 128, an update every 4 steps.
+    # The first phase (step 4) draws 128 rows from 4 stored transitions, with replacement, as SB3 does;
+    # this crashed with "cannot sample batch_size=128 from a buffer holding 4 transitions".
+    config = DQNConfig(**{**TINY, "learning_starts": 0, "batch_size": 128, "train_frequency": 4, "gradient_steps": 4})
+    agent = DQN(lambda: ConstantEnv(length=3), DQNConfig(**{**config.__dict__, "total_timesteps": 40}))
+    result = agent.learn(lambda: ConstantEnv(length=3), progress=False)
+    steps, losses = result.curves["loss"]
+    assert steps[:2] == [4, 8] and len(steps) == 10 and np.isfinite(losses).all()
+
+
 def test_q_network_that_does_not_fit_the_observations_is_refused():
     with pytest.raises(ValueError, match=r"takes observations of shape \(3,\), the environment gives \(4,\)"):
         DQN("CartPole-v1", q_network=mlp_q_network((3,), 2, hidden_units=(8,)))

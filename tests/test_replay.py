@@ -41,11 +41,17 @@ def test_ring_overwrites_oldest_and_samples_uniformly():
     np.testing.assert_array_equal(batch.terminated, (batch.rewards.astype(int) % 2 == 0).astype(np.float32))
 
 
-def test_sample_larger_than_content_and_bad_capacity():
-    buffer = ReplayBuffer(8, (3,))
-    _fill(buffer, 2)
-    with pytest.raises(ValueError, match="batch_size=5"):
+def test_batch_larger_than_content_samples_with_replacement_and_empty_or_bad_input_is_refused():
+    buffer = ReplayBuffer(8, (3,), seed=0)
+    with pytest.raises(ValueError, match="batch_size=5 from an empty replay buffer"):
         buffer.sample(5)
+    _fill(buffer, 2)
+    # SB3's sample: np.random.randint(0, stored, batch_size), i.e. with replacement (learning_starts=0)
+    batch = buffer.sample(128, batches=4)
+    assert batch.observations.shape == (512, 3) and set(batch.rewards.tolist()) == {0.0, 1.0}
+    np.testing.assert_array_equal(batch.next_observations[:, 0], batch.rewards + 1)
+    with pytest.raises(ValueError, match="batches"):
+        buffer.sample(4, batches=0)
     with pytest.raises(ValueError, match="capacity"):
         ReplayBuffer(0, (3,))
     with pytest.raises(ValueError, match="observation_shape"):

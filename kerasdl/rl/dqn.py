@@ -61,7 +61,9 @@ class DQNConfig:
 
     Step counts are environment steps. ``train_frequency`` env steps pass between
     training phases of ``gradient_steps`` updates each; ``learning_starts`` steps of
-    random play fill the buffer first. ``jit_compile``: ``"auto"`` (XLA with a GPU, off on
+    random play fill the buffer first. ``learning_starts=0`` (rl-baselines3-zoo's Acrobot-v1
+    setting) is allowed: the first updates then draw their batches with replacement from the
+    few transitions stored, as Stable-Baselines3 does (:meth:`~kerasdl.rl.replay.ReplayBuffer.sample`). ``jit_compile``: ``"auto"`` (XLA with a GPU, off on
     CPU), ``True`` or ``False``; kept as given, resolved by the agent
     (:func:`kerasdl.training.runtime.resolve_jit_compile`, stored as ``DQN.jit_compile``).
     """

@@ -74,12 +74,23 @@ class ReplayBuffer:
     def sample(self, batch_size: int, batches: int = 1) -> Batch:
         """``batch_size`` transitions drawn uniformly with replacement from those stored.
 
+        Sampling is with replacement, so a batch may be larger than the buffer's content:
+        with ``learning_starts=0`` (rl-baselines3-zoo's Acrobot-v1 and LunarLander settings)
+        the first update draws e.g. 128 rows from 4 stored transitions, each about 32 times.
+        Stable-Baselines3's ``ReplayBuffer.sample`` does the same
+        (``np.random.randint(0, upper_bound, size=batch_size)``). Only an empty buffer is refused.
         ``batches > 1`` draws that many batches at once, concatenated (``batches * batch_size`` rows).
+
+        Raises:
+            ValueError: the buffer is empty, or ``batch_size`` / ``batches`` is not a positive int.
         """
         batch_size = check_int("batch_size", batch_size, minimum=1)
-        if batch_size > self.size:
-            raise ValueError(f"cannot sample batch_size={batch_size} from a buffer holding {self.size} transitions")
-        index = self.rng.integers(0, self.size, size=batch_size * check_int("batches", batches, minimum=1))
+        batches = check_int("batches", batches, minimum=1)
+        if self.size == 0:
+            raise ValueError(
+                f"cannot sample batch_size={batch_size} from an empty replay buffer: add transitions first"
+            )
+        index = self.rng.integers(0, self.size, size=batch_size * batches)
         return Batch(*(getattr(self, field)[index] for field in _FIELDS))
 
     # -- persistence, so a resumed run keeps its experience ------------------------------
