@@ -56,56 +56,6 @@ def _save(out: Path, key: str, figures: dict) -> None:
     print(f"[{key}] " + json.dumps(figures), flush=True)
 
 
-def _vae(data, kind, latent_dim, epochs, batch_size, seed, binarize=False, hidden_units=512, train_on_all=False):
-    from kerasdl.data import make_dataset
-    from kerasdl.generative.vae import VAE
-    from kerasdl.generative.vae_networks import vae_decoder, vae_encoder
-    from kerasdl.training import EpochTimer, set_seed
-
-    set_seed(seed)
-    x_train, x_test = data.x_train, data.x_test
-    if train_on_all:  # keras.io's VAE example trains on all 70,000 digits (its loss is a training loss)
-        import numpy as np
-
-        x_train = np.concatenate([x_train, x_test])
-    if binarize:  # static binarization: each pixel drawn once as Bernoulli(intensity) (Salakhutdinov & Murray 2008)
-        import numpy as np
-
-        rng = np.random.default_rng(seed)
-        x_train, x_test = ((rng.random(x.shape) < x).astype("float32") for x in (x_train, x_test))
-    vae = VAE(
-        vae_encoder(latent_dim=latent_dim, kind=kind, hidden_units=hidden_units, seed=seed),
-        vae_decoder(latent_dim=latent_dim, kind=kind, hidden_units=hidden_units),
-    )
-    vae.compile(learning_rate=1e-3)
-    timer = EpochTimer()
-    history = vae.fit(
-        make_dataset(x_train, batch_size=batch_size, seed=seed),
-        epochs=epochs,
-        verbose=2,
-        callbacks=[timer],
-        shuffle=False,
-    )
-    test = vae.evaluate(make_dataset(x_test, batch_size=500, shuffle=False), verbose=0, return_dict=True)
-    last = {k: round(float(v[-1]), 3) for k, v in history.history.items()}
-    return vae, {
-        "kind": kind,
-        "hidden_units": list(hidden_units) if kind == "dense" else None,
-        "train_images": len(x_train),
-        "parameters": vae.encoder.count_params() + vae.decoder.count_params(),
-        "latent_dim": latent_dim,
-        "epochs": epochs,
-        "pixels": "statically binarized, Bernoulli(intensity), seed " + str(seed)
-        if binarize
-        else "grey levels in [0, 1]",
-        "batch_size": batch_size,
-        "optimizer": "adam lr=1e-3",
-        "train_final_epoch": last,
-        "test": {k: round(float(v), 3) for k, v in test.items()},
-        "seconds_per_epoch": round(sum(timer.epoch_seconds) / len(timer.epoch_seconds), 1),
-    }
-
-
 def _classifier(data, args, cache: Path):
     import keras
 
@@ -244,7 +194,7 @@ def main(argv=None) -> int:
 
     from kerasdl.data import load_image_classification, make_dataset
     from kerasdl.generative.evaluation import GenerativeEvaluator, round_parts, sample_scores
-    from kerasdl.generative.flows import train_and_score_gan
+    from kerasdl.generative.flows import train_and_score_gan, train_and_score_vae
     from kerasdl.training import gpu_available, set_seed
 
     data = load_image_classification("mnist")
@@ -304,13 +254,12 @@ def main(argv=None) -> int:
         )
 
     def vae2_section():
-        _, figures = _vae(
+        _, figures = train_and_score_vae(
             data,
             args.vae2_kind,
-            2,
-            args.vae2_epochs,
-            128,
-            args.seed,
+            latent_dim=2,
+            epochs=args.vae2_epochs,
+            seed=args.seed,
             hidden_units=tuple(args.vae2_hidden_units),
             train_on_all=args.vae2_keras_io_data,
         )
@@ -321,13 +270,12 @@ def main(argv=None) -> int:
         _save(args.out, key + ("_keras_io_data" if args.vae2_keras_io_data else ""), figures)
 
     def vae16_section():
-        _, figures = _vae(
+        _, figures = train_and_score_vae(
             data,
             args.vae16_kind,
-            16,
-            args.vae16_epochs,
-            128,
-            args.seed,
+            latent_dim=16,
+            epochs=args.vae16_epochs,
+            seed=args.seed,
             binarize=args.vae16_binarize,
             hidden_units=tuple(args.vae16_hidden_units),
         )
@@ -425,21 +373,11 @@ def main(argv=None) -> int:
         print(f"plot: {plot}", flush=True)
 
     def anomaly_section():
-        from kerasdl.anomaly import AnomalyDetector
-        from kerasdl.data import train_val_split
-        from kerasdl.generative.autoencoder_networks import dense_autoencoder
+        from kerasdl.anomaly import one_class_roc_aucs
 
-        aucs, start = {}, time.perf_counter()
-        for digit in args.anomaly_digits:
-            set_seed(args.seed)
-            normal = data.x_train[data.y_train == digit]
-            (x_fit, _), (x_val, _) = train_val_split(normal, np.zeros(len(normal)), 0.1, seed=args.seed, stratify=False)
-            detector = AnomalyDetector(
-                dense_autoencoder(code_size=32).autoencoder, threshold="percentile", percentile=99
-            )
-            detector.fit(x_fit, x_val, epochs=args.anomaly_epochs, batch_size=128)
-            aucs[str(digit)] = round(detector.roc_auc(data.x_test, data.y_test != digit), 4)
-            print(f"anomaly digit {digit}: ROC AUC {aucs[str(digit)]}", flush=True)
+        start = time.perf_counter()
+        aucs = one_class_roc_aucs(data, args.anomaly_digits, epochs=args.anomaly_epochs, seed=args.seed)
+        print(f"anomaly ROC AUC per normal digit: {aucs}", flush=True)
         _save(
             args.out,
             "anomaly",

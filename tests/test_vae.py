@@ -119,3 +119,22 @@ def test_vae_bad_arguments():
         VAE(encoder, decoder).compile("adam", learning_rate=-1e-3)
     with pytest.raises(ValueError, match="2-D latent"):
         latent_manifold(vae_decoder(latent_dim=3, kind="dense", hidden_units=4))
+
+
+def test_train_and_score_vae_flow_reports_the_elbo_terms_and_binarizes():
+    from types import SimpleNamespace
+
+    from kerasdl.generative.flows import train_and_score_vae
+
+    rng = np.random.default_rng(0)
+    data = SimpleNamespace(
+        x_train=rng.random((64, 28, 28, 1), dtype=np.float32), x_test=rng.random((32, 28, 28, 1), dtype=np.float32)
+    )
+    vae, figures = train_and_score_vae(data, "dense", latent_dim=2, epochs=1, batch_size=32, binarize=True, verbose=0)
+    assert figures["train_images"] == 64 and figures["hidden_units"] == [512] and figures["epochs"] == 1
+    assert figures["parameters"] == vae.encoder.count_params() + vae.decoder.count_params()
+    test = figures["test"]
+    assert np.isfinite(test["loss"]) and test["loss"] == pytest.approx(
+        test["reconstruction_loss"] + test["kl_loss"], abs=0.01
+    )
+    assert figures["pixels"].startswith("statically binarized")
