@@ -205,6 +205,30 @@ def parse_builder_options(tokens) -> dict:
     return options
 
 
+def check_builder_options(builder: str, options: dict, *, reserved=("input_shape", "num_classes", "input_tensor")):
+    """Refuse a builder flag the builder ``builder`` (a name in ``kerasdl.models.BUILDERS``) does not take.
+
+    ``options`` come from :func:`parse_builder_options`; ``reserved`` names the builder
+    arguments the command sets itself (``kerasdl train`` sets ``input_shape`` and
+    ``num_classes`` from the data set). Raises :class:`UsageError` for an unknown builder,
+    listing the builders, or an unknown option, listing the builder's options as flags.
+    """
+    import inspect
+
+    from kerasdl.models import BUILDERS
+
+    if builder not in BUILDERS:
+        raise UsageError(f"unknown builder {builder!r}; choose one of: {', '.join(BUILDERS)}")
+    accepted = inspect.signature(BUILDERS[builder]).parameters
+    for option in options:
+        if option in reserved or option not in accepted:
+            allowed = [f"--{p.replace('_', '-')}" for p in accepted if p not in reserved]
+            raise UsageError(
+                f"builder {builder!r} has no option --{option.replace('_', '-')}; "
+                f"its options: {', '.join(allowed) or 'none'}"
+            )
+
+
 def _parse(parser, module, argv):
     """Parse ``argv``; apps with ``BUILDER_OPTIONS = True`` get unknown ``--flags`` as builder options."""
     if not getattr(module, "BUILDER_OPTIONS", False):

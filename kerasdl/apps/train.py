@@ -95,14 +95,13 @@ def train_and_export(
     log=print,
 ) -> TrainResult:
     """Train ``builder`` on ``dataset`` and export it; see the module docstring for the steps."""
-    import inspect
     import time
 
     import keras
     import numpy as np
 
     from kerasdl._validation import check_int
-    from kerasdl.cli import UsageError, record_run
+    from kerasdl.cli import UsageError, check_builder_options, record_run
     from kerasdl.data import load_image_classification, make_dataset, train_val_split
     from kerasdl.export import (
         EXPORT_TOLERANCE,
@@ -117,17 +116,8 @@ def train_and_export(
     from kerasdl.training import compile_model, make_callbacks, set_mixed_precision, set_seed, strategy
     from kerasdl.training.callbacks import BestCheckpoint, check_finite_weights
 
-    if builder not in BUILDERS:
-        raise UsageError(f"unknown builder {builder!r}; choose one of: {', '.join(BUILDERS)}")
     builder_options = dict(builder_options or {})
-    accepted = inspect.signature(BUILDERS[builder]).parameters
-    for option in builder_options:
-        if option in ("input_shape", "num_classes") or option not in accepted:
-            allowed = [f"--{p.replace('_', '-')}" for p in accepted if p not in ("input_shape", "num_classes")]
-            raise UsageError(
-                f"builder {builder!r} has no option --{option.replace('_', '-')}; "
-                f"its options: {', '.join(allowed) or 'none'}"
-            )
+    check_builder_options(builder, builder_options)  # shared with `kerasdl summary`
     epochs = check_int("epochs", epochs, minimum=1)
     if image_size is not None:
         image_size = check_int("image_size", image_size, minimum=1)
