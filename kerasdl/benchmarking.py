@@ -21,9 +21,10 @@ variants of the same code).
 
 The result is a plain dict of floats, ints, strings and lists, ready for ``json.dumps``.
 
->>> from kerasdl.benchmarking import compare
->>> result = compare({"kerasdl": lambda: ours(x), "art": lambda: theirs(x)}, warmup=2, rounds=20)
->>> result["ratios"]["art"]["wall"]["median"]      # art time / kerasdl time, median over rounds
+Examples:
+    >>> from kerasdl.benchmarking import compare
+    >>> result = compare({"kerasdl": lambda: ours(x), "art": lambda: theirs(x)}, warmup=2, rounds=20)
+    >>> result["ratios"]["art"]["wall"]["median"]      # art time / kerasdl time, median over rounds
 
 Percentiles are NumPy's default (linear interpolation). Clocks and the load source can be
 injected (``wall_clock``, ``cpu_clock``, ``load_average``) so the statistics can be tested on
@@ -115,7 +116,9 @@ def compare(
         units_per_call: items one call processes (e.g. the batch size); adds ``per_second``
             (``units_per_call / median seconds``) to every side.
         unit: what ``units_per_call`` counts, for the record (``"images"``, ``"steps"``...).
-        wall_clock, cpu_clock, load_average: the clocks and the load source (injectable for tests).
+        wall_clock: the wall clock (default ``time.perf_counter``; injectable for tests).
+        cpu_clock: the CPU clock (default ``time.process_time``; injectable for tests).
+        load_average: the load source (default: ``os.getloadavg()`` rounded; injectable for tests).
 
     Returns:
         A JSON-ready dict: ``method`` (the settings), ``load_average_before``/``_after``

@@ -31,8 +31,10 @@ def inception_module(x, f1x1, f3x3_reduce, f3x3, f5x5_reduce, f5x5, pool_proj, n
     Args:
         x: a 4-D channels-last Keras tensor.
         f1x1: filters of the 1x1 branch.
-        f3x3_reduce, f3x3: filters of the 1x1 bottleneck and of the 3x3 convolution.
-        f5x5_reduce, f5x5: filters of the 1x1 bottleneck and of the 5x5 convolution.
+        f3x3_reduce: filters of the 1x1 bottleneck before the 3x3 convolution.
+        f3x3: filters of the 3x3 convolution.
+        f5x5_reduce: filters of the 1x1 bottleneck before the 5x5 convolution.
+        f5x5: filters of the 5x5 convolution.
         pool_proj: filters of the 1x1 convolution after the 3x3/1 max-pooling.
         name: prefix of the layer names: ``{name}_1x1``, ``{name}_3x3_reduce``,
             ``{name}_3x3``, ``{name}_5x5_reduce``, ``{name}_5x5``, ``{name}_pool``,

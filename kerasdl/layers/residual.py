@@ -105,7 +105,8 @@ def residual_block(
             (``keras.applications`` v1 does; it is redundant with BN's beta). Convolutions
             *not* followed by batch norm (the last one and the projection of a v2 block)
             always have a bias.
-        kernel_initializer, kernel_regularizer: passed to every convolution.
+        kernel_initializer: passed to every convolution.
+        kernel_regularizer: passed to every convolution.
         name: prefix of the layer names, e.g. ``"conv2_block1"``.
 
     Raises:

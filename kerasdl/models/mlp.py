@@ -60,7 +60,8 @@ def mlp(
         hidden_units: widths of the hidden layers, in order; ``()`` gives softmax regression.
         activation: hidden activation, any Keras activation name or a callable.
         dropout: dropout rate after every hidden layer, in [0, 1).
-        l1, l2: L1 / L2 penalty factors on the kernels of the hidden and output layers (>= 0).
+        l1: L1 penalty factor on the kernels of the hidden and output layers (>= 0).
+        l2: L2 penalty factor on the kernels of the hidden and output layers (>= 0).
         batch_norm: insert BatchNormalization between each hidden Dense and its activation.
         kernel_initializer: ``None`` picks the initializer suited to ``activation``
             (``he_normal`` for relu, leaky_relu, elu, gelu, swish; ``lecun_normal`` for selu;
