@@ -140,6 +140,7 @@ def test_cartpole_steps_update_q_values_checkpoint_resume_and_tensorboard(tmp_pa
     # rewards of +1 per step pull Q(s, a) up from ~0 towards the return
     assert agent.q_network(probe).numpy().mean() > q_before.mean() + 0.3
     assert result.steps == 400 and result.episodes > 5 and len(result.curves["eval_return"][1]) == 1
+    assert result.eval_seconds > 0 and result.eval_cpu_seconds > 0  # benchmarks subtract both
     assert (tmp_path / "learning_curve.png").stat().st_size > 1000
     tags = {
         v.tag

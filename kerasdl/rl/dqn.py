@@ -126,7 +126,8 @@ class DQNResult:
 
     ``last_eval_mean`` is the last evaluation's mean return (the final policy's, when
     evaluations ran); ``best_eval_mean`` / ``best_eval_step`` the best one's, whose weights
-    :attr:`DQN.best` holds."""
+    :attr:`DQN.best` holds. ``seconds`` is the wall time of the whole loop, ``eval_seconds`` /
+    ``eval_cpu_seconds`` the wall / process CPU time its evaluations took."""
 
     steps: int
     episodes: int
@@ -139,6 +140,7 @@ class DQNResult:
     curves: dict = field(default_factory=dict)
     checkpoint: str | None = None
     curve_png: str | None = None
+    eval_cpu_seconds: float = 0.0
 
 
 class DQN(Agent):
@@ -387,6 +389,7 @@ class DQN(Agent):
             episodes=episodes,
             seconds=round(time.perf_counter() - start, 2),
             eval_seconds=round(evaluation.seconds, 2),
+            eval_cpu_seconds=round(evaluation.cpu_seconds, 2),
             solved_at_step=solved_at,
             last_eval_mean=log.last("eval_return"),
             best_eval_mean=best_mean,
