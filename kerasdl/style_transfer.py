@@ -220,6 +220,17 @@ def perceptual_features(
 
 @dataclass
 class StyleTransferResult:
+    """What a style-transfer optimisation returns.
+
+    Attributes:
+        image: the generated image, ``uint8`` of shape ``(H, W, 3)``.
+        history: per-step losses under the keys ``total``, ``content``, ``style`` and ``tv``
+            (Gatys et al. 2016's content and Gram-matrix style losses plus total variation).
+        steps_run: optimisation steps taken.
+        seconds_per_step: median wall time of a step (the first, traced step left out).
+        intermediate_pngs: paths of the intermediate images written, if any.
+    """
+
     image: np.ndarray  # uint8 (H, W, 3)
     history: dict = field(default_factory=dict)  # per-step total/content/style/tv losses
     steps_run: int = 0

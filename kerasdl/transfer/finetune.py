@@ -94,6 +94,14 @@ def set_trainable_top(backbone, unfreeze_top: int | None) -> int:
 
 @dataclass
 class FineTuneResult:
+    """The two phases of a transfer-learning run: a new head on a frozen backbone, then fine-tuning.
+
+    Attributes:
+        head_history: ``History.history`` of the frozen-backbone phase.
+        fine_tune_history: ``History.history`` of the fine-tuning phase (empty when there was none).
+        trainable_layers: backbone layers made trainable for fine-tuning (batch norm stays frozen).
+    """
+
     head_history: dict
     fine_tune_history: dict = field(default_factory=dict)
     trainable_layers: int = 0

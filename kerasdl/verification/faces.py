@@ -40,6 +40,7 @@ class IdentityData:
 
 
 def olivetti_available() -> bool:
+    """Whether the Olivetti faces (``olivetti/olivetti_faces.npy`` and ``..._target.npy``) are in the data folder."""
     root = data_dir()
     return root is not None and all((root / "olivetti" / f).is_file() for f in OLIVETTI_FILES)
 

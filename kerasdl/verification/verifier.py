@@ -54,6 +54,16 @@ def embedding_distances(emb_a, emb_b):
 
 @dataclass
 class ThresholdChoice:
+    """The verification threshold :func:`choose_threshold` picked, with its scores on the pairs it was chosen on.
+
+    Attributes:
+        threshold: pairs at a distance ``<= threshold`` are called "same identity".
+        roc_auc: area under the ROC curve of ``-distance`` as the score.
+        true_positive_rate: fraction of same-identity pairs accepted at the threshold.
+        false_positive_rate: fraction of different-identity pairs accepted at the threshold.
+        accuracy: fraction of pairs classified correctly at the threshold.
+    """
+
     threshold: float
     roc_auc: float
     true_positive_rate: float
