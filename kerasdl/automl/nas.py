@@ -48,6 +48,7 @@ class SearchSpace:
         return [(f"layer{i}_{name}", options) for i in range(1, self.num_layers + 1) for name, options in per_layer]
 
     def size(self) -> int:
+        """Number of distinct architectures in the space: the product of every decision's option count."""
         return int(np.prod([len(options) for _, options in self.decisions()]))
 
     def decode(self, indices) -> list[dict]:
@@ -203,6 +204,7 @@ class SearchResult:
         return float(self.rewards[self.best_index])
 
     def summary(self) -> dict:
+        """JSON-ready figures of the search: method, child trainings, best reward and architecture, mean rewards."""
         return {
             "method": self.method,
             "child_trainings": len(self.rewards),

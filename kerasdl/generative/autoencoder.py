@@ -63,6 +63,7 @@ class DenoisingAutoencoder(CustomModelCompile, keras.Model):
         return self.autoencoder.trainable_variables
 
     def checkpoint_trackables(self) -> dict:
+        """What a resumable checkpoint must hold: the wrapped autoencoder and the optimizer."""
         return {"autoencoder": self.autoencoder, "optimizer": self.optimizer}
 
     def call(self, inputs, training=False):

@@ -90,6 +90,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.paths: list[Path] = []
 
     def sample(self) -> np.ndarray:
+        """The generator's images for the callback's fixed latent vectors (and labels, if conditional)."""
         generator = (
             self.generator()
             if not isinstance(self.generator, keras.Model) and callable(self.generator)

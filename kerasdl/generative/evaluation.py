@@ -124,11 +124,13 @@ class GenerativeEvaluator:
         return np.clip(images, 0.0, 1.0)  # float rounding at the ends only
 
     def probabilities(self, images, value_range=(0.0, 1.0)) -> np.ndarray:
+        """The judge classifier's class probabilities ``p(y|x)`` for ``images`` (pixel values in ``value_range``)."""
         return np.asarray(
             self.classifier.predict(self._prepare(images, value_range), batch_size=self.batch_size, verbose=0)
         )
 
     def features(self, images, value_range=(0.0, 1.0)) -> np.ndarray:
+        """The judge's penultimate-layer features, ``(N, D)``: what the Fréchet distance compares."""
         return np.asarray(
             self.features_model.predict(self._prepare(images, value_range), batch_size=self.batch_size, verbose=0)
         ).reshape(len(images), -1)

@@ -212,6 +212,19 @@ class CharGenerator(tf.Module):
         ]
     )
     def generate(self, prompt, num_chars, temperature, top_k, seed):
+        """``prompt`` followed by ``num_chars`` sampled characters (the SavedModel's ``generate`` signature).
+
+        Args:
+            prompt: a scalar string; an empty one starts the model from a newline (or the vocabulary's
+                first character when it has no newline).
+            num_chars: characters to sample after the prompt (>= 0).
+            temperature: softmax temperature of the sampling distribution (0: argmax).
+            top_k: sample only among the ``top_k`` most likely characters (0: all).
+            seed: a non-negative seed for reproducible samples; negative draws fresh randomness.
+
+        Returns:
+            A scalar string: the prompt and the generated characters.
+        """
         tf.debugging.assert_non_negative(num_chars, message="num_chars must be >= 0")
         start = tf.where(tf.strings.length(prompt) > 0, prompt, tf.constant(self._start))
         prompt_ids = tf.cast(self.ids_from_chars(tf.strings.unicode_split(start, "UTF-8")), tf.int32)

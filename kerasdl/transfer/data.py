@@ -35,6 +35,7 @@ class ImageFolder:
         return len(self.class_names)
 
     def counts(self) -> dict[str, int]:
+        """Number of images per class name."""
         return {name: int((self.labels == i).sum()) for i, name in enumerate(self.class_names)}
 
 

@@ -119,10 +119,12 @@ class Verifier:
         self.input_shape = tuple(embedding_model.input_shape[1:])
 
     def embed(self, images) -> np.ndarray:
+        """Embeddings ``(N, D)`` of one image or a batch (uint8 images are scaled to [0, 1])."""
         batch = _as_batch(images, self.input_shape)
         return np.asarray(self.model.predict(batch, batch_size=256, verbose=0))
 
     def verify(self, image_a, image_b) -> tuple[bool, float]:
+        """``(same_person, distance)``: same when the embeddings' Euclidean distance is ``<= threshold``."""
         distance = float(embedding_distances(self.embed(image_a), self.embed(image_b))[0])
         return distance <= self.threshold, distance
 
