@@ -9,6 +9,17 @@ craft ``x_adv = attack(x)`` against the current weights (FGSM or PGD, see
 ``alpha = 0.5`` is Goodfellow et al. (2015)'s mixed objective (the seeds' ``L_clean + L_adv``
 up to a factor 2); ``alpha = 0`` with PGD is Madry et al. (2018)'s min-max training.
 
+**Fast adversarial training** (Wong, Rice & Kolter 2020, "Fast is better than free: revisiting
+adversarial training", ICLR): ``attack="fgsm-rs"`` is FGSM from a uniform random start in the
+ε-ball with step ``1.25·ε`` (:func:`fast_fgsm`), one forward/backward pass per batch instead of
+PGD-k's k + 1, with ``alpha = 0``. Its failure mode is *catastrophic overfitting*: within one
+epoch, robust accuracy against PGD collapses to near 0 while FGSM accuracy rises. Wong et al.
+guard against it with early stopping on PGD accuracy measured on a held-out minibatch at the end
+of every epoch, keeping the weights of the best epoch: :class:`RobustAccuracyEarlyStopping`.
+:func:`worst_case_accuracy` is the evaluation they (and Madry et al.) report: an example counts
+as robust only if it is classified correctly clean and after every one of ``restarts`` PGD runs
+from different random starts.
+
 It is a ``keras.Model`` subclass overriding ``train_step``, so ``fit()``, callbacks,
 progress bars, ``jit_compile`` and ``tf.distribute`` strategies work as usual. Losses are
 Keras' own (``compile(loss=...)``), averaged over the global batch by Keras'
@@ -21,15 +32,30 @@ custom-model contract of :mod:`kerasdl.training.compile` (optimizer or name + le
 >>> robust.compile("adam", 1e-3, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 >>> robust.fit(x, y, epochs=5)          # logs loss, accuracy (clean), adv_loss, adv_accuracy
 >>> robust.model                         # the trained classifier, to export
+
+>>> fast = AdversarialModel(model, attack="fgsm-rs", eps=0.3, alpha=0.0)    # Wong et al. 2020
+>>> stop = RobustAccuracyEarlyStopping(x_val[:1000], y_val[:1000], PGD(0.3, steps=10, step_size=0.075))
+>>> fast.fit(x, y, epochs=10, callbacks=[stop])   # restores the epoch with the best PGD accuracy
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from kerasdl._validation import check_float
-from kerasdl.attacks.gradient import ATTACKS, GradientAttack, ModelOutput, graph_labels, make_attack
+from kerasdl._validation import check_float, check_int
+from kerasdl.attacks.gradient import (
+    ATTACKS,
+    PGD,
+    GradientAttack,
+    ModelOutput,
+    check_labels,
+    graph_labels,
+    make_attack,
+    outputs_probabilities,
+    predicted_labels,
+)
 from kerasdl.training.compile import CustomModelCompile
 
 try:  # Keras' own helper: the loss tracker shows the per-replica loss unscaled
@@ -40,14 +66,49 @@ except ImportError:  # pragma: no cover - older/newer Keras layout
         return value
 
 
+FAST_FGSM_STEP = 1.25
+"""Wong et al. (2020)'s FGSM step for training from a random start, as a multiple of ε."""
+
+TRAINING_ATTACKS = (*ATTACKS, "fgsm-rs")
+
+
+def fast_fgsm(eps, *, step_factor: float = FAST_FGSM_STEP, **options) -> PGD:
+    """FGSM with a random start (Wong, Rice & Kolter 2020): ``x₀ = x + U(−ε, ε)``, one signed
+    gradient step of ``step_factor·ε`` (1.25 in the paper), projected back into the ε-ball and
+    the valid range. It is :class:`~kerasdl.attacks.PGD` with ``steps=1``, so a saved model
+    records it as such.
+
+    Args:
+        eps: the L∞ budget.
+        step_factor: the step as a multiple of ``eps`` (Wong et al.: 1.25; 1.0 without the
+            random start is plain FGSM).
+        **options: more :class:`~kerasdl.attacks.PGD` arguments (``clip_min``, ``from_logits``,
+            ``seed``...); ``steps``, ``step_size`` and ``random_start`` are fixed here.
+
+    Returns:
+        The attack.
+
+    Raises:
+        ValueError: a bad ``eps`` or ``step_factor``, or ``steps``/``step_size``/``random_start``
+            among the options.
+    """
+    step_factor = check_float("step_factor", step_factor, minimum=0.0, min_inclusive=False)
+    fixed = {"steps", "step_size", "random_start"} & set(options)
+    if fixed:
+        raise ValueError(f"fast_fgsm fixes steps=1, step_size=step_factor*eps and random_start=True; got {fixed}")
+    eps = check_float("eps", eps, minimum=0.0)
+    return PGD(eps, steps=1, step_size=step_factor * eps, random_start=True, **options)
+
+
 @keras.saving.register_keras_serializable(package="kerasdl")
 class AdversarialModel(CustomModelCompile, keras.Model):
     """Wrap ``model`` for adversarial training (see the module docstring).
 
     Args:
         model: the classifier (logits or probabilities; see :mod:`kerasdl.attacks.gradient`).
-        attack: ``"fgsm"``, ``"pgd"`` or a :class:`~kerasdl.attacks.GradientAttack`
-            instance (then ``eps`` and ``attack_options`` are ignored).
+        attack: ``"fgsm"``, ``"pgd"``, ``"fgsm-rs"`` (:func:`fast_fgsm`, Wong et al. 2020) or a
+            :class:`~kerasdl.attacks.GradientAttack` instance (then ``eps`` and
+            ``attack_options`` are ignored).
         eps: perturbation budget for a named attack.
         alpha: weight of the clean loss, in [0, 1]; 0 trains on adversarial examples only.
         attack_options: more arguments for a named attack (``steps``, ``step_size``,
@@ -62,10 +123,12 @@ class AdversarialModel(CustomModelCompile, keras.Model):
         self.alpha = check_float("alpha", alpha, minimum=0.0, maximum=1.0)
         if isinstance(attack, GradientAttack):
             self.attack = attack
+        elif attack == "fgsm-rs":
+            self.attack = fast_fgsm(eps, **dict(attack_options or {}))
         elif isinstance(attack, str):
             self.attack = make_attack(attack, eps, **dict(attack_options or {}))
         else:
-            raise ValueError(f"attack must be one of {list(ATTACKS)!r} or a GradientAttack, got {attack!r}")
+            raise ValueError(f"attack must be one of {list(TRAINING_ATTACKS)!r} or a GradientAttack, got {attack!r}")
         if self.attack.targeted:
             raise ValueError("attack: adversarial training needs an untargeted attack (targeted=False)")
         self.model = model
@@ -138,3 +201,143 @@ def _is_probability(output: ModelOutput) -> bool:
     from kerasdl.attacks.gradient import outputs_probabilities
 
     return outputs_probabilities(output.model)
+
+
+def worst_case_accuracy(model, x, y, attack, *, restarts: int = 1, batch_size: int = 500) -> float:
+    """Accuracy under ``restarts`` runs of ``attack``: an example counts only if ``model``
+    classifies it correctly clean and after every run (Madry et al. 2018's and Wong et al. 2020's
+    "PGD with R random restarts"; the runs differ by their random starts, so ``attack`` should
+    have ``random_start=True`` when ``restarts > 1``). Examples already misclassified are not
+    attacked again, which changes nothing in the figure and saves most of the time.
+
+    Args:
+        model: the classifier (logits or probabilities).
+        x: inputs inside the attack's ``[clip_min, clip_max]``.
+        y: true labels, integers (N,) or one-hot (N, K).
+        attack: a :class:`~kerasdl.attacks.GradientAttack` (or any ``attack(model, x, y) -> x_adv``).
+        restarts: attack runs per example (≥ 1).
+        batch_size: prediction batch size.
+
+    Returns:
+        The fraction of examples that survive every run, in [0, 1].
+
+    Raises:
+        ValueError: bad ``restarts``, ``batch_size`` or labels.
+    """
+    restarts = check_int("restarts", restarts, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    x = np.asarray(x, dtype="float32")
+    labels = check_labels(y, int(model.output_shape[-1]), len(x))
+    if len(x) == 0:
+        raise ValueError("x must hold at least one example, got none")
+
+    def correct(inputs, wanted):
+        outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
+        logits = not outputs_probabilities(model)
+        return predicted_labels(outputs, int(model.output_shape[-1]), logits=logits) == wanted
+
+    robust = correct(x, labels)
+    for _ in range(restarts):
+        alive = np.flatnonzero(robust)
+        if alive.size == 0:
+            break
+        x_adv = attack(model, x[alive], labels[alive])
+        robust[alive] &= correct(np.asarray(x_adv, dtype="float32"), labels[alive])
+    return float(robust.mean())
+
+
+class RobustAccuracyEarlyStopping(keras.callbacks.Callback):
+    """Early stopping on PGD accuracy, Wong et al. (2020)'s guard against catastrophic overfitting.
+
+    At the end of every epoch it measures :func:`worst_case_accuracy` of the classifier on the
+    held-out ``(x, y)`` (Wong et al.: one minibatch) under ``attack`` and logs it as
+    ``val_robust_accuracy``. It keeps the weights of the best epoch so far; when the accuracy
+    falls more than ``max_drop`` below the best (the sudden collapse of catastrophic
+    overfitting), or has not improved for ``patience`` epochs, it stops training. At the end of
+    training it restores the best epoch's weights (``restore_best_weights=True``).
+
+    Works with an :class:`AdversarialModel` (it watches the wrapped ``model.model``) or any
+    classifier being fit directly.
+
+    Args:
+        x: held-out inputs (never the ones being trained on).
+        y: their labels.
+        attack: the attack, e.g. ``PGD(eps, steps=10, step_size=eps / 4)``.
+        restarts: PGD runs per example (see :func:`worst_case_accuracy`).
+        max_drop: stop when accuracy < best − ``max_drop`` (Wong et al. stop at a "sharp drop";
+            0.2 by default).
+        patience: also stop after this many epochs without improvement (``None``: never).
+        restore_best_weights: put the best epoch's weights back at the end.
+        verbose: print a line when stopping.
+
+    Attributes:
+        history: the robust accuracy after each epoch.
+        best, best_epoch: the best accuracy and its (0-based) epoch.
+        stopped_epoch: the epoch training stopped at (``None`` when it ran to the end).
+        reason: ``"drop"``, ``"patience"`` or ``None``.
+    """
+
+    def __init__(
+        self,
+        x,
+        y,
+        attack,
+        *,
+        restarts: int = 1,
+        max_drop: float = 0.2,
+        patience: int | None = None,
+        restore_best_weights: bool = True,
+        verbose: int = 1,
+    ):
+        super().__init__()
+        self.x = np.asarray(x, dtype="float32")
+        self.y = np.asarray(y)
+        if len(self.x) == 0 or len(self.x) != len(self.y):
+            raise ValueError(
+                f"x and y must hold the same number (>= 1) of examples, got {len(self.x)} and {len(self.y)}"
+            )
+        if not callable(attack):
+            raise ValueError(f"attack must be callable as attack(model, x, y), got {attack!r}")
+        self.attack = attack
+        self.restarts = check_int("restarts", restarts, minimum=1)
+        self.max_drop = check_float("max_drop", max_drop, minimum=0.0, maximum=1.0)
+        self.patience = None if patience is None else check_int("patience", patience, minimum=1)
+        self.restore_best_weights = bool(restore_best_weights)
+        self.verbose = verbose
+
+    def _classifier(self):
+        return self.model.model if isinstance(self.model, AdversarialModel) else self.model
+
+    def on_train_begin(self, logs=None):
+        self.history, self.best, self.best_epoch = [], -1.0, None
+        self.best_weights, self.stopped_epoch, self.reason = None, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        classifier = self._classifier()
+        accuracy = worst_case_accuracy(classifier, self.x, self.y, self.attack, restarts=self.restarts)
+        self.history.append(accuracy)
+        if logs is not None:
+            logs["val_robust_accuracy"] = accuracy
+        if accuracy > self.best:
+            self.best, self.best_epoch = accuracy, epoch
+            self.best_weights = classifier.get_weights()
+            return
+        if accuracy < self.best - self.max_drop:
+            self.reason = "drop"
+        elif self.patience is not None and epoch - self.best_epoch >= self.patience:
+            self.reason = "patience"
+        else:
+            return
+        self.stopped_epoch = epoch
+        self.model.stop_training = True
+        if self.verbose:
+            print(
+                f"RobustAccuracyEarlyStopping: robust accuracy {accuracy:.4f} after epoch {epoch + 1} "
+                f"(best {self.best:.4f} after epoch {self.best_epoch + 1}): "
+                + ("a sharp drop (catastrophic overfitting)" if self.reason == "drop" else "no improvement")
+                + "; stopping"
+            )
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self._classifier().set_weights(self.best_weights)
