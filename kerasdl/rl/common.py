@@ -204,6 +204,7 @@ class BestPolicy:
         return float(self.mean_return.numpy()), int(self.step.numpy())
 
     def trackables(self) -> dict:
+        """What a checkpoint saves of the best policy: its network, mean return and step."""
         return {"best_network": self.network, "best_mean_return": self.mean_return, "best_step": self.step}
 
 
@@ -243,6 +244,7 @@ class GreedyEvaluation:
         self.seconds, self.cpu_seconds, self.last_step = 0.0, 0.0, None
 
     def due(self, step: int) -> bool:
+        """Whether an evaluation falls at ``step`` (every ``every`` steps; never when ``every`` is 0)."""
         return bool(self.every) and step % self.every == 0
 
     def __call__(self, step: int) -> bool:
@@ -293,6 +295,7 @@ class RunLog:
             self.writer = tf.summary.create_file_writer(str(log_dir))
 
     def scalar(self, name: str, value, step: int) -> None:
+        """Append ``(step, value)`` to the curve ``name`` (and to TensorBoard when logging there)."""
         xs, ys = self.curves.setdefault(name, ([], []))
         xs.append(int(step))
         ys.append(float(value))
@@ -304,6 +307,7 @@ class RunLog:
                 tf.summary.write(name, tf.constant(float(value), tf.float32), step=int(step), metadata=_SCALAR_METADATA)
 
     def last(self, name: str, default=None):
+        """The latest value of the curve ``name``, or ``default`` when it has none."""
         return self.curves[name][1][-1] if self.curves.get(name, ([], []))[1] else default
 
     def plot(self, path, names, *, xlabel="environment step", ylabel="return", title=None, hline=None):
@@ -316,6 +320,7 @@ class RunLog:
         return plot_curves(curves, path, xlabel=xlabel, ylabel=ylabel, title=title, hline=hline)
 
     def close(self):
+        """Flush and close the TensorBoard writer, if any."""
         if self.writer is not None:
             self.writer.flush()
             self.writer.close()
@@ -348,6 +353,7 @@ class Checkpointer:
         return self.manager.latest_checkpoint
 
     def save(self, step: int) -> str:
+        """Save a checkpoint numbered ``step`` (extra state first, via ``on_save``); return its path prefix."""
         self.step.assign(int(step))
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.on_save is not None:  # extra state first: a checkpoint never points at missing state
@@ -355,6 +361,7 @@ class Checkpointer:
         return self.manager.save(checkpoint_number=int(step))
 
     def restore(self) -> int:
+        """Restore the latest checkpoint, if any; return its step (0 when there is none)."""
         import tensorflow as tf
 
         if self.latest is None:

@@ -262,6 +262,8 @@ class DQN(Agent):
             target.assign(online if tau == 1.0 else tau * online + (1.0 - tau) * target)
 
     def epsilon(self, step: int) -> float:
+        """Exploration rate at ``step``: linear from ``start_epsilon`` to ``end_epsilon`` over
+        ``exploration_fraction * total_timesteps`` steps, then constant (Mnih et al. 2015)."""
         c = self.config
         return linear_schedule(c.start_epsilon, c.end_epsilon, int(c.exploration_fraction * c.total_timesteps), step)
 
