@@ -1,4 +1,4 @@
-"""The ``kerasdl`` command: ``kerasdl list``, ``kerasdl export`` and one sub-command per app.
+"""The ``kerasdl`` command: ``kerasdl list``, ``kerasdl export``, ``kerasdl summary`` and one sub-command per app.
 
 Exit status: 0 on success, 1 when the work fails (missing data, a failed check, training
 that diverged to NaN/inf), 2 for a usage error (unknown builder or data set, bad flag or
@@ -297,6 +297,25 @@ def _add_export_arguments(parser):
         "--uint8-images", action="store_true", help="serve uint8 images: add Rescaling(1/255) in front of the model"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing export")
+    tflite = parser.add_argument_group("TFLite (kerasdl.tflite)")
+    tflite.add_argument(
+        "--tflite",
+        action="store_true",
+        help="also write model.tflite (float32) and model_int8.tflite (int8, calibrated on training data) into "
+        "the SavedModel folder, and compare them on held-out data (needs --tflite-data)",
+    )
+    tflite.add_argument(
+        "--tflite-data",
+        metavar="DATA",
+        help="a kerasdl data set name (pixels in [0, 1], as `kerasdl train`; held-out = its test split) or an "
+        "image folder with one sub-folder per class (pixels in [0, 255], as `kerasdl finetune`; held-out = the "
+        "stratified validation split); with --uint8-images, uint8 pixels either way",
+    )
+    tflite.add_argument("--calibration-examples", type=int, default=200, help="training examples calibrating int8")
+    tflite.add_argument(
+        "--validation-fraction", type=float, default=0.2, help="held-out fraction of an image folder (as finetune)"
+    )
+    tflite.add_argument("--seed", type=int, default=0, help="split and calibration sample seed (as finetune)")
 
 
 def _export(args) -> int:
@@ -304,18 +323,98 @@ def _export(args) -> int:
 
     from kerasdl.export import export_saved_model, load_keras, with_preprocessing
 
+    if args.tflite and not args.tflite_data:
+        raise UsageError("--tflite needs --tflite-data (training examples calibrate the int8 model)")
+    if args.tflite_data and not args.tflite:
+        raise UsageError("--tflite-data is only used with --tflite")
     model = load_keras(args.model, compile=False)
     if args.uint8_images:
         model = with_preprocessing(model, keras.layers.Rescaling(1 / 255))
     path = export_saved_model(model, args.output, overwrite=args.overwrite)
     print(f"SavedModel written to {path} (endpoint 'serve')")
+    if args.tflite:
+        from kerasdl.data import DATASETS
+        from kerasdl.tflite import dataset_arrays, export_tflite, image_folder_arrays
+
+        if args.tflite_data in DATASETS:
+            x_train, x_held_out, y_held_out = dataset_arrays(args.tflite_data, uint8=args.uint8_images)
+        elif Path(args.tflite_data).is_dir():
+            x_train, x_held_out, y_held_out = image_folder_arrays(
+                args.tflite_data,
+                image_size=model.input_shape[1:3],
+                validation_fraction=args.validation_fraction,
+                seed=args.seed,
+                uint8=args.uint8_images,
+            )
+        else:
+            raise UsageError(
+                f"--tflite-data {args.tflite_data!r} is neither a data set ({', '.join(DATASETS)}) nor a folder"
+            )
+        report = export_tflite(
+            model,
+            path,
+            representative_data=x_train,
+            x_held_out=x_held_out,
+            y_held_out=y_held_out,
+            calibration_examples=args.calibration_examples,
+            seed=args.seed,
+        )
+        for line in report.lines():
+            print(line)
+    return 0
+
+
+def _add_summary_arguments(parser):
+    parser.add_argument("model", metavar="BUILDER", help="a builder name (see `kerasdl list`) or a .keras file")
+    parser.add_argument(
+        "--input-shape",
+        nargs="+",
+        type=int,
+        metavar="N",
+        help="input shape without the batch axis, e.g. --input-shape 32 32 3 (default: the builder's or file's)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--expand-nested", action="store_true", help="one row per layer of a nested model (named outer/inner)"
+    )
+    parser.epilog = (
+        "Other --flags go to the builder, as with `kerasdl train` (e.g. `kerasdl summary resnet_cifar --depth 56`, "
+        "`--num-classes 10`). Weights are never initialised: the summary of a large builder costs only its graph."
+    )
+
+
+def _summary(args) -> int:
+    from kerasdl.analysis.summary import format_summary, summarize, summarize_builder
+
+    options = getattr(args, "builder_options", {})
+    if args.model.endswith(".keras") or Path(args.model).is_file():
+        if options:
+            flags = ", ".join(f"--{name.replace('_', '-')}" for name in options)
+            raise UsageError(f"builder flags ({flags}) apply to a builder, not to a .keras file")
+        from kerasdl.export import load_keras
+
+        model = load_keras(args.model, compile=False)
+        summary = summarize(model, input_shape=args.input_shape, expand_nested=args.expand_nested)
+    else:
+        check_builder_options(args.model, options, reserved=("input_shape", "input_tensor", "weights"))
+        summary = summarize_builder(
+            args.model, input_shape=args.input_shape, expand_nested=args.expand_nested, **options
+        )
+    print(summary.to_json() if args.json else format_summary(summary))
     return 0
 
 
 _BUILTINS = {
     "list": ("list builders, data sets and apps", lambda p: None, _list),
-    "export": ("export a .keras model as a SavedModel", _add_export_arguments, _export),
+    "export": ("export a .keras model as a SavedModel (and TFLite with --tflite)", _add_export_arguments, _export),
+    "summary": (
+        "per-layer output shape, parameters, MACs and receptive field of a builder or .keras file",
+        _add_summary_arguments,
+        _summary,
+    ),
 }
+# Built-ins whose unknown --flags are builder options (as apps with BUILDER_OPTIONS = True).
+_BUILDER_OPTION_BUILTINS = frozenset({"summary"})
 
 
 def build_parser():
@@ -349,6 +448,13 @@ def main(argv=None) -> int:
     command = parser.parse_known_args(argv)[0].command
     sub, handler = handlers[command]
     if callable(handler):  # a built-in sub-command
+        if command in _BUILDER_OPTION_BUILTINS:
+            args, extra = sub.parse_known_args(argv[argv.index(command) + 1 :])
+            try:
+                args.builder_options = parse_builder_options(extra)
+            except UsageError as error:
+                sub.error(str(error))
+            return _run(sub, handler, args, quiet_tensorflow=quiet)
         return _run(sub, handler, parser.parse_args(argv), quiet_tensorflow=quiet)
     rest = argv[argv.index(command) + 1 :]
     return _run(sub, handler.run, _parse(sub, handler, rest), rest, quiet_tensorflow=quiet)
