@@ -393,13 +393,13 @@ def main(argv=None) -> int:
         )
 
     def overhead_section():
+        from kerasdl.benchmarking import compare
         from kerasdl.generative.autoencoder import DenoisingAutoencoder
         from kerasdl.generative.autoencoder_networks import dense_autoencoder
 
-        # Paired, interleaved timing: each round fits both trainers for the same cached batches,
-        # in alternating order, and the figure is the median of the per-round time ratios. A
-        # burst of load from other jobs then hits both sides of a pair alike instead of
-        # landing on one trainer's epoch (the epoch-level medians this replaced swung ±20 %).
+        # Each side fits the same cached batches for one epoch per call; kerasdl.benchmarking.compare
+        # warms both up alike and interleaves the rounds in alternating order, and the figure is
+        # the median of the per-round time ratios (a burst of load then hits both sides of a round).
         steps, x = args.overhead_steps, data.x_train[: args.overhead_max_train]
         set_seed(args.seed)
         plain = dense_autoencoder().autoencoder
@@ -411,33 +411,33 @@ def main(argv=None) -> int:
             "plain_fit": (plain, make_dataset(x, x, 128, seed=args.seed).take(steps).cache()),
             "custom_train_step": (custom, make_dataset(x, batch_size=128, seed=args.seed).take(steps).cache()),
         }
-        for model, dataset in trainers.values():  # tracing, and filling the caches
-            model.fit(dataset, epochs=1, verbose=0, shuffle=False)
-        step_ms = {name: [] for name in trainers}
-        for round_ in range(args.overhead_rounds):
-            for name in list(trainers) if round_ % 2 == 0 else list(trainers)[::-1]:
-                model, dataset = trainers[name]
-                started = time.perf_counter()
-                model.fit(dataset, epochs=1, verbose=0, shuffle=False)
-                step_ms[name].append(1000.0 * (time.perf_counter() - started) / steps)
-        ratios = np.array(step_ms["custom_train_step"]) / np.array(step_ms["plain_fit"])
+        timing = compare(
+            {
+                name: (lambda model=model, dataset=dataset: model.fit(dataset, epochs=1, verbose=0, shuffle=False))
+                for name, (model, dataset) in trainers.items()
+            },
+            warmup=2,
+            rounds=args.overhead_rounds,
+            units_per_call=steps,
+            unit="steps",
+        )
+        ratio = timing["ratios"]["custom_train_step"]["wall"]
         _save(
             args.out,
             "overhead",
             {
                 "model": "dense_autoencoder 784-256-32-256-784 (419,120 params), batch 128, adam lr=1e-3",
-                "method": f"{args.overhead_rounds} rounds; each fits both trainers for the same {steps} cached "
-                "batches (order alternating); overhead = median per-round time ratio - 1",
-                "step_ms": {k: [round(t, 2) for t in v] for k, v in step_ms.items()},
-                "median_step_ms": {k: round(float(np.median(v)), 2) for k, v in step_ms.items()},
-                "fastest_step_ms": {k: round(float(np.min(v)), 2) for k, v in step_ms.items()},
-                "overhead_percent": round(100.0 * (float(np.median(ratios)) - 1.0), 1),
-                "overhead_percent_interquartile": [
-                    round(100.0 * (float(q) - 1.0), 1) for q in np.percentile(ratios, [25, 75])
-                ],
-                "overhead_percent_fastest_rounds": round(
-                    100.0 * (min(step_ms["custom_train_step"]) / min(step_ms["plain_fit"]) - 1.0), 1
-                ),
+                "method": f"kerasdl.benchmarking.compare: {args.overhead_rounds} interleaved rounds, each fits both "
+                f"trainers for the same {steps} cached batches; overhead = median per-round time ratio - 1",
+                "median_step_ms": {
+                    name: round(1000.0 * side["wall_seconds"]["median"] / steps, 2)
+                    for name, side in timing["sides"].items()
+                },
+                "overhead_percent": round(100.0 * (ratio["median"] - 1.0), 1),
+                "overhead_percent_interquartile": [round(100.0 * (ratio[q] - 1.0), 1) for q in ("q1", "q3")],
+                "load_average_before": timing["load_average_before"],
+                "load_average_after": timing["load_average_after"],
+                "timing": timing,
                 "target_overhead_percent_max": 5.0,
             },
         )
