@@ -12,7 +12,13 @@ import pytest
 import kerasdl  # noqa: F401
 import keras
 
-from kerasdl.generative.losses import discriminator_loss, generator_loss
+from kerasdl.generative.losses import (
+    discriminator_loss,
+    gan_loss_functions,
+    generator_loss,
+    hinge_discriminator_loss,
+    hinge_generator_loss,
+)
 from kerasdl.generative.gan_networks import dcgan, gan_mlp
 from kerasdl.generative.gan import GAN, ConditionalGAN
 from kerasdl.generative.callbacks import SampleGrid
@@ -74,6 +80,65 @@ def test_losses_on_logits_with_one_sided_label_smoothing():
     smoothed = -(0.9 * np.log(sig(real)) + 0.1 * np.log(1 - sig(real))) - np.log(1 - sig(fake))
     np.testing.assert_allclose(discriminator_loss(real, fake, 0.1), smoothed, rtol=1e-5)
     np.testing.assert_allclose(generator_loss(fake), -np.log(sig(fake)), rtol=1e-5)  # non-saturating
+
+
+def test_hinge_losses_on_hand_made_logits():
+    """Miyato et al. 2018, eq. 16-17: D pays max(0, 1 - D(x)) + max(0, 1 + D(G(z))), G pays -D(G(z))."""
+    real = np.array([2.0, 0.5, -1.0], "float32")
+    fake = np.array([-2.0, 0.0, 1.5], "float32")
+    np.testing.assert_allclose(hinge_discriminator_loss(real, fake), [0.0 + 0.0, 0.5 + 1.0, 2.0 + 2.5])
+    np.testing.assert_allclose(hinge_generator_loss(fake), [2.0, 0.0, -1.5])
+    d_loss, g_loss = gan_loss_functions("hinge")
+    np.testing.assert_allclose(d_loss(real[:, None], fake[:, None]), [0.0, 1.5, 4.5])  # (N, 1) logits too
+    d_loss, g_loss = gan_loss_functions("nonsaturating", 0.1)
+    np.testing.assert_allclose(d_loss(real, fake), discriminator_loss(real, fake, 0.1), rtol=1e-6)
+    np.testing.assert_allclose(g_loss(fake), generator_loss(fake), rtol=1e-6)
+    with pytest.raises(ValueError, match="label_smoothing=0.1 has no meaning with loss='hinge'"):
+        gan_loss_functions("hinge", 0.1)
+    with pytest.raises(ValueError, match="loss"):
+        gan_loss_functions("wasserstein")
+
+
+def test_spectral_norm_wraps_every_discriminator_weight_layer():
+    generator, discriminator = dcgan(spectral_norm=True)
+    wrapped = [layer.name for layer in discriminator.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert wrapped == ["discriminator_conv_1_sn", "discriminator_conv_2_sn", "logit_sn"]
+    assert not any(isinstance(layer, keras.layers.SpectralNormalization) for layer in generator.layers)
+    trainable = sum(int(np.prod(w.shape)) for w in discriminator.trainable_weights)
+    non_trainable = sum(int(np.prod(w.shape)) for w in discriminator.non_trainable_weights)
+    assert trainable == 212_865 and non_trainable == 64 + 128 + 1  # one u vector per wrapped layer
+    _, mlp_discriminator = gan_mlp(spectral_norm=True)
+    assert sum(int(np.prod(w.shape)) for w in mlp_discriminator.trainable_weights) == 1_460_225
+    assert [layer.name for layer in mlp_discriminator.layers if layer.name.endswith("_sn")] == [
+        "discriminator_dense_1_sn",
+        "discriminator_dense_2_sn",
+        "discriminator_dense_3_sn",
+        "logit_sn",
+    ]
+    with pytest.raises(ValueError, match="spectral_norm"):
+        dcgan(spectral_norm="yes")
+
+
+def test_hinge_gan_with_spectral_norm_trains_one_step():
+    from kerasdl.generative.gan import build_gan
+
+    keras.utils.set_random_seed(0)
+    gan = build_gan("dcgan", latent_dim=8, filters=4, loss="hinge", spectral_norm=True)
+    assert gan.loss_name == "hinge" and gan.label_smoothing == 0.0
+    assert build_gan("mlp", latent_dim=8).label_smoothing == 0.1  # the non-saturating default is unchanged
+    # the same networks at 8x8 so the step is quick
+    gan = GAN(*dcgan(latent_dim=8, image_shape=(8, 8, 1), filters=4, spectral_norm=True), loss="hinge")
+    gan.compile()
+    u_before = gan.discriminator.get_layer("logit_sn").vector_u.numpy().copy()
+    d_before = gan.discriminator.trainable_weights[0].numpy().copy()
+    real = np.random.default_rng(0).uniform(-1, 1, (32, 8, 8, 1)).astype("float32")
+    logs = gan.train_on_batch(real, return_dict=True)
+    assert all(np.isfinite(logs[key]) for key in ("d_loss", "g_loss")), logs
+    assert logs["d_loss"] >= 0.0  # a hinge is never negative
+    assert not np.allclose(u_before, gan.discriminator.get_layer("logit_sn").vector_u.numpy())  # power iteration ran
+    assert not np.allclose(d_before, gan.discriminator.trainable_weights[0].numpy())
+    with pytest.raises(ValueError, match="no meaning with loss='hinge'"):
+        GAN(gan.generator, gan.discriminator, loss="hinge", label_smoothing=0.1)
 
 
 @pytest.mark.learned

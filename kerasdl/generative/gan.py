@@ -8,6 +8,10 @@ loss of their §3):
    ``1 − label_smoothing`` (one-sided smoothing, Salimans et al. 2016);
 2. one generator update with ``−log D(G(z))``; only the generator's weights move.
 
+``loss="hinge"`` swaps both for the hinge objective of Miyato et al. 2018 (D:
+``max(0, 1 − D(x)) + max(0, 1 + D(G(z)))``, G: ``−D(G(z))``), usually with spectral
+normalisation in the discriminator (``dcgan(..., spectral_norm=True)``).
+
 Each network has its own optimizer (``compile(d_optimizer=..., g_optimizer=...)``, the
 custom-model contract of :mod:`kerasdl.training.compile` once per network).
 Per-example losses are averaged over the **global** batch (``tf.nn.compute_average_loss``),
@@ -23,7 +27,7 @@ import keras
 import numpy as np
 
 from kerasdl._validation import check_choice, check_float, check_int
-from kerasdl.generative.losses import check_label_smoothing, discriminator_loss, generator_loss
+from kerasdl.generative.losses import GAN_LOSSES, check_label_smoothing, gan_loss_functions
 
 
 DEFAULT_LEARNING_RATE = 2e-4  # DCGAN's (Radford et al. 2016), for both networks
@@ -47,10 +51,12 @@ def _optimizer(prefix, optimizer, learning_rate, beta_1):
 
 
 class GAN(keras.Model):
-    """``GAN(generator, discriminator, latent_dim=None, d_steps=1, label_smoothing=0.0)``.
+    """``GAN(generator, discriminator, latent_dim=None, d_steps=1, label_smoothing=0.0, loss="nonsaturating")``.
 
     ``generator``: latent vectors → images; ``discriminator``: images → one logit per image
     (see :mod:`kerasdl.generative.gan_networks`). ``latent_dim`` defaults to the generator's input size.
+    ``loss``: ``"nonsaturating"`` (Goodfellow et al. 2014) or ``"hinge"`` (Miyato et al. 2018;
+    then ``label_smoothing`` must be 0), see :func:`kerasdl.generative.losses.gan_loss_functions`.
     ``fit`` takes batches of real images (scaled to the generator's output range, e.g.
     [-1, 1] for tanh) and reports ``d_loss``, ``g_loss`` and ``d_real_accuracy``/
     ``d_fake_accuracy`` (how often D is right on each half). ``gan(z)`` generates.
@@ -65,6 +71,7 @@ class GAN(keras.Model):
         latent_dim: int | None = None,
         d_steps: int = 1,
         label_smoothing: float = 0.0,
+        loss: str = "nonsaturating",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -76,6 +83,8 @@ class GAN(keras.Model):
             raise ValueError(f"latent_dim={latent_dim} does not match the generator's input size {g_latent}")
         self.d_steps = check_int("d_steps", d_steps, minimum=1)
         self.label_smoothing = check_label_smoothing(label_smoothing)
+        self.loss_name = loss
+        self._d_loss_fn, self._g_loss_fn = gan_loss_functions(loss, self.label_smoothing)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_accuracy = keras.metrics.Mean(name="d_real_accuracy")
@@ -157,7 +166,7 @@ class GAN(keras.Model):
                 fake = self._generate(z, labels, training=True)
                 real_logits = self._discriminate(real, labels, training=True)
                 fake_logits = self._discriminate(fake, labels, training=True)
-                d_per_example = discriminator_loss(real_logits, fake_logits, self.label_smoothing)
+                d_per_example = self._d_loss_fn(real_logits, fake_logits)
                 d_loss = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(d_per_example))
             variables = self.discriminator.trainable_variables
             self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, variables), variables))
@@ -165,7 +174,7 @@ class GAN(keras.Model):
         z = self._noise(batch_size)
         with tf.GradientTape() as tape:
             fake_logits_g = self._discriminate(self._generate(z, labels, training=True), labels, training=True)
-            g_per_example = generator_loss(fake_logits_g)
+            g_per_example = self._g_loss_fn(fake_logits_g)
             g_loss = self.g_optimizer.scale_loss(tf.nn.compute_average_loss(g_per_example))
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, variables), variables))
@@ -183,8 +192,8 @@ class GAN(keras.Model):
         z = self._noise(tf.shape(real)[0])
         real_logits = self._discriminate(real, labels, training=False)
         fake_logits = self._discriminate(self._generate(z, labels, training=False), labels, training=False)
-        self.d_loss_tracker.update_state(discriminator_loss(real_logits, fake_logits, self.label_smoothing))
-        self.g_loss_tracker.update_state(generator_loss(fake_logits))
+        self.d_loss_tracker.update_state(self._d_loss_fn(real_logits, fake_logits))
+        self.g_loss_tracker.update_state(self._g_loss_fn(fake_logits))
         self.d_real_accuracy.update_state(tf.cast(tf.reshape(real_logits, [-1]) > 0, "float32"))
         self.d_fake_accuracy.update_state(tf.cast(tf.reshape(fake_logits, [-1]) < 0, "float32"))
         return {m.name: m.result() for m in self.metrics}
@@ -245,25 +254,33 @@ def build_gan(
     num_classes: int | None = None,
     filters: int = 64,
     d_steps: int = 1,
-    label_smoothing: float = 0.1,
+    label_smoothing: float | None = None,
+    loss: str = "nonsaturating",
+    spectral_norm: bool = False,
 ) -> GAN:
     """The GAN model of a ``kind`` of networks (:mod:`kerasdl.generative.gan_networks`), not compiled.
 
     ``kind``: ``"mlp"`` (:func:`gan_mlp`) or ``"dcgan"`` (:func:`dcgan` with ``filters``).
     With ``num_classes`` both networks take labels and the model is a :class:`ConditionalGAN`;
-    without, a :class:`GAN`. ``d_steps`` and ``label_smoothing`` go to the model. The gan app
+    without, a :class:`GAN`. ``d_steps``, ``label_smoothing`` (``None``: 0.1 with the
+    non-saturating loss, 0 with the hinge) and ``loss`` (``"nonsaturating"`` or ``"hinge"``) go to
+    the model; ``spectral_norm`` wraps every weight layer of the discriminator in
+    ``keras.layers.SpectralNormalization`` (Miyato et al. 2018). The gan app
     (``--kind mlp|dcgan|conditional``, conditional = class-conditional DCGAN) and
     ``benchmarks/generative.py`` build their GANs here.
     """
     from kerasdl.generative.gan_networks import dcgan, gan_mlp
 
     check_choice("kind", kind, KINDS)
+    check_choice("loss", loss, GAN_LOSSES)
+    if label_smoothing is None:
+        label_smoothing = 0.0 if loss == "hinge" else 0.1
     networks = (
-        gan_mlp(latent_dim=latent_dim, num_classes=num_classes)
+        gan_mlp(latent_dim=latent_dim, num_classes=num_classes, spectral_norm=spectral_norm)
         if kind == "mlp"
-        else dcgan(latent_dim=latent_dim, filters=filters, num_classes=num_classes)
+        else dcgan(latent_dim=latent_dim, filters=filters, num_classes=num_classes, spectral_norm=spectral_norm)
     )
-    options = {"d_steps": d_steps, "label_smoothing": label_smoothing}
+    options = {"d_steps": d_steps, "label_smoothing": label_smoothing, "loss": loss}
     if num_classes is None:
         return GAN(*networks, **options)
     return ConditionalGAN(*networks, num_classes=num_classes, **options)

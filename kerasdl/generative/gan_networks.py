@@ -15,6 +15,13 @@ one-hot label to ``z``; the discriminator sees the label as extra constant image
   and ReLU-family activations in G, strided convolutions with LeakyReLU in D), sized as the
   TensorFlow DCGAN tutorial for MNIST: generator **2,330,944** parameters, discriminator
   **212,865** at a 100-D latent.
+
+``spectral_norm=True`` wraps every weight layer of the discriminator (convolutions, dense
+layers, the logit) in ``keras.layers.SpectralNormalization`` (Miyato et al. 2018, "Spectral
+normalization for generative adversarial networks"): each kernel is divided by its largest
+singular value, estimated by one power iteration per training step, which bounds D's Lipschitz
+constant. The trainable parameter count is unchanged; each wrapped layer adds a non-trainable
+vector ``u`` of its output width. Pair it with ``GAN(..., loss="hinge")``.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import math
 
 import keras
 
-from kerasdl._validation import check_float, check_image_shape, check_int, check_shape
+from kerasdl._validation import check_choice, check_float, check_image_shape, check_int, check_shape
 
 
 def _check_common(latent_dim, image_shape, num_classes):
@@ -56,6 +63,13 @@ def _model(inputs, outputs, name):
     return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=name)
 
 
+def _weight_layer(layer, spectral_norm: bool):
+    """``layer`` itself, or wrapped in ``keras.layers.SpectralNormalization`` (named ``<name>_sn``)."""
+    if not spectral_norm:
+        return layer
+    return keras.layers.SpectralNormalization(layer, name=f"{layer.name}_sn", dtype=layer.dtype_policy)
+
+
 def gan_mlp(
     latent_dim: int = 100,
     image_shape=(28, 28, 1),
@@ -63,6 +77,7 @@ def gan_mlp(
     discriminator_units=(1024, 512, 256),
     dropout: float = 0.3,
     num_classes: int | None = None,
+    spectral_norm: bool = False,
 ):
     """Fully connected GAN: returns ``(generator, discriminator)``.
 
@@ -72,12 +87,13 @@ def gan_mlp(
 
     Parameters at the defaults (100-D latent, 28x28x1): generator 25,856 + 131,584 +
     525,312 + 803,600 = **1,486,352**; discriminator 803,840 + 524,800 + 131,328 + 257 =
-    **1,460,225**.
+    **1,460,225**. ``spectral_norm``: see the module docstring.
     """
     latent_dim, image_shape, num_classes = _check_common(latent_dim, image_shape, num_classes)
     generator_units = check_shape("generator_units", generator_units)
     discriminator_units = check_shape("discriminator_units", discriminator_units)
     dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
+    check_choice("spectral_norm", spectral_norm, (True, False))
 
     inputs, x = _generator_inputs(latent_dim, num_classes)
     for i, units in enumerate(generator_units, start=1):
@@ -92,10 +108,10 @@ def gan_mlp(
     if one_hot is not None:
         x = keras.layers.Concatenate(name="image_and_label")([x, one_hot])
     for i, units in enumerate(discriminator_units, start=1):
-        x = keras.layers.Dense(units, name=f"discriminator_dense_{i}")(x)
+        x = _weight_layer(keras.layers.Dense(units, name=f"discriminator_dense_{i}"), spectral_norm)(x)
         x = keras.layers.LeakyReLU(0.2, name=f"discriminator_lrelu_{i}")(x)
         x = keras.layers.Dropout(dropout, name=f"discriminator_dropout_{i}")(x)
-    logit = keras.layers.Dense(1, dtype="float32", name="logit")(x)
+    logit = _weight_layer(keras.layers.Dense(1, dtype="float32", name="logit"), spectral_norm)(x)
     discriminator = _model(inputs, logit, "mlp_discriminator")
     return generator, discriminator
 
@@ -107,6 +123,7 @@ def dcgan(
     dropout: float = 0.3,
     num_classes: int | None = None,
     discriminator_filters: int | None = None,
+    spectral_norm: bool = False,
 ):
     """DCGAN: returns ``(generator, discriminator)``; height and width divisible by 4.
 
@@ -116,7 +133,8 @@ def dcgan(
     tanh). Discriminator: ``discriminator_conv_1`` (f, 5x5, stride 2) → LeakyReLU(0.2) →
     dropout → ``discriminator_conv_2`` (2f, stride 2) → LeakyReLU → dropout → ``flatten``
     → ``logit``. ``f = filters`` (64 in the TensorFlow tutorial) in the generator, and in
-    the discriminator unless ``discriminator_filters`` gives D its own width.
+    the discriminator unless ``discriminator_filters`` gives D its own width. ``spectral_norm``:
+    D's convolutions and logit wrapped in ``keras.layers.SpectralNormalization`` (module docstring).
     """
     latent_dim, image_shape, num_classes = _check_common(latent_dim, image_shape, num_classes)
     filters = check_int("filters", filters, minimum=1)
@@ -126,6 +144,7 @@ def dcgan(
         else check_int("discriminator_filters", discriminator_filters, minimum=1)
     )
     dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
+    check_choice("spectral_norm", spectral_norm, (True, False))
     if image_shape[0] % 4 or image_shape[1] % 4:
         raise ValueError(f"image_shape={image_shape!r}: dcgan needs height and width divisible by 4")
     height, width, channels = image_shape
@@ -159,10 +178,11 @@ def dcgan(
         planes = keras.layers.Reshape((height, width, num_classes), name="label_planes")(planes)
         x = keras.layers.Concatenate(name="image_and_label")([x, planes])
     for i, f in enumerate((d_filters, 2 * d_filters), start=1):
-        x = keras.layers.Conv2D(f, 5, strides=2, padding="same", name=f"discriminator_conv_{i}")(x)
+        conv = keras.layers.Conv2D(f, 5, strides=2, padding="same", name=f"discriminator_conv_{i}")
+        x = _weight_layer(conv, spectral_norm)(x)
         x = keras.layers.LeakyReLU(0.2, name=f"discriminator_lrelu_{i}")(x)
         x = keras.layers.Dropout(dropout, name=f"discriminator_dropout_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    logit = keras.layers.Dense(1, dtype="float32", name="logit")(x)
+    logit = _weight_layer(keras.layers.Dense(1, dtype="float32", name="logit"), spectral_norm)(x)
     discriminator = _model(inputs, logit, "dcgan_discriminator")
     return generator, discriminator

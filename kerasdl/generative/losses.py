@@ -1,5 +1,9 @@
 """Losses of the generative models: VAE (ELBO terms) and GAN (discriminator / generator).
 
+GAN objectives (``GAN_LOSSES``): ``"nonsaturating"`` (Goodfellow et al. 2014, with one-sided
+label smoothing) and ``"hinge"`` (Lim & Ye 2017; Miyato et al. 2018, "Spectral normalization for
+generative adversarial networks", ICLR, eq. 16-17), picked by :func:`gan_loss_functions`.
+
 All functions return **per-example** losses (shape ``(batch,)``); the training loops in
 :mod:`kerasdl.generative.vae` and :mod:`kerasdl.generative.gan` average them over the global
 batch (``tf.nn.compute_average_loss``), so they are correct under a distribution strategy.
@@ -76,3 +80,51 @@ def generator_loss(fake_logits):
     """
     fake_logits = keras.ops.reshape(keras.ops.cast(fake_logits, "float32"), (-1,))
     return keras.ops.binary_crossentropy(keras.ops.ones_like(fake_logits), fake_logits, from_logits=True)
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge discriminator loss ``max(0, 1 − D(x)) + max(0, 1 + D(G(z)))`` on logits, per example.
+
+    Miyato et al. 2018, eq. 16 (after Lim & Ye 2017, "Geometric GAN"): real logits above 1 and
+    fake logits below −1 cost nothing, so D stops pushing examples it already separates by a
+    margin.
+    """
+    real_logits = keras.ops.reshape(keras.ops.cast(real_logits, "float32"), (-1,))
+    fake_logits = keras.ops.reshape(keras.ops.cast(fake_logits, "float32"), (-1,))
+    return keras.ops.relu(1.0 - real_logits) + keras.ops.relu(1.0 + fake_logits)
+
+
+def hinge_generator_loss(fake_logits):
+    """Hinge generator loss ``−D(G(z))`` on logits, per example (Miyato et al. 2018, eq. 17)."""
+    return -keras.ops.reshape(keras.ops.cast(fake_logits, "float32"), (-1,))
+
+
+GAN_LOSSES = ("nonsaturating", "hinge")
+
+
+def gan_loss_functions(loss: str = "nonsaturating", label_smoothing: float = 0.0):
+    """``(d_loss(real_logits, fake_logits), g_loss(fake_logits))`` for a GAN objective.
+
+    Args:
+        loss: ``"nonsaturating"`` (:func:`discriminator_loss` / :func:`generator_loss`) or
+            ``"hinge"`` (:func:`hinge_discriminator_loss` / :func:`hinge_generator_loss`).
+        label_smoothing: one-sided smoothing of the real target, for ``"nonsaturating"`` only.
+
+    Returns:
+        The two per-example loss functions.
+
+    Raises:
+        ValueError: an unknown ``loss``, or ``label_smoothing`` > 0 with ``"hinge"`` (the hinge has
+            no target to smooth).
+    """
+    from kerasdl._validation import check_choice
+
+    check_choice("loss", loss, GAN_LOSSES)
+    label_smoothing = check_label_smoothing(label_smoothing)
+    if loss == "hinge":
+        if label_smoothing:
+            raise ValueError(
+                f"label_smoothing={label_smoothing} has no meaning with loss='hinge' (no target to smooth); use 0"
+            )
+        return hinge_discriminator_loss, hinge_generator_loss
+    return (lambda real, fake: discriminator_loss(real, fake, label_smoothing)), generator_loss
