@@ -14,7 +14,9 @@ serving side), and its ``serving_default`` signature decides what the inputs are
   INPUT is an image file, decoded with ``tf.io.decode_image`` and resized to ``H x W``
   with ``tf.image.resize`` (uint8 values 0..255 kept as they are).
 
-Outputs: one probability per input (shape ``(None,)`` or ``(None, 1)``) is read as the
+Outputs: a string output (a translator's ``translation``, :mod:`kerasdl.seq2seq.export`) is
+printed as the decoded text of each input, with its ``score`` when the model returns one. Otherwise
+one probability per input (shape ``(None,)`` or ``(None, 1)``) is read as the
 positive-class probability (label at ``--threshold``); several per input are class
 scores, printed as the top ``--top-k``. Class names come from ``--labels`` or the export's
 ``assets.extra/class_names.txt``.
@@ -138,8 +140,31 @@ def _scores(outputs):
     return np.asarray(floating[0], dtype="float64")
 
 
+def _texts(outputs):
+    """``(texts, scores or None)`` when a signature returns strings (``translation`` when named so,
+    else its one string output), else ``None``: string-in, string-out models such as the
+    translate app's export."""
+    import numpy as np
+    import tensorflow as tf
+
+    strings = {name: value for name, value in outputs.items() if value.dtype == tf.string}
+    if not strings:
+        return None
+    if "translation" in strings:
+        texts = strings["translation"]
+    elif len(strings) == 1:
+        texts = next(iter(strings.values()))
+    else:
+        raise ValueError(f"cannot tell which output holds the text among {sorted(strings)}")
+    scores = np.asarray(outputs["score"], dtype="float64").reshape(-1) if "score" in outputs else None
+    return [t.decode("utf-8") for t in np.asarray(texts).reshape(-1)], scores
+
+
 def predict(model, inputs, *, signature="serving_default", labels=None, threshold=0.5, top_k=3):
-    """Rows ``(input, [(class name, score), ...])``, best first, for ``inputs``."""
+    """Rows ``(input, [(class name, score), ...])``, best first, for ``inputs``.
+
+    A model that returns strings gives ``(input, [(decoded text, score)], None)`` per input.
+    """
     import numpy as np
     import tensorflow as tf
 
@@ -154,7 +179,15 @@ def predict(model, inputs, *, signature="serving_default", labels=None, threshol
             batch = tf.constant([Path(i).read_bytes() for i in inputs])  # encoded-image models
         else:
             batch = tf.constant(list(inputs), dtype=tf.string)
-        scores = _scores(fn(**{input_name: batch}))
+        outputs = fn(**{input_name: batch})
+        texts = _texts(outputs)
+        if texts is not None:  # string → string (a translator): one row (text, score) per input
+            decoded, text_scores = texts
+            return [
+                (item, [(text, float(text_scores[i]) if text_scores is not None else float("nan"))], None)
+                for i, (item, text) in enumerate(zip(inputs, decoded))
+            ]
+        scores = _scores(outputs)
     elif spec.shape[1] is None or spec.shape[2] is None:  # any-size images: one call per image
         scores = np.concatenate([_scores(fn(**{input_name: read_images([item], spec)})) for item in inputs])
     else:
