@@ -17,10 +17,15 @@ compiled the same way (:func:`kerasdl.training.compile_model`, SGD, no metrics).
   (< 1: XLA is faster). XLA compilation of a big training graph takes minutes on CPU
   (``--no-jit`` skips it).
 
-Each figure is the median over ``--rounds`` x ``--steps`` timed calls after ``--warmup``
-untimed ones (which include tracing/compilation); kerasdl and keras calls alternate round
-by round so drift in machine load affects both alike. The defaults (128x128, batch 8) suit
-a 2-core CPU. A family whose kerasdl module is missing is skipped with a note.
+Every side-by-side figure comes from :func:`kerasdl.benchmarking.compare`: both models get the
+same ``--warmup`` untimed calls on the timed batch (tracing excluded), then ``--rounds`` (>= 20)
+interleaved rounds whose order alternates (kerasdl, keras / keras, kerasdl / ...), each timing
+``--calls-per-round`` calls per side. Reported: median and interquartile range of the seconds
+per call (wall and process CPU), images/s from the median, and the median and IQR of the
+per-round ratio keras time / kerasdl time (= kerasdl images/s over keras images/s; > 1: kerasdl
+faster), with the load average before and after each comparison. The XLA ratio compares two
+instances of the kerasdl model (same weights), compiled with ``jit_compile`` off and on, the
+same way. The defaults (128x128, batch 8) suit a 2-core CPU. A family whose kerasdl module is missing is skipped with a note.
 
 Prints a table and writes ``benchmarks/results/cnn_throughput.json`` (entries of families
 measured earlier with other settings are kept, each entry carries its settings).
@@ -37,6 +42,8 @@ import sys
 import time
 from pathlib import Path
 
+from kerasdl.benchmarking import MIN_ROUNDS, compare, describe, run_record, write_json
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "cnn_throughput.json"
 
@@ -50,12 +57,6 @@ FAMILIES = {
 }
 
 
-def _median(values):
-    import numpy as np
-
-    return float(np.median(values))
-
-
 def _load_builder(family):
     """The kerasdl builder of ``family``, or ``None`` (with a printed note) when it is missing."""
     module_name, builder_name, _ = FAMILIES[family]
@@ -65,17 +66,6 @@ def _load_builder(family):
     except (ImportError, AttributeError) as error:
         print(f"[skip] {family}: {module_name}.{builder_name} is not available ({error})")
         return None
-
-
-def _time_calls(fn, warmup, steps):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def _compile(model, jit_compile):
@@ -104,14 +94,21 @@ def measure_family(family, builder, args, x, y):
     for model in models.values():
         _compile(model, jit_compile=False)
 
-    infer = {name: [] for name in models}
-    train = {name: [] for name in models}
-    for round_index in range(args.rounds):
-        warmup = args.warmup if round_index == 0 else 1
-        for name, model in models.items():  # alternate kerasdl / keras each round
-            infer[name] += _time_calls(lambda m=model: m.predict_on_batch(x), warmup, args.steps)
-        for name, model in models.items():
-            train[name] += _time_calls(lambda m=model: m.train_on_batch(x, y), warmup, args.steps)
+    timing = {"warmup": args.warmup, "rounds": args.rounds, "calls_per_round": args.calls_per_round}
+    infer = compare(
+        {name: (lambda m=model: m.predict_on_batch(x)) for name, model in models.items()},
+        units_per_call=args.batch,
+        unit="images",
+        **timing,
+    )
+    print(describe(infer, f"{family} inference"), flush=True)
+    train = compare(
+        {name: (lambda m=model: m.train_on_batch(x, y)) for name, model in models.items()},
+        units_per_call=args.batch,
+        unit="images",
+        **timing,
+    )
+    print(describe(train, f"{family} train step"), flush=True)
 
     result = {
         "settings": {
@@ -119,31 +116,42 @@ def measure_family(family, builder, args, x, y):
             "batch": args.batch,
             "num_classes": args.num_classes,
             "warmup": args.warmup,
-            "steps": args.steps,
             "rounds": args.rounds,
+            "calls_per_round": args.calls_per_round,
+            "timing": "kerasdl.benchmarking.compare (identical warm-up, alternating interleaved rounds)",
         },
         "params": params,
         "build_s": {"kerasdl": round(build_ours, 3), "keras": round(build_keras, 3)},
-        "inference_images_per_s": {n: args.batch / _median(t) for n, t in infer.items()},
-        "train_images_per_s": {n: args.batch / _median(t) for n, t in train.items()},
+        "inference_images_per_s": {n: e["per_second"] for n, e in infer["sides"].items()},
+        "train_images_per_s": {n: e["per_second"] for n, e in train["sides"].items()},
+        # keras seconds / kerasdl seconds per round = kerasdl images/s over keras images/s
+        "inference_ratio": infer["ratios"]["keras"]["wall"]["median"],
+        "inference_ratio_iqr": [infer["ratios"]["keras"]["wall"]["q1"], infer["ratios"]["keras"]["wall"]["q3"]],
+        "train_ratio": train["ratios"]["keras"]["wall"]["median"],
+        "train_ratio_iqr": [train["ratios"]["keras"]["wall"]["q1"], train["ratios"]["keras"]["wall"]["q3"]],
+        "inference_timing": infer,
+        "train_timing": train,
     }
-    result["inference_ratio"] = result["inference_images_per_s"]["kerasdl"] / result["inference_images_per_s"]["keras"]
-    result["train_ratio"] = result["train_images_per_s"]["kerasdl"] / result["train_images_per_s"]["keras"]
 
     if args.jit:
         del theirs, models
-        _compile(ours, jit_compile=True)
+        twin = builder(input_shape=shape, num_classes=args.num_classes)
+        twin.set_weights(ours.get_weights())
+        _compile(twin, jit_compile=True)
         start = time.perf_counter()
-        ours.train_on_batch(x, y)  # XLA compilation
+        twin.train_on_batch(x, y)  # XLA compilation, outside the comparison's warm-up
         compile_s = time.perf_counter() - start
-        jit_times = _time_calls(lambda: ours.train_on_batch(x, y), max(args.warmup - 1, 0), args.steps * args.rounds)
-        step_off = _median(train["kerasdl"])
-        step_on = _median(jit_times)
+        jit = compare(
+            {"xla_off": lambda: ours.train_on_batch(x, y), "xla_on": lambda: twin.train_on_batch(x, y)}, **timing
+        )
+        print(describe(jit, f"{family} train step, XLA on vs off"), flush=True)
         result["jit"] = {
-            "train_step_s_off": step_off,
-            "train_step_s_on": step_on,
-            "ratio_on_over_off": step_on / step_off,
+            "train_step_s_off": jit["sides"]["xla_off"]["wall_seconds"]["median"],
+            "train_step_s_on": jit["sides"]["xla_on"]["wall_seconds"]["median"],
+            "ratio_on_over_off": jit["ratios"]["xla_on"]["wall"]["median"],
+            "ratio_on_over_off_iqr": [jit["ratios"]["xla_on"]["wall"]["q1"], jit["ratios"]["xla_on"]["wall"]["q3"]],
             "first_step_s_on": compile_s,
+            "timing": jit,
         }
     return result
 
@@ -178,16 +186,20 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=128, help="input height = width")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--num-classes", type=int, default=1000)
-    parser.add_argument("--warmup", type=int, default=2, help="untimed calls before the first round")
-    parser.add_argument("--steps", type=int, default=5, help="timed calls per round and model")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds alternating kerasdl and keras")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed calls per model before timing")
+    parser.add_argument("--calls-per-round", type=int, default=1, help="timed calls per round and model")
+    parser.add_argument(
+        "--rounds", type=int, default=MIN_ROUNDS, help=f"interleaved rounds, order alternating (>= {MIN_ROUNDS})"
+    )
     parser.add_argument("--no-jit", dest="jit", action="store_false", help="skip the jit_compile on/off ratio")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output path")
     args = parser.parse_args(argv)
-    for name in ("size", "batch", "num_classes", "steps", "rounds"):
+    for name in ("size", "batch", "num_classes", "calls_per_round"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.rounds < MIN_ROUNDS:
+        parser.error(f"--rounds must be >= {MIN_ROUNDS} (a stable median and IQR)")
     if args.warmup < 1:
         parser.error("--warmup must be >= 1 (the first call traces the function)")
 
@@ -198,25 +210,18 @@ def main(argv=None) -> int:
 
     from kerasdl.training import gpu_available, set_seed
 
+    record = run_record()
     set_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     x = rng.uniform(0, 255, (args.batch, args.size, args.size, 3)).astype("float32")
     y = rng.integers(0, args.num_classes, args.batch)
 
-    results = {}
-    for family in args.families:
-        builder = _load_builder(family)
-        if builder is None:
-            continue
-        print(f"measuring {family} ...", flush=True)
-        results[family] = measure_family(family, builder, args, x, y)
-
-    if not results:
-        print("nothing measured")
-        return 1
-    print()
-    _print_table(results)
-
+    previous = {}
+    if args.out.is_file():
+        try:
+            previous = json.loads(args.out.read_text()).get("families", {})
+        except (ValueError, AttributeError):
+            previous = {}
     machine = {
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
@@ -224,17 +229,29 @@ def main(argv=None) -> int:
         "tensorflow": tf.__version__,
         "keras": __import__("keras").__version__,
     }
-    for result in results.values():
+    results = {}
+    for family in args.families:
+        builder = _load_builder(family)
+        if builder is None:
+            continue
+        print(f"measuring {family} ...", flush=True)
+        result = measure_family(family, builder, args, x, y)
         result["machine"] = machine
-    previous = {}
-    if args.out.is_file():
-        try:
-            previous = json.loads(args.out.read_text()).get("families", {})
-        except (ValueError, AttributeError):
-            previous = {}
-    report = {"families": {**previous, **results}}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+        result["run"] = {**record, "load_average_after_family": run_record()["load_average"]}
+        if "jit" not in result and "jit" in previous.get(family, {}):
+            result["jit_earlier_run"] = {
+                "note": "not remeasured (--no-jit): the XLA figure of an earlier run, timed by the old method "
+                "(not interleaved)",
+                **{k: v for k, v in previous[family]["jit"].items() if k != "timing"},
+            }
+        results[family] = result
+        write_json(args.out, {"families": {**previous, **results}})  # a timeout keeps the families done
+
+    if not results:
+        print("nothing measured")
+        return 1
+    print()
+    _print_table(results)
     print(f"\nwritten to {args.out}")
     return 0
 

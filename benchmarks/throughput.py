@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py              # every model, XLA on/off x mixed precision on/off
     python benchmarks/throughput.py --quick      # fewer steps, for a smoke run
+    python benchmarks/throughput.py --sections custom_vs_plain   # one section; the JSON keeps the others
 
 For every model an app trains (the seed CNN, ResNet-20, a MobileNetV2 transfer model,
 U-Net, the LSTM sentiment classifier, and the custom-``train_step`` models: VAE, DCGAN,
@@ -10,7 +11,10 @@ on and off and with mixed precision (``mixed_bfloat16`` on CPU, ``mixed_float16`
 on and off. Two more comparisons on the same network in the same process:
 
 - a custom ``train_step`` (GradientTape, ``compute_loss``, ``apply_gradients``: what the
-  custom loops do) versus plain ``fit`` — target overhead <= 5%;
+  custom loops do) versus Keras' own ``train_step`` on the same network, both driven by the same
+  call (``train_on_batch``) and timed by :func:`kerasdl.benchmarking.compare` (identical
+  warm-up, >= 20 interleaved rounds in alternating order, median and IQR of the per-round time
+  ratio, load average before/after) — target overhead <= 5%;
 - a ``tf.data`` pipeline decoding PNG files (cached after the first epoch) versus
   in-memory tensors — target ratio >= 0.95 (the input pipeline must not be the bottleneck).
 
@@ -30,7 +34,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from kerasdl.benchmarking import MIN_ROUNDS, compare, describe, run_record, write_json
+
 REPO = Path(__file__).resolve().parents[1]
+SECTIONS = ("table", "custom_vs_plain", "files_vs_memory")
 
 
 def _median_seconds(step, steps: int, warmup: int) -> float:
@@ -213,8 +220,9 @@ def measure_model(factory, batch, *, jit, mixed, steps, warmup):
 # ---------------------------------------------------------------- custom train_step vs fit
 
 
-def custom_vs_plain(steps, warmup, batch=64):
-    """The same CNN trained by Keras' own train_step and by a hand-written one."""
+def custom_vs_plain(rounds=MIN_ROUNDS, warmup=3, calls_per_round=5, batch=64):
+    """The same CNN trained by Keras' own train_step and by a hand-written one, both through
+    ``train_on_batch`` on the same batch, timed side by side by :func:`kerasdl.benchmarking.compare`."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -241,15 +249,30 @@ def custom_vs_plain(steps, warmup, batch=64):
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (batch, 28, 28, 1)).astype("float32")
     y = rng.integers(0, 10, batch)
-    result = {}
-    for name, wrap in (("plain_fit", lambda m: m), ("custom_train_step", CustomStep)):
-        keras.backend.clear_session()
-        keras.utils.set_random_seed(0)
-        model = wrap(_mnist_cnn())
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=False)
-        result[name] = round(batch / _median_seconds(lambda: model.train_on_batch(x, y), steps, warmup), 1)
-    result["overhead"] = round(result["plain_fit"] / result["custom_train_step"] - 1.0, 4)
-    return result
+    models = {}
+    for name, wrap in (("keras_train_step", lambda m: m), ("custom_train_step", CustomStep)):
+        keras.utils.set_random_seed(0)  # both start from the same weights
+        models[name] = wrap(_mnist_cnn())
+        models[name].compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=False)
+    timing = compare(
+        {name: (lambda m=model: m.train_on_batch(x, y)) for name, model in models.items()},
+        warmup=warmup,
+        rounds=rounds,
+        calls_per_round=calls_per_round,
+        units_per_call=batch,
+        unit="examples",
+    )
+    print(describe(timing, "custom train_step vs Keras' train_step (train_on_batch, same CNN, batch 64)"))
+    ratio = timing["ratios"]["custom_train_step"]["wall"]
+    return {
+        "call": "train_on_batch on both sides",
+        "keras_train_step_per_s": round(timing["sides"]["keras_train_step"]["per_second"], 1),
+        "custom_train_step_per_s": round(timing["sides"]["custom_train_step"]["per_second"], 1),
+        # custom seconds / Keras seconds per round, minus 1: > 0 means the custom step is slower
+        "overhead_median": round(ratio["median"] - 1.0, 4),
+        "overhead_iqr": [round(ratio["q1"] - 1.0, 4), round(ratio["q3"] - 1.0, 4)],
+        "timing": timing,
+    }
 
 
 # ---------------------------------------------------------------- input pipeline
@@ -300,45 +323,68 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 timed steps, 1 warm-up")
     parser.add_argument("--models", nargs="*", default=None, help="subset of model names (substring match)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "throughput.json")
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help="what to measure (default: all); the JSON keeps the figures of the sections not run",
+    )
+    parser.add_argument("--rounds", type=int, default=30, help=f"custom_vs_plain: interleaved rounds (>= {MIN_ROUNDS})")
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.warmup = 3, 1
+    if args.rounds < MIN_ROUNDS:
+        parser.error(f"--rounds must be >= {MIN_ROUNDS}")
     from kerasdl.training import gpu_available
 
     gpu = gpu_available()
-    results = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, GPU: {gpu}",
-        "mixed_precision_policy": "mixed_float16" if gpu else "mixed_bfloat16",
-        "steps": args.steps,
-        "warmup": args.warmup,
-        "models": {},
-    }
+    results = {}
+    if set(args.sections) != set(SECTIONS) and args.out.is_file():
+        results = json.loads(args.out.read_text())  # keep the sections this run does not measure
+    results.update(
+        {
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, GPU: {gpu}",
+            "mixed_precision_policy": "mixed_float16" if gpu else "mixed_bfloat16",
+        }
+    )
+    results.setdefault("runs", {})
     rows = []
-    for name, (factory, batch) in MODELS.items():
-        if args.models and not any(part in name for part in args.models):
-            continue
-        entry = {"batch": batch}
-        for jit in (False, True):
-            for mixed in (False, True):
-                key = f"xla_{'on' if jit else 'off'}_mp_{'on' if mixed else 'off'}"
-                try:
-                    entry[key] = measure_model(
-                        factory, batch, jit=jit, mixed=mixed, steps=args.steps, warmup=args.warmup
-                    )
-                except Exception as error:  # a configuration a model does not support is a result too
-                    entry[key] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"}
-                print(f"{name:52s} {key:18s} {entry[key]}", flush=True)
-        results["models"][name] = entry
-        rows.append((name, entry))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")  # keep the table if a later part fails
-    results["custom_train_step_vs_fit"] = custom_vs_plain(args.steps * 3, args.warmup)
-    print("custom train_step vs plain fit:", results["custom_train_step_vs_fit"], flush=True)
-    results["files_vs_memory"] = files_vs_memory()
-    print("tf.data from PNG files vs in-memory:", results["files_vs_memory"], flush=True)
+    if "table" in args.sections:
+        results.update({"steps": args.steps, "warmup": args.warmup, "models": {}})
+        results["runs"]["table"] = run_record()
+        for name, (factory, batch) in MODELS.items():
+            if args.models and not any(part in name for part in args.models):
+                continue
+            entry = {"batch": batch}
+            for jit in (False, True):
+                for mixed in (False, True):
+                    key = f"xla_{'on' if jit else 'off'}_mp_{'on' if mixed else 'off'}"
+                    try:
+                        entry[key] = measure_model(
+                            factory, batch, jit=jit, mixed=mixed, steps=args.steps, warmup=args.warmup
+                        )
+                    except Exception as error:  # a configuration a model does not support is a result too
+                        entry[key] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"}
+                    print(f"{name:52s} {key:18s} {entry[key]}", flush=True)
+            results["models"][name] = entry
+            rows.append((name, entry))
+        write_json(args.out, results)  # keep the table if a later part fails
+    if "custom_vs_plain" in args.sections:
+        results["runs"]["custom_vs_plain"] = run_record()
+        results["custom_train_step_vs_fit"] = custom_vs_plain(rounds=args.rounds, warmup=max(args.warmup, 3))
+        summary = {k: v for k, v in results["custom_train_step_vs_fit"].items() if k != "timing"}
+        print("custom train_step vs Keras' train_step:", summary, flush=True)
+        write_json(args.out, results)
+    if "files_vs_memory" in args.sections:
+        results["runs"]["files_vs_memory"] = run_record()
+        results["files_vs_memory"] = files_vs_memory()
+        print("tf.data from PNG files vs in-memory:", results["files_vs_memory"], flush=True)
+        write_json(args.out, results)
+    if not rows:
+        print(f"wrote {args.out}")
+        return 0
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
     header = (
         "| model | batch | train/s XLA off | XLA on | XLA off + MP | XLA on + MP | infer/s XLA off | XLA on "
         "| XLA off + MP | XLA on + MP |\n|---|---|---|---|---|---|---|---|---|---|\n"
@@ -349,6 +395,8 @@ def main(argv=None) -> int:
         value = entry[key].get(field)
         return "error" if value is None else f"{value:g}"
 
+    from kerasdl.export import atomic_file
+
     table = header + "".join(
         f"| {name} | {entry['batch']} | "
         + " | ".join(cell(entry, k, "train_per_s") for k in keys)
@@ -357,7 +405,8 @@ def main(argv=None) -> int:
         + " |\n"
         for name, entry in rows
     )
-    args.out.with_suffix(".md").write_text(table)
+    with atomic_file(args.out.with_suffix(".md")) as tmp:
+        Path(tmp).write_text(table)
     print(table)
     print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
     return 0
