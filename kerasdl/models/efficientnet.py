@@ -46,6 +46,14 @@ a valid (if tiny) feature map — ``keras.applications`` insists on 32x32 by con
 kerasdl accepts e.g. 28x28x1 digits (final map 1x1). With random weights any channel count
 works (the normalization layer has one mean/variance per channel); ImageNet weights need 3
 channels and raise ``ValueError`` otherwise.
+
+**Drop-in for keras.applications.** :func:`EfficientNetB0` ... :func:`EfficientNetB7` take
+Keras' own arguments (``input_tensor``, ``classes``, ``weights="imagenet"`` by default,
+``name``); the lower-case builders take ``input_tensor`` too. ``preprocess_input`` and
+``decode_predictions`` are Keras' own from ``keras.applications.efficientnet`` (the models
+preprocess inside, so ``preprocess_input`` returns its input). So
+``from keras.applications.efficientnet import EfficientNetB0, preprocess_input`` becomes
+``from kerasdl.models.efficientnet import EfficientNetB0, preprocess_input``.
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import keras
+from keras.applications.efficientnet import decode_predictions, preprocess_input
 
 from kerasdl._validation import check_choice, check_float, check_num_classes
 from kerasdl.layers.blocks import (
@@ -67,6 +76,7 @@ from kerasdl.layers.blocks import (
 )
 from kerasdl.layers.blocks import correct_pad
 from kerasdl.layers.mbconv import CONV_KERNEL_INITIALIZER, DENSE_KERNEL_INITIALIZER, mbconv_block
+from kerasdl.models._keras_applications import image_input, keras_application, model_inputs, resolve_input_tensor
 from kerasdl.models.weights import WeightsFile, check_weights, load_weights
 
 __all__ = [
@@ -91,6 +101,16 @@ __all__ = [
     "efficientnet_b5",
     "efficientnet_b6",
     "efficientnet_b7",
+    "EfficientNetB0",
+    "EfficientNetB1",
+    "EfficientNetB2",
+    "EfficientNetB3",
+    "EfficientNetB4",
+    "EfficientNetB5",
+    "EfficientNetB6",
+    "EfficientNetB7",
+    "preprocess_input",
+    "decode_predictions",
     "round_filters",
     "round_repeats",
 ]
@@ -260,6 +280,7 @@ def efficientnet(
     num_classes=1000,
     classifier_activation="softmax",
     include_preprocessing=True,
+    input_tensor=None,
 ):
     """An EfficientNet with any width/depth scaling of the B0 baseline (random or file weights).
 
@@ -285,6 +306,7 @@ def efficientnet(
         classifier_activation=classifier_activation,
         include_preprocessing=include_preprocessing,
         variant=None,
+        input_tensor=input_tensor,
     )
 
 
@@ -306,6 +328,7 @@ def _build(
     classifier_activation,
     include_preprocessing,
     variant,
+    input_tensor=None,
 ):
     # ---- validate everything before building a layer
     width_coefficient = check_float("width_coefficient", width_coefficient, minimum=0.0, min_inclusive=False)
@@ -322,7 +345,10 @@ def _build(
     _check_bool("include_preprocessing", include_preprocessing)
     weights = check_weights(weights, imagenet_available=variant is not None)
     input_shape = check_backbone_input_shape(
-        input_shape, include_top=include_top, min_size=MIN_INPUT_SIZE, default_size=default_size
+        resolve_input_tensor(input_tensor, input_shape),
+        include_top=include_top,
+        min_size=MIN_INPUT_SIZE,
+        default_size=default_size,
     )
     check_choice("pooling", pooling, POOLING_CHOICES)
     num_classes = check_num_classes(num_classes)
@@ -379,6 +405,7 @@ def _build(
             classifier_activation,
             False,
             False,
+            input_tensor,
         )
         for layer in model.layers:
             if layer.weights:
@@ -400,6 +427,7 @@ def _build(
         classifier_activation,
         include_preprocessing,
         weights == "imagenet",
+        input_tensor,
     )
     imagenet_file = _imagenet_file(variant, include_top) if variant is not None else None
     return load_weights(model, weights, imagenet_file)
@@ -420,8 +448,9 @@ def _build_graph(
     classifier_activation,
     include_preprocessing,
     imagenet_std_fix,
+    input_tensor=None,
 ):
-    inputs = keras.Input(shape=input_shape, name="input")
+    inputs = image_input(input_tensor, input_shape)
     x = inputs
     if include_preprocessing:
         x = keras.layers.Rescaling(1.0 / 255.0, name="rescaling")(x)
@@ -483,7 +512,7 @@ def _build_graph(
         )(x)
     else:
         x = global_pool(x, pooling)
-    return keras.Model(inputs, x, name=name)
+    return keras.Model(model_inputs(input_tensor, inputs), x, name=name)
 
 
 def _block_letter(j: int) -> str:
@@ -505,6 +534,7 @@ def _variant(
     include_preprocessing,
     drop_connect_rate,
     dropout_rate,
+    input_tensor=None,
 ):
     spec = VARIANTS[key]
     return _build(
@@ -524,6 +554,7 @@ def _variant(
         classifier_activation=classifier_activation,
         include_preprocessing=include_preprocessing,
         variant=key,
+        input_tensor=input_tensor,
     )
 
 
@@ -537,6 +568,7 @@ def efficientnet_b0(
     include_preprocessing=True,
     drop_connect_rate=0.2,
     dropout_rate=None,
+    input_tensor=None,
 ):
     """EfficientNet-B0 (Tan & Le 2019): the searched baseline, 224x224, 16 MBConv blocks.
 
@@ -555,6 +587,7 @@ def efficientnet_b0(
         include_preprocessing,
         drop_connect_rate,
         dropout_rate,
+        input_tensor,
     )
 
 
@@ -568,6 +601,7 @@ def efficientnet_b1(
     include_preprocessing=True,
     drop_connect_rate=0.2,
     dropout_rate=None,
+    input_tensor=None,
 ):
     """EfficientNet-B1 (Tan & Le 2019): width 1.0, depth 1.1, 240x240, dropout 0.2.
 
@@ -585,6 +619,7 @@ def efficientnet_b1(
         include_preprocessing,
         drop_connect_rate,
         dropout_rate,
+        input_tensor,
     )
 
 
@@ -598,6 +633,7 @@ def efficientnet_b2(
     include_preprocessing=True,
     drop_connect_rate=0.2,
     dropout_rate=None,
+    input_tensor=None,
 ):
     """EfficientNet-B2 (Tan & Le 2019): width 1.1, depth 1.2, 260x260, dropout 0.3.
 
@@ -615,6 +651,7 @@ def efficientnet_b2(
         include_preprocessing,
         drop_connect_rate,
         dropout_rate,
+        input_tensor,
     )
 
 
@@ -628,6 +665,7 @@ def efficientnet_b3(
     include_preprocessing=True,
     drop_connect_rate=0.2,
     dropout_rate=None,
+    input_tensor=None,
 ):
     """EfficientNet-B3 (Tan & Le 2019): width 1.2, depth 1.4, 300x300, dropout 0.3.
 
@@ -645,6 +683,7 @@ def efficientnet_b3(
         include_preprocessing,
         drop_connect_rate,
         dropout_rate,
+        input_tensor,
     )
 
 
@@ -658,6 +697,7 @@ def efficientnet_b4(
     include_preprocessing=True,
     drop_connect_rate=0.2,
     dropout_rate=None,
+    input_tensor=None,
 ):
     """EfficientNet-B4 (Tan & Le 2019): width 1.4, depth 1.8, 380x380, dropout 0.4.
 
@@ -675,6 +715,7 @@ def efficientnet_b4(
         include_preprocessing,
         drop_connect_rate,
         dropout_rate,
+        input_tensor,
     )
 
 
@@ -688,6 +729,7 @@ def efficientnet_b5(
     include_preprocessing=True,
     drop_connect_rate=0.2,
     dropout_rate=None,
+    input_tensor=None,
 ):
     """EfficientNet-B5 (Tan & Le 2019): width 1.6, depth 2.2, 456x456, dropout 0.4.
 
@@ -705,6 +747,7 @@ def efficientnet_b5(
         include_preprocessing,
         drop_connect_rate,
         dropout_rate,
+        input_tensor,
     )
 
 
@@ -718,6 +761,7 @@ def efficientnet_b6(
     include_preprocessing=True,
     drop_connect_rate=0.2,
     dropout_rate=None,
+    input_tensor=None,
 ):
     """EfficientNet-B6 (Tan & Le 2019): width 1.8, depth 2.6, 528x528, dropout 0.5.
 
@@ -735,6 +779,7 @@ def efficientnet_b6(
         include_preprocessing,
         drop_connect_rate,
         dropout_rate,
+        input_tensor,
     )
 
 
@@ -748,6 +793,7 @@ def efficientnet_b7(
     include_preprocessing=True,
     drop_connect_rate=0.2,
     dropout_rate=None,
+    input_tensor=None,
 ):
     """EfficientNet-B7 (Tan & Le 2019): width 2.0, depth 3.1, 600x600, dropout 0.5.
 
@@ -765,6 +811,7 @@ def efficientnet_b7(
         include_preprocessing,
         drop_connect_rate,
         dropout_rate,
+        input_tensor,
     )
 
 
@@ -790,6 +837,8 @@ _ARGS_DOC = """
         drop_connect_rate: stochastic-depth rate of the last block (block ``b`` of ``B``
             uses ``drop_connect_rate * b / B``), in [0, 1).
         dropout_rate: dropout before ``predictions``; ``None`` uses the variant's value.
+        input_tensor: a Keras tensor (``keras.Input(...)`` or a layer's output) to build the
+            network on, as in ``keras.applications``; its shape is the input shape.
 
     Returns:
         A ``keras.Model``.
@@ -807,3 +856,12 @@ for _builder in (
 ):
     if _builder.__doc__ is not None:  # None under python -OO
         _builder.__doc__ += _ARGS_DOC
+
+EfficientNetB0 = keras_application(efficientnet_b0, "EfficientNetB0")
+EfficientNetB1 = keras_application(efficientnet_b1, "EfficientNetB1")
+EfficientNetB2 = keras_application(efficientnet_b2, "EfficientNetB2")
+EfficientNetB3 = keras_application(efficientnet_b3, "EfficientNetB3")
+EfficientNetB4 = keras_application(efficientnet_b4, "EfficientNetB4")
+EfficientNetB5 = keras_application(efficientnet_b5, "EfficientNetB5")
+EfficientNetB6 = keras_application(efficientnet_b6, "EfficientNetB6")
+EfficientNetB7 = keras_application(efficientnet_b7, "EfficientNetB7")

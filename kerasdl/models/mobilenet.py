@@ -27,6 +27,18 @@ arithmetic allows less, and these builders accept it (28x28 digits work with Mob
 * MobileNetV2: every stride-2 block pads so that the output is ``ceil(n / 2)``, like
   "same", so any size >= 1 works. With ``None`` (unknown) sizes the padding assumes even
   sizes, exactly as in keras.applications.
+
+Drop-in for ``keras.applications``: :func:`MobileNet` and :func:`MobileNetV2` take Keras' own
+arguments (``input_tensor``, ``classes``, ``weights="imagenet"`` by default, ``name``); the
+lower-case builders take ``input_tensor`` too. This module exports Keras' own
+``preprocess_input`` / ``decode_predictions`` of ``keras.applications.mobilenet`` and, as
+``preprocess_input_v2`` / ``decode_predictions_v2``, those of ``keras.applications.mobilenet_v2``
+(both scale to [-1, 1]). So::
+
+    from keras.applications.mobilenet_v2 import MobileNetV2, preprocess_input, decode_predictions
+
+becomes ``from kerasdl.models.mobilenet import MobileNetV2, preprocess_input_v2 as
+preprocess_input, decode_predictions_v2 as decode_predictions``.
 """
 
 from __future__ import annotations
@@ -34,6 +46,9 @@ from __future__ import annotations
 import warnings
 
 import keras
+from keras.applications.mobilenet import decode_predictions, preprocess_input
+from keras.applications.mobilenet_v2 import decode_predictions as decode_predictions_v2
+from keras.applications.mobilenet_v2 import preprocess_input as preprocess_input_v2
 
 from kerasdl._validation import check_choice, check_float, check_int, check_num_classes
 from kerasdl.layers.blocks import (
@@ -47,7 +62,19 @@ from kerasdl.layers.blocks import (
     output_activation_for,
 )
 from kerasdl.layers.mobile import depthwise_separable_block, inverted_residual_block
+from kerasdl.models._keras_applications import image_input, keras_application, model_inputs, resolve_input_tensor
 from kerasdl.models.weights import WeightsFile, check_weights, load_weights
+
+__all__ = [
+    "mobilenet",
+    "mobilenet_v2",
+    "MobileNet",
+    "MobileNetV2",
+    "preprocess_input",
+    "decode_predictions",
+    "preprocess_input_v2",
+    "decode_predictions_v2",
+]
 
 DEFAULT_INPUT_SIZE = 224
 
@@ -176,6 +203,7 @@ def mobilenet(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    input_tensor=None,
 ):
     """MobileNet v1 (Howard et al. 2017, table 1): a 3x3/2 conv and 13 depthwise-separable blocks.
 
@@ -202,6 +230,8 @@ def mobilenet(
         num_classes: number of classes (>= 1; 1 gives a single sigmoid unit; 1000 with
             ImageNet weights and the top).
         classifier_activation: activation of ``predictions`` (``None`` for logits).
+        input_tensor: a Keras tensor (``keras.Input(...)`` or a layer's output) to build the
+            network on, as in ``keras.applications``; its shape is the input shape.
 
     Returns:
         A ``keras.Model`` named ``mobilenet_{alpha:.2f}_{rows}`` (as keras.applications).
@@ -214,7 +244,7 @@ def mobilenet(
         raise ValueError(f"depth_multiplier must be 1 with weights='imagenet', got {depth_multiplier!r}")
     dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
     input_shape, num_classes, classifier_activation, rows = _check_top_and_input(
-        input_shape,
+        resolve_input_tensor(input_tensor, input_shape),
         weights=weights,
         include_top=include_top,
         pooling=pooling,
@@ -224,7 +254,7 @@ def mobilenet(
         imagenet_sizes=MOBILENET_IMAGENET_SIZES,
     )
 
-    inputs = keras.Input(shape=input_shape, name="input")
+    inputs = image_input(input_tensor, input_shape)
     x = keras.layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(inputs)
     x = keras.layers.BatchNormalization(name="conv1_bn")(x)
     x = keras.layers.ReLU(6.0, name="conv1_relu")(x)
@@ -241,7 +271,7 @@ def mobilenet(
         x = keras.layers.Activation(classifier_activation, name="predictions")(x)
     else:
         x = global_pool(x, pooling)
-    model = keras.Model(inputs, x, name=f"mobilenet_{alpha:0.2f}_{rows}")
+    model = keras.Model(model_inputs(input_tensor, inputs), x, name=f"mobilenet_{alpha:0.2f}_{rows}")
 
     imagenet_file = None
     if weights == "imagenet":
@@ -258,6 +288,7 @@ def mobilenet_v2(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    input_tensor=None,
 ):
     """MobileNetV2 (Sandler et al. 2018, table 2): 17 inverted residual blocks with linear bottlenecks.
 
@@ -286,6 +317,8 @@ def mobilenet_v2(
         num_classes: number of classes (>= 1; 1 gives a single sigmoid unit; 1000 with
             ImageNet weights and the top).
         classifier_activation: activation of ``predictions`` (``None`` for logits).
+        input_tensor: a Keras tensor (``keras.Input(...)`` or a layer's output) to build the
+            network on, as in ``keras.applications``; its shape is the input shape.
 
     Returns:
         A ``keras.Model`` named ``mobilenetv2_{alpha:.2f}_{rows}`` (as keras.applications).
@@ -294,7 +327,7 @@ def mobilenet_v2(
     weights = check_weights(weights)
     alpha = _check_alpha(alpha, weights, MOBILENET_V2_IMAGENET_ALPHAS, smallest_width=None)
     input_shape, num_classes, classifier_activation, rows = _check_top_and_input(
-        input_shape,
+        resolve_input_tensor(input_tensor, input_shape),
         weights=weights,
         include_top=include_top,
         pooling=pooling,
@@ -305,7 +338,7 @@ def mobilenet_v2(
     )
 
     bn = {"epsilon": 1e-3, "momentum": 0.999}
-    inputs = keras.Input(shape=input_shape, name="input")
+    inputs = image_input(input_tensor, input_shape)
     x = keras.layers.Conv2D(make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False, name="Conv1")(
         inputs
     )
@@ -335,7 +368,7 @@ def mobilenet_v2(
         top_pooling="avg",
         classifier_activation=classifier_activation,
     )
-    model = keras.Model(inputs, x, name=f"mobilenetv2_{alpha:0.2f}_{rows}")
+    model = keras.Model(model_inputs(input_tensor, inputs), x, name=f"mobilenetv2_{alpha:0.2f}_{rows}")
 
     imagenet_file = None
     if weights == "imagenet":
@@ -344,3 +377,7 @@ def mobilenet_v2(
         )
         imagenet_file = WeightsFile(file_name, _MOBILENET_V2_URL + file_name)
     return load_weights(model, weights, imagenet_file)
+
+
+MobileNet = keras_application(mobilenet, "MobileNet")
+MobileNetV2 = keras_application(mobilenet_v2, "MobileNetV2")

@@ -31,11 +31,27 @@ resnet152_v2        60,380,648    = ``keras.applications.ResNet152V2``
 resnet_cifar(20)    274,042       32x32x3, 10 classes (He et al. 2015: 0.27M)
 resnet_cifar(110)   1,739,002     (He et al. 2015: 1.7M)
 ==================  ============  ==================================================
+
+Drop-in for ``keras.applications``: :func:`ResNet50` ... :func:`ResNet152V2` take Keras' own
+arguments (``input_tensor``, ``classes``, ``weights="imagenet"`` by default, ``name``); the
+lower-case builders take ``input_tensor`` too. This module exports Keras' own
+``preprocess_input`` / ``decode_predictions`` of ``keras.applications.resnet`` (v1: "caffe"
+mode, BGR minus the ImageNet mean) and, as ``preprocess_input_v2`` / ``decode_predictions_v2``,
+those of ``keras.applications.resnet_v2`` (v2: "tf" mode, [-1, 1]). So::
+
+    from keras.applications.resnet import ResNet50, preprocess_input, decode_predictions
+    from keras.applications.resnet_v2 import ResNet50V2, preprocess_input
+
+become ``from kerasdl.models.resnet import ResNet50, preprocess_input, decode_predictions`` and
+``from kerasdl.models.resnet import ResNet50V2, preprocess_input_v2 as preprocess_input``.
 """
 
 from __future__ import annotations
 
 import keras
+from keras.applications.resnet import decode_predictions, preprocess_input
+from keras.applications.resnet_v2 import decode_predictions as decode_predictions_v2
+from keras.applications.resnet_v2 import preprocess_input as preprocess_input_v2
 
 from kerasdl._validation import check_choice, check_image_shape, check_num_classes
 from kerasdl.layers.blocks import (
@@ -46,6 +62,7 @@ from kerasdl.layers.blocks import (
     min_input_size,
 )
 from kerasdl.layers.residual import BN_EPSILON, residual_stack
+from kerasdl.models._keras_applications import image_input, keras_application, model_inputs, resolve_input_tensor
 from kerasdl.models.weights import WeightsFile, check_weights, load_weights
 
 __all__ = [
@@ -58,6 +75,16 @@ __all__ = [
     "resnet101_v2",
     "resnet152_v2",
     "resnet_cifar",
+    "ResNet50",
+    "ResNet101",
+    "ResNet152",
+    "ResNet50V2",
+    "ResNet101V2",
+    "ResNet152V2",
+    "preprocess_input",
+    "decode_predictions",
+    "preprocess_input_v2",
+    "decode_predictions_v2",
     "IMAGENET_WEIGHTS",
     "CIFAR_DEPTHS",
 ]
@@ -128,6 +155,7 @@ def _resnet(
     pooling,
     num_classes,
     classifier_activation,
+    input_tensor=None,
 ):
     """Build the ImageNet-style ResNet ``name`` of :data:`_ARCHITECTURES`.
 
@@ -142,7 +170,10 @@ def _resnet(
     check_choice("include_top", include_top, [True, False])
     weights = check_weights(weights, imagenet_available=(name, include_top) in IMAGENET_WEIGHTS)
     input_shape = check_backbone_input_shape(
-        input_shape, include_top=include_top, min_size=MIN_INPUT_SIZE, default_size=DEFAULT_INPUT_SIZE
+        resolve_input_tensor(input_tensor, input_shape),
+        include_top=include_top,
+        min_size=MIN_INPUT_SIZE,
+        default_size=DEFAULT_INPUT_SIZE,
     )
     check_choice("pooling", pooling, POOLING_CHOICES)
     num_classes = check_num_classes(num_classes)
@@ -156,7 +187,7 @@ def _resnet(
     block_bias = keras_twin and not preact
     init = "glorot_uniform" if keras_twin else "he_normal"
 
-    inputs = keras.Input(shape=input_shape, name="input")
+    inputs = image_input(input_tensor, input_shape)
     x = keras.layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(inputs)
     x = keras.layers.Conv2D(64, 7, strides=2, use_bias=use_bias, kernel_initializer=init, name="conv1_conv")(x)
     if not preact:
@@ -194,7 +225,7 @@ def _resnet(
         top_pooling="avg",
         classifier_activation=classifier_activation,
     )
-    model = keras.Model(inputs, outputs, name=name)
+    model = keras.Model(model_inputs(input_tensor, inputs), outputs, name=name)
     return load_weights(model, weights, IMAGENET_WEIGHTS.get((name, include_top)))
 
 
@@ -216,6 +247,8 @@ _ARGS_DOC = """
         num_classes: number of classes of ``predictions`` (>= 1).
         classifier_activation: activation of ``predictions``: a Keras activation name, a
             callable, or ``None`` for logits.
+        input_tensor: a Keras tensor (``keras.Input(...)`` or a layer's output) to build the
+            network on, as in ``keras.applications``; its shape is the input shape.
 
     Returns:
         A ``keras.Model``.
@@ -232,6 +265,7 @@ def resnet18(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    input_tensor=None,
 ):
     """ResNet-18 (He et al. 2015, Table 1): basic blocks, 2-2-2-2 in stages conv2..conv5.
 
@@ -253,6 +287,7 @@ def resnet18(
         pooling=pooling,
         num_classes=num_classes,
         classifier_activation=classifier_activation,
+        input_tensor=input_tensor,
     )
 
 
@@ -263,6 +298,7 @@ def resnet34(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    input_tensor=None,
 ):
     """ResNet-34 (He et al. 2015, Table 1): basic blocks, 3-4-6-3 in stages conv2..conv5.
 
@@ -278,6 +314,7 @@ def resnet34(
         pooling=pooling,
         num_classes=num_classes,
         classifier_activation=classifier_activation,
+        input_tensor=input_tensor,
     )
 
 
@@ -288,6 +325,7 @@ def resnet50(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    input_tensor=None,
 ):
     """ResNet-50 (He et al. 2015, Table 1): bottleneck blocks, 3-4-6-3 in stages conv2..conv5.
 
@@ -303,6 +341,7 @@ def resnet50(
         pooling=pooling,
         num_classes=num_classes,
         classifier_activation=classifier_activation,
+        input_tensor=input_tensor,
     )
 
 
@@ -313,6 +352,7 @@ def resnet101(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    input_tensor=None,
 ):
     """ResNet-101 (He et al. 2015, Table 1): bottleneck blocks, 3-4-23-3.
 
@@ -327,6 +367,7 @@ def resnet101(
         pooling=pooling,
         num_classes=num_classes,
         classifier_activation=classifier_activation,
+        input_tensor=input_tensor,
     )
 
 
@@ -337,6 +378,7 @@ def resnet152(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    input_tensor=None,
 ):
     """ResNet-152 (He et al. 2015, Table 1): bottleneck blocks, 3-8-36-3.
 
@@ -351,6 +393,7 @@ def resnet152(
         pooling=pooling,
         num_classes=num_classes,
         classifier_activation=classifier_activation,
+        input_tensor=input_tensor,
     )
 
 
@@ -361,6 +404,7 @@ def resnet50_v2(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    input_tensor=None,
 ):
     """ResNet-50 v2 (He et al. 2016): pre-activation bottleneck blocks, 3-4-6-3.
 
@@ -377,6 +421,7 @@ def resnet50_v2(
         pooling=pooling,
         num_classes=num_classes,
         classifier_activation=classifier_activation,
+        input_tensor=input_tensor,
     )
 
 
@@ -387,6 +432,7 @@ def resnet101_v2(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    input_tensor=None,
 ):
     """ResNet-101 v2 (He et al. 2016): pre-activation bottleneck blocks, 3-4-23-3.
 
@@ -401,6 +447,7 @@ def resnet101_v2(
         pooling=pooling,
         num_classes=num_classes,
         classifier_activation=classifier_activation,
+        input_tensor=input_tensor,
     )
 
 
@@ -411,6 +458,7 @@ def resnet152_v2(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    input_tensor=None,
 ):
     """ResNet-152 v2 (He et al. 2016): pre-activation bottleneck blocks, 3-8-36-3.
 
@@ -425,6 +473,7 @@ def resnet152_v2(
         pooling=pooling,
         num_classes=num_classes,
         classifier_activation=classifier_activation,
+        input_tensor=input_tensor,
     )
 
 
@@ -432,6 +481,13 @@ for _builder in (resnet18, resnet34, resnet50, resnet101, resnet152, resnet50_v2
     if _builder.__doc__ is not None:  # None under python -OO
         _builder.__doc__ += _ARGS_DOC
 del _builder
+
+ResNet50 = keras_application(resnet50, "ResNet50")
+ResNet101 = keras_application(resnet101, "ResNet101")
+ResNet152 = keras_application(resnet152, "ResNet152")
+ResNet50V2 = keras_application(resnet50_v2, "ResNet50V2")
+ResNet101V2 = keras_application(resnet101_v2, "ResNet101V2")
+ResNet152V2 = keras_application(resnet152_v2, "ResNet152V2")
 
 
 # --------------------------------------------------------------------------- CIFAR ResNets

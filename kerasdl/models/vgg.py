@@ -6,11 +6,21 @@ recognition", arXiv:1409.1556 (ICLR 2015), configurations D (VGG-16) and E (VGG-
 The builders mirror ``keras.applications.VGG16`` / ``VGG19``: the same layers with the
 same names (``block1_conv1`` ... ``block5_pool``, ``flatten``, ``fc1``, ``fc2``,
 ``predictions``), so weights saved from one load into the other.
+
+Drop-in for ``keras.applications``: :func:`VGG16` and :func:`VGG19` take Keras' own arguments
+(``input_tensor``, ``classes``, ``weights="imagenet"`` by default, ``name``), and this module
+exports Keras' own ``preprocess_input`` and ``decode_predictions`` (those of
+``keras.applications.vgg16``; ``vgg19``'s are the same "caffe" preprocessing), so::
+
+    from keras.applications.vgg16 import VGG16, preprocess_input, decode_predictions
+
+becomes ``from kerasdl.models.vgg import VGG16, preprocess_input, decode_predictions``.
 """
 
 from __future__ import annotations
 
 import keras
+from keras.applications.vgg16 import decode_predictions, preprocess_input
 
 from kerasdl._validation import check_choice, check_num_classes
 from kerasdl.layers.blocks import (
@@ -20,7 +30,10 @@ from kerasdl.layers.blocks import (
     classifier_head,
     min_input_size,
 )
+from kerasdl.models._keras_applications import image_input, keras_application, model_inputs, resolve_input_tensor
 from kerasdl.models.weights import WeightsFile, check_weights, load_weights
+
+__all__ = ["vgg16", "vgg19", "VGG16", "VGG19", "preprocess_input", "decode_predictions"]
 
 DEFAULT_INPUT_SIZE = 224
 STAGE_FILTERS = (64, 128, 256, 512, 512)
@@ -53,18 +66,22 @@ def _vgg(
     pooling,
     num_classes,
     classifier_activation,
+    input_tensor,
 ):
     """Build a VGG network with ``stage_convs[i]`` 3x3 convolutions in stage ``i + 1``."""
     check_choice("include_top", include_top, [True, False])
     weights = check_weights(weights)
     input_shape = check_backbone_input_shape(
-        input_shape, include_top=include_top, min_size=MIN_INPUT_SIZE, default_size=DEFAULT_INPUT_SIZE
+        resolve_input_tensor(input_tensor, input_shape),
+        include_top=include_top,
+        min_size=MIN_INPUT_SIZE,
+        default_size=DEFAULT_INPUT_SIZE,
     )
     check_choice("pooling", pooling, POOLING_CHOICES)
     num_classes = check_num_classes(num_classes)
     classifier_activation = check_activation("classifier_activation", classifier_activation)
 
-    inputs = keras.Input(shape=input_shape, name="input")
+    inputs = image_input(input_tensor, input_shape)
     x = inputs
     for stage, (filters, convs) in enumerate(zip(STAGE_FILTERS, stage_convs), start=1):
         for i in range(1, convs + 1):
@@ -78,7 +95,7 @@ def _vgg(
         hidden_units=(4096, 4096),
         classifier_activation=classifier_activation,
     )
-    model = keras.Model(inputs, outputs, name=name)
+    model = keras.Model(model_inputs(input_tensor, inputs), outputs, name=name)
     return load_weights(model, weights, _imagenet_file(name, include_top))
 
 
@@ -97,6 +114,8 @@ _ARGS_DOC = """
         num_classes: number of classes of ``predictions`` (>= 1).
         classifier_activation: activation of ``predictions``: a Keras activation name, a
             callable, or ``None`` for logits.
+        input_tensor: a Keras tensor (``keras.Input(...)`` or a layer's output) to build the
+            network on, as in ``keras.applications``; its shape is the input shape.
 
     Returns:
         A ``keras.Model``.
@@ -110,6 +129,7 @@ def vgg16(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    input_tensor=None,
 ):
     """VGG-16 (configuration D): 13 convolutions in 5 stages of 2, 2, 3, 3, 3, then 3 FC layers.
 
@@ -125,6 +145,7 @@ def vgg16(
         pooling=pooling,
         num_classes=num_classes,
         classifier_activation=classifier_activation,
+        input_tensor=input_tensor,
     )
 
 
@@ -135,6 +156,7 @@ def vgg19(
     pooling=None,
     num_classes=1000,
     classifier_activation="softmax",
+    input_tensor=None,
 ):
     """VGG-19 (configuration E): 16 convolutions in 5 stages of 2, 2, 4, 4, 4, then 3 FC layers.
 
@@ -150,9 +172,13 @@ def vgg19(
         pooling=pooling,
         num_classes=num_classes,
         classifier_activation=classifier_activation,
+        input_tensor=input_tensor,
     )
 
 
 for _builder in (vgg16, vgg19):
     if _builder.__doc__ is not None:  # None under python -OO
         _builder.__doc__ += _ARGS_DOC
+
+VGG16 = keras_application(vgg16, "VGG16")
+VGG19 = keras_application(vgg19, "VGG19")
