@@ -1,0 +1,176 @@
+"""Benchmark: ensembles of the seed CNN on real MNIST: independent members vs a snapshot ensemble.
+
+    python benchmarks/ensembles.py                        # the full protocol (hours on 2 CPU cores)
+    python benchmarks/ensembles.py --train-size 6000 --epochs 3 --cycle-epochs 1    # scaled down
+
+Full protocol (issue 19): ``kerasdl.models.mnist_cnn`` on the 60,000 MNIST training images,
+``--members 5`` members with seeds 0..4, each trained ``--epochs 12`` epochs with Adam and
+cosine decay (batch 128, as ``benchmarks/mnist_cnn.py``, whose single model stands at
+99.44%); a snapshot ensemble of ``--snapshots 5`` from one run of ``snapshots x
+--cycle-epochs`` epochs with Huang et al.'s cyclic cosine rate (peak ``--snapshot-lr``).
+Everything is scored once on the 10,000 test images (no selection on the test set): every
+member, the ensembles combined by mean, geometric mean and vote, and the "single model"
+(member 0). Target: the ensemble >= 99.65%. ``--train-size N`` trains on a seeded random
+subset of N training images (scaled-down runs); the test set is always the full one.
+
+MNIST is read by ``kerasdl.data.load_image_classification("mnist")`` from
+``$KERASDL_DATA_DIR`` (default: ``../shared/data`` beside the repository). Prints the figures
+and writes ``benchmarks/results/ensembles.json`` (atomically), with the exact command, the
+machine's load average before and after, and the versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--members", type=int, default=5, help="independent members (seeds 0..N-1)")
+    parser.add_argument("--epochs", type=int, default=12, help="epochs per independent member")
+    parser.add_argument("--snapshots", type=int, default=5, help="snapshot-ensemble members (cycles)")
+    parser.add_argument("--cycle-epochs", type=int, default=3, help="epochs per snapshot cycle")
+    parser.add_argument("--train-size", type=int, default=None, help="train on a random subset of N images")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="members' Adam rate (cosine decay)")
+    parser.add_argument("--snapshot-lr", type=float, default=2e-3, help="snapshot run's rate at each restart")
+    parser.add_argument("--dropout", type=float, default=0.5, help="mnist_cnn's dropout")
+    parser.add_argument("--seed", type=int, default=0, help="first member's seed; the snapshot run's seed")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "ensembles.json")
+    args = parser.parse_args(argv)
+
+    if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
+        os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    started = time.perf_counter()
+
+    import functools
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from kerasdl.data import load_image_classification
+    from kerasdl.ensembles import METHODS, combine_probabilities, train_ensemble, train_snapshot_ensemble
+    from kerasdl.export import atomic_file
+    from kerasdl.models import mnist_cnn
+    from kerasdl.training import gpu_available
+
+    data = load_image_classification("mnist")
+    if data.source.startswith("scikit"):
+        raise SystemExit("MNIST not found: set KERASDL_DATA_DIR to a folder with mnist/mnist.npz")
+    x_train, y_train = data.x_train, data.y_train
+    if args.train_size is not None:
+        keep = np.random.default_rng(args.seed).permutation(len(x_train))[: args.train_size]
+        x_train, y_train = x_train[keep], y_train[keep]
+    print(f"MNIST from {data.source}: {len(x_train)} train / {len(data.x_test)} test", flush=True)
+    builder = functools.partial(mnist_cnn, input_shape=data.input_shape, num_classes=10, dropout=args.dropout)
+
+    def score(members, label):
+        """Each member predicts the test set once; the three combinations come from those
+        probabilities (``combine_probabilities``, the formulas ``EnsembleCombine`` computes);
+        the Keras ensemble model itself is checked against them on 1,000 test images."""
+        probs = np.stack([m.predict(data.x_test, batch_size=512, verbose=0) for m in members.models])
+        accuracies = [float(np.mean(p.argmax(-1) == data.y_test)) for p in probs]
+        figures, check = {}, {}
+        for method in METHODS:
+            combined = combine_probabilities(probs, method=method)
+            figures[method] = round(float(np.mean(combined.argmax(-1) == data.y_test)), 5)
+            keras_model = members.ensemble(method, name=f"{label}_{method}")
+            served = keras_model.predict(data.x_test[:1000], batch_size=500, verbose=0)
+            check[method] = float(np.max(np.abs(served - combined[:1000])))
+        return {
+            "member_test_accuracies": [round(a, 5) for a in accuracies],
+            "mean_member": round(float(np.mean(accuracies)), 5),
+            "std_member": round(float(np.std(accuracies)), 5),
+            "best_member": round(float(np.max(accuracies)), 5),
+            "ensemble_test_accuracy": figures,
+            "ensemble_gain_over_mean_member": {k: round(v - float(np.mean(accuracies)), 5) for k, v in figures.items()},
+            "keras_model_vs_formula_max_abs_diff": check,
+            "training_seconds_per_member": [round(s, 1) for s in members.seconds],
+            "training_seconds_total": round(members.total_seconds, 1),
+        }
+
+    independent = train_ensemble(
+        builder,
+        (x_train, y_train),
+        members=args.members,
+        seeds=[args.seed + i for i in range(args.members)],
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        schedule="cosine",
+        log=lambda line: print(line, flush=True),
+    )
+    independent_figures = score(independent, "independent")
+    print("independent:", json.dumps(independent_figures), flush=True)
+
+    snapshot = train_snapshot_ensemble(
+        builder,
+        (x_train, y_train),
+        snapshots=args.snapshots,
+        epochs_per_cycle=args.cycle_epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.snapshot_lr,
+        seed=args.seed,
+        log=lambda line: print(line, flush=True),
+    )
+    snapshot_figures = score(snapshot, "snapshot")
+    print("snapshot:", json.dumps(snapshot_figures), flush=True)
+
+    result = {
+        "benchmark": "ensembles",
+        "command": " ".join([sys.executable.rsplit("/", 1)[-1], *sys.argv]),
+        "full_protocol": args.train_size is None and args.epochs >= 12 and args.members >= 5,
+        "model": f"mnist_cnn (dropout {args.dropout}), {builder().count_params()} parameters",
+        "train_images": int(len(x_train)),
+        "test_images": int(len(data.x_test)),
+        "batch_size": args.batch_size,
+        "single_model": {
+            "what": f"member 0 (seed {args.seed}), {args.epochs} epochs, Adam lr={args.learning_rate} cosine decay",
+            "test_accuracy": independent_figures["member_test_accuracies"][0],
+            "training_seconds": independent_figures["training_seconds_per_member"][0],
+        },
+        "independent": {
+            "members": args.members,
+            "seeds": independent.seeds,
+            "epochs_per_member": args.epochs,
+            **independent_figures,
+        },
+        "snapshot": {
+            "snapshots": args.snapshots,
+            "epochs_per_cycle": args.cycle_epochs,
+            "total_epochs": args.snapshots * args.cycle_epochs,
+            "schedule": f"CosineDecayRestarts(peak {args.snapshot_lr}, t_mul=1, m_mul=1, alpha=0), Adam",
+            **snapshot_figures,
+        },
+        "target": {"ensemble_test_accuracy_min": 0.9965, "single_model_reference": 0.9944},
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "device": "GPU" if gpu_available() else f"CPU ({os.cpu_count()} cores)",
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+    text = json.dumps(result, indent=2) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(args.out) as tmp:
+        tmp.write_text(text)
+    print(text)
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

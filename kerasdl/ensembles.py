@@ -1,0 +1,560 @@
+"""Model ensembles: independent members averaged at test time, and snapshot ensembles.
+
+The seed notes (001_95a778d327d97535.txt, "Model Ensembles"): *train multiple independent
+models; at test time average their results.* Members differ by their random initialisation
+and the order of their mini-batches (one seed each); their errors are partly independent,
+so the combination is usually at least as good as the average member (Hansen & Salamon
+1990; Lakshminarayanan, Pritzel & Blundell 2017 for deep networks).
+
+**Combining** members that output class probabilities ``p_i`` (softmax), with weights
+``w_i >= 0`` normalised to ``sum w_i = 1`` (equal by default), :func:`average_ensemble`:
+
+- ``"mean"``: ``p = sum_i w_i p_i`` (Keras' ``Average`` layer when unweighted);
+- ``"geometric"``: ``p = softmax(sum_i w_i log p_i)``, the weighted geometric mean of the
+  members' probabilities renormalised to sum to 1 (a product of experts); ``p_i`` is clipped
+  to ``keras.config.epsilon()`` before the log so one member's 0 cannot veto a class;
+- ``"vote"``: majority vote of the members' argmax classes. The output is
+  ``(v + eps * p_mean) / (1 + eps)`` with ``v_k = sum_i w_i [argmax p_i = k]`` the vote
+  shares and ``p_mean`` the weighted mean probability; ``eps`` is half the smallest gap
+  between two different vote shares the weights allow (``1 / (2M)`` for equal weights),
+  so the argmax of the output is the class with the most votes and, **ties broken**, the
+  tied class with the highest mean probability (then the lowest class index, ``argmax``'s
+  rule). Rows sum to 1.
+
+The result is one functional Keras model (one input, one output) that exports as one
+SavedModel (:func:`kerasdl.export.export_saved_model`).
+
+**Snapshot ensembles** (Huang, Li, Pleiss, Liu, Hopcroft & Weinberger, "Snapshot Ensembles:
+Train 1, Get M for Free", ICLR 2017): one training run of ``T`` steps with a cyclic cosine
+learning rate restarted ``M`` times,
+
+    alpha(t) = alpha_0 / 2 * (cos(pi * mod(t, T/M) / (T/M)) + 1),
+
+and a copy of the model taken at the end of each cycle (where the rate is near 0 and the
+model sits in a local minimum); the ``M`` copies are the members. Keras'
+``CosineDecayRestarts`` with ``t_mul = m_mul = 1`` and ``alpha = 0`` is exactly this
+schedule; :class:`SnapshotCallback` takes the copies.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from numbers import Real
+from pathlib import Path
+
+import kerasdl  # noqa: F401  (sets KERAS_BACKEND=tensorflow before keras is imported)
+import keras
+import numpy as np
+
+from kerasdl._validation import check_choice, check_float, check_int
+
+__all__ = [
+    "METHODS",
+    "EnsembleCombine",
+    "average_ensemble",
+    "combine_probabilities",
+    "vote_tie_epsilon",
+    "EnsembleMembers",
+    "train_ensemble",
+    "SnapshotCallback",
+    "snapshot_schedule",
+    "train_snapshot_ensemble",
+    "EnsembleEvaluation",
+    "evaluate_ensemble",
+]
+
+METHODS = ("mean", "geometric", "vote")
+
+# Members with unequal vote weights: the tie-break margin is found by listing every subset sum
+# of the weights (2**M of them), affordable up to this many members.
+_MAX_WEIGHTED_VOTERS = 20
+
+
+# =========================================================================== combining
+
+
+def _check_weights(weights, members: int) -> np.ndarray:
+    """``weights`` (``None``: equal) as a float64 array of ``members`` non-negative values summing to 1."""
+    if weights is None:
+        return np.full(members, 1.0 / members)
+    if isinstance(weights, (str, bytes)) or not isinstance(weights, (Sequence, np.ndarray)):
+        raise TypeError(f"weights must be a sequence of {members} numbers or None, got {weights!r}")
+    if len(weights) != members:
+        raise ValueError(f"weights must have one value per member ({members}), got {len(weights)}: {list(weights)!r}")
+    values = [check_float(f"weights[{i}]", w, minimum=0.0) for i, w in enumerate(weights)]
+    if not all(np.isfinite(values)):
+        raise ValueError(f"weights must be finite, got {list(weights)!r}")
+    total = sum(values)
+    if total <= 0:
+        raise ValueError(f"weights must not all be 0, got {list(weights)!r}")
+    return np.asarray(values, dtype="float64") / total
+
+
+def vote_tie_epsilon(weights) -> float:
+    """Half the smallest positive gap between two vote shares the normalised ``weights`` allow.
+
+    A vote share is a sum of some members' weights, so the gaps are the gaps between the
+    distinct subset sums (``1/M`` for ``M`` equal weights). Adding ``eps * p`` with
+    ``0 <= p <= 1`` therefore never reorders two classes with different shares. Sums within
+    ``1e-6`` of each other count as equal (a tie).
+    """
+    w = np.asarray(weights, dtype="float64")
+    if np.allclose(w, w[0]):
+        return 0.5 / len(w)
+    if len(w) > _MAX_WEIGHTED_VOTERS:
+        raise ValueError(
+            f"method='vote' with unequal weights supports at most {_MAX_WEIGHTED_VOTERS} members, got {len(w)}"
+        )
+    sums = np.zeros(1)
+    for weight in w:
+        sums = np.concatenate([sums, sums + weight])
+    distinct = np.unique(np.round(sums, 6))
+    return float(0.5 * np.min(np.diff(distinct)))
+
+
+def combine_probabilities(probabilities, weights=None, method: str = "mean") -> np.ndarray:
+    """NumPy reference of :class:`EnsembleCombine`: ``probabilities`` of shape ``(M, ..., K)``.
+
+    The formulas are those of the module docstring; :func:`average_ensemble`'s model gives
+    the same numbers (tested).
+    """
+    check_choice("method", method, METHODS)
+    p = np.asarray(probabilities, dtype="float64")
+    if p.ndim < 2:
+        raise ValueError(f"probabilities must have shape (members, ..., classes), got {p.shape}")
+    w = _check_weights(weights, p.shape[0]).reshape((-1,) + (1,) * (p.ndim - 1))
+    if method == "mean":
+        return np.sum(w * p, axis=0)
+    if method == "geometric":
+        logits = np.sum(w * np.log(np.clip(p, keras.config.epsilon(), 1.0)), axis=0)
+        logits -= logits.max(axis=-1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=-1, keepdims=True)
+    eps = vote_tie_epsilon(w.reshape(-1))
+    votes = np.eye(p.shape[-1])[np.argmax(p, axis=-1)]
+    shares = np.sum(w * votes, axis=0)
+    return (shares + eps * np.sum(w * p, axis=0)) / (1.0 + eps)
+
+
+@keras.saving.register_keras_serializable(package="kerasdl")
+class EnsembleCombine(keras.layers.Layer):
+    """Combine a list of members' probability tensors (same shape ``(batch, ..., K)``) into one.
+
+    ``method`` is ``"mean"``, ``"geometric"`` or ``"vote"`` (formulas and tie-breaking in the
+    module docstring); ``member_weights`` are the normalised weights (equal when ``None``).
+    Keras' ``Average`` covers only the unweighted mean, hence this layer.
+    """
+
+    def __init__(self, method: str = "mean", member_weights=None, **kwargs):
+        super().__init__(**kwargs)
+        self.method = check_choice("method", method, METHODS)
+        self.member_weights = None if member_weights is None else [float(w) for w in member_weights]
+
+    def call(self, inputs):
+        ops = keras.ops
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError("EnsembleCombine needs a list of at least 2 member outputs")
+        stacked = ops.stack(list(inputs), axis=0)  # (M, batch, ..., K)
+        weights = _check_weights(self.member_weights, len(inputs))
+        w = ops.reshape(ops.convert_to_tensor(weights, dtype=stacked.dtype), (-1,) + (1,) * (len(stacked.shape) - 1))
+        if self.method == "mean":
+            return ops.sum(w * stacked, axis=0)
+        if self.method == "geometric":
+            log_p = ops.log(ops.clip(stacked, keras.config.epsilon(), 1.0))
+            return ops.softmax(ops.sum(w * log_p, axis=0), axis=-1)
+        eps = vote_tie_epsilon(weights)
+        votes = ops.one_hot(ops.argmax(stacked, axis=-1), stacked.shape[-1], dtype=stacked.dtype)
+        shares = ops.sum(w * votes, axis=0)
+        return (shares + eps * ops.sum(w * stacked, axis=0)) / (1.0 + eps)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+    def get_config(self):
+        return {**super().get_config(), "method": self.method, "member_weights": self.member_weights}
+
+
+def _single_tensor_shape(model, what: str, index: int):
+    shape = getattr(model, what + "_shape", None)
+    if isinstance(shape, list) or (isinstance(shape, tuple) and shape and isinstance(shape[0], (tuple, list))):
+        raise ValueError(f"models[{index}] ({model.name!r}) has several {what}s; ensembles need one {what} per model")
+    return tuple(shape)
+
+
+def average_ensemble(models, weights=None, method: str = "mean", *, name: str = "ensemble") -> keras.Model:
+    """One functional model that runs every member and combines their probabilities.
+
+    Args:
+        models: at least 2 built Keras models with one input and one output each, the same
+            input shape and the same output shape ``(batch, ..., K)`` of class probabilities.
+        weights: one non-negative weight per member (normalised to sum 1), or ``None`` (equal).
+        method: ``"mean"``, ``"geometric"`` or ``"vote"`` (see the module docstring; ``"vote"``
+            breaks ties by the members' mean probability).
+        name: the ensemble model's name.
+
+    Returns:
+        A functional ``keras.Model`` whose sub-models are the members (sharing their weights,
+        wrapped as ``member_0``, ``member_1``, ... so equal member names do not clash),
+        combined by ``keras.layers.Average`` (unweighted mean) or :class:`EnsembleCombine`.
+
+    Raises:
+        TypeError: ``models`` is not a sequence of Keras models, or ``weights`` not a sequence.
+        ValueError: fewer than 2 models, several inputs/outputs, different input or output
+            shapes, a bad ``weights`` length or value, or an unknown ``method``.
+    """
+    check_choice("method", method, METHODS)
+    if isinstance(models, keras.Model) or not isinstance(models, Sequence):
+        raise TypeError(f"models must be a sequence of keras.Model, got {type(models).__name__}")
+    models = list(models)
+    if len(models) < 2:
+        raise ValueError(f"an ensemble needs at least 2 models, got {len(models)}")
+    for i, model in enumerate(models):
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"models[{i}] must be a keras.Model, got {type(model).__name__}")
+        if not model.built:
+            raise ValueError(f"models[{i}] ({model.name!r}) is not built; call it on data or give it an Input first")
+    input_shapes = [_single_tensor_shape(m, "input", i) for i, m in enumerate(models)]
+    output_shapes = [_single_tensor_shape(m, "output", i) for i, m in enumerate(models)]
+    for i in range(1, len(models)):
+        if input_shapes[i][1:] != input_shapes[0][1:]:
+            raise ValueError(
+                f"models[{i}] takes inputs of shape {input_shapes[i]}, models[0] {input_shapes[0]}: members "
+                "must share the input shape"
+            )
+        if output_shapes[i][1:] != output_shapes[0][1:]:
+            raise ValueError(
+                f"models[{i}] gives outputs of shape {output_shapes[i]}, models[0] {output_shapes[0]}: members "
+                "must give the same output shape"
+            )
+    normalised = _check_weights(weights, len(models))
+    if method == "vote":
+        vote_tie_epsilon(normalised)  # validates the member count for unequal weights
+
+    dtype = models[0].inputs[0].dtype if getattr(models[0], "inputs", None) else "float32"
+    inputs = keras.Input(shape=input_shapes[0][1:], dtype=dtype, name="inputs")
+    outputs = []
+    for i, model in enumerate(models):
+        # a thin functional wrapper per member: unique names even when every member is "mnist_cnn"
+        member_input = keras.Input(shape=input_shapes[0][1:], dtype=dtype, name=f"member_{i}_inputs")
+        member = keras.Model(member_input, model(member_input), name=f"member_{i}")
+        outputs.append(member(inputs))
+    if method == "mean" and weights is None:
+        combined = keras.layers.Average(name="combine_mean")(outputs)
+    else:
+        combined = EnsembleCombine(method, normalised.tolist(), name=f"combine_{method}")(outputs)
+    return keras.Model(inputs, combined, name=name)
+
+
+# =========================================================================== training members
+
+
+@dataclass
+class EnsembleMembers:
+    """Trained members and what they cost.
+
+    Attributes:
+        models: the member models (independent runs, or snapshots of one run).
+        kind: ``"independent"`` or ``"snapshot"``.
+        seeds: each member's seed (independent), or the one run's seed repeated (snapshot).
+        seconds: wall-clock training seconds per member (a snapshot: its cycle).
+        histories: ``History.history`` per member (snapshot: the one run's, once).
+        total_seconds: wall-clock seconds of all training.
+    """
+
+    models: list
+    kind: str
+    seeds: list
+    seconds: list
+    histories: list = field(default_factory=list)
+    total_seconds: float = 0.0
+
+    def ensemble(self, method: str = "mean", weights=None, *, name: str = "ensemble") -> keras.Model:
+        """:func:`average_ensemble` of these members."""
+        return average_ensemble(self.models, weights, method, name=name)
+
+
+def _training_arrays(data, name: str = "data"):
+    """``data`` as ``(x, y)``: a ``(x, y)`` pair, or an object with ``x_train``/``y_train``
+    (:class:`kerasdl.data.ImageClassificationData`)."""
+    if hasattr(data, "x_train") and hasattr(data, "y_train"):
+        return data.x_train, data.y_train
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return data[0], data[1]
+    raise TypeError(f"{name} must be an (x, y) pair or have x_train/y_train (ImageClassificationData), got {data!r}")
+
+
+def _check_builder(builder):
+    if not callable(builder):
+        raise TypeError(f"builder must be a callable returning a new keras.Model, got {builder!r}")
+
+
+def _build(builder, strategy):
+    import contextlib
+
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = builder()
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"builder must return a keras.Model, got {type(model).__name__}")
+    return model
+
+
+def _compile(model, strategy, optimizer, learning_rate, jit_compile):
+    import contextlib
+
+    from kerasdl.training import compile_model
+
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        compile_model(model, optimizer, learning_rate, jit_compile=jit_compile)
+
+
+def train_ensemble(
+    builder: Callable[[], keras.Model],
+    data,
+    members: int = 5,
+    seeds: Sequence[int] | None = None,
+    *,
+    epochs: int = 5,
+    batch_size: int = 64,
+    optimizer="adam",
+    learning_rate: float = 1e-3,
+    schedule: str = "constant",
+    validation_data=None,
+    jit_compile="auto",
+    strategy=None,
+    verbose: int = 0,
+    log: Callable[[str], None] | None = None,
+) -> EnsembleMembers:
+    """Train ``members`` independent copies of ``builder()``, one seed each.
+
+    Each member: ``set_seed(seed)`` (weights initialised and batches shuffled from it), a new
+    model from ``builder()``, :func:`kerasdl.training.compile_model`, ``fit`` with
+    :class:`~kerasdl.training.StopOnNonFinite` (a NaN/inf loss raises ``TrainingDiverged``).
+
+    Args:
+        builder: a callable with no arguments that returns a *new* uncompiled ``keras.Model``
+            (e.g. ``functools.partial(mnist_cnn, dropout=0.3)``).
+        data: ``(x_train, y_train)`` or an ``ImageClassificationData`` (its training split).
+        members: number of members, at least 2.
+        seeds: one distinct integer per member (default ``0 .. members-1``).
+        epochs, batch_size, optimizer, learning_rate: as for ``compile_model``/``fit``.
+        schedule: ``compile_model``'s schedule name, decayed over ``epochs`` (e.g. ``"cosine"``).
+        validation_data: optional ``(x_val, y_val)`` reported in each member's history.
+        jit_compile: ``"auto"``, ``True`` or ``False``.
+        strategy: optional ``tf.distribute.Strategy`` to build and compile under.
+        verbose: ``fit``'s verbosity.
+        log: called with one line per finished member (e.g. ``print``).
+
+    Returns:
+        :class:`EnsembleMembers` (``kind="independent"``); ``.ensemble(method)`` combines them.
+    """
+    from kerasdl.data import make_dataset
+    from kerasdl.training import StopOnNonFinite, set_seed
+    from kerasdl.training.callbacks import check_finite_weights
+
+    _check_builder(builder)
+    members = check_int("members", members, minimum=2)
+    seeds = list(range(members)) if seeds is None else list(seeds)
+    if len(seeds) != members:
+        raise ValueError(f"seeds must have one seed per member ({members}), got {len(seeds)}: {seeds!r}")
+    seeds = [check_int(f"seeds[{i}]", s, minimum=0) for i, s in enumerate(seeds)]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct (equal seeds train equal members), got {seeds!r}")
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    x, y = _training_arrays(data)
+    steps = -(-len(x) // batch_size)
+    validation = None if validation_data is None else make_dataset(*validation_data, 256, shuffle=False)
+
+    models, seconds, histories = [], [], []
+    start_all = time.perf_counter()
+    for i, seed in enumerate(seeds):
+        start = time.perf_counter()
+        set_seed(seed)
+        model = _build(builder, strategy)
+        if any(model is m for m in models):
+            raise ValueError("builder returned a model it had returned before; it must build a new model per call")
+        rate = learning_rate
+        if schedule != "constant":
+            from kerasdl.training import make_schedule
+
+            rate = make_schedule(schedule, learning_rate, decay_steps=epochs * steps)
+        _compile(model, strategy, optimizer, rate, jit_compile)
+        history = model.fit(
+            make_dataset(x, y, batch_size, shuffle=True, seed=seed),
+            validation_data=validation,
+            epochs=epochs,
+            shuffle=False,  # make_dataset reshuffles every epoch
+            callbacks=[StopOnNonFinite()],
+            verbose=verbose,
+        )
+        check_finite_weights(model, f"ensemble member {i}")
+        models.append(model)
+        histories.append({k: [float(v) for v in vs] for k, vs in history.history.items()})
+        seconds.append(time.perf_counter() - start)
+        if log is not None:
+            log(f"member {i + 1}/{members} (seed {seed}): {epochs} epochs in {seconds[-1]:.1f} s")
+    return EnsembleMembers(models, "independent", seeds, seconds, histories, time.perf_counter() - start_all)
+
+
+def snapshot_schedule(learning_rate: float, steps_per_cycle: int):
+    """Huang et al.'s cyclic cosine rate: ``alpha_0/2 (cos(pi mod(t, c)/c) + 1)``, ``c`` steps a cycle.
+
+    Keras' ``CosineDecayRestarts`` with ``t_mul = m_mul = 1`` (every cycle as long and as high
+    as the first) and ``alpha = 0`` (down to 0) is exactly this formula.
+    """
+    learning_rate = check_float("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)
+    steps_per_cycle = check_int("steps_per_cycle", steps_per_cycle, minimum=1)
+    return keras.optimizers.schedules.CosineDecayRestarts(
+        learning_rate, first_decay_steps=steps_per_cycle, t_mul=1.0, m_mul=1.0, alpha=0.0
+    )
+
+
+class SnapshotCallback(keras.callbacks.Callback):
+    """Copy the model at the end of every cycle of ``epochs_per_cycle`` epochs (a snapshot).
+
+    ``snapshots`` holds in-memory copies (``keras.models.clone_model`` + the current weights);
+    with ``directory`` each is also written as ``snapshot_<k>.keras`` (atomically,
+    :func:`kerasdl.export.save_keras`). A model with NaN/inf weights is never snapshotted:
+    ``TrainingDiverged`` is raised instead. ``cycle_seconds`` is the wall time of each cycle.
+    """
+
+    def __init__(self, epochs_per_cycle: int, directory=None):
+        super().__init__()
+        self.epochs_per_cycle = check_int("epochs_per_cycle", epochs_per_cycle, minimum=1)
+        self.directory = None if directory is None else Path(directory)
+        self.snapshots: list = []
+        self.paths: list = []
+        self.cycle_seconds: list = []
+
+    def on_train_begin(self, logs=None):
+        self.snapshots, self.paths, self.cycle_seconds = [], [], []
+        self._cycle_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.epochs_per_cycle:
+            return
+        from kerasdl.training.callbacks import check_finite_weights
+
+        check_finite_weights(self.model, f"snapshot {len(self.snapshots)}")
+        copy = keras.models.clone_model(self.model)
+        copy.set_weights(self.model.get_weights())
+        self.snapshots.append(copy)
+        if self.directory is not None:
+            from kerasdl.export import save_keras
+
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.paths.append(save_keras(copy, self.directory / f"snapshot_{len(self.snapshots) - 1}.keras"))
+        now = time.perf_counter()
+        self.cycle_seconds.append(now - self._cycle_start)
+        self._cycle_start = now
+
+
+def train_snapshot_ensemble(
+    builder: Callable[[], keras.Model],
+    data,
+    snapshots: int = 5,
+    epochs_per_cycle: int = 2,
+    *,
+    batch_size: int = 64,
+    optimizer="adam",
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    validation_data=None,
+    snapshot_dir=None,
+    jit_compile="auto",
+    strategy=None,
+    verbose: int = 0,
+    log: Callable[[str], None] | None = None,
+) -> EnsembleMembers:
+    """One run of ``snapshots * epochs_per_cycle`` epochs with :func:`snapshot_schedule`
+    (peak ``learning_rate``), a member copied at the end of each cycle (Huang et al. 2017).
+
+    Args:
+        builder: a callable with no arguments returning a new uncompiled ``keras.Model``.
+        data: ``(x_train, y_train)`` or an ``ImageClassificationData``.
+        snapshots: number of cycles and members, at least 2.
+        epochs_per_cycle: epochs from one restart to the next snapshot.
+        learning_rate: ``alpha_0``, the rate at each restart.
+        seed: the run's seed (initialisation and batch order).
+        snapshot_dir: optional folder for ``snapshot_<k>.keras`` files.
+        Others as in :func:`train_ensemble`.
+
+    Returns:
+        :class:`EnsembleMembers` (``kind="snapshot"``).
+    """
+    from kerasdl.data import make_dataset
+    from kerasdl.training import StopOnNonFinite, set_seed
+
+    _check_builder(builder)
+    snapshots = check_int("snapshots", snapshots, minimum=2)
+    epochs_per_cycle = check_int("epochs_per_cycle", epochs_per_cycle, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, Real):
+        raise ValueError(f"learning_rate must be a number (the rate at each restart), got {learning_rate!r}")
+    x, y = _training_arrays(data)
+    steps = -(-len(x) // batch_size)
+
+    start = time.perf_counter()
+    set_seed(seed)
+    model = _build(builder, strategy)
+    _compile(model, strategy, optimizer, snapshot_schedule(learning_rate, epochs_per_cycle * steps), jit_compile)
+    collector = SnapshotCallback(epochs_per_cycle, snapshot_dir)
+    history = model.fit(
+        make_dataset(x, y, batch_size, shuffle=True, seed=seed),
+        validation_data=None if validation_data is None else make_dataset(*validation_data, 256, shuffle=False),
+        epochs=snapshots * epochs_per_cycle,
+        shuffle=False,
+        callbacks=[collector, StopOnNonFinite()],
+        verbose=verbose,
+    )
+    if log is not None:
+        for k, s in enumerate(collector.cycle_seconds):
+            log(f"snapshot {k + 1}/{snapshots}: cycle of {epochs_per_cycle} epochs in {s:.1f} s")
+    return EnsembleMembers(
+        collector.snapshots,
+        "snapshot",
+        [seed] * snapshots,
+        collector.cycle_seconds,
+        [{k: [float(v) for v in vs] for k, vs in history.history.items()}],
+        time.perf_counter() - start,
+    )
+
+
+# =========================================================================== evaluation
+
+
+@dataclass
+class EnsembleEvaluation:
+    """Test accuracies of the members and of their combination.
+
+    ``member_accuracies`` per member; ``mean_member_accuracy``, ``std_member_accuracy``
+    (population std), ``best_member_accuracy``; ``ensemble_accuracy`` of the ensemble model;
+    ``gain_over_mean_member`` = ensemble − mean member.
+    """
+
+    member_accuracies: list
+    mean_member_accuracy: float
+    std_member_accuracy: float
+    best_member_accuracy: float
+    ensemble_accuracy: float
+    gain_over_mean_member: float
+
+
+def evaluate_ensemble(models, ensemble, x, y, *, batch_size: int = 256) -> EnsembleEvaluation:
+    """Top-1 accuracy of every member in ``models`` and of ``ensemble`` on ``(x, y)`` (integer labels)."""
+    y = np.asarray(y).reshape(-1)
+    if len(y) != len(x):
+        raise ValueError(f"x and y must have the same number of examples, got {len(x)} and {len(y)}")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+
+    def accuracy(model):
+        probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+        return float(np.mean(probs.argmax(axis=-1) == y))
+
+    members = [accuracy(m) for m in models]
+    combined = accuracy(ensemble)
+    mean = float(np.mean(members))
+    return EnsembleEvaluation(members, mean, float(np.std(members)), float(np.max(members)), combined, combined - mean)
