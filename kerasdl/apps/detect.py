@@ -1,6 +1,7 @@
-"""Object detection: a YOLO-style detector on digits-on-canvas (or your VOC/COCO data).
+"""Object detection: a YOLO-style or a two-stage detector on digits-on-canvas (or your VOC/COCO data).
 
     python -m apps.detect                                   # synthetic digits on 64x64 canvases
+    python -m apps.detect --model two-stage                 # the Faster R-CNN-style detector
     python -m apps.detect --epochs 40 --sliding-window      # also the sliding-window detector
     python -m apps.detect --data voc --voc-dir VOCdevkit/VOC2007 --image-size 128
     python -m apps.detect --data coco --coco-json ann.json --coco-images images/ --image-size 128
@@ -15,6 +16,12 @@ x_max, y_max``), ``scores``, ``classes`` and ``num_detections`` after per-class 
 and NMS run inside the exported graph, so a client needs only TensorFlow. The export is
 reloaded and compared with the in-memory pipeline. Bad VOC/COCO entries are skipped with a
 warning naming file and entry (``--strict`` rejects them instead).
+
+``--model two-stage`` trains :class:`kerasdl.detection.two_stage.TwoStageDetector` instead
+(region proposal network on anchors of several sizes and ratios chosen from the training
+boxes, ROI Align, a second stage that classifies and refines each proposal; approximate
+joint training with a custom ``train_step``); its export has the same ``serve`` signature.
+``--anchors``, ``--grid-size`` and ``--backbone`` apply to YOLO only.
 """
 
 from __future__ import annotations
@@ -24,10 +31,18 @@ import time
 
 from kerasdl.apps._common import add_runtime_arguments
 
-DESCRIPTION = "train a YOLO-style detector (anchors, NMS) on digits-on-canvas or VOC/COCO, report mAP, export"
+DESCRIPTION = (
+    "train a YOLO-style or two-stage (region proposal) detector on digits-on-canvas or VOC/COCO, report mAP, export"
+)
 
 
 def add_arguments(parser):
+    parser.add_argument(
+        "--model",
+        choices=["yolo", "two-stage"],
+        default="yolo",
+        help="one-stage YOLO grid (default) or the two-stage Faster R-CNN-style detector",
+    )
     parser.add_argument(
         "--data",
         choices=["synthetic", "voc", "coco"],
@@ -127,6 +142,7 @@ def run(args) -> int:
     from kerasdl.detection.export import check_detector_export, export_detector
     from kerasdl.detection.anchors import mean_best_iou
     from kerasdl.detection.training import evaluate_detections, train_yolo
+    from kerasdl.detection.two_stage import check_two_stage_export, detect_two_stage, export_two_stage, train_two_stage
     from kerasdl.detection.visualize import plot_detections
     from kerasdl.plots import plot_history
 
@@ -137,6 +153,9 @@ def run(args) -> int:
         "score_threshold": check_float("--score-threshold", args.score_threshold, minimum=0.0, maximum=1.0),
         "iou_threshold": check_float("--iou-threshold", args.iou_threshold, minimum=0.0, maximum=1.0),
     }
+    two_stage = args.model == "two-stage"
+    if two_stage and (args.grid_size is not None or args.backbone is not None):
+        raise ValueError("--grid-size and --backbone apply to --model yolo only")
     strategy = setup_runtime(args)
     train, test = load_data(args)
     run_dir = new_run_dir(args.runs_dir)
@@ -146,46 +165,71 @@ def run(args) -> int:
     )
 
     start = time.perf_counter()
-    with strategy.scope():  # the detector is built and compiled inside train_yolo
-        model, anchors, history = train_yolo(
-            train,
-            num_anchors=args.anchors,
-            grid_size=args.grid_size,
-            backbone=args.backbone,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            seed=args.seed,
-            jit_compile=args.jit,
-            verbose=args.verbose,
-        )
+    with strategy.scope():  # the detector is built and compiled inside train_yolo / train_two_stage
+        if two_stage:  # --jit is ignored: the proposals' NMS inside train_step has no XLA kernel on CPU
+            model, history = train_two_stage(
+                train,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                learning_rate=args.learning_rate,
+                seed=args.seed,
+                verbose=args.verbose,
+            )
+        else:
+            model, anchors, history = train_yolo(
+                train,
+                num_anchors=args.anchors,
+                grid_size=args.grid_size,
+                backbone=args.backbone,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                learning_rate=args.learning_rate,
+                seed=args.seed,
+                jit_compile=args.jit,
+                verbose=args.verbose,
+            )
     train_seconds = time.perf_counter() - start
-    print(
-        f"anchors (w, h as image fractions): {np.round(anchors.astype(float), 3).tolist()}, "
-        f"mean best IoU with the training boxes {mean_best_iou(train.normalized_sizes(), anchors):.3f}"
-    )
-    detections = detect(model, test.images / 255.0, anchors, **nms)
+    name = "two-stage" if two_stage else "YOLO"
+    if two_stage:
+        print(
+            f"anchors: sizes {list(model.anchor_sizes)} px, ratios (h/w) {list(model.anchor_ratios)} "
+            f"on a {model.backbone.output_shape[1]}x{model.backbone.output_shape[2]} feature map"
+        )
+        detections = detect_two_stage(model, test.images / 255.0, **nms)
+    else:
+        print(
+            f"anchors (w, h as image fractions): {np.round(anchors.astype(float), 3).tolist()}, "
+            f"mean best IoU with the training boxes {mean_best_iou(train.normalized_sizes(), anchors):.3f}"
+        )
+        detections = detect(model, test.images / 255.0, anchors, **nms)
     figures = evaluate_detections(detections, test)
-    print(f"YOLO: mAP@0.5 = {figures['map_50']:.4f}, COCO AP@[0.5:0.95] = {figures['coco_map_50_95']:.4f}")
+    print(f"{name}: mAP@0.5 = {figures['map_50']:.4f}, COCO AP@[0.5:0.95] = {figures['coco_map_50_95']:.4f}")
     summary = {
         "app": "detect",
+        "model": args.model,
         "data": train.source,
         "train_images": len(train),
         "test_images": len(test),
         "image_size": list(train.image_size),
-        "grid": list(model.output_shape[1:3]),
-        "anchors": anchors.tolist(),
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "parameters": model.count_params(),
         "train_seconds": round(train_seconds, 1),
         "final_loss": float(history.history["loss"][-1]),
-        "yolo": figures,
         "nms": nms,
     }
+    if two_stage:
+        summary.update(
+            two_stage=figures,
+            feature_map=list(model.backbone.output_shape[1:3]),
+            anchor_sizes=list(model.anchor_sizes),
+            anchor_ratios=list(model.anchor_ratios),
+        )
+    else:
+        summary.update(yolo=figures, grid=list(model.output_shape[1:3]), anchors=anchors.tolist())
 
-    plot_history(history, run_dir / "training_curves.png", title="YOLO loss")
+    plot_history(history, run_dir / "training_curves.png", title=f"{name} loss")
     shown = slice(0, min(8, len(test)))
     png = plot_detections(
         test.images[shown],
@@ -193,7 +237,7 @@ def run(args) -> int:
         run_dir / "detections.png",
         class_names=test.class_names,
         ground_truths=test.ground_truths()[shown],
-        title=f"YOLO detections (mAP@0.5 {figures['map_50']:.3f}; dashed: ground truth)",
+        title=f"{name} detections (mAP@0.5 {figures['map_50']:.3f}; dashed: ground truth)",
     )
     summary["detections_png"] = str(png)
     print(f"detections drawn to {png}")
@@ -223,8 +267,12 @@ def run(args) -> int:
 
     if not args.no_export:
         export_path = Path(args.export_dir) / run_dir.name  # the run and its export share the id
-        export_detector(model, anchors, export_path, **nms)
-        diff = check_detector_export(export_path, model, anchors, test.images[:8], **nms)
+        if two_stage:
+            export_two_stage(model, export_path, **nms)
+            diff = check_two_stage_export(export_path, model, test.images[:8], **nms)
+        else:
+            export_detector(model, anchors, export_path, **nms)
+            diff = check_detector_export(export_path, model, anchors, test.images[:8], **nms)
         summary.update(export=str(export_path), export_max_abs_diff=diff)
         print(f"SavedModel (uint8 images → boxes, scores, classes) at {export_path}; reloaded, max |diff| = {diff:.2e}")
     write_summary(run_dir, summary)
