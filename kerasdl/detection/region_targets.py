@@ -139,8 +139,10 @@ def assign_anchors(anchors, gt_boxes, gt_labels, *, positive_iou: float = 0.7, n
 
     Args:
         anchors: ``(M, 4)`` anchors, shared by the batch.
-        gt_boxes: ``(N, G, 4)`` ground-truth boxes; ``gt_labels``: ``(N, G)``, -1 for padding.
-        positive_iou / negative_iou: the 0.7 / 0.3 thresholds.
+        gt_boxes: ``(N, G, 4)`` ground-truth boxes.
+        gt_labels: ``(N, G)`` class ids, -1 for padding.
+        positive_iou: IoU from which an anchor is an object (0.7).
+        negative_iou: IoU below which an anchor is background (0.3).
 
     Returns:
         ``(labels (N, M) int32, matched (N, M) int32)``: ``matched`` indexes the ground-truth
@@ -171,6 +173,9 @@ def assign_regions(regions, region_valid, gt_boxes, gt_labels, *, foreground_iou
     Args:
         regions: ``(N, R, 4)`` proposals (with the ground-truth boxes appended, as in training).
         region_valid: ``(N, R)`` bool, False for padded proposals.
+        gt_boxes: ``(N, G, 4)`` ground-truth boxes.
+        gt_labels: ``(N, G)`` class ids, -1 for padding.
+        foreground_iou: IoU from which a region takes its box's class.
 
     Returns:
         ``(labels (N, R) int32, matched (N, R) int32)``.
@@ -195,6 +200,9 @@ def sample_balanced(labels, num_samples: int, positive_fraction: float, *, seed=
 
     Args:
         labels: ``(N, M)`` int labels, ``M >= num_samples``.
+        num_samples: entries drawn per row.
+        positive_fraction: largest share of positives.
+        seed: op seed of the random order.
 
     Returns:
         ``(indices (N, num_samples) int32, valid (N, num_samples) bool)``.

@@ -113,8 +113,14 @@ def propose_regions(
     ``tf.image.non_max_suppression`` at ``iou_threshold``.
 
     Args:
-        objectness_logits: ``(N, M)``; deltas: ``(N, M, 4)``; anchors: ``(M, 4)`` pixels.
+        objectness_logits: ``(N, M)`` RPN logits.
+        deltas: ``(N, M, 4)`` RPN box deltas.
+        anchors: ``(M, 4)`` anchors in pixels.
         image_size: ``(height, width)``.
+        pre_nms: boxes kept by score before NMS.
+        post_nms: most proposals kept per image.
+        iou_threshold: NMS threshold.
+        min_size: smallest proposal side in pixels.
 
     Returns:
         ``(boxes (N, post_nms, 4), valid (N, post_nms) bool, scores (N, post_nms))``;
@@ -170,15 +176,20 @@ class TwoStageDetector(CustomModelCompile, keras.Model):
         num_classes: ``K`` (background not counted).
         anchor_sizes: anchor sides in pixels (square root of the area).
         anchor_ratios: anchor aspect ratios ``height / width``.
-        filters / downsamplings: the Darknet-style backbone's conv units and 2x2 poolings
-            (stride ``2 ** downsamplings``).
+        filters: channels of the Darknet-style backbone's conv units.
+        downsamplings: 2x2 poolings after the first units (stride ``2 ** downsamplings``).
         rpn_channels: channels of the RPN's 3x3 conv.
         head_units: width of the two fully connected layers of the second stage.
         roi_size: ROI Align output bins per side.
-        rpn_batch / rpn_positive_fraction: anchors sampled per image for the RPN loss.
-        roi_batch / roi_positive_fraction: regions sampled per image for the second stage.
-        pre_nms / post_nms: proposals kept before / after the RPN's NMS ``(train, test)``.
+        rpn_batch: anchors sampled per image for the RPN loss.
+        rpn_positive_fraction: largest positive share of those anchors.
+        roi_batch: regions sampled per image for the second-stage loss.
+        roi_positive_fraction: largest foreground share of those regions.
+        pre_nms: proposals kept before the RPN's NMS, ``(train, test)``.
+        post_nms: proposals kept after it, ``(train, test)``; ``post_nms[0] >= roi_batch``.
         proposal_iou: the RPN's NMS threshold.
+        name: the model's name.
+        **kwargs: passed to ``keras.Model``.
     """
 
     default_learning_rate = 1e-3
@@ -259,6 +270,7 @@ class TwoStageDetector(CustomModelCompile, keras.Model):
 
     @property
     def metrics(self):
+        """The loss trackers ``fit`` reports (reset by Keras at each epoch)."""
         return list(self.loss_trackers)
 
     # ------------------------------------------------------------------ the two stages
@@ -286,6 +298,7 @@ class TwoStageDetector(CustomModelCompile, keras.Model):
         return logits, deltas
 
     def call(self, images, training=False):
+        """``(boxes (N, P, 4) pixels, scores (N, P, K))`` per test-time proposal, before per-class NMS."""
         import tensorflow as tf
 
         features = self.backbone(images, training=training)
@@ -371,6 +384,7 @@ class TwoStageDetector(CustomModelCompile, keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
+        """One optimizer step on the summed losses (approximate joint training)."""
         import tensorflow as tf
 
         images, targets = data
@@ -382,6 +396,7 @@ class TwoStageDetector(CustomModelCompile, keras.Model):
         return self._update(parts)
 
     def test_step(self, data):
+        """The losses on a validation batch."""
         images, targets = data
         return self._update(self.compute_losses(images, targets["boxes"], targets["labels"], training=False))
 
