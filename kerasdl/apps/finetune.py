@@ -11,7 +11,10 @@ layers of the base are unfrozen and trained on with a 10x lower learning rate. E
 stopping and a best-model checkpoint guard both phases. The run writes accuracy and
 per-class precision/recall, a confusion-matrix PNG, the training curves, the class names and
 a SavedModel (``serve``: uint8 images; ``serve_bytes``: encoded JPEG/PNG bytes; both return
-probabilities, class id and class name) to ``saved_models/finetune/<run-id>/``.
+probabilities, class id and class name) to ``saved_models/finetune/<run-id>/``. ``--tflite``
+adds ``model.tflite`` (float32) and ``model_int8.tflite`` (int8 post-training quantisation
+calibrated on training images) to that folder and reports their sizes and validation
+accuracies (:mod:`kerasdl.tflite`).
 
 The flow itself is :func:`kerasdl.transfer.image_classifier.fine_tune_image_classifier`;
 this module parses and checks the flags, calls it and prints the validation figures.
@@ -56,6 +59,15 @@ def add_arguments(parser):
         help="folder that receives <run-id>/ (the SavedModel)",
     )
     parser.add_argument("--runs-dir", default="runs/finetune", help="folder for curves, logs and checkpoints")
+    parser.add_argument(
+        "--tflite",
+        action="store_true",
+        help="also write model.tflite (float32) and model_int8.tflite (int8, calibrated on training images) into "
+        "the export folder, and compare them on the validation images",
+    )
+    parser.add_argument(
+        "--calibration-examples", type=int, default=200, help="training images calibrating the int8 model (--tflite)"
+    )
     add_runtime_arguments(parser)
 
 
@@ -77,6 +89,9 @@ def check_arguments(args) -> None:
         label=lambda name: "--" + name.replace("_", "-"),
     )
     check_int("--patience", args.patience, minimum=0)
+    check_int("--calibration-examples", args.calibration_examples, minimum=1)
+    if args.tflite and args.mixed_precision:
+        raise ValueError("--tflite converts a float32 model; drop --mixed-precision")
 
 
 def run(args) -> int:
@@ -116,6 +131,27 @@ def run(args) -> int:
         f"{summary['export_max_abs_diff']:.1e})"
     )
     print(f"run     {result.run_dir} (curves.png, confusion.png, class_names.txt, summary.json)")
+    if args.tflite:
+        from kerasdl.tflite import export_tflite, image_folder_arrays
+
+        # The same stratified split as the fine-tuning: calibrate on training images, compare on validation ones.
+        x_train, x_val, y_val = image_folder_arrays(
+            args.data_dir,
+            image_size=summary["image_size"],
+            validation_fraction=args.validation_fraction,
+            seed=args.seed,
+        )
+        report = export_tflite(
+            result.model,
+            result.export_path,
+            representative_data=x_train,
+            x_held_out=x_val,
+            y_held_out=y_val,
+            calibration_examples=args.calibration_examples,
+            seed=args.seed,
+        )
+        for line in report.lines():
+            print(line)
     return 0
 
 
