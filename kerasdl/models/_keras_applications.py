@@ -85,8 +85,8 @@ def keras_application(builder, keras_name: str):
     application.__signature__ = signature
     application.__doc__ = (
         f"``keras.applications.{keras_name}``, built by kerasdl's :func:`{builder.__name__}`.\n\n"
-        f"The same arguments, order and defaults as ``keras.applications.{keras_name}`` "
-        f"({signature}); ``classes`` is :func:`{builder.__name__}`'s ``num_classes``, and "
+        f"The same arguments, order and defaults as ``keras.applications.{keras_name}``, "
+        f"``{keras_name}{signature}``; ``classes`` is :func:`{builder.__name__}`'s ``num_classes``, and "
         "``name`` renames the model. The network, its layer names and parameter counts are the "
         "same, so ``weights='imagenet'`` loads the same file.\n"
     )

@@ -858,10 +858,18 @@ for _builder in (
         _builder.__doc__ += _ARGS_DOC
 
 EfficientNetB0 = keras_application(efficientnet_b0, "EfficientNetB0")
+"""``keras.applications.EfficientNetB0`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`efficientnet_b0`."""
 EfficientNetB1 = keras_application(efficientnet_b1, "EfficientNetB1")
+"""``keras.applications.EfficientNetB1`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`efficientnet_b1`."""
 EfficientNetB2 = keras_application(efficientnet_b2, "EfficientNetB2")
+"""``keras.applications.EfficientNetB2`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`efficientnet_b2`."""
 EfficientNetB3 = keras_application(efficientnet_b3, "EfficientNetB3")
+"""``keras.applications.EfficientNetB3`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`efficientnet_b3`."""
 EfficientNetB4 = keras_application(efficientnet_b4, "EfficientNetB4")
+"""``keras.applications.EfficientNetB4`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`efficientnet_b4`."""
 EfficientNetB5 = keras_application(efficientnet_b5, "EfficientNetB5")
+"""``keras.applications.EfficientNetB5`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`efficientnet_b5`."""
 EfficientNetB6 = keras_application(efficientnet_b6, "EfficientNetB6")
+"""``keras.applications.EfficientNetB6`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`efficientnet_b6`."""
 EfficientNetB7 = keras_application(efficientnet_b7, "EfficientNetB7")
+"""``keras.applications.EfficientNetB7`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`efficientnet_b7`."""

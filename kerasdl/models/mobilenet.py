@@ -380,4 +380,6 @@ def mobilenet_v2(
 
 
 MobileNet = keras_application(mobilenet, "MobileNet")
+"""``keras.applications.MobileNet`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`mobilenet`."""
 MobileNetV2 = keras_application(mobilenet_v2, "MobileNetV2")
+"""``keras.applications.MobileNetV2`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`mobilenet_v2`."""

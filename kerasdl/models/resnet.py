@@ -483,11 +483,17 @@ for _builder in (resnet18, resnet34, resnet50, resnet101, resnet152, resnet50_v2
 del _builder
 
 ResNet50 = keras_application(resnet50, "ResNet50")
+"""``keras.applications.ResNet50`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`resnet50`."""
 ResNet101 = keras_application(resnet101, "ResNet101")
+"""``keras.applications.ResNet101`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`resnet101`."""
 ResNet152 = keras_application(resnet152, "ResNet152")
+"""``keras.applications.ResNet152`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`resnet152`."""
 ResNet50V2 = keras_application(resnet50_v2, "ResNet50V2")
+"""``keras.applications.ResNet50V2`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`resnet50_v2`."""
 ResNet101V2 = keras_application(resnet101_v2, "ResNet101V2")
+"""``keras.applications.ResNet101V2`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`resnet101_v2`."""
 ResNet152V2 = keras_application(resnet152_v2, "ResNet152V2")
+"""``keras.applications.ResNet152V2`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`resnet152_v2`."""
 
 
 # --------------------------------------------------------------------------- CIFAR ResNets

@@ -181,4 +181,6 @@ for _builder in (vgg16, vgg19):
         _builder.__doc__ += _ARGS_DOC
 
 VGG16 = keras_application(vgg16, "VGG16")
+"""``keras.applications.VGG16`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`vgg16`."""
 VGG19 = keras_application(vgg19, "VGG19")
+"""``keras.applications.VGG19`` (same arguments, order and defaults: ``classes``, ``name``, ``weights="imagenet"``), built by :func:`vgg19`."""
