@@ -1,5 +1,8 @@
 """kerasdl.rl DQN: networks, the TD target (truncation vs termination), validation, resume, export."""
 
+import importlib.util
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -182,3 +185,20 @@ def test_greedy_evaluation_and_export_give_the_same_actions(tmp_path):
     exported = np.asarray(load_saved_model(path)(observations))
     assert exported.dtype == np.int32
     np.testing.assert_array_equal(exported, agent.greedy_actions(observations))
+
+
+def test_the_rl_benchmark_evaluates_the_peers_exactly_as_kerasdl_does():
+    # benchmarks/rl.py runs SB3 and SBX in their own venvs (no kerasdl there) with EVAL_SOURCE,
+    # which must stay kerasdl's evaluate_policy: same seeds, same vectorisation, same returns.
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "rl.py"
+    spec = importlib.util.spec_from_file_location("rl_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    namespace = {}
+    exec(module.EVAL_SOURCE, namespace)
+    agent = DQN("CartPole-v1", DQNConfig(hidden_units=(16,), seed=2))
+    for parallel in (5, 2):
+        ours = evaluate_policy("CartPole-v1", agent.greedy_actions, episodes=5, seed=7, max_parallel=parallel)
+        theirs = namespace["evaluate"]("CartPole-v1", agent.greedy_actions, 5, 7, max_parallel=parallel)
+        np.testing.assert_array_equal(ours, theirs)
+    assert len(set(ours.tolist())) > 1  # seeds differ between copies
