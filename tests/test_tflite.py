@@ -116,3 +116,19 @@ def test_export_command_with_tflite(tmp_path, capsys, no_data_dir):
     assert cli.main(["export", str(path), str(tmp_path / "other"), "--tflite"]) == 2
     assert "--tflite needs --tflite-data" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--tflite", "--mixed-precision"], "--tflite converts a float32 model; drop --mixed-precision"),
+        (["--tflite", "--calibration-examples", "0"], "--calibration-examples must be >= 1"),
+    ],
+)
+def test_finetune_app_refuses_bad_tflite_flags_before_any_work(tmp_path, capsys, flags, message):
+    from kerasdl.apps import finetune
+
+    runs = tmp_path / "runs"
+    assert finetune.main([str(tmp_path), "--runs-dir", str(runs), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not runs.exists()
