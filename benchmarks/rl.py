@@ -365,7 +365,7 @@ def summarize_runs(runs: list, libs: list) -> dict:
 
 def part_dqn(args, write=None) -> dict:
     """Every requested environment × seed × library, in rotated order; one JSON entry per environment,
-    passed to ``write({env_id: entry})`` as soon as the environment is done."""
+    passed to ``write({env_id: entry})`` after every run (so a run cut short keeps what finished)."""
     import gymnasium as gym
 
     envs = args.envs.split(",")
@@ -380,23 +380,17 @@ def part_dqn(args, write=None) -> dict:
     out = {}
     for env_id in envs:
         load_before = load_average()
-        runs = []
-        for k, seed in enumerate(seeds):
-            order = libs[k % len(libs) :] + libs[: k % len(libs)]
-            for lib in order:
-                print(f"-- {env_id} seed {seed} {lib}", flush=True)
-                run = run_once(lib, env_id, seed, args)
-                keys = ("steps", "steps_per_wall_second", "steps_per_cpu_second", "solved_at_step", "final_eval")
-                print(json.dumps({key: run.get(key) for key in ("lib", "seed", *keys, "error", "skipped")}), flush=True)
-                runs.append(run)
         timesteps = args.timesteps or ZOO[env_id]["n_timesteps"]
-        out[env_id] = {
+        runs = []
+        out[env_id] = entry = {
             "zoo_hyperparameters": ZOO[env_id],
             "timesteps": timesteps,
             "exploration_fraction_used": min(
                 1.0, ZOO[env_id]["exploration_fraction"] * ZOO[env_id]["n_timesteps"] / timesteps
             ),
             "target_return": float(gym.spec(env_id).reward_threshold),
+            "seeds_requested": seeds,
+            "libraries_requested": libs,
             "protocol": {
                 "eval_every": args.eval_every,
                 "eval_episodes": args.eval_episodes,
@@ -408,13 +402,22 @@ def part_dqn(args, write=None) -> dict:
                 "threads_per_library": args.threads,
             },
             "load_average_before": load_before,
-            "load_average_after": load_average(),
-            "summary": summarize_runs(runs, libs),
             "runs": runs,
         }
-        print(json.dumps(out[env_id]["summary"], indent=1), flush=True)
-        if write is not None:
-            write({env_id: out[env_id]})
+        for k, seed in enumerate(seeds):
+            order = libs[k % len(libs) :] + libs[: k % len(libs)]
+            for lib in order:
+                print(f"-- {env_id} seed {seed} {lib}", flush=True)
+                run = run_once(lib, env_id, seed, args)
+                keys = ("steps", "steps_per_wall_second", "steps_per_cpu_second", "solved_at_step", "final_eval")
+                print(json.dumps({key: run.get(key) for key in ("lib", "seed", *keys, "error", "skipped")}), flush=True)
+                runs.append(run)
+                entry["load_average_after"] = load_average()
+                entry["summary"] = summarize_runs(runs, libs)
+                entry["complete"] = len(runs) == len(seeds) * len(libs)
+                if write is not None:
+                    write({env_id: entry})
+        print(json.dumps(entry["summary"], indent=1), flush=True)
     return out
 
 
