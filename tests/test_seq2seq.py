@@ -97,7 +97,7 @@ def test_source_padding_is_masked_and_step_decoder_matches_teacher_forcing(atten
 
     # Carrying the state one token at a time gives the teacher-forced logits, and the attention
     # weights are a distribution over the real source positions only.
-    memory, *states = models.encoder(tf.constant(padded))
+    memory, *states = (tf.identity(t) for t in models.encoder(tf.constant(padded)))  # drop the eager Keras mask
     mask = tf.constant(padded != 0)
     for t in range(decoder_in.shape[1]):
         logits, *states, weights = models.decoder([tf.constant(decoder_in[:, t : t + 1]), memory, mask, *states])
@@ -140,21 +140,28 @@ def run_greedy():
     )
 
 
-def run_beam(k, alpha=0.0):
-    fn = tf.function(
-        lambda: beam_search(
-            markov_step,
-            tf.zeros([1], tf.int32),
-            batch_size=1,
-            source_length=1,
-            start_id=START,
-            end_id=END,
-            max_length=6,
-            beam_width=k,
-            alpha=alpha,
-        )
+@tf.function
+def _beam(k, alpha):
+    return beam_search(
+        markov_step,
+        tf.zeros([1], tf.int32),
+        batch_size=1,
+        source_length=1,
+        start_id=START,
+        end_id=END,
+        max_length=6,
+        beam_width=k,
+        alpha=alpha,
     )
-    return fn()
+
+
+_BEAMS = {}
+
+
+def run_beam(k, alpha=0.0):
+    if (k, alpha) not in _BEAMS:  # each (k, alpha) traced once
+        _BEAMS[k, alpha] = _beam(k, alpha)
+    return _BEAMS[k, alpha]
 
 
 def test_greedy_loses_where_beam_search_finds_the_better_sequence():
@@ -310,13 +317,31 @@ def test_metrics():
 # ---------------------------------------------------------------------------- training
 
 
+@pytest.mark.learned
 def test_teacher_forced_loss_falls():
+    # Measured (seed offsets 0-2, oneDNN on and off): 2.64 -> 2.05-2.07 nats per token, a fall of 0.57-0.59; 0.4 required.
     from kerasdl.seq2seq.training import build_translator, masked_loss, train_translator
 
     keras.utils.set_random_seed(0)
-    train, _ = addition_pairs(256, 1, digits=2, seed=0)
+    train, _ = addition_pairs(192, 1, digits=2, seed=0)
     translator = build_translator(train, attention="bahdanau", units=16, embedding_dim=8)
     before = masked_loss(translator, train)
-    train_translator(translator, train, epochs=3, batch_size=32, learning_rate=1e-2)
+    train_translator(translator, train, epochs=2, batch_size=32, learning_rate=1e-2)
     after = masked_loss(translator, train)
-    assert after < before - 0.3, (before, after)
+    print(f"loss {before:.3f} -> {after:.3f}")
+    assert after < before - 0.4, (before, after)
+
+
+def test_task_pairs_for_the_app(tmp_path):
+    from kerasdl.seq2seq.flow import load_task_pairs
+
+    train, test, tokenize = load_task_pairs("addition", train_size=50, test_size=10)
+    assert len(train) == 50 and len(test) == 10 and tokenize == "char"
+    path = tmp_path / "p.tsv"
+    path.write_text("".join(f"s{i}\tt{i}\n" for i in range(20)))
+    train, test, tokenize = load_task_pairs("tsv", tsv=path, test_fraction=0.2)
+    assert len(train) == 16 and len(test) == 4 and tokenize == "13a"
+    with pytest.raises(ValueError, match="tsv"):
+        load_task_pairs("tsv")
+    with pytest.raises(ValueError, match="task"):
+        load_task_pairs("poems")

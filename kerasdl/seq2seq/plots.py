@@ -28,6 +28,8 @@ def plot_attention(examples, path, *, title: str | None = None) -> Path:
     fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 3.6 * rows), squeeze=False)
     for ax, (source, output, weights) in zip(axes.ravel(), examples):
         weights = np.asarray(weights, dtype="float32")
+        if weights.size == 0:  # an empty output: one blank row, so the source axis still shows
+            weights = np.zeros((1, max(len(source), 1)), "float32")
         ax.imshow(weights, cmap="Greys", vmin=0.0, vmax=max(float(weights.max(initial=0.0)), 1e-6), aspect="auto")
         ax.set_xticks(range(len(source)))
         ax.set_xticklabels(list(source), fontsize=8)
