@@ -241,7 +241,7 @@ class TFLiteReport:
             f"{self.max_abs_diff_int8:.4g} (float vs Keras {self.max_abs_diff_float_vs_keras:.2g})",
         ]
         if self.accuracy_drop_points is not None:
-            lines[2] += f" (int8 - float: {-self.accuracy_drop_points:+.2f} points)"
+            lines[2] += f" (int8 - float: {0.0 - self.accuracy_drop_points:+.2f} points)"
         return lines
 
 
