@@ -6,6 +6,7 @@ argument); benchmarks and notebooks call it too.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,23 @@ def load_task_pairs(task: str, *, tsv=None, train_size=None, test_size=None, tes
     return train, test, "char"
 
 
+def _restoring_dtype_policy(fn):
+    """Run ``fn`` and put back the global Keras dtype policy that ``mixed_precision=True`` changes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import keras
+
+        previous = keras.config.dtype_policy()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            keras.config.set_dtype_policy(previous)
+
+    return wrapper
+
+
+@_restoring_dtype_policy
 def train_and_evaluate_translator(
     *,
     task: str = "dates",
