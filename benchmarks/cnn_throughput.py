@@ -68,6 +68,11 @@ def _load_builder(family):
         return None
 
 
+def _cpu_ratio(timing):
+    cpu = timing["ratios"]["keras"]["cpu"]
+    return None if cpu is None else {"median": cpu["median"], "iqr": [cpu["q1"], cpu["q3"]]}
+
+
 def _compile(model, jit_compile):
     from kerasdl.training import compile_model
 
@@ -129,6 +134,9 @@ def measure_family(family, builder, args, x, y):
         "inference_ratio_iqr": [infer["ratios"]["keras"]["wall"]["q1"], infer["ratios"]["keras"]["wall"]["q3"]],
         "train_ratio": train["ratios"]["keras"]["wall"]["median"],
         "train_ratio_iqr": [train["ratios"]["keras"]["wall"]["q1"], train["ratios"]["keras"]["wall"]["q3"]],
+        # the same ratios in process CPU seconds (steadier than wall time on shared, loaded cores)
+        "inference_ratio_cpu": _cpu_ratio(infer),
+        "train_ratio_cpu": _cpu_ratio(train),
         "inference_timing": infer,
         "train_timing": train,
     }

@@ -264,6 +264,11 @@ def custom_vs_plain(rounds=MIN_ROUNDS, warmup=3, calls_per_round=5, batch=64):
     )
     print(describe(timing, "custom train_step vs Keras' train_step (train_on_batch, same CNN, batch 64)"))
     ratio = timing["ratios"]["custom_train_step"]["wall"]
+    cpu = timing["ratios"]["custom_train_step"]["cpu"] or {
+        "median": float("nan"),
+        "q1": float("nan"),
+        "q3": float("nan"),
+    }
     return {
         "call": "train_on_batch on both sides",
         "keras_train_step_per_s": round(timing["sides"]["keras_train_step"]["per_second"], 1),
@@ -271,6 +276,9 @@ def custom_vs_plain(rounds=MIN_ROUNDS, warmup=3, calls_per_round=5, batch=64):
         # custom seconds / Keras seconds per round, minus 1: > 0 means the custom step is slower
         "overhead_median": round(ratio["median"] - 1.0, 4),
         "overhead_iqr": [round(ratio["q1"] - 1.0, 4), round(ratio["q3"] - 1.0, 4)],
+        # the same in process CPU seconds: steadier than wall time on shared, loaded cores
+        "overhead_cpu_median": round(cpu["median"] - 1.0, 4),
+        "overhead_cpu_iqr": [round(cpu["q1"] - 1.0, 4), round(cpu["q3"] - 1.0, 4)],
         "timing": timing,
     }
 
