@@ -63,6 +63,9 @@ __all__ = [
     "train_snapshot_ensemble",
     "EnsembleEvaluation",
     "evaluate_ensemble",
+    "KINDS",
+    "EnsembleRun",
+    "fit_and_evaluate_ensemble",
 ]
 
 METHODS = ("mean", "geometric", "vote")
@@ -286,7 +289,7 @@ def _training_arrays(data, name: str = "data"):
 
 
 def _check_builder(builder):
-    if not callable(builder):
+    if isinstance(builder, keras.layers.Layer) or not callable(builder):
         raise TypeError(f"builder must be a callable returning a new keras.Model, got {builder!r}")
 
 
@@ -558,3 +561,90 @@ def evaluate_ensemble(models, ensemble, x, y, *, batch_size: int = 256) -> Ensem
     combined = accuracy(ensemble)
     mean = float(np.mean(members))
     return EnsembleEvaluation(members, mean, float(np.std(members)), float(np.max(members)), combined, combined - mean)
+
+
+# =========================================================================== the whole flow
+
+
+KINDS = ("independent", "snapshot")
+
+
+@dataclass
+class EnsembleRun:
+    """What :func:`fit_and_evaluate_ensemble` returns: the members, the combined model and
+    the test figures."""
+
+    members: EnsembleMembers
+    ensemble: keras.Model
+    evaluation: EnsembleEvaluation
+    method: str
+
+
+def fit_and_evaluate_ensemble(
+    builder: Callable[[], keras.Model],
+    data,
+    *,
+    kind: str = "independent",
+    members: int = 5,
+    epochs: int = 5,
+    batch_size: int = 64,
+    optimizer="adam",
+    learning_rate: float = 1e-3,
+    validation_fraction: float | None = 0.1,
+    seed: int = 0,
+    method: str = "mean",
+    jit_compile="auto",
+    strategy=None,
+    verbose: int = 0,
+    log: Callable[[str], None] | None = None,
+) -> EnsembleRun:
+    """Train an ensemble on ``data``'s training split, combine it and score it on its test split.
+
+    ``kind="independent"``: ``members`` runs of ``epochs`` epochs, seeds ``seed .. seed+members-1``
+    (:func:`train_ensemble`). ``kind="snapshot"``: one run of ``epochs`` epochs cut into
+    ``members`` cycles of ``epochs / members`` epochs (:func:`train_snapshot_ensemble`;
+    ``epochs`` must be a multiple of ``members``), peak rate ``learning_rate``.
+    ``validation_fraction`` of the training split is held out and reported in the histories
+    (``None``: none). ``data`` is an ``ImageClassificationData`` (``x_train``, ``y_train``,
+    ``x_test``, ``y_test``).
+
+    Raises:
+        ValueError: an unknown ``kind``/``method``, fewer than 2 members, ``epochs`` not a
+            multiple of ``members`` for snapshots.
+    """
+    check_choice("kind", kind, KINDS)
+    check_choice("method", method, METHODS)
+    members = check_int("members", members, minimum=2)
+    epochs = check_int("epochs", epochs, minimum=1)
+    if kind == "snapshot" and epochs % members:
+        raise ValueError(
+            f"epochs ({epochs}) must be a multiple of the number of snapshots ({members}): every cycle "
+            "has the same whole number of epochs"
+        )
+    for attribute in ("x_train", "y_train", "x_test", "y_test"):
+        if not hasattr(data, attribute):
+            raise TypeError(
+                f"data must have x_train, y_train, x_test and y_test (ImageClassificationData), got {data!r}"
+            )
+    x, y, validation = data.x_train, data.y_train, None
+    if validation_fraction is not None:
+        from kerasdl.data import train_val_split
+
+        (x, y), validation = train_val_split(x, y, validation_fraction=validation_fraction, seed=seed)
+    common = dict(
+        batch_size=batch_size,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        validation_data=validation,
+        jit_compile=jit_compile,
+        strategy=strategy,
+        verbose=verbose,
+        log=log,
+    )
+    if kind == "independent":
+        trained = train_ensemble(builder, (x, y), members, [seed + i for i in range(members)], epochs=epochs, **common)
+    else:
+        trained = train_snapshot_ensemble(builder, (x, y), members, epochs // members, seed=seed, **common)
+    ensemble = trained.ensemble(method)
+    evaluation = evaluate_ensemble(trained.models, ensemble, data.x_test, data.y_test)
+    return EnsembleRun(trained, ensemble, evaluation, method)

@@ -9,6 +9,11 @@ plot the training curves → export a SavedModel that takes uint8 images → rel
 check that its predictions equal the in-memory model's. A NaN/inf loss ends the run with
 :class:`~kerasdl.training.callbacks.TrainingDiverged` (``kerasdl`` exit status 1): nothing
 diverged is evaluated or exported, and ``best.keras`` exists only if a finite epoch was saved.
+
+``--ensemble N`` trains N members from seeds SEED..SEED+N-1 and ``--snapshot-ensemble N`` takes
+N snapshots of one cyclic-cosine run (:mod:`kerasdl.ensembles`, which does the work); either
+reports every member's test accuracy and the ensemble's, and exports the combination
+(``--ensemble-method mean|geometric|vote``) as one SavedModel that takes uint8 images.
 """
 
 from __future__ import annotations
@@ -71,7 +76,68 @@ def add_arguments(parser, *, default_epochs=5, default_export="saved_models/trai
         "--export", dest="export_dir", default=default_export, help="folder that receives <run-id>/ (the SavedModel)"
     )
     parser.add_argument("--runs-dir", default="runs/train", help="folder for curves, logs and checkpoints")
+    if builder_positional:  # `kerasdl train` only (the demo trains one model)
+        group = parser.add_mutually_exclusive_group()
+        group.add_argument(
+            "--ensemble",
+            type=int,
+            default=None,
+            metavar="N",
+            help="train N independent members (seeds SEED..SEED+N-1, --epochs each) and export their combination",
+        )
+        group.add_argument(
+            "--snapshot-ensemble",
+            type=int,
+            default=None,
+            metavar="N",
+            help="one run of --epochs epochs, cyclic cosine rate restarted N times, a member per cycle "
+            "(Huang et al. 2017; --epochs a multiple of N; --learning-rate is the peak)",
+        )
+        parser.add_argument(
+            "--ensemble-method",
+            choices=["mean", "geometric", "vote"],
+            default="mean",
+            help="how the members' probabilities are combined (vote: majority, ties to the higher mean probability)",
+        )
     add_runtime_arguments(parser)
+
+
+def model_factory(builder: str, data, builder_options: dict, *, image_size=None, mixed_precision=False):
+    """A callable with no arguments that builds a new ``builder`` model for ``data``
+    (``ImageClassificationData``): resized inside the model with ``image_size``, float32
+    output under mixed precision; a builder that does not fit the data raises ``UsageError``."""
+    import keras
+
+    from kerasdl.cli import UsageError
+    from kerasdl.models import BUILDERS
+
+    dataset = data.name
+    model_input_shape = data.input_shape if image_size is None else (image_size, image_size, data.input_shape[-1])
+
+    def build():
+        try:
+            model = BUILDERS[builder](input_shape=model_input_shape, num_classes=data.num_classes, **builder_options)
+        except (TypeError, ValueError) as error:
+            hint = "" if image_size else " (--image-size resizes the images inside the model)"
+            raise UsageError(f"builder {builder!r} does not fit data set {dataset!r}: {error}{hint}") from error
+        if image_size is not None:  # resizing is part of the model, so the export resizes too
+            inputs = keras.Input(data.input_shape, name="image")
+            resized = keras.layers.Resizing(image_size, image_size, name="resize")(inputs)
+            model = keras.Model(inputs, model(resized), name=f"{model.name}_{image_size}px")
+        if mixed_precision:  # softmax/loss in float32 for numerical stability
+            model = keras.Model(
+                model.inputs,
+                keras.layers.Activation("linear", dtype="float32", name="float32_output")(model.outputs[0]),
+                name=model.name,
+            )
+        if model.output_shape[-1] != data.num_classes:
+            raise UsageError(
+                f"builder {builder!r} gives {model.output_shape[-1]} outputs, "
+                f"data set {dataset!r} has {data.num_classes} classes"
+            )
+        return model
+
+    return build
 
 
 def train_and_export(
@@ -101,7 +167,7 @@ def train_and_export(
     import numpy as np
 
     from kerasdl._validation import check_int
-    from kerasdl.cli import UsageError, check_builder_options, record_run
+    from kerasdl.cli import check_builder_options, record_run
     from kerasdl.data import load_image_classification, make_dataset, train_val_split
     from kerasdl.export import (
         EXPORT_TOLERANCE,
@@ -111,7 +177,6 @@ def train_and_export(
         load_saved_model,
         with_preprocessing,
     )
-    from kerasdl.models import BUILDERS
     from kerasdl.plots import plot_history
     from kerasdl.training import compile_model, make_callbacks, set_mixed_precision, set_seed, strategy
     from kerasdl.training.callbacks import BestCheckpoint, check_finite_weights
@@ -133,28 +198,9 @@ def train_and_export(
         f"Data set: {data.name} ({data.source}): {len(data.x_train)} train / {len(data.x_test)} test "
         f"images of shape {data.input_shape}, {data.num_classes} classes"
     )
-    model_input_shape = data.input_shape if image_size is None else (image_size, image_size, data.input_shape[-1])
+    build = model_factory(builder, data, builder_options, image_size=image_size, mixed_precision=mixed_precision)
     with distribution.scope():
-        try:
-            model = BUILDERS[builder](input_shape=model_input_shape, num_classes=data.num_classes, **builder_options)
-        except (TypeError, ValueError) as error:
-            hint = "" if image_size else " (--image-size resizes the images inside the model)"
-            raise UsageError(f"builder {builder!r} does not fit data set {dataset!r}: {error}{hint}") from error
-        if image_size is not None:  # resizing is part of the model, so the export resizes too
-            inputs = keras.Input(data.input_shape, name="image")
-            resized = keras.layers.Resizing(image_size, image_size, name="resize")(inputs)
-            model = keras.Model(inputs, model(resized), name=f"{model.name}_{image_size}px")
-        if mixed_precision:  # softmax/loss in float32 for numerical stability
-            model = keras.Model(
-                model.inputs,
-                keras.layers.Activation("linear", dtype="float32", name="float32_output")(model.outputs[0]),
-                name=model.name,
-            )
-        if model.output_shape[-1] != data.num_classes:
-            raise UsageError(
-                f"builder {builder!r} gives {model.output_shape[-1]} outputs, "
-                f"data set {dataset!r} has {data.num_classes} classes"
-            )
+        model = build()
         compile_model(model, optimizer, learning_rate, jit_compile=jit_compile)
 
     (x_train, y_train), (x_val, y_val) = train_val_split(
@@ -218,7 +264,176 @@ def print_summary(result: TrainResult, log=print) -> None:
     log(f"  time            {result.seconds:.0f} s")
 
 
+def train_ensemble_and_export(
+    builder: str,
+    dataset: str,
+    *,
+    kind: str = "independent",
+    members: int = 5,
+    method: str = "mean",
+    epochs: int = 5,
+    batch_size: int = 64,
+    optimizer: str = "adam",
+    learning_rate: float = 1e-3,
+    validation_fraction: float = 0.1,
+    export_dir="saved_models/train",
+    runs_dir="runs/train",
+    seed: int = 0,
+    jit_compile="auto",
+    builder_options: dict | None = None,
+    image_size: int | None = None,
+    strategy_name: str = "auto",
+    mixed_precision: bool = False,
+    verbose: int = 0,
+    log=print,
+) -> dict:
+    """``--ensemble N`` / ``--snapshot-ensemble N``: train the members with
+    :func:`kerasdl.ensembles.fit_and_evaluate_ensemble`, export their combination as one
+    SavedModel that takes uint8 images, reload it and compare. Returns the summary dict
+    (also written to ``summary.json``)."""
+    import time
+
+    import keras
+    import numpy as np
+
+    from kerasdl._validation import check_int
+    from kerasdl.cli import check_builder_options, record_run
+    from kerasdl.data import load_image_classification
+    from kerasdl.ensembles import fit_and_evaluate_ensemble
+    from kerasdl.export import (
+        EXPORT_TOLERANCE,
+        check_export_agrees,
+        create_run_dir,
+        export_saved_model,
+        load_saved_model,
+        with_preprocessing,
+    )
+    from kerasdl.training import set_mixed_precision, set_seed, strategy
+
+    builder_options = dict(builder_options or {})
+    check_builder_options(builder, builder_options)
+    members = check_int("members", members, minimum=2)
+    epochs = check_int("epochs", epochs, minimum=1)
+    if kind == "snapshot" and epochs % members:
+        raise ValueError(f"--epochs ({epochs}) must be a multiple of --snapshot-ensemble ({members})")
+    start = time.perf_counter()
+    set_seed(seed)
+    distribution = strategy(strategy_name)
+    if mixed_precision:
+        log(f"Mixed precision: {set_mixed_precision(True)} (outputs kept float32)")
+    data = load_image_classification(dataset)
+    log(f"Data set: {data.name} ({data.source}): {len(data.x_train)} train / {len(data.x_test)} test images")
+    build = model_factory(builder, data, builder_options, image_size=image_size, mixed_precision=mixed_precision)
+    run_dir = create_run_dir(runs_dir)
+    record_run(run_dir)
+    ensemble_run = fit_and_evaluate_ensemble(
+        build,
+        data,
+        kind=kind,
+        members=members,
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        validation_fraction=validation_fraction,
+        seed=seed,
+        method=method,
+        jit_compile=jit_compile,
+        strategy=distribution,
+        verbose=verbose,
+        log=log,
+    )
+    ensemble, evaluation, trained = ensemble_run.ensemble, ensemble_run.evaluation, ensemble_run.members
+
+    serving = with_preprocessing(ensemble, keras.layers.Rescaling(1 / 255, name="scale_uint8"))
+    export_path = export_saved_model(serving, Path(export_dir) / run_dir.name)
+    raw_test = np.round(data.x_test[:512] * 255).astype("uint8")
+    max_diff = check_export_agrees(
+        load_saved_model(export_path)(raw_test),
+        ensemble.predict(raw_test.astype("float32") / 255, verbose=0),
+        tolerance=MIXED_PRECISION_EXPORT_TOLERANCE if mixed_precision else EXPORT_TOLERANCE,
+    )
+    summary = {
+        "builder": builder,
+        "dataset": data.name,
+        "data_source": data.source,
+        "test_accuracy": evaluation.ensemble_accuracy,
+        "parameters": ensemble.count_params(),
+        "export_path": str(export_path),
+        "run_dir": str(run_dir),
+        "export_max_abs_diff": max_diff,
+        "seconds": round(time.perf_counter() - start, 1),
+        "ensemble": {
+            "kind": kind,
+            "members": members,
+            "method": method,
+            "seeds": trained.seeds,
+            "epochs": epochs,
+            "member_test_accuracies": evaluation.member_accuracies,
+            "mean_member_test_accuracy": evaluation.mean_member_accuracy,
+            "std_member_test_accuracy": evaluation.std_member_accuracy,
+            "best_member_test_accuracy": evaluation.best_member_accuracy,
+            "gain_over_mean_member": evaluation.gain_over_mean_member,
+            "member_training_seconds": [round(x, 1) for x in trained.seconds],
+            "training_seconds": round(trained.total_seconds, 1),
+        },
+    }
+    write_summary(run_dir, summary)
+    return summary
+
+
+def print_ensemble_summary(summary: dict, log=print) -> None:
+    ensemble = summary["ensemble"]
+    log("\nSummary")
+    log(f"  data set        {summary['dataset']} ({summary['data_source']})")
+    what = "independent seeds" if ensemble["kind"] == "independent" else "snapshots of one cyclic-cosine run"
+    log(
+        f"  ensemble        {ensemble['members']} x {summary['builder']} ({what}), {ensemble['method']} of probabilities"
+    )
+    for i, (accuracy, seconds) in enumerate(
+        zip(ensemble["member_test_accuracies"], ensemble["member_training_seconds"])
+    ):
+        log(f"  member {i + 1:<8} test accuracy {accuracy:.4f} ({seconds:.0f} s)")
+    log(
+        f"  members         mean {ensemble['mean_member_test_accuracy']:.4f} "
+        f"± {ensemble['std_member_test_accuracy']:.4f}, best {ensemble['best_member_test_accuracy']:.4f}"
+    )
+    log(
+        f"  ensemble        test accuracy {summary['test_accuracy']:.4f} "
+        f"({ensemble['gain_over_mean_member']:+.4f} over the mean member)"
+    )
+    log(
+        f"  export          {summary['export_path']} (one SavedModel, takes uint8 images; reload max |diff| "
+        f"{summary['export_max_abs_diff']:.1e})"
+    )
+    log(f"  time            {summary['seconds']:.0f} s (training {ensemble['training_seconds']:.0f} s)")
+
+
 def run(args) -> int:
+    independent, snapshot = getattr(args, "ensemble", None), getattr(args, "snapshot_ensemble", None)
+    if independent is not None or snapshot is not None:
+        summary = train_ensemble_and_export(
+            args.builder,
+            args.dataset,
+            kind="independent" if independent is not None else "snapshot",
+            members=independent if independent is not None else snapshot,
+            method=args.ensemble_method,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            optimizer=args.optimizer,
+            learning_rate=args.learning_rate,
+            validation_fraction=args.validation_fraction,
+            export_dir=args.export_dir,
+            runs_dir=args.runs_dir,
+            seed=args.seed,
+            jit_compile=jit_flag(args.jit_compile),
+            builder_options=args.builder_options,
+            image_size=args.image_size,
+            strategy_name=args.strategy,
+            mixed_precision=args.mixed_precision,
+        )
+        print_ensemble_summary(summary)
+        return 0
     result = train_and_export(
         args.builder,
         args.dataset,
