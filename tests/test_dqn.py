@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kerasdl.rl.common import TrainingDivergedError, evaluate_policy, linear_schedule
-from kerasdl.rl.dqn import DQN, DQNConfig
+from kerasdl.rl.dqn import DQN, DQNConfig, NumpyGreedyPolicy
 from kerasdl.rl.networks import mlp_q_network, nature_dqn
 
 
@@ -202,3 +202,29 @@ def test_the_rl_benchmark_evaluates_the_peers_exactly_as_kerasdl_does():
         theirs = namespace["evaluate"]("CartPole-v1", agent.greedy_actions, 5, 7, max_parallel=parallel)
         np.testing.assert_array_equal(ours, theirs)
     assert len(set(ours.tolist())) > 1  # seeds differ between copies
+
+
+def test_numpy_greedy_policy_matches_the_network_and_follows_refresh():
+    import keras
+
+    model = mlp_q_network((6,), 3, hidden_units=(32, 16))
+    policy = NumpyGreedyPolicy(model)
+    observations = np.random.default_rng(0).normal(0, 1, (64, 6)).astype(np.float32)
+    expected = model(observations).numpy()
+    np.testing.assert_allclose([policy.q_values(o) for o in observations], expected, rtol=1e-5, atol=1e-5)
+    margin = np.sort(expected, axis=1)[:, -1] - np.sort(expected, axis=1)[:, -2]
+    clear = margin > 1e-4  # argmax agrees wherever the two best Q-values are not a float32 tie
+    assert clear.sum() > 50
+    np.testing.assert_array_equal([policy(o) for o in observations[clear]], expected.argmax(1)[clear])
+    # a copy: a change to the network shows only after refresh()
+    model.layers[-1].bias.assign([0.0, 0.0, 100.0])
+    assert {policy(o) for o in observations} != {2}
+    policy.refresh()
+    assert {policy(o) for o in observations} == {2}
+    assert not NumpyGreedyPolicy.supports(nature_dqn((84, 84, 4), 4))
+    assert not NumpyGreedyPolicy.supports(mlp_q_network((6,), 3, hidden_units=(8,), activation="tanh"))
+    inputs = keras.Input((4,))
+    branched = keras.Model(inputs, keras.layers.Add()([keras.layers.Dense(2)(inputs), keras.layers.Dense(2)(inputs)]))
+    assert not NumpyGreedyPolicy.supports(branched)
+    with pytest.raises(ValueError, match="not a float32 stack"):
+        NumpyGreedyPolicy(branched)
