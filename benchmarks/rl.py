@@ -555,6 +555,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     command = "python benchmarks/rl.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "kerasdl"], capture_output=True, text=True)
+    command += f"  # at commit {commit.stdout.strip() or 'unknown'}" + (" (kerasdl/ modified)" if dirty.stdout else "")
 
     for name in args.parts.split(","):
         if name not in PARTS:
