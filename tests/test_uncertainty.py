@@ -217,9 +217,11 @@ def _cubic_regressor(contrast_weight: float):
 
 @pytest.mark.learned
 def test_evidential_epistemic_variance_grows_outside_the_training_range_on_the_cubic():
-    # The paper's loss alone leaves the out-of-range epistemic variance to the network's
-    # extrapolation (benchmarks/evidential.py); noise-contrastive evidence makes it rise on both sides.
+    # With the paper's loss alone (contrast_weight=0) this setup gave side ratios left 0.76, 0.25,
+    # 0.68 and right 0.49, 1.48, 1.31 (seeds 0-2): lower outside on 4 of 6 sides. With
+    # noise-contrastive evidence: 745x-3151x over seeds 0-2 with oneDNN on and off (smallest
+    # 744.6), so 20x leaves a margin of 37x; aleatoric 7.1-10.1, RMSE 1.21-2.24.
     side_ratios, aleatoric, rmse = _cubic_regressor(contrast_weight=1.0)
     assert side_ratios.min() > 20.0, side_ratios
-    assert 4.0 < aleatoric < 16.0  # the noise variance is 9 (measured 7.5-8.7)
-    assert rmse < 2.5  # measured 0.7-1.1
+    assert 4.0 < aleatoric < 16.0  # the noise variance is 9
+    assert rmse < 4.0  # the noise std is 3
