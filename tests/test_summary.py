@@ -164,3 +164,19 @@ def test_command_refuses_builder_flags_on_a_file(tmp_path, capsys):
     path = save_keras(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), tmp_path / "m.keras")
     assert cli.main(["summary", str(path), "--depth", "3"]) == 2
     assert "apply to a builder, not to a .keras file" in capsys.readouterr().err
+
+
+def test_receptive_field_continues_through_squeeze_and_excitation_gates():
+    """EfficientNet-B0: the gates are channel weights; the field grows through every MBConv block."""
+    from kerasdl.analysis import conv_path_receptive_fields, receptive_fields
+
+    summary = summarize_builder("efficientnet_b0", input_shape=(32, 32, 3))
+    rows = {r.name: r for r in summary.layers}
+    assert rows["block1a_se_squeeze"].receptive_field is None  # the gate's branch sees everything
+    # stem 3x3/2 (r 3, j 2), block1a depthwise 3x3 (r 7): the gate passes it on to the projection
+    assert rows["block1a_se_excite"].receptive_field == (7, 7) == rows["block1a_project_conv"].receptive_field
+    assert rows["top_activation"].receptive_field == summary.receptive_field
+    assert summary.receptive_field[0] > 400
+
+    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3), keras.layers.MaxPooling2D()])
+    assert conv_path_receptive_fields(model) == receptive_fields(model)  # no gates: the same

@@ -43,6 +43,7 @@ Public API:
 - :func:`conv_macs`, :func:`depthwise_separable_macs`, :func:`separable_cost_ratio`:
   costs by the formula;
 - :func:`receptive_fields`: receptive field and jump of every layer of a built model;
+  :func:`conv_path_receptive_fields`: the same through squeeze-and-excitation gates;
 - :func:`layer_stats`, :func:`total_macs`, :func:`model_summary_table`: output shape,
   parameter count and MACs per layer of a built model.
 
@@ -77,6 +78,7 @@ __all__ = [
     "separable_cost_ratio",
     "ReceptiveField",
     "receptive_fields",
+    "conv_path_receptive_fields",
     "LayerStats",
     "layer_stats",
     "total_macs",
@@ -525,6 +527,57 @@ def receptive_fields(model) -> list[ReceptiveField]:
                 value = outs[0] if outs else None
             else:
                 value = _rf_for_node(node, ins)
+                outs = [value] * len(node.outputs)
+            if value is not None:
+                rs = tuple(math.ceil(r) for r, _ in value)
+                js = tuple(_as_number(j) for _, j in value)
+                records.append(ReceptiveField(f"{prefix}{op.name}", type(op).__name__, rs[0], js[0], rs, js))
+            return outs
+
+        return _walk(graph, inputs, visit)
+
+    run(graph, [_initial_rf(x) for x in graph.inputs], "")
+    return records
+
+
+_MERGE = (_L.Add, _L.Multiply, _L.Average, _L.Maximum, _L.Minimum, _L.Subtract, _L.Concatenate)
+
+
+def _rf_through_gates(node, inputs):
+    """:func:`_rf_for_node`, except that a merge whose inputs are partly collapsed (a
+    squeeze-and-excitation gate multiplied back onto its feature map) keeps the field of its
+    spatial inputs instead of ending the spatial path."""
+    op = node.operation
+    kept = [v for v in inputs if v is not None]
+    if isinstance(op, _MERGE) and kept and len(kept) < len(inputs) and all(len(v) == len(kept[0]) for v in kept):
+        if len(_shape(node.outputs[0])) == len(kept[0]) + 2:
+            return tuple((max(v[a][0] for v in kept), max(v[a][1] for v in kept)) for a in range(len(kept[0])))
+    return _rf_for_node(node, inputs)
+
+
+def conv_path_receptive_fields(model) -> list[ReceptiveField]:
+    """:func:`receptive_fields` along the convolution path, counting gates as channel weights.
+
+    A squeeze-and-excitation block (Hu et al. 2018; MobileNetV3, EfficientNet) multiplies a
+    feature map by per-channel weights computed from its global average, so strictly every
+    later output depends on the whole input and :func:`receptive_fields` ends the list at
+    the first such gate. Here a merge layer whose inputs are partly collapsed keeps the
+    field of its spatial inputs, giving the field of the convolutions and poolings alone,
+    ``r_out = r_in + (k - 1) * d * j_in`` through the whole backbone, as a course quiz
+    counts it. For networks without gates both functions agree.
+    """
+    graph = _require_graph(model)
+    records: list[ReceptiveField] = []
+
+    def run(graph, inputs, prefix):
+        def visit(node, ins, _values):
+            op = node.operation
+            sub = _graph_of(op) if isinstance(op, keras.Model) else None
+            if sub is not None:
+                outs = run(sub, ins, f"{prefix}{op.name}/")
+                value = outs[0] if outs else None
+            else:
+                value = _rf_through_gates(node, ins)
                 outs = [value] * len(node.outputs)
             if value is not None:
                 rs = tuple(math.ceil(r) for r, _ in value)

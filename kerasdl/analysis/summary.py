@@ -9,14 +9,17 @@ joins the two walks of :mod:`kerasdl.analysis` over the model's graph:
   ``MACs = H_out * W_out * C_out * k_h * k_w * C_in / groups`` for a convolution
   (``in * out`` per position for a Dense layer; depthwise, separable and transposed
   convolutions by their own formulas);
-* :func:`kerasdl.analysis.receptive_fields`: the receptive field ``r`` and jump ``j`` of every
-  output on the spatial path, ``r_out = r_in + (k - 1) * d * j_in``, ``j_out = j_in * s``
+* :func:`kerasdl.analysis.conv_path_receptive_fields`: the receptive field ``r`` and jump ``j``
+  of every output on the spatial path, ``r_out = r_in + (k - 1) * d * j_in``, ``j_out = j_in * s``
   (Araujo, Norris & Sim, Distill 2019).
 
-A layer after the spatial axes have been collapsed (Flatten, global pooling, and the
-squeeze-and-excitation gates of MobileNetV3/EfficientNet, whose global pooling feeds every
-later position) sees the whole input: its receptive field is reported as ``"all"``
-(``None`` in :class:`LayerSummary`).
+A layer after the spatial axes have been collapsed (Flatten, global pooling) sees the whole
+input: its receptive field is reported as ``"all"`` (``None`` in :class:`LayerSummary`). The
+receptive fields are those of the convolution path
+(:func:`kerasdl.analysis.conv_path_receptive_fields`): a squeeze-and-excitation gate
+(EfficientNet's ``*_se_excite``), whose global average strictly makes every later output depend
+on the whole image, is counted as the channel weighting it is, so the field keeps growing
+through the backbone as the quizzes count it; the gate's own branch shows ``"all"``.
 
 :func:`summarize_builder` builds a :data:`kerasdl.models.BUILDERS` network inside a
 ``keras.StatelessScope``, so its weights are declared but never initialised: the summary of
@@ -32,7 +35,7 @@ from dataclasses import asdict, dataclass
 import kerasdl  # noqa: F401  (sets KERAS_BACKEND=tensorflow before keras is imported)
 import keras
 
-from kerasdl.analysis import _human, layer_stats, receptive_fields
+from kerasdl.analysis import _human, conv_path_receptive_fields, layer_stats
 
 __all__ = ["LayerSummary", "ModelSummary", "summarize", "summarize_builder", "format_summary"]
 
@@ -107,7 +110,7 @@ def summarize(model, *, input_shape=None, expand_nested: bool = False) -> ModelS
         is :func:`kerasdl.analysis.total_macs` for one example.
     """
     stats = layer_stats(model, input_shape=input_shape, expand_nested=expand_nested)
-    fields = {record.name: record for record in receptive_fields(model)}  # last call of a shared layer wins
+    fields = {record.name: record for record in conv_path_receptive_fields(model)}  # last call of a shared layer wins
     rows = []
     for row in stats:
         field = fields.get(row.name)
