@@ -243,10 +243,13 @@ def average_ensemble(models, weights=None, method: str = "mean", *, name: str = 
         member_input = keras.Input(shape=input_shapes[0][1:], dtype=dtype, name=f"member_{i}_inputs")
         member = keras.Model(member_input, model(member_input), name=f"member_{i}")
         outputs.append(member(inputs))
+    # float32 whatever the global policy: under mixed precision the members end in float32 and
+    # the combination (a log, a softmax, small weights) should not be rounded to 8 mantissa bits
+    dtype_policy = "float64" if keras.backend.standardize_dtype(outputs[0].dtype) == "float64" else "float32"
     if method == "mean" and weights is None:
-        combined = keras.layers.Average(name="combine_mean")(outputs)
+        combined = keras.layers.Average(name="combine_mean", dtype=dtype_policy)(outputs)
     else:
-        combined = EnsembleCombine(method, normalised.tolist(), name=f"combine_{method}")(outputs)
+        combined = EnsembleCombine(method, normalised.tolist(), name=f"combine_{method}", dtype=dtype_policy)(outputs)
     return keras.Model(inputs, combined, name=name)
 
 
