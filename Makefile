@@ -10,11 +10,13 @@
 #   make test-both         the suite with oneDNN on, then off (what CI runs)
 #   make test-margins      the learned-threshold tests over seeds and kernel settings
 #   make constraints       re-pin constraints.txt from .venv after a dependency change
+#   make docs              docs/benchmarks.md from benchmarks/results/*.json, then the site into site/
+#                          (mkdocs build --strict; guides in smoke mode unless KERASDL_GUIDE_FULL=1)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test test-fast lint format test-onednn-off test-both test-margins constraints install dev benchmark clean
+.PHONY: demo test test-fast lint format test-onednn-off test-both test-margins constraints install dev benchmark clean docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +64,10 @@ test-margins: $(VENV)/.dev-installed
 constraints: $(VENV)/.dev-installed
 	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^kerasdl'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
+
+docs: $(VENV)/.dev-installed
+	$(BIN)/python tools/benchmark_page.py
+	$(BIN)/mkdocs build --strict
 
 benchmark: $(VENV)/.installed
 	$(BIN)/python benchmarks/mnist_cnn.py
