@@ -63,6 +63,7 @@ try:  # Keras' own helper: the loss tracker shows the per-replica loss unscaled
 except ImportError:  # pragma: no cover - older/newer Keras layout
 
     def unscale_loss_for_distribution(value):
+        """Fallback for Keras' helper when its private module moves: the loss unchanged."""
         return value
 
 
