@@ -138,9 +138,13 @@ def test_benchmark_page_tolerates_missing_keys_and_new_files(tmp_path):
     # a registered benchmark that recorded almost nothing, one with a wrong layout, and a new one
     (tmp_path / "mnist_cnn.json").write_text('{"test_accuracy": 0.5}')
     (tmp_path / "rl.json").write_text('{"dqn": {"runs": "not a list"}, "nas": [1, 2]}')
-    (tmp_path / "brand_new.json").write_text('{"command": "python benchmarks/brand_new.py --fast", "score": 0.25}')
+    (tmp_path / "brand_new.json").write_text(
+        '{"command": "python benchmarks/brand_new.py --fast", "score": 0.25,'
+        ' "runs": [{"seed": 0, "accuracy": 0.5}, {"seed": 1, "loss": 2.0}]}'
+    )
     page = page_tool.render_page(tmp_path)
     assert "| test accuracy | 50.00% |" in page
     assert "## Brand new" in page and "`python benchmarks/brand_new.py --fast`" in page
     assert "| score | 0.25 |" in page
+    assert "|  | seed | accuracy | loss |" in page and "| 1 | 1 | – | 2 |" in page  # a row per run
     assert "`nas / 0` | 1 |" not in page and "`nas` | [1, 2] |" in page

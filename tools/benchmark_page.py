@@ -635,11 +635,42 @@ def _throughput(data):
     return lines
 
 
+def _scalar(value) -> bool:
+    return not isinstance(value, (dict, list)) or (
+        isinstance(value, list) and len(value) <= 4 and not any(isinstance(v, (dict, list)) for v in value)
+    )
+
+
+def records_table(records: list[tuple[str, dict]]) -> list[str]:
+    """One row per record (a dict), one column per scalar key any record has, in first-seen order."""
+    columns: list[str] = []
+    for _, record in records:
+        columns += [key for key, value in record.items() if _scalar(value) and key not in columns]
+    if not columns:
+        return []
+    return table(["", *columns], [[label, *(record.get(column) for column in columns)] for label, record in records])
+
+
 def generic_section(data) -> list[str]:
-    """The headline of a file without a registered section: its top-level scalar figures."""
-    if isinstance(data, dict):
-        return key_values([(key, value) for key, value in data.items() if not isinstance(value, (dict, list))])
-    return []
+    """The headline of a file without a registered section.
+
+    Its top-level scalar figures, then a table per group of records: a list of dicts (one row
+    per item) or a dict whose values are all dicts (one row per key).
+    """
+    if not isinstance(data, dict):
+        return []
+    lines = key_values([(key, value) for key, value in data.items() if _scalar(value)])
+    for key, value in data.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            records = [(str(i), v) for i, v in enumerate(value)]
+        elif isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            records = [(f"`{k}`", v) for k, v in value.items()]
+        else:
+            continue
+        rows = records_table(records)
+        if rows:
+            lines += [f"**{key}**:", "", *rows]
+    return lines
 
 
 # --------------------------------------------------------------------------- page
