@@ -651,6 +651,46 @@ def records_table(records: list[tuple[str, dict]]) -> list[str]:
     return table(["", *columns], [[label, *(record.get(column) for column in columns)] for label, record in records])
 
 
+@section("ensembles", "Ensembles: independent members and snapshots", "python benchmarks/ensembles.py")
+def _ensembles(data):
+    rows = []
+    for name, run in data.items():
+        if not isinstance(run, dict) or not ("test_accuracy" in run or "ensemble_test_accuracy" in run):
+            continue
+        combined = get(run, "ensemble_test_accuracy", default={})
+        combined = combined if isinstance(combined, dict) else {"mean": combined}
+        rows.append(
+            [
+                f"`{name}`",
+                get(run, "members", default=get(run, "snapshots")),
+                pct(get(run, "test_accuracy", default=get(run, "mean_member"))),
+                pct(get(run, "best_member")),
+                *(pct(get(combined, rule)) for rule in ("mean", "geometric", "vote")),
+                get(run, "training_seconds_total", default=get(run, "training_seconds")),
+            ]
+        )
+    lines = table(
+        [
+            "run",
+            "members",
+            "single / mean member",
+            "best member",
+            "ensemble (mean)",
+            "(geometric)",
+            "(vote)",
+            "training s",
+        ],
+        rows,
+    )
+    return lines + key_values(
+        [
+            ("model", get(data, "model")),
+            ("train / test images", f"{get(data, 'train_images')} / {get(data, 'test_images')}"),
+            ("target (ensemble accuracy at least)", pct(get(data, "target", "ensemble_test_accuracy_min"))),
+        ]
+    )
+
+
 def generic_section(data) -> list[str]:
     """The headline of a file without a registered section.
 
