@@ -12,7 +12,7 @@ from kerasdl.ensembles import (
     SnapshotCallback,
     average_ensemble,
     combine_probabilities,
-    evaluate_ensemble,
+    fit_and_evaluate_ensemble,
     snapshot_schedule,
     train_ensemble,
     train_snapshot_ensemble,
@@ -67,8 +67,10 @@ def test_combination_formulas_by_hand():
     assert shares[0] == pytest.approx(shares[2], abs=0.1) and shares[1] < shares[0]
 
 
-@pytest.mark.parametrize("method", ["mean", "geometric", "vote"])
-@pytest.mark.parametrize("weights", [None, [1.0, 2.0, 0.5]])
+@pytest.mark.parametrize(
+    "method, weights",
+    [("mean", None), ("mean", [1.0, 2.0, 0.5]), ("geometric", None), ("vote", [1.0, 2.0, 0.5])],
+)
 def test_ensemble_model_equals_the_formula(method, weights):
     keras.utils.set_random_seed(0)
     members = [_mlp(name="mlp") for _ in range(3)]  # equal names: the wrapper keeps them apart
@@ -197,26 +199,34 @@ def test_ensemble_beats_its_mean_member_on_digits():
     mean +0.026/+0.042/+0.032, geometric +0.023/+0.039/+0.026, vote +0.029/+0.034/+0.026;
     asserted: >= +0.01 for each rule."""
     from kerasdl.data import load_digits
+    from kerasdl.data.pipeline import ImageClassificationData
 
     (x_train, y_train), (x_test, y_test) = load_digits(image_size=8)
-    x_train = x_train.reshape(len(x_train), -1).astype("float32") / 255
-    x_test = x_test.reshape(len(x_test), -1).astype("float32") / 255
-    members = train_ensemble(
-        lambda: _mlp(hidden=32, classes=10, features=64), (x_train, y_train), members=5, epochs=3, learning_rate=3e-3
+    flat = lambda x: x.reshape(len(x), -1).astype("float32") / 255  # noqa: E731
+    data = ImageClassificationData("digits8", "sklearn", flat(x_train), y_train, flat(x_test), y_test, 10)
+    run = fit_and_evaluate_ensemble(
+        lambda: _mlp(hidden=32, classes=10, features=64),
+        data,
+        members=5,
+        epochs=3,
+        learning_rate=3e-3,
+        validation_fraction=None,
     )
-    assert members.kind == "independent" and members.seeds == [0, 1, 2, 3, 4]
-    for method in ("mean", "geometric", "vote"):
-        result = evaluate_ensemble(members.models, members.ensemble(method), x_test, y_test)
-        assert result.ensemble_accuracy >= result.mean_member_accuracy + 0.01, (method, result)
-        assert result.mean_member_accuracy > 0.8  # members that learned something
+    assert run.members.kind == "independent" and run.members.seeds == [0, 1, 2, 3, 4]
+    result = run.evaluation  # the Keras ensemble model (mean) on the test split
+    assert result.mean_member_accuracy > 0.8  # members that learned something
+    assert result.ensemble_accuracy >= result.mean_member_accuracy + 0.01, result
+    probabilities = np.stack([m.predict(data.x_test, verbose=0) for m in run.members.models])
+    for method in ("geometric", "vote"):
+        accuracy = np.mean(combine_probabilities(probabilities, method=method).argmax(-1) == data.y_test)
+        assert accuracy >= result.mean_member_accuracy + 0.01, (method, accuracy, result)
 
 
 # ------------------------------------------------------------------ the app
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("flag", ["--ensemble", "--snapshot-ensemble"])
-def test_train_app_ensemble_flags(tmp_path, capsys, no_data_dir, flag):
+def test_train_app_snapshot_ensemble(tmp_path, capsys, no_data_dir):
     from kerasdl.cli import main
 
     code = main(
@@ -227,8 +237,10 @@ def test_train_app_ensemble_flags(tmp_path, capsys, no_data_dir, flag):
             "digits",
             "--epochs",
             "2",
-            flag,
+            "--snapshot-ensemble",
             "2",
+            "--ensemble-method",
+            "vote",
             "--hidden-units",
             "(16,)",
             "--export",
@@ -241,9 +253,35 @@ def test_train_app_ensemble_flags(tmp_path, capsys, no_data_dir, flag):
     out = capsys.readouterr().out
     [run_dir] = list((tmp_path / "runs").iterdir())
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["ensemble"]["kind"] == ("independent" if flag == "--ensemble" else "snapshot")
+    assert summary["ensemble"]["kind"] == "snapshot" and summary["ensemble"]["method"] == "vote"
     assert len(summary["ensemble"]["member_test_accuracies"]) == 2
     assert 0 <= summary["test_accuracy"] <= 1 and summary["export_max_abs_diff"] <= 1e-5
-    assert "member 1" in out and "ensemble" in out
-    export = tmp_path / "sm" / run_dir.name
-    assert (export / "saved_model.pb").is_file()
+    assert "member 1" in out and "member 2" in out and "ensemble" in out
+    assert (tmp_path / "sm" / run_dir.name / "saved_model.pb").is_file()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--ensemble", "1"], "members must be >= 2"),
+        (
+            ["--snapshot-ensemble", "2", "--epochs", "3"],
+            r"--epochs \(3\) must be a multiple of --snapshot-ensemble \(2\)",
+        ),
+        (["--ensemble", "2", "--snapshot-ensemble", "2"], "not allowed with argument"),
+    ],
+)
+def test_train_app_ensemble_flag_errors(tmp_path, capsys, no_data_dir, flags, message):
+    """Bad ensemble flags exit with status 2 and a clear message, before any data is read."""
+    import re
+
+    from kerasdl.cli import main
+
+    argv = ["train", "mlp", "--dataset", "digits", "--runs-dir", str(tmp_path / "runs"), *flags]
+    try:
+        code = main(argv)
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    assert code == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "runs").exists()
