@@ -195,8 +195,9 @@ def test_two_stage_loss_falls_under_fit():
     model = TwoStageDetector((32, 32, 3), 10, anchor_sizes=(8, 12), anchor_ratios=(1.0, 1.5), **TINY)
     model.compile(keras.optimizers.Adam(3e-3), jit_compile=False)
     first = model.evaluate(images, targets, batch_size=16, verbose=0, return_dict=True)
-    history = model.fit(images, targets, batch_size=16, epochs=40, verbose=0)
+    history = model.fit(images, targets, batch_size=16, epochs=25, verbose=0)
     assert set(history.history) == {"loss", "rpn_objectness", "rpn_box", "rcnn_class", "rcnn_box"}
+    # measured: final/first 0.224, 0.177, 0.228 at seed offsets 0, 1, 2 (the same with TF_ENABLE_ONEDNN_OPTS=0)
     assert history.history["loss"][-1] < 0.5 * first["loss"]
 
 
