@@ -52,9 +52,9 @@ print(f"anchors (w, h as fractions of the image):\n{np.round(anchors, 3)}")
 print(f"mAP@0.5 on {len(test)} test scenes: {scores['map']:.3f}")
 
 # %%
-png = plot_detections(
-    test.images[:4], detections[:4], scratch / "detections.png", ground_truths=test.ground_truths()[:4]
-)
+# mAP counts every detection down to score 0.05; the picture shows the confident ones
+confident = [(b[s >= 0.3], s[s >= 0.3], c[s >= 0.3]) for b, s, c in detections[:4]]
+png = plot_detections(test.images[:4], confident, scratch / "detections.png", ground_truths=test.ground_truths()[:4])
 fig, ax = plt.subplots(figsize=(8, 2.5))
 ax.imshow(plt.imread(png))
 ax.axis("off")
