@@ -2,6 +2,7 @@
 
     nice -n 10 python benchmarks/evidential.py                    # 3 seeds, both losses, ~paper settings
     python benchmarks/evidential.py --seeds 0 --iterations 1000   # a quick look
+    python benchmarks/evidential.py --standardize-y --out /tmp/evidential_std.json   # y / std(y)
 
 The paper's toy and its reference code's settings: ``y = x³ + ε``, ``ε ~ N(0, 3²)``, 1,000
 evenly spaced training inputs on [−4, 4] (``y`` not rescaled), a 4 × 100 ReLU network with a
@@ -47,6 +48,11 @@ def cubic_data(seed: int, n: int = 1000):
     return x, (x**3 + rng.normal(0.0, NOISE_STD, x.shape)).astype("float32")
 
 
+def y_scale(seed: int) -> float:
+    """The standard deviation of the training targets (``--standardize-y`` divides ``y`` by it)."""
+    return float(cubic_data(seed)[1].std())
+
+
 def train(loss_name: str, seed: int, args):
     """Train one network; returns the trained model and the seconds it took."""
     import keras
@@ -56,6 +62,7 @@ def train(loss_name: str, seed: int, args):
     from kerasdl.uncertainty import EvidentialRegressor
 
     x, y = cubic_data(seed)
+    y = y / y_scale(seed) if args.standardize_y else y
     keras.utils.set_random_seed(seed)
     layers = [keras.layers.Dense(args.width, activation="relu") for _ in range(args.depth)]
     network = keras.Sequential([keras.Input((1,)), *layers, NormalInverseGamma(1, name="nig")], name="cubic")
@@ -76,14 +83,16 @@ def _number(value: float):
     return float(value) if math.isfinite(value) else "inf"
 
 
-def measure(model):
-    """The figures of one trained model on 601 evenly spaced x in [−6, 6] (see the module docstring)."""
+def measure(model, scale: float = 1.0):
+    """The figures of one trained model on 601 evenly spaced x in [−6, 6] (see the module docstring),
+    in the units of ``y`` (a model trained on ``y / scale`` is scaled back)."""
     import numpy as np
 
     from kerasdl.uncertainty import nig_uncertainty
 
     x = np.linspace(*TEST_RANGE, 601, dtype="float32")[:, None]
     u = nig_uncertainty(model.predict(x, batch_size=1024, verbose=0))
+    u = {**u, "mean": u["mean"] * scale, "aleatoric": u["aleatoric"] * scale**2, "epistemic": u["epistemic"] * scale**2}
     xs, epistemic = x[:, 0], u["epistemic"][:, 0]
     inside = (xs >= TRAIN_RANGE[0]) & (xs <= TRAIN_RANGE[1])
     left, right = xs <= -5.0, xs >= 5.0
@@ -151,11 +160,12 @@ def _write(args, runs: list, epochs: int, png: Path, load_before) -> None:
     result = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "settings": {
-            "data": "y = x^3 + N(0, 3^2), 1000 evenly spaced x on [-4, 4], y not rescaled; test x on [-6, 6]",
+            "data": "y = x^3 + N(0, 3^2), 1000 evenly spaced x on [-4, 4]; test x on [-6, 6]",
             "network": f"{args.depth} x Dense({args.width}, relu) + NormalInverseGamma(1)",
             "optimizer": f"Adam({args.learning_rate}), batch {args.batch_size}, {args.iterations} iterations "
             f"({epochs} epochs)",
             "coeff": args.coeff,
+            "y": "divided by its standard deviation for training" if args.standardize_y else "not rescaled",
             "noise_contrastive": "EvidentialRegressor(evidence_scale=10, contrast_weight=1, noise_margin=0.5)",
             "ratio": "median epistemic variance on [-6,-5] (left) / [5,6] (right) over its median on [-4,4]",
         },
@@ -187,16 +197,19 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rate", type=float, default=5e-3)
     parser.add_argument("--coeff", type=float, default=1e-2, help="λ of the evidence regulariser (paper: 1e-2)")
     parser.add_argument("--losses", nargs="+", choices=LOSSES, default=list(LOSSES))
+    parser.add_argument(
+        "--standardize-y", action="store_true", help="train on y / std(y) (the paper's cubic run does not)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "evidential.json")
     args = parser.parse_args(argv)
 
     load_before = os.getloadavg()
     runs, curves = [], {}
-    png = args.out.with_name("evidential_cubic.png")
+    png = args.out.with_name(args.out.stem + "_cubic.png")
     for seed in args.seeds:
         for loss_name in args.losses:
             model, seconds, final_loss, epochs = train(loss_name, seed, args)
-            figures, curve = measure(model)
+            figures, curve = measure(model, y_scale(seed) if args.standardize_y else 1.0)
             run = {"loss": loss_name, "seed": seed, "seconds": round(seconds, 1), "final_loss": final_loss, **figures}
             runs.append(run)
             print(json.dumps(run), flush=True)
