@@ -1,7 +1,8 @@
 """Object localization and detection: boxes and IoU, anchors by k-means, YOLO target
 encoding and decoding with per-class non-max suppression, mean average precision, the
 synthetic digits-on-canvas set with Pascal VOC / COCO readers, and the seed notes'
-convolutional sliding-window detector, and the detector as a SavedModel that decodes and
+convolutional sliding-window detector, a two-stage (Faster R-CNN style) detector with a
+region proposal network and ROI Align (:mod:`kerasdl.detection.two_stage`), and the detector as a SavedModel that decodes and
 runs NMS inside its graph (:mod:`kerasdl.detection.export`).
 
 Course notes: ``seeds/001`` "Week 3: Object Detection" (object localization, sliding
@@ -33,11 +34,24 @@ from kerasdl.detection.data import (
 )
 from kerasdl.detection.decoding import decode_grid, detect, non_max_suppression, postprocess
 from kerasdl.detection.encoding import encode_targets
-from kerasdl.detection.export import check_detector_export, export_detector, serving_module
+from kerasdl.detection.export import (
+    check_detector_export,
+    compare_served_detections,
+    export_detector,
+    serving_module,
+)
+from kerasdl.detection.hard_splits import crowded_digit_detection
 from kerasdl.detection.localization import decode_localization, encode_localization
 from kerasdl.detection.metrics import average_precision, coco_map, mean_average_precision
 from kerasdl.detection.sliding_window import SlidingWindowDetector, make_crops, train_sliding_window_detector
 from kerasdl.detection.training import evaluate_detections, train_yolo
+from kerasdl.detection.two_stage import (
+    TwoStageDetector,
+    check_two_stage_export,
+    detect_two_stage,
+    export_two_stage,
+    train_two_stage,
+)
 from kerasdl.detection.visualize import plot_detections
 
 __all__ = [
@@ -45,6 +59,13 @@ __all__ = [
     "AnnotationWarning",
     "DetectionData",
     "SlidingWindowDetector",
+    "TwoStageDetector",
+    "check_two_stage_export",
+    "compare_served_detections",
+    "crowded_digit_detection",
+    "detect_two_stage",
+    "export_two_stage",
+    "train_two_stage",
     "average_precision",
     "box_area",
     "centers_to_corners",

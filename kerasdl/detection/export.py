@@ -67,11 +67,33 @@ def check_detector_export(path, model, anchors, images, *, tolerance: float = 1e
     import tensorflow as tf
 
     from kerasdl.detection.decoding import postprocess
-    from kerasdl.export import check_export_agrees
 
     loaded = tf.saved_model.load(str(Path(path)))  # kept alive: its functions hold weak references
     served = loaded.serve(tf.constant(images))
     expected = postprocess(model(images.astype(np.float32) / 255.0, training=False), anchors, images.shape[1:3], **nms)
+    return compare_served_detections(served, expected, tolerance=tolerance)
+
+
+def compare_served_detections(served, expected, *, tolerance: float = 1e-3) -> float:
+    """Compare a detection SavedModel's padded outputs with in-memory detections, image by image.
+
+    Args:
+        served: the export's outputs, ``{"boxes", "scores", "classes", "num_detections"}``
+            padded to a fixed number of detections per image.
+        expected: per image ``(boxes, scores, classes)`` arrays from the in-memory pipeline.
+        tolerance: the largest allowed box/score difference; counts and classes must match.
+
+    Returns:
+        The largest box/score difference over all images.
+
+    Raises:
+        RuntimeError: a count, class or difference beyond ``tolerance`` on some image
+            (through :func:`kerasdl.export.check_export_agrees`).
+    """
+    import numpy as np
+
+    from kerasdl.export import check_export_agrees
+
     worst = 0.0
     for i, (boxes, scores, classes) in enumerate(expected):
         n = int(served["num_detections"][i])
@@ -80,10 +102,6 @@ def check_detector_export(path, model, anchors, images, *, tolerance: float = 1e
                 f"exported model disagrees with the in-memory model on image {i}: {n} vs {len(boxes)} boxes"
             )
         found = {key: np.asarray(served[key][i, :n]) for key in ("boxes", "scores", "classes")}
-        worst = max(
-            worst,
-            check_export_agrees(
-                found, {"boxes": boxes, "scores": scores, "classes": classes}, tolerance=tolerance, what=f"image {i}"
-            ),
-        )
+        want = {"boxes": boxes, "scores": scores, "classes": classes}
+        worst = max(worst, check_export_agrees(found, want, tolerance=tolerance, what=f"image {i}"))
     return worst

@@ -566,24 +566,17 @@ def export_two_stage(model, path, **nms):
     return path
 
 
-def check_two_stage_export(path, model, images, **nms) -> float:
+def check_two_stage_export(path, model, images, *, tolerance: float = 1e-3, **nms) -> float:
     """Reload the SavedModel at ``path`` and return the largest box/score difference from
     :func:`detect_two_stage` on ``images`` (uint8, the model's size); a different detection
-    count or class on any image raises ``RuntimeError`` (the check of
+    count or class, or a box/score difference above ``tolerance``, on any image raises
+    ``RuntimeError`` (:func:`kerasdl.detection.export.compare_served_detections`, the check of
     :func:`kerasdl.detection.export.check_detector_export`)."""
     import tensorflow as tf
+
+    from kerasdl.detection.export import compare_served_detections
 
     loaded = tf.saved_model.load(str(path))  # kept alive: its functions hold weak references
     served = loaded.serve(tf.constant(images))
     expected = detect_two_stage(model, np.asarray(images, np.float32) / 255.0, **nms)
-    worst = 0.0
-    for i, (boxes, scores, classes) in enumerate(expected):
-        n = int(served["num_detections"][i])
-        if n != len(boxes) or not np.array_equal(np.asarray(served["classes"][i, :n]), classes):
-            raise RuntimeError(f"exported model disagrees with the in-memory model on image {i}")
-        worst = max(
-            worst,
-            float(np.abs(np.asarray(served["boxes"][i, :n]) - boxes).max(initial=0.0)),
-            float(np.abs(np.asarray(served["scores"][i, :n]) - scores).max(initial=0.0)),
-        )
-    return worst
+    return compare_served_detections(served, expected, tolerance=tolerance)
