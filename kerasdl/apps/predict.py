@@ -141,23 +141,24 @@ def _scores(outputs):
 
 
 def _texts(outputs):
-    """``(texts, scores or None)`` when a signature returns strings (``translation`` when named so,
-    else its one string output), else ``None``: string-in, string-out models such as the
-    translate app's export."""
+    """``(texts, scores or None)`` for a string-in, string-out model such as the translate app's
+    export: one that returns ``translation``, or strings and no float outputs but ``score``.
+    ``None`` for anything else (a classifier's ``class_name`` strings come with probabilities)."""
     import numpy as np
     import tensorflow as tf
 
     strings = {name: value for name, value in outputs.items() if value.dtype == tf.string}
-    if not strings:
-        return None
+    scores = [name for name, value in outputs.items() if value.dtype.is_floating and name != "score"]
+    if not strings or ("translation" not in strings and scores):
+        return None  # a classifier (its class_name strings beside the probabilities) goes to _scores
     if "translation" in strings:
         texts = strings["translation"]
     elif len(strings) == 1:
         texts = next(iter(strings.values()))
     else:
         raise ValueError(f"cannot tell which output holds the text among {sorted(strings)}")
-    scores = np.asarray(outputs["score"], dtype="float64").reshape(-1) if "score" in outputs else None
-    return [t.decode("utf-8") for t in np.asarray(texts).reshape(-1)], scores
+    text_scores = np.asarray(outputs["score"], dtype="float64").reshape(-1) if "score" in outputs else None
+    return [t.decode("utf-8") for t in np.asarray(texts).reshape(-1)], text_scores
 
 
 def predict(model, inputs, *, signature="serving_default", labels=None, threshold=0.5, top_k=3):
