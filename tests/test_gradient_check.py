@@ -27,13 +27,18 @@ PASS = FINE
 
 @pytest.fixture
 def float64():
-    """Build layers in float64 for the test, then restore Keras' float type."""
-    before = keras.config.floatx()
+    """Build layers in float64 for the test, then restore Keras' float type and dtype policy.
+
+    Both: once anything has read the global dtype policy (``keras.config.dtype_policy()``, as
+    the CLI does around every command) it is pinned, and new layers follow it, not floatx."""
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
     try:
         yield
     finally:
-        keras.config.set_floatx(before)
+        keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(policy)
 
 
 def _rng(seed=0):
@@ -181,8 +186,10 @@ def test_float64_arithmetic_promotes_float32_casts_and_restores_them():
     with float64_arithmetic():
         assert keras.ops.cast(np.ones(2), "float32").dtype == "float64"
         assert keras.ops.eye(2, dtype="float32").dtype == "float64"
-        assert keras.config.floatx() == "float64"
+        assert keras.config.floatx() == "float64" and keras.config.dtype_policy().name == "float64"
+        assert keras.layers.Dense(2).dtype == "float64"
     assert keras.ops.cast is cast and keras.config.floatx() == floatx
+    assert keras.config.dtype_policy().name == "float32"
     assert keras.ops.cast(np.ones(2), "float32").dtype == "float32"
 
 

@@ -454,8 +454,8 @@ def _is_float32(value) -> bool:
 
 @contextlib.contextmanager
 def float64_arithmetic():
-    """For the duration: ``floatx`` float64, and every ``keras.ops`` cast or constructor asked
-    for float32 gives float64 instead.
+    """For the duration: ``floatx`` and the global dtype policy float64, and every ``keras.ops``
+    cast or constructor asked for float32 gives float64 instead.
 
     kerasdl's losses and penalties (triplet, YOLO, evidential, KL sparsity) cast their inputs
     to float32 on purpose, so a float64 check of them would measure float32 rounding, not
@@ -476,9 +476,10 @@ def float64_arithmetic():
 
         return wrapper
 
-    floatx = keras.config.floatx()
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
     try:
         keras.config.set_floatx("float64")
+        keras.config.set_dtype_policy("float64")  # a pinned global policy would otherwise keep float32 layers
         for name, function in originals.items():
             setattr(ops, name, promoting(function))
         yield
@@ -486,3 +487,4 @@ def float64_arithmetic():
         for name, function in originals.items():
             setattr(ops, name, function)
         keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(policy)
