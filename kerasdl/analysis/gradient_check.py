@@ -18,8 +18,9 @@ value near 1e-5 or above deserves a look), ``"wrong"`` above ``1e-3``.
 
 Only float64 makes this meaningful: with ``ε = 1e-6`` a float32 objective's rounding error
 (about 1e-7 relative) divided by ``2ε`` swamps the difference. The checks refuse float32
-variables; build the model under ``keras.config.set_floatx("float64")`` or with
-``dtype="float64"``. Code that casts to float32 internally on purpose (kerasdl's losses and
+variables; build the model after ``keras.config.set_floatx("float64")`` and
+``keras.config.set_dtype_policy("float64")`` (a global policy, once read, is pinned and
+outranks floatx), or with ``dtype="float64"``. Code that casts to float32 internally on purpose (kerasdl's losses and
 penalties do, so that mixed-precision tensors reach them in float32) can be checked for its
 *maths* inside :func:`float64_arithmetic`.
 
@@ -220,8 +221,8 @@ def check_gradients(
     if not_double:
         raise ValueError(
             "gradient checking needs float64 variables (float32 rounding divided by 2*epsilon swamps the "
-            f"difference); not float64: {', '.join(not_double)}. Build the model under "
-            "keras.config.set_floatx('float64') or with dtype='float64'"
+            f"difference); not float64: {', '.join(not_double)}. Build the model after "
+            "keras.config.set_floatx('float64') and keras.config.set_dtype_policy('float64'), or with dtype='float64'"
         )
 
     evaluate = tf.function(objective, reduce_retracing=True) if graph else objective
