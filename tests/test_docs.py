@@ -148,3 +148,22 @@ def test_benchmark_page_tolerates_missing_keys_and_new_files(tmp_path):
     assert "| score | 0.25 |" in page
     assert "|  | seed | accuracy | loss |" in page and "| 1 | 1 | – | 2 |" in page  # a row per run
     assert "`nas / 0` | 1 |" not in page and "`nas` | [1, 2] |" in page
+
+
+def test_site_nav_lists_every_guide_and_every_reference_page(modules):
+    hooks = _load_tool("mkdocs_hooks")
+    config = hooks.on_config({"nav": [{"Home": "index.md"}, {"Guides": ["guides/index.md"]}]})
+    guides = config["nav"][1]["Guides"]
+    assert [next(iter(entry.values())) for entry in guides[1:]] == [
+        f"guides/{p.stem}.md" for p in hooks.guide_scripts()
+    ]
+    assert all(next(iter(entry)) for entry in guides[1:])  # titled from the guides' first headings
+
+    def pages(entries):
+        for entry in entries:
+            (value,) = entry.values()
+            yield from pages(value) if isinstance(value, list) else [value]
+
+    reference = config["nav"][-1]["API reference"]
+    listed = list(pages(reference))
+    assert sorted(listed) == sorted(hooks._reference_uri(m) for m in modules)  # each module once
