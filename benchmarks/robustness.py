@@ -331,6 +331,8 @@ def main(argv=None) -> int:
                 unit="images",
             )
             print(describe(timing, f"{name}: {len(x_time)} images per call"), flush=True)
+            ours[name]["images_per_second"] = timing["sides"]["kerasdl"]["per_second"]  # median wall, timed batch
+            result["art"][name]["images_per_second"] = timing["sides"]["art"]["per_second"]
             ratio = timing["ratios"]["art"]
             ours_rate, art_rate = ours[name]["success_rate"], result["art"][name]["success_rate"]
             comparison[name] = {

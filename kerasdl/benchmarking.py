@@ -33,7 +33,11 @@ fake clocks.
 
 from __future__ import annotations
 
+import json
 import os
+import platform
+import shlex
+import sys
 import time
 from collections.abc import Callable, Mapping
 
@@ -246,3 +250,39 @@ def describe(result: dict, name: str | None = None) -> str:
         lines.append(text)
     lines.append(f"  load average before {result['load_average_before']}, after {result['load_average_after']}")
     return "\n".join(lines)
+
+
+def run_record(argv=None) -> dict:
+    """What a benchmark JSON records about its run: the exact command, versions, machine, load.
+
+    Args:
+        argv: the command line (default: ``sys.argv``, prefixed with the interpreter).
+
+    Returns:
+        ``{"command", "python", "platform", "cpu_count", "keras", "tensorflow", "load_average"}``
+        (a library that is not installed is ``None``; the load average is ``os.getloadavg()``
+        now, e.g. at the start of the run).
+    """
+    command = [sys.executable, *sys.argv] if argv is None else list(argv)
+    record = {
+        "command": shlex.join(str(part) for part in command),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+    }
+    for name in ("keras", "tensorflow"):
+        module = sys.modules.get(name)
+        record[name] = getattr(module, "__version__", None) if module is not None else None
+    record["load_average"] = _load_average()
+    return record
+
+
+def write_json(path, data) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically (:func:`kerasdl.export.atomic_file`):
+    a run killed while writing leaves the previous file as it was."""
+    from kerasdl.export import atomic_file
+
+    text = json.dumps(data, indent=2) + "\n"
+    with atomic_file(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
