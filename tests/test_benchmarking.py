@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from kerasdl.benchmarking import MIN_ROUNDS, compare, describe, round_orders, summarize
+from kerasdl.benchmarking import MIN_ROUNDS, compare, describe, round_orders, run_record, summarize, write_json
 
 
 class FakeMachine:
@@ -178,3 +178,13 @@ def test_bad_arguments(kwargs, message):
     arguments = {"sides": {"a": lambda: None, "b": lambda: None}, **kwargs}
     with pytest.raises(ValueError, match=message):
         compare(**arguments)
+
+
+def test_run_record_and_atomic_json(tmp_path):
+    record = run_record(["python", "benchmarks/x.py", "--flag", "a b"])
+    assert record["command"] == "python benchmarks/x.py --flag 'a b'" and record["cpu_count"] >= 1
+    assert record["load_average"] is None or len(record["load_average"]) == 3
+    path = tmp_path / "results" / "x.json"
+    write_json(path, {"figure": 1.5, "record": record})
+    assert json.loads(path.read_text())["figure"] == 1.5
+    assert [p.name for p in path.parent.iterdir()] == ["x.json"]  # no temporary left behind
