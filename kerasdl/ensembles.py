@@ -344,7 +344,10 @@ def train_ensemble(
         data: ``(x_train, y_train)`` or an ``ImageClassificationData`` (its training split).
         members: number of members, at least 2.
         seeds: one distinct integer per member (default ``0 .. members-1``).
-        epochs, batch_size, optimizer, learning_rate: as for ``compile_model``/``fit``.
+        epochs: training epochs per member (``fit``).
+        batch_size: training batch size (``fit``).
+        optimizer: the optimizer name or instance (``compile_model``).
+        learning_rate: the (peak) learning rate (``compile_model``).
         schedule: ``compile_model``'s schedule name, decayed over ``epochs`` (e.g. ``"cosine"``).
         validation_data: optional ``(x_val, y_val)`` reported in each member's history.
         jit_compile: ``"auto"``, ``True`` or ``False``.
@@ -485,7 +488,13 @@ def train_snapshot_ensemble(
         learning_rate: ``alpha_0``, the rate at each restart.
         seed: the run's seed (initialisation and batch order).
         snapshot_dir: optional folder for ``snapshot_<k>.keras`` files.
-        Others as in :func:`train_ensemble`.
+        batch_size: training batch size, as in :func:`train_ensemble`.
+        optimizer: the optimizer name or instance, as in :func:`train_ensemble`.
+        validation_data: optional ``(x_val, y_val)``, as in :func:`train_ensemble`.
+        jit_compile: ``"auto"``, ``True`` or ``False``.
+        strategy: optional ``tf.distribute.Strategy`` to build and compile under.
+        verbose: ``fit``'s verbosity.
+        log: called with one line per snapshot taken (e.g. ``print``).
 
     Returns:
         :class:`EnsembleMembers` (``kind="snapshot"``).

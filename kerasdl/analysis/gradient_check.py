@@ -192,7 +192,8 @@ def check_gradients(
         max_coordinates: per variable, check at most this many coordinates, drawn at random
             without replacement (``None``: all of them).
         seed: the sampling seed.
-        fine, wrong: the verdict thresholds (see the module docstring).
+        fine: relative errors up to this are "fine" (see the module docstring).
+        wrong: relative errors above this are "wrong"; between ``fine`` and ``wrong``, "look".
         graph: evaluate ``objective`` through ``tf.function`` (many times faster; the
             variables are read at every call); ``False`` runs it eagerly.
         notes: lines added to the report's notes.
@@ -367,7 +368,12 @@ def gradient_check(
             (refused otherwise); those layers are then run in inference mode, which the
             report's notes say.
         include_model_losses: add ``sum(model.losses)`` to the objective.
-        Others: as in :func:`check_gradients`.
+        epsilon: the finite-difference step, as in :func:`check_gradients`.
+        max_coordinates: per variable, at most this many sampled coordinates (``None``: all).
+        seed: the sampling seed.
+        fine: the "fine" relative-error threshold, as in :func:`check_gradients`.
+        wrong: the "wrong" relative-error threshold, as in :func:`check_gradients`.
+        graph: evaluate the objective through ``tf.function``, as in :func:`check_gradients`.
 
     Returns:
         :class:`GradientCheckReport`.

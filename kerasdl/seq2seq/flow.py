@@ -129,12 +129,32 @@ def train_and_evaluate_translator(
     Args:
         task: ``"dates"``, ``"addition"`` or ``"tsv"`` (then ``tsv`` names the file).
         attention: ``None``, ``"bahdanau"`` or ``"luong"``.
-        train_size, test_size, epochs: ``None`` takes the task's default (``TASK_DEFAULTS``).
-        mixed_precision, strategy: as in every kerasdl flow (:func:`kerasdl._runs.setup_runtime`);
-            the model is built in the strategy's scope.
-        beam_width, alpha: the beam search scored beside greedy and exported.
-        Other arguments: see :func:`kerasdl.seq2seq.models.seq2seq` and
-            :func:`kerasdl.seq2seq.training.train_translator`.
+        tsv: the tab-separated parallel corpus for ``task="tsv"`` (source TAB target per line).
+        cell: ``"lstm"`` or ``"gru"`` (:func:`kerasdl.seq2seq.models.seq2seq`).
+        units: recurrent units per layer.
+        embedding_dim: token embedding size.
+        encoder_layers: stacked encoder RNN layers.
+        bidirectional_encoder: a bidirectional encoder.
+        dropout: dropout after both embeddings and before the output projection.
+        train_size: training pairs (``None``: the task's default in ``TASK_DEFAULTS``).
+        test_size: held-out pairs (``None``: the task's default).
+        test_fraction: the share of the pairs held out for ``task="tsv"``.
+        epochs: training epochs (``None``: the task's default).
+        batch_size: training batch size.
+        learning_rate: Adam's learning rate (:func:`kerasdl.seq2seq.training.train_translator`).
+        beam_width: the beam search's width, scored beside greedy and exported.
+        alpha: the beam search's length-normalisation exponent (Wu et al. 2016).
+        max_length: the most decoded tokens, end included (``None``: twice the longest training
+            target + 2).
+        plot_examples: held-out inputs drawn in the attention heat map.
+        seed: seeds the data, the weights and the batch order.
+        runs_dir: the folder of run folders.
+        export_dir: the folder of exports (``None``: no export).
+        quiet: print nothing.
+        jit_compile: ``"auto"``, ``True`` or ``False``.
+        mixed_precision: train in mixed precision (:func:`kerasdl._runs.setup_runtime`).
+        strategy: the distribution strategy name (:func:`kerasdl._runs.setup_runtime`); the
+            model is built in the strategy's scope.
 
     Returns:
         :class:`TranslationResult`.
