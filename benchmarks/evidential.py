@@ -19,7 +19,9 @@ range (median over [−6, −5] and over [5, 6]) divided by its median on [−4,
 mean on [−4, 4]; the median aleatoric variance ``β / (α − 1)`` there (the true noise variance is
 9); the median ``ν`` inside and outside. The plot (``evidential_cubic.png``) redraws the paper's
 figure for the first seed, one panel per loss: the mean ± 1, 2, 3 epistemic standard deviations
-over [−6, 6], the training range shaded. JSON: ``benchmarks/results/evidential.json``.
+over [−6, 6], the training range shaded. JSON: ``benchmarks/results/evidential.json``, one
+section per y setting (``y_raw``, ``y_standardized``: trained on ``y / std(y)``, figures in y's
+units; plot ``evidential_standardized_cubic.png``).
 """
 
 from __future__ import annotations
@@ -182,8 +184,13 @@ def _write(args, runs: list, epochs: int, png: Path, load_before) -> None:
         },
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
     }
+    # one section per y setting, so that runs with and without --standardize-y share the file
+    results = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    if "runs" in results:  # a file written before the sections existed: its runs did not rescale y
+        results = {"y_raw": results}
+    results["y_standardized" if args.standardize_y else "y_raw"] = result
     with atomic_file(args.out, suffix=".json") as tmp:
-        Path(tmp).write_text(json.dumps(result, indent=2) + "\n")
+        Path(tmp).write_text(json.dumps(results, indent=2) + "\n")
 
 
 def main(argv=None) -> int:
@@ -205,7 +212,7 @@ def main(argv=None) -> int:
 
     load_before = os.getloadavg()
     runs, curves = [], {}
-    png = args.out.with_name(args.out.stem + "_cubic.png")
+    png = args.out.with_name(args.out.stem + ("_standardized" if args.standardize_y else "") + "_cubic.png")
     for seed in args.seeds:
         for loss_name in args.losses:
             model, seconds, final_loss, epochs = train(loss_name, seed, args)
