@@ -381,7 +381,27 @@ def part_dqn(args, write=None) -> dict:
     for env_id in envs:
         load_before = load_average()
         timesteps = args.timesteps or ZOO[env_id]["n_timesteps"]
-        runs = []
+        runs, all_seeds, commands = [], list(seeds), []
+        if args.append:  # earlier runs of the same protocol count too (more seeds, later)
+            previous = json.loads(args.out.read_text()).get("dqn", {}).get(env_id) if args.out.exists() else None
+            same = previous and previous.get("timesteps") == timesteps
+            same = same and {k: v for k, v in previous["protocol"].items() if k != "max_seconds_per_run"} == {
+                "eval_every": args.eval_every,
+                "eval_episodes": args.eval_episodes,
+                "eval_vectorisation": previous["protocol"].get("eval_vectorisation"),
+                "stop_at_solve": args.stop_at_solve,
+                "order": previous["protocol"].get("order"),
+                "speed": previous["protocol"].get("speed"),
+                "threads_per_library": args.threads,
+            }
+            if not same:
+                raise SystemExit(
+                    f"--append: no earlier {env_id} entry with the same timesteps and protocol in {args.out}"
+                )
+            runs = [r for r in previous["runs"] if r["seed"] not in seeds]
+            load_before = previous.get("load_average_before", load_before)
+            all_seeds = sorted({r["seed"] for r in runs} | set(seeds))
+            commands = previous.get("commands") or [previous["command"]] if "command" in previous else []
         out[env_id] = entry = {
             "zoo_hyperparameters": ZOO[env_id],
             "timesteps": timesteps,
@@ -389,7 +409,7 @@ def part_dqn(args, write=None) -> dict:
                 1.0, ZOO[env_id]["exploration_fraction"] * ZOO[env_id]["n_timesteps"] / timesteps
             ),
             "target_return": float(gym.spec(env_id).reward_threshold),
-            "seeds_requested": seeds,
+            "seeds": all_seeds,
             "libraries_requested": libs,
             "protocol": {
                 "eval_every": args.eval_every,
@@ -402,9 +422,11 @@ def part_dqn(args, write=None) -> dict:
                 "threads_per_library": args.threads,
             },
             "load_average_before": load_before,
+            "commands": commands,
             "runs": runs,
         }
-        for k, seed in enumerate(seeds):
+        for seed in seeds:
+            k = all_seeds.index(seed)
             order = libs[k % len(libs) :] + libs[: k % len(libs)]
             for lib in order:
                 print(f"-- {env_id} seed {seed} {lib}", flush=True)
@@ -414,7 +436,7 @@ def part_dqn(args, write=None) -> dict:
                 runs.append(run)
                 entry["load_average_after"] = load_average()
                 entry["summary"] = summarize_runs(runs, libs)
-                entry["complete"] = len(runs) == len(seeds) * len(libs)
+                entry["complete"] = len(runs) == len(all_seeds) * len(libs)
                 if write is not None:
                     write({env_id: entry})
         print(json.dumps(entry["summary"], indent=1), flush=True)
@@ -536,6 +558,9 @@ def main(argv=None) -> int:
     parser.add_argument("--libs", default=",".join(LIBS), help="dqn: libraries side by side (kerasdl first)")
     parser.add_argument("--timesteps", type=int, default=None, help="dqn: steps per run (default: the zoo budget)")
     parser.add_argument("--stop-at-solve", action="store_true", help="dqn: end a run at its first solving evaluation")
+    parser.add_argument(
+        "--append", action="store_true", help="dqn: keep the earlier runs of the same protocol (add seeds later)"
+    )
     parser.add_argument("--eval-every", type=int, default=5_000, help="dqn: env steps between evaluations")
     parser.add_argument("--eval-episodes", type=int, default=20, help="dqn: episodes per evaluation")
     parser.add_argument(
@@ -569,7 +594,8 @@ def main(argv=None) -> int:
 
             def write(per_env):
                 for entry in per_env.values():
-                    entry["command"] = command
+                    if command not in entry["commands"]:
+                        entry["commands"].append(command)
                 # "sb3" held the old CartPole-only SB3 runs, now inside each environment's entry
                 write_results(args.out, {"dqn": per_env}, drop=("sb3",))
 
