@@ -401,7 +401,7 @@ def part_dqn(args, write=None) -> dict:
             runs = [r for r in previous["runs"] if r["seed"] not in seeds]
             load_before = previous.get("load_average_before", load_before)
             all_seeds = sorted({r["seed"] for r in runs} | set(seeds))
-            commands = previous.get("commands") or [previous["command"]] if "command" in previous else []
+            commands = list(previous.get("commands") or ([previous["command"]] if "command" in previous else []))
         out[env_id] = entry = {
             "zoo_hyperparameters": ZOO[env_id],
             "timesteps": timesteps,
