@@ -45,13 +45,6 @@ from kerasdl.detection.localization import decode_localization, encode_localizat
 from kerasdl.detection.metrics import average_precision, coco_map, mean_average_precision
 from kerasdl.detection.sliding_window import SlidingWindowDetector, make_crops, train_sliding_window_detector
 from kerasdl.detection.training import evaluate_detections, train_yolo
-from kerasdl.detection.two_stage import (
-    TwoStageDetector,
-    check_two_stage_export,
-    detect_two_stage,
-    export_two_stage,
-    train_two_stage,
-)
 from kerasdl.detection.visualize import plot_detections
 
 __all__ = [
@@ -97,3 +90,17 @@ __all__ = [
     "train_yolo",
     "wh_iou",
 ]
+
+
+# The two-stage detector's model compiles through kerasdl.training, which needs TensorFlow;
+# it loads on first use so that ``kerasdl.losses`` (which re-exports the YOLO loss from here)
+# stays importable on Keras' JAX backend.
+_TWO_STAGE = ("TwoStageDetector", "check_two_stage_export", "detect_two_stage", "export_two_stage", "train_two_stage")
+
+
+def __getattr__(name):
+    if name in _TWO_STAGE:
+        from kerasdl.detection import two_stage
+
+        return getattr(two_stage, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
