@@ -20,14 +20,15 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
-import dataclasses
 import importlib
 import os
 import re
 import shlex
 import sys
 from pathlib import Path
-from typing import Callable
+
+# record_run lives in kerasdl._runs (library flows call it too); re-exported here for apps and users.
+from kerasdl._runs import RunRecord, clear_run, current_run, record_run  # noqa: F401
 
 
 class UsageError(Exception):
@@ -35,30 +36,6 @@ class UsageError(Exception):
 
 
 # ------------------------------------------------------------------ the running command's run folder
-
-
-@dataclasses.dataclass
-class RunRecord:
-    """What an interrupted command reports: see :func:`record_run`."""
-
-    run_dir: Path
-    checkpoint: Callable[[], str | None] | None = None
-    resumable: bool = False
-
-
-_current_run: RunRecord | None = None
-
-
-def record_run(run_dir, *, checkpoint: Callable[[], str | None] | None = None, resumable: bool = False) -> None:
-    """Tell the CLI which run folder the running command writes, for a clean Ctrl-C.
-
-    ``checkpoint``: called at the interrupt, returns the path of the last checkpoint written
-    (``None`` when none is yet). ``resumable``: the app takes ``--resume RUN_DIR`` to continue
-    from it. Call it as soon as the run folder exists; the record lasts until the command
-    ends. Outside a ``kerasdl`` command (a library call) it is harmless and unused.
-    """
-    global _current_run
-    _current_run = RunRecord(Path(run_dir), checkpoint, resumable)
 
 
 def _resume_command(prog: str, argv, run_dir: Path) -> str:
@@ -74,7 +51,7 @@ def _resume_command(prog: str, argv, run_dir: Path) -> str:
 
 
 def _interrupted_message(prog: str, argv) -> str:
-    record = _current_run
+    record = current_run()
     if record is None:
         return f"{prog}: interrupted"
     checkpoint = record.checkpoint() if record.checkpoint is not None else None
@@ -147,10 +124,9 @@ def _import_tensorflow_quietly() -> None:
 
 def _run(parser: argparse.ArgumentParser, run, args, argv=(), *, quiet_tensorflow: bool = False) -> int:
     """Run one command and map its outcome to an exit status (see the module docstring)."""
-    global _current_run
     from kerasdl.data import DatasetNotFoundError
 
-    _current_run = None
+    clear_run()
     try:
         if quiet_tensorflow:
             _import_tensorflow_quietly()
@@ -168,7 +144,7 @@ def _run(parser: argparse.ArgumentParser, run, args, argv=(), *, quiet_tensorflo
         print(f"\n{_interrupted_message(parser.prog, argv)}", file=sys.stderr)
         return 130
     finally:
-        _current_run = None
+        clear_run()
 
 
 @contextlib.contextmanager

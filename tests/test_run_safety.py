@@ -293,7 +293,7 @@ def test_interrupt_names_the_checkpoint_and_the_resume_command(tmp_path, capsys)
         f"kerasdl gan: interrupted; last checkpoint: {tmp_path / 'run' / 'checkpoints' / 'ckpt-3'}. "
         f"Resume with: kerasdl gan --kind mlp --epochs 9 --resume {tmp_path / 'run'}"
     )
-    assert cli._current_run is None  # the record does not outlive the command
+    assert cli.current_run() is None  # the record does not outlive the command
 
     def interrupted_early(args):
         cli.record_run(tmp_path / "run", checkpoint=lambda: None, resumable=True)

@@ -49,7 +49,7 @@ def run(args) -> int:
 
     from kerasdl.apps._common import setup_runtime
     from kerasdl.apps._generative import check_common_arguments, finish, learning_rate, load_images, run_folder
-    from kerasdl.cli import record_run
+    from kerasdl._runs import record_run
     from kerasdl.generative.export import export_image_generator, verify_export
     from kerasdl.training.resumable import fit_resumable
     from kerasdl._validation import check_float, check_int

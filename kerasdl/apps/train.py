@@ -167,7 +167,8 @@ def train_and_export(
     import numpy as np
 
     from kerasdl._validation import check_int
-    from kerasdl.cli import check_builder_options, record_run
+    from kerasdl._runs import record_run
+    from kerasdl.cli import check_builder_options
     from kerasdl.data import load_image_classification, make_dataset, train_val_split
     from kerasdl.export import (
         EXPORT_TOLERANCE,
@@ -297,7 +298,8 @@ def train_ensemble_and_export(
     import numpy as np
 
     from kerasdl._validation import check_int
-    from kerasdl.cli import check_builder_options, record_run
+    from kerasdl._runs import record_run
+    from kerasdl.cli import check_builder_options
     from kerasdl.data import load_image_classification
     from kerasdl.ensembles import fit_and_evaluate_ensemble
     from kerasdl.export import (

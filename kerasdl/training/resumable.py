@@ -161,7 +161,7 @@ def fit_resumable(
     applied over the checkpointed ones on resume (see :meth:`TrainingCheckpoint.restore`).
     ``announce_run``: called as ``announce_run(run_dir, checkpoint=<callable returning the last
     checkpoint's path or None>, resumable=True)`` before training; the apps pass
-    :func:`kerasdl.cli.record_run`, so Ctrl-C names the last checkpoint and the ``--resume``
+    :func:`kerasdl._runs.record_run`, so Ctrl-C names the last checkpoint and the ``--resume``
     command (the library itself does not import the CLI). A NaN/inf loss raises
     ``TrainingDiverged`` naming the last finite checkpoint (or saying there is none): the
     caller exports nothing.
