@@ -119,6 +119,17 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--dcgan-filters", type=int, default=64, help="dcgan(filters=...): 64 as in the TF tutorial")
     parser.add_argument(
+        "--dcgan-loss",
+        choices=["nonsaturating", "hinge"],
+        default="nonsaturating",
+        help="hinge: Miyato et al. 2018's objective (key suffix _hinge)",
+    )
+    parser.add_argument(
+        "--dcgan-spectral-norm",
+        action="store_true",
+        help="spectral normalisation in the discriminator (key suffix _sn)",
+    )
+    parser.add_argument(
         "--dcgan-conditional",
         action="store_true",
         help="class-conditional DCGAN (ConditionalGAN; samples cycle through the ten digits; key dcgan_conditional)",
@@ -317,9 +328,12 @@ def main(argv=None) -> int:
             args.gan_score_every,
             d_steps=args.dcgan_d_steps,
             conditional=args.dcgan_conditional,
+            loss=args.dcgan_loss,
+            spectral_norm=args.dcgan_spectral_norm,
         )
         figures["target_inception_score_min"] = 9.0
         key = "dcgan" + ("_conditional" if args.dcgan_conditional else "")
+        key += ("_hinge" if args.dcgan_loss == "hinge" else "") + ("_sn" if args.dcgan_spectral_norm else "")
         _save(args.out, key + ("" if args.dcgan_d_steps == 1 else f"_d_steps_{args.dcgan_d_steps}"), figures)
 
     def dcgan_jax_section():

@@ -66,6 +66,9 @@ def test_conditional_gan_app_exports_a_labelled_generator(tmp_path, no_data_dir)
     argv = [
         "--kind",
         "conditional",
+        "--loss",
+        "hinge",
+        "--spectral-norm",
         "--latent-dim",
         "8",
         "--filters",
@@ -86,6 +89,7 @@ def test_conditional_gan_app_exports_a_labelled_generator(tmp_path, no_data_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["epochs_done"] == 1 and summary["export_max_abs_diff"] <= 1 and summary["stopped_on_nan"] is None
     assert (run_dir / "samples_epoch_001.png").is_file() and (run_dir / "checkpoints" / "checkpoint").is_file()
+    assert (summary["loss"], summary["spectral_norm"], summary["label_smoothing"]) == ("hinge", True, 0.0)
 
     served = tf.saved_model.load(summary["export"])
     z = tf.constant(np.random.default_rng(0).standard_normal((4, 8)).astype("float32"))

@@ -33,7 +33,23 @@ def add_arguments(parser):
     )
     parser.add_argument("--latent-dim", type=int, default=100)
     parser.add_argument("--d-steps", type=int, default=1, help="discriminator updates per generator update")
-    parser.add_argument("--label-smoothing", type=float, default=0.1, help="one-sided: real target 1 - this")
+    parser.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=None,
+        help="one-sided: real target 1 - this (default: 0.1 with --loss nonsaturating, 0 with hinge)",
+    )
+    parser.add_argument(
+        "--loss",
+        choices=["nonsaturating", "hinge"],
+        default="nonsaturating",
+        help="GAN objective: the non-saturating BCE of Goodfellow et al. or the hinge loss of Miyato et al. 2018",
+    )
+    parser.add_argument(
+        "--spectral-norm",
+        action="store_true",
+        help="spectral normalisation on every discriminator weight layer (Miyato et al. 2018)",
+    )
     parser.add_argument(
         "--g-learning-rate",
         type=float,
@@ -84,6 +100,8 @@ def run(args) -> int:
             args.filters,
             args.d_steps,
             args.label_smoothing,
+            loss=args.loss,
+            spectral_norm=args.spectral_norm,
         )  # conditional: the class-conditional DCGAN
         gan.compile(d_learning_rate=d_learning_rate, g_learning_rate=g_learning_rate, jit_compile=args.jit)
     images = data.x_train * 2.0 - 1.0  # the generators' tanh range
@@ -122,7 +140,9 @@ def run(args) -> int:
         "dataset": data.name,
         "epochs_done": int(checkpoint.epoch.numpy()),
         "d_steps": args.d_steps,
-        "label_smoothing": args.label_smoothing,
+        "label_smoothing": gan.label_smoothing,
+        "loss": args.loss,
+        "spectral_norm": args.spectral_norm,
         "final_epoch": {k: round(v[-1], 4) for k, v in logs.items()},
         "stopped_on_nan": checkpoint.stopped_on_nan,
         "run_dir": str(run_dir),

@@ -31,6 +31,8 @@ def train_and_score_gan(
     score_every: int = 0,
     d_steps: int = 1,
     conditional: bool = False,
+    loss: str = "nonsaturating",
+    spectral_norm: bool = False,
 ) -> dict:
     """Train a ``kind`` (``"mlp"`` / ``"dcgan"``) GAN on ``data`` and return its figures.
 
@@ -42,7 +44,8 @@ def train_and_score_gan(
     smoothing 0.1. ``budget_s`` stops after the epoch in which that many seconds ran out;
     ``score_every`` > 0 records the IS of 5,000 samples every that many epochs;
     ``conditional`` trains a :class:`~kerasdl.generative.gan.ConditionalGAN` whose samples
-    cycle through the classes.
+    cycle through the classes. ``loss="hinge"`` with ``spectral_norm=True`` is Miyato et al.
+    2018's objective and discriminator (no label smoothing with the hinge).
 
     Returns a dict of the settings, parameter counts, :func:`sample_scores` of 10,000
     samples against ``data.x_test``, the IS curve, the final epoch's logs and the mean
@@ -61,7 +64,9 @@ def train_and_score_gan(
         num_classes=data.num_classes if conditional else None,
         filters=dcgan_filters,
         d_steps=d_steps,
-        label_smoothing=LABEL_SMOOTHING,
+        label_smoothing=0.0 if loss == "hinge" else LABEL_SMOOTHING,
+        loss=loss,
+        spectral_norm=spectral_norm,
     )
     gan.compile(d_learning_rate=LEARNING_RATE, g_learning_rate=LEARNING_RATE, beta_1=BETA_1, jit_compile=jit_compile)
     timer, curve = EpochTimer(), []
@@ -86,7 +91,9 @@ def train_and_score_gan(
         "batch_size": batch_size,
         "latent_dim": LATENT_DIM,
         "optimizer": "2 x adam lr=2e-4 beta_1=0.5",
-        "label_smoothing": LABEL_SMOOTHING,
+        "label_smoothing": gan.label_smoothing,
+        "loss": loss,
+        "spectral_norm": spectral_norm,
         "d_steps": d_steps,
         "conditional": conditional,
         "generated_labels": "0..9 cycled" if conditional else None,
