@@ -55,6 +55,8 @@ import sys
 import time
 from pathlib import Path
 
+from kerasdl.benchmarking import load_average
+
 PROCESS_START = time.perf_counter()
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "rl.json"
@@ -237,10 +239,6 @@ print(json.dumps({"steps": result.steps, "wall_seconds": wall, "cpu_seconds": cp
 def remaining(args) -> float:
     """Seconds left of this part's cap, counted from the part's start (imports included)."""
     return max(1.0, args.max_seconds - (time.perf_counter() - args.part_start))
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def run_once(lib: str, env_id: str, seed: int, args) -> dict:

@@ -49,7 +49,9 @@ MIN_ROUNDS = 20
 """Fewest timed rounds :func:`compare` accepts: fewer do not give a stable median and IQR."""
 
 
-def _load_average() -> list[float] | None:
+def load_average() -> list[float] | None:
+    """The 1/5/15-minute load averages (``os.getloadavg()``) rounded to 2 places; ``None`` where
+    the platform has none. Every benchmark records it before and after its timings."""
     try:
         return [round(value, 2) for value in os.getloadavg()]
     except (AttributeError, OSError):  # not available on this platform
@@ -101,7 +103,7 @@ def compare(
     unit: str = "items",
     wall_clock: Callable[[], float] = time.perf_counter,
     cpu_clock: Callable[[], float] = time.process_time,
-    load_average: Callable[[], list[float] | None] = _load_average,
+    load_average: Callable[[], list[float] | None] = load_average,
 ) -> dict:
     """Time every side with identical warm-up and alternating, interleaved rounds.
 
@@ -273,7 +275,7 @@ def run_record(argv=None) -> dict:
     for name in ("keras", "tensorflow"):
         module = sys.modules.get(name)
         record[name] = getattr(module, "__version__", None) if module is not None else None
-    record["load_average"] = _load_average()
+    record["load_average"] = load_average()
     return record
 
 
