@@ -411,7 +411,8 @@ def _robustness(data):
     for run_name, run in data.items():
         if not isinstance(run, dict):
             continue
-        lines += [f"**Run `{run_name}`**: `{get(run, 'command', default='python benchmarks/robustness.py')}`", ""]
+        command = get(run, "command") or get(run, "run", "command") or "python benchmarks/robustness.py"
+        lines += [f"**Run `{run_name}`**: `{command}`", ""]
         ours, art = get(run, "kerasdl", default={}) or {}, get(run, "art", default={}) or {}
         rows = [
             [
@@ -540,14 +541,72 @@ def _median_wall(runs):
     return round(statistics.median(walls), 2) if walls else None
 
 
-@section("rl", "Reinforcement learning and AutoML", "python benchmarks/rl.py --parts dqn,sb3 --seeds 0 1 2")
+def _median_iqr(summary, digits: int = 1) -> str:
+    """``median (q1–q3)`` of a :func:`kerasdl.benchmarking.summarize` dict."""
+    if not isinstance(summary, dict) or not isinstance(summary.get("median"), (int, float)):
+        return "–"
+    return f"{summary['median']:.{digits}f} ({summary['q1']:.{digits}f}–{summary['q3']:.{digits}f})"
+
+
+def _rl_environment(env_id, entry):
+    """One environment of the DQN comparison: speed and learning per library, ratios per seed."""
+    lines = [
+        f"**DQN on {env_id}** ({fmt(get(entry, 'timesteps'))} steps, seeds {get(entry, 'seeds')}; "
+        "speed without evaluation; median (IQR) over seeds):",
+        "",
+    ]
+    rows = []
+    for lib, figures in (get(entry, "summary", "by_library", default={}) or {}).items():
+        rows.append(
+            [
+                lib,
+                _median_iqr(get(figures, "steps_per_wall_second")),
+                _median_iqr(get(figures, "steps_per_cpu_second")),
+                _median_iqr(get(figures, "ms_per_step"), 3),
+                get(figures, "solved"),
+                get(figures, "steps_to_solve"),
+                _median_iqr(get(figures, "final_eval")),
+            ]
+        )
+    lines += table(
+        ["library", "steps / wall s", "steps / CPU s", "ms / step", "solved", "steps to solve", "final return"],
+        rows,
+    )
+    ratios = get(entry, "summary", "speed_ratios_per_seed", default={}) or {}
+    if ratios:
+        lines += table(
+            ["ratio (per seed)", "steps / wall s", "steps / CPU s"],
+            [
+                [
+                    name.replace("_over_", " ÷ "),
+                    _median_iqr(get(r, "steps_per_wall_second"), 2),
+                    _median_iqr(get(r, "steps_per_cpu_second"), 2),
+                ]
+                for name, r in ratios.items()
+            ],
+        )
+    commands = get(entry, "commands")
+    if isinstance(commands, list) and commands:
+        lines += ["Commands: " + "; ".join(f"`{c}`" for c in commands), ""]
+    return lines
+
+
+@section(
+    "rl", "Reinforcement learning and AutoML", "python benchmarks/rl.py --parts dqn --envs CartPole-v1 --seeds 0 1 2"
+)
 def _rl(data):
     lines = []
-    for key, title in (("dqn", "kerasdl DQN"), ("sb3", "Stable-Baselines3 DQN")):
-        runs = get(data, key, "runs")
-        if isinstance(runs, list):
-            lines += [f"**{title}** on CartPole-v1 (median wall seconds to solve: {fmt(_median_wall(runs))}):", ""]
-            lines += _rl_runs(runs)
+    dqn = get(data, "dqn", default={}) or {}
+    if isinstance(get(dqn, "runs"), list):  # the earlier one-environment layout
+        lines += [
+            f"**kerasdl DQN** on CartPole-v1 (median wall seconds to solve: {fmt(_median_wall(dqn['runs']))}):",
+            "",
+        ]
+        lines += _rl_runs(dqn["runs"])
+    else:
+        for env_id, entry in dqn.items():
+            if isinstance(entry, dict):
+                lines += _rl_environment(env_id, entry)
     reinforce = get(data, "reinforce")
     if isinstance(reinforce, dict):
         lines += ["**REINFORCE with a baseline** (CartPole-v1):", ""]
