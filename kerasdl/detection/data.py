@@ -177,7 +177,39 @@ def synthetic_digit_detection(
     check_choice("source", source, ["digits", "mnist"])
     glyphs, glyph_labels = _glyphs(source, split)
     rng = np.random.default_rng(seed)
+    images, all_boxes, all_labels = render_digit_canvases(
+        num_images, image_size, (lo_obj, hi_obj), (lo_size, hi_size), glyphs, glyph_labels, rng, _apart
+    )
+    return DetectionData(images, all_boxes, all_labels, DIGIT_NAMES, source=f"synthetic {source} ({split} glyphs)")
 
+
+def _apart(box, boxes) -> bool:
+    """The standard placement rule: ``box`` touches none of ``boxes`` (a 1-pixel gap)."""
+    return all(box[0] > b[2] + 1 or b[0] > box[2] + 1 or box[1] > b[3] + 1 or b[1] > box[3] + 1 for b in boxes)
+
+
+def render_digit_canvases(num_images, image_size, objects, digit_size, glyphs, glyph_labels, rng, fits):
+    """Paint digit glyphs on noisy coloured canvases; the renderer of the synthetic detection sets.
+
+    Each canvas gets a random background colour plus Gaussian noise and ``objects = (min, max)``
+    glyphs, each resized to a side drawn from ``digit_size`` (width jittered ±20 %), coloured, and
+    placed at the first of 30 random positions where ``fits(box, boxes_so_far)`` holds (skipped
+    if none does). A glyph's box is the tight box around its ink (pixels above 25 % of its maximum).
+
+    Args:
+        num_images: number of canvases.
+        image_size: canvas side in pixels.
+        objects: ``(min, max)`` glyphs per canvas.
+        digit_size: ``(min, max)`` glyph side in pixels.
+        glyphs: grey glyph images in [0, 1].
+        glyph_labels: the class of each glyph.
+        rng: a ``numpy.random.Generator`` (the only source of randomness).
+        fits: the placement rule, ``fits(box, boxes) -> bool``.
+
+    Returns:
+        ``(images, boxes, labels)``: uint8 canvases and per-canvas box/label arrays.
+    """
+    (lo_obj, hi_obj), (lo_size, hi_size) = objects, digit_size
     images = np.empty((num_images, image_size, image_size, 3), np.uint8)
     all_boxes, all_labels = [], []
     for n in range(num_images):
@@ -199,7 +231,7 @@ def synthetic_digit_detection(
                 box = np.array(
                     [x + ink_cols.min(), y + ink_rows.min(), x + ink_cols.max() + 1, y + ink_rows.max() + 1], np.float32
                 )
-                if all(box[0] > b[2] + 1 or b[0] > box[2] + 1 or box[1] > b[3] + 1 or b[1] > box[3] + 1 for b in boxes):
+                if fits(box, boxes):
                     break
             else:
                 continue  # no free place for this glyph
@@ -212,7 +244,7 @@ def synthetic_digit_detection(
         images[n] = np.uint8(np.clip(np.round(canvas * 255), 0, 255))
         all_boxes.append(np.array(boxes, np.float32).reshape(-1, 4))
         all_labels.append(np.array(labels, np.int64))
-    return DetectionData(images, all_boxes, all_labels, DIGIT_NAMES, source=f"synthetic {source} ({split} glyphs)")
+    return images, all_boxes, all_labels
 
 
 # --------------------------------------------------------------------------- VOC / COCO

@@ -40,7 +40,7 @@ def crowded_digit_detection(
     :class:`~kerasdl.detection.data.DetectionData`.
     """
     from kerasdl.detection.boxes import iou_matrix
-    from kerasdl.detection.data import DIGIT_NAMES, DetectionData, _glyphs, _resize
+    from kerasdl.detection.data import DIGIT_NAMES, DetectionData, _glyphs, render_digit_canvases
 
     num_images = check_int("num_images", num_images, minimum=1)
     image_size = check_int("image_size", image_size, minimum=16)
@@ -51,38 +51,13 @@ def crowded_digit_detection(
     max_iou = check_float("max_iou", max_iou, minimum=0.0, maximum=1.0)
     glyphs, glyph_labels = _glyphs(source, split)
     rng = np.random.default_rng(seed)
-    images = np.empty((num_images, image_size, image_size, 3), np.uint8)
-    all_boxes, all_labels = [], []
-    for n in range(num_images):
-        canvas = np.broadcast_to(rng.uniform(0.0, 0.35, 3), (image_size, image_size, 3)).copy()
-        canvas += rng.normal(0.0, 0.04, canvas.shape)
-        boxes, labels = [], []
-        for _ in range(rng.integers(lo_obj, hi_obj + 1)):
-            g = rng.integers(len(glyphs))
-            side = int(rng.integers(lo_size, hi_size + 1))
-            width = int(np.clip(round(side * rng.uniform(0.8, 1.2)), 4, image_size))
-            glyph = np.clip(_resize(glyphs[g], width, side), 0.0, 1.0)
-            ink_rows, ink_cols = np.nonzero(glyph > 0.25 * glyph.max())
-            if len(ink_rows) == 0:
-                continue
-            for _attempt in range(30):
-                x = int(rng.integers(0, image_size - width + 1))
-                y = int(rng.integers(0, image_size - side + 1))
-                box = np.array(
-                    [x + ink_cols.min(), y + ink_rows.min(), x + ink_cols.max() + 1, y + ink_rows.max() + 1], np.float32
-                )
-                if not boxes or iou_matrix(box[None], np.array(boxes)).max() <= max_iou:
-                    break
-            else:
-                continue
-            alpha = glyph[..., None]
-            region = canvas[y : y + side, x : x + width]
-            canvas[y : y + side, x : x + width] = region * (1 - alpha) + rng.uniform(0.6, 1.0, 3) * alpha
-            boxes.append(box)
-            labels.append(int(glyph_labels[g]))
-        images[n] = np.uint8(np.clip(np.round(canvas * 255), 0, 255))
-        all_boxes.append(np.array(boxes, np.float32).reshape(-1, 4))
-        all_labels.append(np.array(labels, np.int64))
+
+    def overlaps_at_most(box, boxes) -> bool:
+        return not boxes or iou_matrix(box[None], np.array(boxes)).max() <= max_iou
+
+    images, all_boxes, all_labels = render_digit_canvases(
+        num_images, image_size, (lo_obj, hi_obj), (lo_size, hi_size), glyphs, glyph_labels, rng, overlaps_at_most
+    )
     return DetectionData(
         images,
         all_boxes,
