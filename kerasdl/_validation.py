@@ -99,3 +99,15 @@ def check_shape(name: str, shape, *, ndim: int | None = None) -> tuple[int, ...]
 def check_num_classes(num_classes) -> int:
     """Number of output classes: an integer >= 1 (1 means a single sigmoid/regression unit)."""
     return check_int("num_classes", num_classes, minimum=1)
+
+
+def check_characters(name: str, characters) -> list[str]:
+    """A character vocabulary: a non-empty sequence of distinct single-character strings."""
+    characters = list(characters)
+    if not characters:
+        raise ValueError(f"{name} must not be empty")
+    if any(not isinstance(c, str) or len(c) != 1 for c in characters):
+        raise ValueError(f"{name} must be single-character strings")
+    if len(set(characters)) != len(characters):
+        raise ValueError(f"{name} must be distinct")
+    return characters

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from kerasdl._validation import check_characters
+
 PAD, START, END, UNK = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<s>", "</s>", "<unk>")
 
@@ -26,14 +28,7 @@ class CharTokenizer(tf.Module):
 
     def __init__(self, characters, name: str = "char_tokenizer"):
         super().__init__(name=name)
-        characters = list(characters)
-        if not characters:
-            raise ValueError("characters must not be empty")
-        if any(not isinstance(c, str) or len(c) != 1 for c in characters):
-            raise ValueError("characters must be single-character strings")
-        if len(set(characters)) != len(characters):
-            raise ValueError("characters must be distinct")
-        self.characters = characters
+        self.characters = characters = check_characters("characters", characters)
         self._ids = {c: i + len(SPECIALS) for i, c in enumerate(characters)}
         self._table = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(

@@ -31,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasdl._validation import check_float, check_int
+from kerasdl._validation import check_characters, check_float, check_int
 
 DEFAULT_TEXT = ("text", "tinyshakespeare.txt")
 
@@ -71,14 +71,7 @@ class CharVocabulary:
     """
 
     def __init__(self, characters):
-        characters = list(characters)
-        if not characters:
-            raise ValueError("characters must not be empty")
-        if any(not isinstance(c, str) or len(c) != 1 for c in characters):
-            raise ValueError("characters must be single-character strings")
-        if len(set(characters)) != len(characters):
-            raise ValueError("characters must be distinct")
-        self.characters = characters
+        self.characters = characters = check_characters("characters", characters)
         self.ids_from_chars = keras.layers.StringLookup(vocabulary=characters, mask_token=None, name="ids_from_chars")
         self.chars_from_ids = keras.layers.StringLookup(
             vocabulary=characters, mask_token=None, invert=True, name="chars_from_ids"
