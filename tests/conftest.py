@@ -10,6 +10,12 @@ through ``keras.utils.set_random_seed`` (kerasdl's ``set_seed`` included). Learn
 tests (a loss falls by a factor, an accuracy passes a bar) are checked over several offsets
 and both oneDNN settings (``TF_ENABLE_ONEDNN_OPTS=0``/``1``) so that none depends on one
 lucky trajectory or one host's kernels: ``make test-margins`` runs that sweep.
+
+``@pytest.mark.early_start("starter")``: a test whose work is one long subprocess (the guides in
+smoke mode, the JAX probe) names a module-level ``starter()`` that launches it and returns the
+``subprocess.Popen``. It is launched as soon as collection ends, so it runs on the second core
+while the suite's in-process tests (mostly one busy core) run; the test then takes it from the
+:func:`early_process` fixture and waits. A deselected test starts nothing.
 """
 
 import os
@@ -64,6 +70,35 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.module.__name__.rpartition(".")[2] in END_TO_END_MODULES:
             item.add_marker(pytest.mark.e2e)
+
+
+_EARLY = pytest.StashKey()
+_EARLY_PROCESSES = []
+
+
+def _start_early(item):
+    process = getattr(item.module, item.get_closest_marker("early_start").args[0])()
+    _EARLY_PROCESSES.append(process)
+    return process
+
+
+def pytest_collection_finish(session):
+    for item in session.items:  # the selected tests only
+        if item.get_closest_marker("early_start"):
+            item.stash[_EARLY] = _start_early(item)
+
+
+def pytest_sessionfinish(session):
+    for process in _EARLY_PROCESSES:  # one whose test never ran (-x, a crash) must not outlive the run
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.fixture
+def early_process(request):
+    """The subprocess this test's ``early_start`` starter launched (launched now if it was not)."""
+    process = request.node.stash.get(_EARLY, None)
+    return process if process is not None else _start_early(request.node)
 
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

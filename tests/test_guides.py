@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,15 +34,35 @@ def test_there_is_a_guide_per_part_of_the_curriculum():
         assert "KERASDL_GUIDE_SMOKE" in text, f"{guide.name} ignores the smoke switch"
 
 
-@pytest.mark.skipif(not GUIDES, reason="no guides")
-def test_every_guide_runs_in_smoke_mode_and_renders(tmp_path):
-    pytest.importorskip("jupytext", reason="jupytext comes with the docs/dev extra")
+def start_guide_render() -> subprocess.Popen:
+    """Render every guide in smoke mode into a new temporary folder (``process.out_dir``)."""
+    out = Path(tempfile.mkdtemp(prefix="kerasdl-guides-"))
     env = {key: value for key, value in os.environ.items() if key not in ("KERASDL_DATA_DIR", "KERASDL_GUIDE_FULL")}
     env.update(KERASDL_GUIDE_SMOKE="1", KERASDL_OFFLINE="1", MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2")
-    command = [sys.executable, str(ROOT / "tools" / "render_guides.py"), "--out", str(tmp_path), *map(str, GUIDES)]
-    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-6000:]
+    command = [sys.executable, str(ROOT / "tools" / "render_guides.py"), "--out", str(out), *map(str, GUIDES)]
+    # output to files, not pipes: nobody reads a pipe while the suite runs, and a full one would stall it
+    with open(out / "stdout.txt", "w") as stdout, open(out / "stderr.txt", "w") as stderr:
+        process = subprocess.Popen(command, cwd=out, env=env, stdout=stdout, stderr=stderr)
+    process.out_dir = out
+    return process
 
+
+@pytest.mark.skipif(not GUIDES, reason="no guides")
+@pytest.mark.early_start("start_guide_render")
+def test_every_guide_runs_in_smoke_mode_and_renders(early_process):
+    pytest.importorskip("jupytext", reason="jupytext comes with the docs/dev extra")
+    tmp_path = early_process.out_dir
+    try:
+        early_process.wait(timeout=900)
+        assert early_process.returncode == 0, (tmp_path / "stderr.txt").read_text()[-6000:]
+        _check_rendered_pages(tmp_path)
+    finally:
+        early_process.kill()
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _check_rendered_pages(tmp_path: Path) -> None:
+    """Every guide has its page with code, printed output and non-empty figures."""
     timings = json.loads((tmp_path / "timings.json").read_text())
     assert timings["smoke"] is True and set(timings["seconds"]) == {g.name for g in GUIDES}
     for guide in GUIDES:

@@ -138,10 +138,12 @@ def _in_this_process(builds) -> dict:
     return json.loads(out.getvalue().strip().splitlines()[-1])
 
 
-def _compare(builds) -> tuple[dict, dict]:
-    """Run the probe under JAX (subprocess) and TensorFlow (here); check what both must agree on."""
+def _compare(builds, jax_probe=None) -> tuple[dict, dict]:
+    """Run the probe under JAX (subprocess; ``jax_probe`` if already started) and TensorFlow
+    (here); check what both must agree on."""
     pytest.importorskip("jax")
-    jax_probe = _start_probe("jax", builds)  # runs while this process computes the TensorFlow figures
+    if jax_probe is None:
+        jax_probe = _start_probe("jax", builds)  # runs while this process computes the TensorFlow figures
     tf_report = _in_this_process(builds)
     jax_report = _probe_report(jax_probe)
     assert jax_report["backend"] == "jax"
@@ -154,8 +156,15 @@ def _compare(builds) -> tuple[dict, dict]:
     return jax_report, tf_report
 
 
-def test_builders_and_losses_run_on_jax_with_tensorflow_figures():
-    jax_report, tf_report = _compare(BUILDS)
+def start_jax_probe() -> subprocess.Popen:
+    """The JAX half of the test below, started early (compiling each weight shape's initializer
+    on JAX takes most of a minute): see ``early_start`` in tests/conftest.py."""
+    return _start_probe("jax", BUILDS)
+
+
+@pytest.mark.early_start("start_jax_probe")
+def test_builders_and_losses_run_on_jax_with_tensorflow_figures(early_process):
+    jax_report, tf_report = _compare(BUILDS, early_process)
     # The figures are real builds, not empty ones.
     assert jax_report["builds"]["resnet_cifar"][0] == {"parameters": 274_042, "shapes": [[2, 10]]}
     assert jax_report["builds"]["dcgan"][0]["shapes"] == [[2, 28, 28, 1]]
