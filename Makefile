@@ -3,7 +3,7 @@
 #   make test   creates .venv with the dev extra, runs the test suite
 # The test environment installs the versions in constraints.txt (the stack the suite was last
 # green with), so every machine tests the same stack; setup.cfg keeps ranges for users.
-#   make test-fast         unit tests only (no slow, end-to-end or learned tests), about a minute
+#   make test-fast         unit tests only (no slow, end-to-end or learned tests), about 3.5 minutes
 #   make lint              ruff check and ruff format --check (settings in pyproject.toml)
 #   make format            ruff format (the house style) and ruff check --fix
 #   make test-onednn-off   the suite with TensorFlow's oneDNN kernels off (TF_ENABLE_ONEDNN_OPTS=0)

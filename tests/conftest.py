@@ -3,7 +3,7 @@
 Markers: ``slow`` (excluded by default), ``learned`` (asserts on what a model learned) and
 ``e2e`` (end to end: a whole app run, a subprocess, several processes or a wheel build; set
 here for the modules in :data:`END_TO_END_MODULES`). ``make test-fast`` runs what is none of
-these, in about a minute; ``make test`` runs everything but ``slow``.
+these (about 3.5 minutes on 2 cores); ``make test`` runs everything but ``slow``.
 
 ``--seed-offset N`` (or ``KERASDL_TEST_SEED_OFFSET=N``) adds ``N`` to every seed a test sets
 through ``keras.utils.set_random_seed`` (kerasdl's ``set_seed`` included). Learned-threshold
