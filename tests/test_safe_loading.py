@@ -152,3 +152,17 @@ def test_real_file_matches_the_trusted_reference(shared_data):
         np.testing.assert_array_equal(data.y_train, reference["arr_1"])
         np.testing.assert_array_equal(data.y_test, reference["arr_3"])
     assert (len(data.x_train), len(data.x_test)) == (5000, 1000) and data.x_train[0][:3] == [1, 14, 22]
+
+
+def test_object_arrays_load_without_any_unpickler(data_folder, monkeypatch):
+    """The ragged arrays are rebuilt from decoded opcodes: no pickle.Unpickler / loads runs."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("an unpickler ran")
+
+    path = _imdb_like_npz(data_folder / "text" / "imdb_keras_subset.npz", TRAIN, TEST)
+    monkeypatch.setattr(pickle, "Unpickler", forbidden)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "load", forbidden)
+    arrays = load_npz(path)
+    assert [list(s) for s in arrays["arr_0"]] == TRAIN and [list(s) for s in arrays["arr_2"]] == TEST

@@ -10,11 +10,12 @@ pickle: ragged sequences (the Keras IMDB encodings) are stored by ``np.savez`` a
 member's ``.npy`` header with :mod:`numpy.lib.format`, and
 
 * reads numeric arrays with pickling disabled (``allow_pickle=False``);
-* unpickles object arrays with :class:`RestrictedUnpickler`, whose ``find_class`` hands
-  out only the three globals numpy needs to rebuild an array (``ndarray``, ``dtype`` and
-  ``multiarray._reconstruct``, under both the numpy 1 and numpy 2 module names) and
-  refuses every other one with a ``ValueError`` naming the file. Python lists, ints and
-  strings need no global, so the payload can hold them but nothing that runs code.
+* rebuilds object arrays with :func:`parse_object_array`, which runs no unpickler at all:
+  :func:`pickletools.genops` only decodes the payload's opcodes, and the parser interprets
+  the data opcodes (lists, tuples, numbers, strings) and recognises by name, without
+  importing or calling them, the three globals numpy uses to rebuild an array (``ndarray``,
+  ``dtype``, ``multiarray._reconstruct``, under the numpy 1 and numpy 2 module names). Any
+  other global, opcode or persistent id is a ``ValueError`` naming the file.
 
 :func:`int_sequences` then checks that an object array really is what a loader expects
 (a 1-D array of lists of ints) before anything uses it.
@@ -23,53 +24,131 @@ member's ``.npy`` header with :mod:`numpy.lib.format`, and
 from __future__ import annotations
 
 import io
-import pickle
+import pickletools
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 
-def _reconstruct():
-    try:  # numpy >= 2
-        from numpy._core.multiarray import _reconstruct as function
-    except ImportError:  # numpy 1.x
-        from numpy.core.multiarray import _reconstruct as function
-    return function
-
-
-# (module, name) as a pickle spells them → the object handed out. The numpy 1 spelling
-# (``numpy.core``) is mapped to the same function so that files written by numpy 1 load on
-# numpy 2 without importing its deprecated ``numpy.core`` shim.
+# The globals a numpy object array's pickle names, as ``(module, name)``: nothing else is
+# accepted. The numpy 1 spelling (``numpy.core``) is the same function under another name.
 _ALLOWED_GLOBALS = {
-    ("numpy", "ndarray"): lambda: np.ndarray,
-    ("numpy", "dtype"): lambda: np.dtype,
-    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
 }
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that can rebuild numpy arrays of plain Python objects and nothing else.
+class _Global(NamedTuple):
+    module: str
+    name: str
 
-    ``where`` names the file (and member) in the error raised for any other global.
+
+class _Mark:
+    """Where a MARK opcode stood on the stack."""
+
+
+class _ArrayUnderConstruction:
+    """What ``_reconstruct(ndarray, ...)`` stands for until BUILD hands it its state."""
+
+    array = None
+
+
+def _refuse(where: str, what: str):
+    return ValueError(
+        f"{where}: refusing to unpickle {what}: a data file may only hold numpy arrays "
+        f"(of numbers, or of Python lists/ints/strings); this file is corrupt or was crafted to run code"
+    )
+
+
+def parse_object_array(payload: bytes, where: str) -> np.ndarray:
+    """Rebuild a pickled numpy object array of plain Python data, without an unpickler.
+
+    ``pickle`` is never asked to load anything: :func:`pickletools.genops` only *decodes* the
+    opcodes, and this function interprets the few that data needs (lists, tuples, ints,
+    floats, strings, bytes, None/True/False, the memo) plus the three globals numpy uses to
+    rebuild an array, which are recognised by name and never imported or called. Any other
+    global, a persistent id or an opcode outside that set is a ``ValueError`` naming ``where``.
     """
+    stack, memo = [], {}
 
-    def __init__(self, file, where: str):
-        super().__init__(file)
-        self.where = where
+    def pop_to_mark():
+        items = []
+        while not isinstance(stack[-1], _Mark):
+            items.append(stack.pop())
+        stack.pop()
+        return items[::-1]
 
-    def find_class(self, module, name):
-        allowed = _ALLOWED_GLOBALS.get((module, name))
-        if allowed is None:
-            raise ValueError(
-                f"{self.where}: refusing to unpickle {module}.{name}: a data file may only hold numpy arrays "
-                f"(of numbers, or of Python lists/ints/strings); this file is corrupt or was crafted to run code"
-            )
-        return allowed()
-
-    def persistent_load(self, pid):
-        raise ValueError(f"{self.where}: refusing a pickle persistent id: a data file may only hold numpy arrays")
+    constants = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False}
+    for opcode, arg, _ in pickletools.genops(payload):
+        name = opcode.name
+        if name in ("PROTO", "FRAME"):
+            continue
+        if name in constants:
+            stack.append(constants[name])
+        elif name in ("BININT", "BININT1", "BININT2", "LONG1", "LONG4", "BINFLOAT", "SHORT_BINUNICODE",
+                      "BINUNICODE", "BINUNICODE8", "SHORT_BINBYTES", "BINBYTES", "BINBYTES8", "SHORT_BINSTRING",
+                      "BINSTRING"):  # fmt: skip
+            stack.append(arg)
+        elif name == "MARK":
+            stack.append(_Mark())
+        elif name == "EMPTY_LIST":
+            stack.append([])
+        elif name == "APPEND":
+            item = stack.pop()
+            stack[-1].append(item)
+        elif name == "APPENDS":
+            items = pop_to_mark()
+            stack[-1].extend(items)
+        elif name == "EMPTY_TUPLE":
+            stack.append(())
+        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+            count = int(name[-1])
+            items = tuple(stack[-count:])
+            del stack[-count:]
+            stack.append(items)
+        elif name == "TUPLE":
+            stack.append(tuple(pop_to_mark()))
+        elif name in ("BINPUT", "LONG_BINPUT"):
+            memo[arg] = stack[-1]
+        elif name == "MEMOIZE":
+            memo[len(memo)] = stack[-1]
+        elif name in ("BINGET", "LONG_BINGET"):
+            stack.append(memo[arg])
+        elif name in ("GLOBAL", "STACK_GLOBAL"):
+            module, attribute = arg.split(" ", 1) if name == "GLOBAL" else reversed([stack.pop(), stack.pop()])
+            if (module, attribute) not in _ALLOWED_GLOBALS:
+                raise _refuse(where, f"{module}.{attribute}")
+            stack.append(_Global(module, attribute))
+        elif name == "REDUCE":
+            args, function = stack.pop(), stack.pop()
+            if function.name == "_reconstruct":
+                stack.append(_ArrayUnderConstruction())
+            elif function.name == "dtype" and args and args[0] in ("O8", "O4", "O"):
+                stack.append(np.dtype(object))
+            else:
+                raise _refuse(where, f"{function.module}.{function.name}{args!r}")
+        elif name == "BUILD":
+            state, target = stack.pop(), stack[-1]
+            if isinstance(target, _ArrayUnderConstruction):
+                _, shape, dtype, _, items = state
+                if dtype != np.dtype(object) or not isinstance(items, list) or len(items) != int(np.prod(shape)):
+                    raise ValueError(f"{where}: the object array's state does not match its shape {shape}")
+                target.array = np.empty(shape, dtype=object)
+                flat = target.array.reshape(-1)  # a view: filled element by element, so lists stay objects
+                for index, item in enumerate(items):
+                    flat[index] = item
+            elif not isinstance(target, np.dtype):
+                raise _refuse(where, f"the state of {type(target).__name__}")
+        elif name == "STOP":
+            result = stack.pop()
+            return result.array if isinstance(result, _ArrayUnderConstruction) else result
+        else:
+            raise _refuse(where, f"pickle opcode {name}")
+    raise ValueError(f"{where}: the pickle payload ends without STOP")
 
 
 def _read_member(data: bytes, where: str) -> np.ndarray:
@@ -93,10 +172,12 @@ def _read_member(data: bytes, where: str) -> np.ndarray:
     if dtype != np.dtype(object):
         raise ValueError(f"{where}: structured dtype {dtype} with object fields is not supported")
     try:
-        array = RestrictedUnpickler(stream, where).load()
-    except ValueError:
-        raise
-    except Exception as error:  # truncated or garbled pickle: EOFError, UnpicklingError, TypeError ...
+        array = parse_object_array(stream.read(), where)
+    except ValueError as error:
+        if "refusing" in str(error) or str(error).startswith(where):
+            raise
+        raise ValueError(f"{where}: the object array's pickle payload is unreadable ({error})") from None
+    except Exception as error:  # truncated or garbled payload: IndexError, AttributeError, TypeError ...
         raise ValueError(
             f"{where}: the object array's pickle payload is unreadable ({type(error).__name__}: {error})"
         ) from None
@@ -109,8 +190,8 @@ def _read_member(data: bytes, where: str) -> np.ndarray:
 def load_npz(path) -> dict[str, np.ndarray]:
     """The arrays of the ``.npz`` archive at ``path`` as ``{name: array}`` (names without ``.npy``).
 
-    Replaces ``np.load(path, allow_pickle=True)``: object arrays are unpickled with
-    :class:`RestrictedUnpickler`, so loading a crafted file raises ``ValueError`` instead of
+    Replaces ``np.load(path, allow_pickle=True)``: object arrays are rebuilt by
+    :func:`parse_object_array` (no unpickler), so loading a crafted file raises ``ValueError`` instead of
     running its code. Members that are not ``.npy`` files are ignored, as ``np.load`` does.
     """
     path = Path(path)
