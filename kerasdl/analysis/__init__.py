@@ -515,6 +515,12 @@ def receptive_fields(model) -> list[ReceptiveField]:
     >>> receptive_fields(m)[-1].receptive_field
     5
     """
+    return _receptive_field_records(model, _rf_for_node)
+
+
+def _receptive_field_records(model, rule) -> list[ReceptiveField]:
+    """Walk ``model``'s graph (nested models recursively), applying ``rule(node, input_fields)``
+    to every layer, and list a record for each layer whose output still has a field."""
     graph = _require_graph(model)
     records: list[ReceptiveField] = []
 
@@ -526,7 +532,7 @@ def receptive_fields(model) -> list[ReceptiveField]:
                 outs = run(sub, ins, f"{prefix}{op.name}/")
                 value = outs[0] if outs else None
             else:
-                value = _rf_for_node(node, ins)
+                value = rule(node, ins)
                 outs = [value] * len(node.outputs)
             if value is not None:
                 rs = tuple(math.ceil(r) for r, _ in value)
@@ -566,29 +572,7 @@ def conv_path_receptive_fields(model) -> list[ReceptiveField]:
     ``r_out = r_in + (k - 1) * d * j_in`` through the whole backbone, as a course quiz
     counts it. For networks without gates both functions agree.
     """
-    graph = _require_graph(model)
-    records: list[ReceptiveField] = []
-
-    def run(graph, inputs, prefix):
-        def visit(node, ins, _values):
-            op = node.operation
-            sub = _graph_of(op) if isinstance(op, keras.Model) else None
-            if sub is not None:
-                outs = run(sub, ins, f"{prefix}{op.name}/")
-                value = outs[0] if outs else None
-            else:
-                value = _rf_through_gates(node, ins)
-                outs = [value] * len(node.outputs)
-            if value is not None:
-                rs = tuple(math.ceil(r) for r, _ in value)
-                js = tuple(_as_number(j) for _, j in value)
-                records.append(ReceptiveField(f"{prefix}{op.name}", type(op).__name__, rs[0], js[0], rs, js))
-            return outs
-
-        return _walk(graph, inputs, visit)
-
-    run(graph, [_initial_rf(x) for x in graph.inputs], "")
-    return records
+    return _receptive_field_records(model, _rf_through_gates)
 
 
 # --------------------------------------------------------------------------- layer statistics
