@@ -56,3 +56,27 @@ def test_check_detector_export_reports_the_difference_and_a_disagreement(tmp_pat
     other = yolo_detector((32, 32, 3), 10, anchors, filters=(8, 8, 16))  # other random weights
     with pytest.raises(RuntimeError, match="disagrees with the in-memory model"):
         check_detector_export(path, other, anchors, train.images[:4], **nms)
+
+
+def test_served_detections_may_swap_score_ties_but_not_boxes_or_classes():
+    from kerasdl.detection.export import compare_served_detections
+
+    boxes = np.array([[0, 0, 10, 10], [20, 20, 30, 30], [5, 5, 8, 8]], np.float32)
+    scores = np.array([0.5, 0.49995, 0.3], np.float32)
+    classes = np.array([1, 5, 2], np.int32)
+
+    def served(order, box_shift=0.0, classes=classes):
+        pad = lambda a: np.concatenate([a[order], np.zeros((2, *a.shape[1:]), a.dtype)])[None]  # noqa: E731
+        return {"boxes": pad(boxes + box_shift), "scores": pad(scores), "classes": pad(classes),
+                "num_detections": np.array([3])}
+
+    expected = [(boxes, scores, classes)]
+    assert compare_served_detections(served([0, 1, 2]), expected) == 0.0
+    assert compare_served_detections(served([1, 0, 2]), expected) == 0.0  # a float32 tie, served swapped
+    expected_other_scores = [(boxes, scores + np.array([0, 0, 0.01], np.float32), classes)]
+    with pytest.raises(RuntimeError, match="disagrees"):
+        compare_served_detections(served([0, 1, 2]), expected_other_scores)
+    with pytest.raises(RuntimeError, match="disagrees"):
+        compare_served_detections(served([0, 1, 2], box_shift=1.0), expected)
+    with pytest.raises(RuntimeError, match="disagrees"):
+        compare_served_detections(served([0, 1, 2], classes=np.array([1, 4, 2], np.int32)), expected)

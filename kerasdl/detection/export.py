@@ -82,6 +82,7 @@ def compare_served_detections(served, expected, *, tolerance: float = 1e-3) -> f
             padded to a fixed number of detections per image.
         expected: per image ``(boxes, scores, classes)`` arrays from the in-memory pipeline.
         tolerance: the largest allowed box/score difference; counts and classes must match.
+            Detections whose scores tie within ``tolerance`` may come in either order.
 
     Returns:
         The largest box/score difference over all images.
@@ -102,6 +103,42 @@ def compare_served_detections(served, expected, *, tolerance: float = 1e-3) -> f
                 f"exported model disagrees with the in-memory model on image {i}: {n} vs {len(boxes)} boxes"
             )
         found = {key: np.asarray(served[key][i, :n]) for key in ("boxes", "scores", "classes")}
-        want = {"boxes": boxes, "scores": scores, "classes": classes}
+        want = {"boxes": np.asarray(boxes), "scores": np.asarray(scores), "classes": np.asarray(classes)}
+        order = _pair_tied_detections(found, want, tolerance)
+        found = {key: value[order] for key, value in found.items()}
         worst = max(worst, check_export_agrees(found, want, tolerance=tolerance, what=f"image {i}"))
     return worst
+
+
+def _pair_tied_detections(found, want, tolerance: float):
+    """Order ``found`` detections to line up with ``want``'s, allowing for score ties.
+
+    Both lists are sorted by score, but two detections whose scores differ by less than
+    float32 noise may come out in either order (an untrained model gives many such ties), so
+    each wanted detection is paired with the unpaired found one of the same class, with a score
+    within ``tolerance``, whose box is closest. Detections with no such partner keep their
+    position, so the comparison that follows reports them.
+    """
+    import numpy as np
+
+    count = len(want["scores"])
+    order = np.arange(count)
+    free = np.ones(count, bool)
+    pairs = []
+    for i in range(count):
+        candidates = np.flatnonzero(
+            free
+            & (found["classes"] == want["classes"][i])
+            & (np.abs(found["scores"] - want["scores"][i]) <= tolerance)
+        )
+        if len(candidates) == 0:
+            continue
+        box_gap = np.max(np.abs(found["boxes"][candidates] - want["boxes"][i]), axis=-1)
+        best = candidates[int(np.argmin(box_gap))]
+        free[best] = False
+        pairs.append((i, best))
+    paired = {i for i, _ in pairs}
+    if len(paired) == count:
+        for i, j in pairs:
+            order[i] = j
+    return order
