@@ -67,8 +67,12 @@ def test_served_detections_may_swap_score_ties_but_not_boxes_or_classes():
 
     def served(order, box_shift=0.0, classes=classes):
         pad = lambda a: np.concatenate([a[order], np.zeros((2, *a.shape[1:]), a.dtype)])[None]  # noqa: E731
-        return {"boxes": pad(boxes + box_shift), "scores": pad(scores), "classes": pad(classes),
-                "num_detections": np.array([3])}
+        return {
+            "boxes": pad(boxes + box_shift),
+            "scores": pad(scores),
+            "classes": pad(classes),
+            "num_detections": np.array([3]),
+        }
 
     expected = [(boxes, scores, classes)]
     assert compare_served_detections(served([0, 1, 2]), expected) == 0.0

@@ -127,9 +127,7 @@ def _pair_tied_detections(found, want, tolerance: float):
     pairs = []
     for i in range(count):
         candidates = np.flatnonzero(
-            free
-            & (found["classes"] == want["classes"][i])
-            & (np.abs(found["scores"] - want["scores"][i]) <= tolerance)
+            free & (found["classes"] == want["classes"][i]) & (np.abs(found["scores"] - want["scores"][i]) <= tolerance)
         )
         if len(candidates) == 0:
             continue
