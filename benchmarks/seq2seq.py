@@ -76,6 +76,7 @@ def _train(task, train_pairs, test_pairs, attention, args, epochs, budget_second
         epochs=epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        schedule=args.schedule,
         seed=args.seed,
         callbacks=[scorer],
     )
@@ -94,6 +95,7 @@ def main(argv=None) -> int:
     parser.add_argument("--embedding-dim", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--schedule", default="linear_cooldown", help="kerasdl.training.make_schedule name")
     parser.add_argument("--alpha", type=float, default=0.6, help="beam length-normalisation exponent")
     parser.add_argument("--time-budget", type=float, default=1800.0, help="total training seconds (split by model)")
     parser.add_argument("--speed-calls", type=int, default=20, help="timed SavedModel calls per decoder")
@@ -121,7 +123,7 @@ def main(argv=None) -> int:
         "command": " ".join([sys.executable, *sys.argv]),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "model": f"LSTM encoder-decoder, embedding {args.embedding_dim}, {args.units} units, teacher forcing, "
-        f"Adam {args.learning_rate} (clipnorm 1), batch {args.batch_size}",
+        f"Adam {args.learning_rate} (clipnorm 1, schedule {args.schedule}), batch {args.batch_size}",
     }
 
     # ------------------------------------------------------------------ addition
@@ -212,6 +214,16 @@ def main(argv=None) -> int:
             "addition_attention_epochs_max": 10,
             "dates_attention_exact_match_min": 0.995,
             "dates_beam_at_least_greedy": True,
+        },
+        targets_met={
+            "addition": {
+                name: addition[name]["epochs_run"] <= 10 and addition[name]["final_exact_match"] >= 0.995
+                for name in ("bahdanau", "luong")
+            },
+            "dates": {name: dates[name]["greedy"]["exact_match"] >= 0.995 for name in ("bahdanau", "luong")},
+            "dates_beam_at_least_greedy": {
+                name: dates[name]["beam5"]["exact_match"] >= dates[name]["greedy"]["exact_match"] for name in dates
+            },
         },
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

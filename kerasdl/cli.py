@@ -292,6 +292,12 @@ def _add_export_arguments(parser):
         "--validation-fraction", type=float, default=0.2, help="held-out fraction of an image folder (as finetune)"
     )
     tflite.add_argument("--seed", type=int, default=0, help="split and calibration sample seed (as finetune)")
+    tflite.add_argument(
+        "--per-tensor",
+        action="store_true",
+        help="one int8 weight scale per tensor instead of per channel (for accelerators that need it; "
+        "can cost much accuracy, as the report shows)",
+    )
 
 
 def _export(args) -> int:
@@ -303,6 +309,8 @@ def _export(args) -> int:
         raise UsageError("--tflite needs --tflite-data (training examples calibrate the int8 model)")
     if args.tflite_data and not args.tflite:
         raise UsageError("--tflite-data is only used with --tflite")
+    if args.per_tensor and not args.tflite:
+        raise UsageError("--per-tensor is only used with --tflite")
     model = load_keras(args.model, compile=False)
     if args.uint8_images:
         model = with_preprocessing(model, keras.layers.Rescaling(1 / 255))
@@ -334,6 +342,7 @@ def _export(args) -> int:
             y_held_out=y_held_out,
             calibration_examples=args.calibration_examples,
             seed=args.seed,
+            per_channel=not args.per_tensor,
         )
         for line in report.lines():
             print(line)

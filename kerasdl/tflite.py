@@ -80,7 +80,9 @@ def _check_examples(name, x, model_input):
     return x.astype(model_input.dtype, copy=False)
 
 
-def convert_to_tflite(model, *, quantization: str | None = None, representative_data=None) -> bytes:
+def convert_to_tflite(
+    model, *, quantization: str | None = None, representative_data=None, per_channel: bool = True
+) -> bytes:
     """Convert ``model`` to a TFLite flatbuffer (the bytes of a ``.tflite`` file).
 
     Args:
@@ -90,6 +92,11 @@ def convert_to_tflite(model, *, quantization: str | None = None, representative_
         representative_data: for ``"int8"``: a numpy array of examples shaped like the model
             input (a few hundred training examples suffice), run through the model one at a
             time to measure every activation's range.
+        per_channel: for ``"int8"``: one weight scale per output channel (TFLite's default).
+            ``False`` gives one scale per tensor, which some integer-only accelerators need; it
+            drops the per-channel scales and zero points from the file but can cost much
+            accuracy where channels' ranges differ, as in MobileNetV2's depthwise convolutions
+            with batch norm folded in (``benchmarks/tflite.py`` measures both).
 
     Returns:
         The ``.tflite`` file's bytes.
@@ -106,6 +113,8 @@ def convert_to_tflite(model, *, quantization: str | None = None, representative_
     model_input = _single_input_output(model)
     if quantization not in (None, "int8"):
         raise ValueError(f"quantization must be None or 'int8', got {quantization!r}")
+    if not per_channel and quantization != "int8":
+        raise ValueError("per_channel=False applies to quantization='int8' only")
     if quantization == "int8":
         if representative_data is None:
             raise ValueError("quantization='int8' needs representative_data (examples from the training data)")
@@ -127,6 +136,9 @@ def convert_to_tflite(model, *, quantization: str | None = None, representative_
                     yield [example[None]]
 
             converter.representative_dataset = representative_dataset
+            # The converter's only switch for per-tensor weights is this private attribute
+            # (TensorFlow 2.8+); the public API has none.
+            converter._experimental_disable_per_channel = not per_channel
         return converter.convert()
 
 
@@ -220,6 +232,8 @@ class TFLiteReport:
     max_abs_diff_int8: float
     max_abs_diff_float_vs_keras: float
     seconds: float
+    int8_per_channel: bool = True
+    int8_quantization_parameter_bytes: int | None = None
 
     def to_dict(self) -> dict:
         """The report as a plain dict (for ``summary.json``)."""
@@ -234,7 +248,8 @@ class TFLiteReport:
         lines = [
             f"TFLite float32  {self.float_path} ({self.float_bytes:,} bytes)",
             f"TFLite int8     {self.int8_path} ({self.int8_bytes:,} bytes, {100 * self.int8_size_ratio:.1f}% "
-            f"of float; calibrated on {self.calibration_examples} training examples)",
+            f"of float; {'per-channel' if self.int8_per_channel else 'per-tensor'} weight scales; calibrated on "
+            f"{self.calibration_examples} training examples)",
             f"held-out        {self.held_out_examples} examples: accuracy Keras {acc(self.keras_accuracy)}, "
             f"float {acc(self.float_accuracy)}, int8 {acc(self.int8_accuracy)}",
             f"int8 vs float   same top class on {100 * self.int8_agreement:.1f}%, largest output difference "
@@ -242,7 +257,33 @@ class TFLiteReport:
         ]
         if self.accuracy_drop_points is not None:
             lines[2] += f" (int8 - float: {0.0 - self.accuracy_drop_points:+.2f} points)"
+        if self.int8_quantization_parameter_bytes is not None:
+            lines[1] += f"; {self.int8_quantization_parameter_bytes:,} bytes of it are scales and zero points"
         return lines
+
+
+def quantization_parameter_bytes(tflite_model: bytes) -> int | None:
+    """Bytes a ``.tflite`` file spends on quantisation scales and zero points.
+
+    The schema stores each tensor's scales as float32 and its zero points as int64, one pair
+    per channel for per-channel weights and biases; this counts ``4 + 8`` bytes per pair (plus
+    any min/max ranges). ``None`` if this TensorFlow does not ship the flatbuffer schema module.
+    """
+    try:
+        from tensorflow.lite.python import schema_py_generated as schema
+    except ImportError:  # pragma: no cover - the module has shipped with every TF 2.x wheel
+        return None
+    model = schema.ModelT.InitFromPackedBuf(bytes(tflite_model), 0)
+    total = 0
+    for subgraph in model.subgraphs:
+        for tensor in subgraph.tensors:
+            params = tensor.quantization
+            if params is None:
+                continue
+            for field, width in (("scale", 4), ("zeroPoint", 8), ("min", 4), ("max", 4)):
+                values = getattr(params, field)
+                total += 0 if values is None else len(values) * width
+    return total
 
 
 def _accuracy(outputs, labels):
@@ -268,6 +309,7 @@ def export_tflite(
     calibration_examples: int = 200,
     seed: int = 0,
     batch_size: int = 32,
+    per_channel: bool = True,
 ) -> TFLiteReport:
     """Write ``model.tflite`` (float32) and ``model_int8.tflite`` (int8) into ``folder`` and check them.
 
@@ -286,6 +328,8 @@ def export_tflite(
         calibration_examples: how many training examples calibrate (>= 1; all if fewer).
         seed: picks the calibration examples.
         batch_size: examples per interpreter call.
+        per_channel: per-channel int8 weight scales (the default) or one per tensor
+            (:func:`convert_to_tflite`).
 
     Returns:
         A :class:`TFLiteReport`.
@@ -310,7 +354,7 @@ def export_tflite(
     calibration = representative_data[np.sort(chosen)]
 
     float_bytes = convert_to_tflite(model)
-    int8_bytes = convert_to_tflite(model, quantization="int8", representative_data=calibration)
+    int8_bytes = convert_to_tflite(model, quantization="int8", representative_data=calibration, per_channel=per_channel)
 
     keras_out = np.asarray(model.predict(x_held_out, batch_size=batch_size, verbose=0), np.float32)
     float_out = TFLiteModel(float_bytes).predict(x_held_out, batch_size)
@@ -345,6 +389,8 @@ def export_tflite(
         max_abs_diff_int8=float(np.max(np.abs(int8_out - float_out))),
         max_abs_diff_float_vs_keras=float_vs_keras,
         seconds=round(time.perf_counter() - started, 1),
+        int8_per_channel=per_channel,
+        int8_quantization_parameter_bytes=quantization_parameter_bytes(int8_bytes),
     )
 
 

@@ -13,7 +13,14 @@ import pytest
 from sklearn.datasets import load_digits
 
 from kerasdl import cli
-from kerasdl.tflite import FLOAT_FILE, INT8_FILE, TFLiteModel, convert_to_tflite, export_tflite
+from kerasdl.tflite import (
+    FLOAT_FILE,
+    INT8_FILE,
+    TFLiteModel,
+    convert_to_tflite,
+    export_tflite,
+    quantization_parameter_bytes,
+)
 
 
 def _nearest_mean_classifier(x, y, scale=4.0):
@@ -81,6 +88,27 @@ def test_int8_file_is_about_a_quarter_of_float_when_weights_dominate(tmp_path):
     assert int8.predict(x[:0]).shape == (0, 10)
 
 
+def test_per_tensor_int8_drops_the_per_channel_scales_and_zero_points():
+    inputs = keras.Input((256,))
+    bias = keras.initializers.RandomNormal(stddev=0.1, seed=0)  # all-zero biases would be dropped from the file
+    h = keras.layers.Dense(256, activation="relu", bias_initializer=bias)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(10, bias_initializer=bias)(h))
+    x = np.random.default_rng(0).normal(size=(64, 256)).astype("float32")
+    per_channel = convert_to_tflite(model, quantization="int8", representative_data=x)
+    per_tensor = convert_to_tflite(model, quantization="int8", representative_data=x, per_channel=False)
+    assert quantization_parameter_bytes(convert_to_tflite(model)) == 0
+    # per channel: a float32 scale and an int64 zero point per output channel for each kernel and
+    # each bias (256 + 256 + 10 + 10 pairs); per tensor: one pair for each of those four tensors
+    saved = quantization_parameter_bytes(per_channel) - quantization_parameter_bytes(per_tensor)
+    assert saved == (2 * 256 + 2 * 10 - 4) * (4 + 8)
+    assert len(per_channel) - len(per_tensor) >= saved
+    np.testing.assert_allclose(
+        TFLiteModel(per_tensor).predict(x), model.predict(x, verbose=0), atol=0.1 * np.abs(model(x)).max()
+    )
+    with pytest.raises(ValueError, match="per_channel=False applies to quantization='int8' only"):
+        convert_to_tflite(model, per_channel=False)
+
+
 def test_bad_arguments_write_nothing(digits, tmp_path):
     x_train, y_train, x_test, y_test = digits
     model = _nearest_mean_classifier(x_train, y_train)
@@ -112,6 +140,7 @@ def test_export_command_with_tflite(tmp_path, capsys, no_data_dir):
     printed = capsys.readouterr().out
     assert (out / "saved_model.pb").is_file() and (out / FLOAT_FILE).is_file() and (out / INT8_FILE).is_file()
     assert "calibrated on 50 training examples" in printed and "held-out" in printed
+    assert "per-channel weight scales" in printed and "bytes of it are scales and zero points" in printed
 
     assert cli.main(["export", str(path), str(tmp_path / "other"), "--tflite"]) == 2
     assert "--tflite needs --tflite-data" in capsys.readouterr().err

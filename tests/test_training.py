@@ -185,3 +185,19 @@ def test_epoch_timer_records_one_duration_per_epoch():
     model = training.compile_model(_small_model(), "sgd", 0.01, jit_compile=False)
     model.fit(x, y, epochs=3, verbose=0, callbacks=[timer])
     assert len(timer.epoch_seconds) == 3 and all(s > 0 for s in timer.epoch_seconds)
+
+
+def test_linear_cooldown_holds_then_decays_and_round_trips(tmp_path):
+    sched = training.make_schedule("linear_cooldown", 0.2, decay_steps=100)
+    lrs = np.array([float(sched(s)) for s in range(0, 121)])
+    np.testing.assert_allclose(lrs[:51], 0.2, rtol=1e-6)  # held for the first half
+    assert np.all(np.diff(lrs[50:101]) < 0)  # then a straight line down
+    np.testing.assert_allclose(np.diff(lrs[50:101]), -0.2 * 0.95 / 50, rtol=1e-4)
+    np.testing.assert_allclose(lrs[100:], 0.2 * 0.05, rtol=1e-5)  # ends at 5% and stays there
+    with pytest.raises(ValueError, match="hold_fraction"):
+        training.LinearCooldown(0.1, 10, hold_fraction=1.0)
+    model = _small_model()
+    model.compile(optimizer=keras.optimizers.Adam(sched), loss="sparse_categorical_crossentropy")
+    restored = load_keras(save_keras(model, tmp_path / "m.keras"))
+    restored_lr = getattr(restored.optimizer, "_learning_rate", restored.optimizer.learning_rate)
+    assert isinstance(restored_lr, training.LinearCooldown) and restored_lr.get_config() == sched.get_config()

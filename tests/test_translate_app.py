@@ -93,6 +93,7 @@ def test_kerasdl_predict_prints_translations(tsv_run, capsys):
         ["--task", "tsv"],  # no --tsv
         ["--task", "dates", "--tsv", "x.tsv"],  # --tsv without --task tsv
         ["--beam-width", "0"],
+        ["--schedule", "warm"],
         ["--task", "tsv", "--tsv", "missing.tsv"],
     ],
 )

@@ -52,6 +52,12 @@ def add_arguments(parser):
     parser.add_argument("--epochs", type=int, default=None, help="passes over the training pairs (default: per task)")
     parser.add_argument("--batch-size", type=int, default=128, help="pairs per batch")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="Adam learning rate")
+    parser.add_argument(
+        "--schedule",
+        default="linear_cooldown",
+        help="learning-rate schedule over the run: linear_cooldown (hold, then linear to 5%%), constant, cosine, "
+        "exponential, one_cycle (kerasdl.training.make_schedule)",
+    )
     parser.add_argument("--max-length", type=int, default=None, help="most decoded characters (default: from data)")
     parser.add_argument("--plot-examples", type=int, default=4, help="held-out inputs in the attention heat map")
     parser.add_argument("--export-dir", default="saved_models/translate", help="exports go to EXPORT_DIR/<run-id>")

@@ -107,6 +107,7 @@ def train_and_evaluate_translator(
     epochs: int | None = None,
     batch_size: int = 128,
     learning_rate: float = 2e-3,
+    schedule: str = "linear_cooldown",
     beam_width: int = 5,
     alpha: float = 0.6,
     max_length: int | None = None,
@@ -142,6 +143,8 @@ def train_and_evaluate_translator(
         epochs: training epochs (``None``: the task's default).
         batch_size: training batch size.
         learning_rate: Adam's learning rate (:func:`kerasdl.seq2seq.training.train_translator`).
+        schedule: the learning-rate schedule over the run (:data:`kerasdl.training.SCHEDULES`;
+            the default holds ``learning_rate`` for half the epochs, then decays it linearly).
         beam_width: the beam search's width, scored beside greedy and exported.
         alpha: the beam search's length-normalisation exponent (Wu et al. 2016).
         max_length: the most decoded tokens, end included (``None``: twice the longest training
@@ -166,7 +169,10 @@ def train_and_evaluate_translator(
     from kerasdl.seq2seq.plots import plot_attention
     from kerasdl.seq2seq.training import build_translator, train_translator
 
+    from kerasdl.training.schedules import SCHEDULES
+
     check_choice("task", task, TASKS)
+    check_choice("schedule", schedule, SCHEDULES)
     epochs = TASK_DEFAULTS[task]["epochs"] if epochs is None else epochs
     epochs = check_int("epochs", epochs, minimum=1)
     beam_width = check_int("beam_width", beam_width, minimum=1)
@@ -205,6 +211,7 @@ def train_and_evaluate_translator(
             epochs=epochs,
             batch_size=batch_size,
             learning_rate=learning_rate,
+            schedule=schedule,
             seed=seed,
             verbose=0 if quiet else 2,
             jit_compile=jit_compile,
@@ -266,6 +273,7 @@ def train_and_evaluate_translator(
             "epochs": epochs,
             "batch_size": batch_size,
             "learning_rate": learning_rate,
+            "schedule": schedule,
             "seed": seed,
             "seconds": round(train_seconds, 1),
             "loss": [round(float(v), 5) for v in history.history["loss"]],

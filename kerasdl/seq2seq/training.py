@@ -90,6 +90,7 @@ def train_translator(
     epochs: int = 10,
     batch_size: int = 64,
     learning_rate: float = 1e-3,
+    schedule: str = "linear_cooldown",
     clipnorm: float | None = 1.0,
     seed: int = 0,
     callbacks=(),
@@ -97,6 +98,12 @@ def train_translator(
     jit_compile="auto",
 ):
     """Fit the translator's training model with Adam on the masked next-token cross-entropy.
+
+    ``schedule`` names the learning-rate schedule over all ``epochs``
+    (:func:`kerasdl.training.make_schedule`); the default ``"linear_cooldown"`` holds
+    ``learning_rate`` for half the run, then decays it linearly to 5%. On addition (50,000 pairs,
+    Bahdanau, 10 epochs) it gave 99.9% held-out exact match where a constant rate gave 98.2%
+    (``benchmarks/seq2seq.py``).
 
     A NaN or infinite loss stops training (:func:`kerasdl.training.make_callbacks`'s
     ``StopOnNonFinite``, which raises ``TrainingDiverged``). Returns the Keras ``History``.
@@ -107,10 +114,13 @@ def train_translator(
     batch_size = check_int("batch_size", batch_size, minimum=1)
     learning_rate = check_float("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)
     model = translator.training_model
+    steps_per_epoch = -(-len(train_pairs) // batch_size)
     compile_model(
         model,
         "adam",
         learning_rate,
+        schedule=schedule,
+        decay_steps=epochs * steps_per_epoch,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=None,
         clipnorm=clipnorm or None,

@@ -25,7 +25,7 @@ from kerasdl.training.runtime import (
     set_seed,
     strategy,
 )
-from kerasdl.training.schedules import SCHEDULES, OneCycle, make_schedule
+from kerasdl.training.schedules import SCHEDULES, LinearCooldown, OneCycle, make_schedule
 
 
 # Re-exported from kerasdl.generative on first access (PEP 562): the generative models
@@ -86,6 +86,7 @@ __all__ = [
     "TrainingDiverged",
     "OPTIMIZERS",
     "SCHEDULES",
+    "LinearCooldown",
     "OneCycle",
     "compile_model",
     "gpu_available",
