@@ -23,6 +23,7 @@ flags and calls it.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 DESCRIPTION = (
@@ -44,14 +45,19 @@ def add_arguments(parser):
     parser.add_argument("--units", type=int, default=128, help="recurrent units")
     parser.add_argument("--embedding-dim", type=int, default=32, help="character embedding size")
     parser.add_argument("--encoder-layers", type=int, default=1, help="stacked encoder layers")
-    parser.add_argument("--bidirectional-encoder", action="store_true", help="read the source both ways")
+    parser.add_argument(
+        "--bidirectional-encoder",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="read the source both ways (units/2 per direction, as Bahdanau et al. 2015)",
+    )
     parser.add_argument("--dropout", type=float, default=0.0, help="dropout after embeddings and before the output")
     parser.add_argument("--train-size", type=int, default=None, help="training pairs (default: per task)")
     parser.add_argument("--test-size", type=int, default=None, help="held-out pairs (default: per task)")
     parser.add_argument("--test-fraction", type=float, default=0.1, help="held-out share of a TSV corpus")
     parser.add_argument("--epochs", type=int, default=None, help="passes over the training pairs (default: per task)")
     parser.add_argument("--batch-size", type=int, default=128, help="pairs per batch")
-    parser.add_argument("--learning-rate", type=float, default=2e-3, help="Adam learning rate")
+    parser.add_argument("--learning-rate", type=float, default=4e-3, help="Adam learning rate")
     parser.add_argument(
         "--schedule",
         default="linear_cooldown",
