@@ -169,7 +169,12 @@ def main(argv=None) -> int:
         action="store_true",
         help="the full eps = 0.3 protocol of section 4 (sets the --train-*, --at-* and --eval-* flags below)",
     )
-    parser.add_argument("--train-attack", choices=["fgsm-rs", "pgd"], default="fgsm-rs")
+    parser.add_argument(
+        "--train-attack",
+        choices=["fgsm-rs", "n-fgsm", "pgd"],
+        default="fgsm-rs",
+        help="training attack (with --wong-eps03: fgsm-rs, or n-fgsm to replace it)",
+    )
     parser.add_argument("--train-steps", type=int, default=7, help="PGD steps inside training (--train-attack pgd)")
     parser.add_argument("--train-eps", type=float, default=0.1)
     parser.add_argument("--alpha", type=float, default=0.0, help="weight of the clean loss in adversarial training")
@@ -216,7 +221,8 @@ def main(argv=None) -> int:
     if args.timing_rounds < MIN_ROUNDS:
         parser.error(f"--timing-rounds must be >= {MIN_ROUNDS}")
     if args.wong_eps03:  # Wong, Rice & Kolter 2020 (MNIST), evaluated as Madry et al. 2018
-        args.skip_attacks, args.train_attack, args.train_eps, args.alpha = True, "fgsm-rs", 0.3, 0.0
+        args.skip_attacks, args.train_eps, args.alpha = True, 0.3, 0.0
+        args.train_attack = "n-fgsm" if args.train_attack == "n-fgsm" else "fgsm-rs"
         args.at_architecture, args.at_epochs, args.at_max_train = "madry", 10, None
         args.at_learning_rate, args.at_schedule, args.at_batch_size = 5e-3, "one_cycle", 100
         args.at_early_stopping, args.at_n_eval = 1000, 10000
@@ -367,6 +373,11 @@ def main(argv=None) -> int:
         if args.train_attack == "pgd":
             attack_name, options = "pgd", {"steps": args.train_steps, "random_start": True}
             described = f"PGD-{args.train_steps}, step {2.5 * eps / args.train_steps:.4g}, random start"
+        elif args.train_attack == "n-fgsm":
+            attack_name, options = "n-fgsm", {}
+            described = (
+                f"N-FGSM: noise U(-{2 * eps:.4g}, {2 * eps:.4g}), step {eps:.4g}, no projection (de Jorge et al. 2022)"
+            )
         else:
             attack_name, options = "fgsm-rs", {}
             described = f"FGSM with random start, step {1.25 * eps:.4g} (Wong et al. 2020)"

@@ -12,6 +12,7 @@ from kerasdl.attacks import FGSM, PGD, evaluate_attack
 from kerasdl.export import load_keras, save_keras
 from kerasdl.training.adversarial import (
     AdversarialModel,
+    NoiseFGSM,
     RobustAccuracyEarlyStopping,
     fast_fgsm,
     worst_case_accuracy,
@@ -122,6 +123,32 @@ def test_fast_fgsm_is_fgsm_from_a_random_start_with_step_1_25_eps():
         fast_fgsm(0.3, steps=2)
     with pytest.raises(ValueError, match="step_factor"):
         fast_fgsm(0.3, step_factor=0.0)
+
+
+def test_n_fgsm_is_one_signed_step_from_wide_noise_without_projection(tmp_path):
+    attack = NoiseFGSM(0.1, seed=2)
+    x = np.full((64, 6), 0.5, "float32")  # mid-range, so no pixel meets the [0, 1] bounds
+    y = np.arange(64) % 2
+    model = linear(3, features=6)
+    x_adv = attack(model, x, y)
+    delta = x_adv - x
+    # noise U(-0.2, 0.2) plus a step of exactly +-0.1: |delta| in [0, 0.3], beyond eps for many pixels
+    assert np.abs(delta).max() <= 0.3 + 1e-6 and np.mean(np.abs(delta) > 0.1 + 1e-6) > 0.3
+    # the step follows the sign of the gradient at the noisy point: for this linear model the same
+    # sign on every example of a class, so (delta - step) is the noise, inside [-0.2, 0.2]
+    logits = model.get_layer("logits").get_weights()[0]
+    toward_other = np.where(y[:, None] == 0, logits[:, 1] - logits[:, 0], logits[:, 0] - logits[:, 1])
+    noise = delta - 0.1 * np.sign(toward_other)
+    assert np.abs(noise).max() <= 0.2 + 1e-6
+    x_edge = np.zeros((8, 6), "float32")
+    assert attack(model, x_edge, y[:8]).min() >= 0.0  # clipped to the valid range
+    wrapped = AdversarialModel(model, "n-fgsm", eps=0.1, alpha=0.0, attack_options={"noise_factor": 3.0})
+    wrapped.compile("adam", 1e-3, loss=LOSS)
+    restored = load_keras(save_keras(wrapped, tmp_path / "robust.keras"))
+    assert isinstance(restored.attack, NoiseFGSM) and restored.attack.get_config() == wrapped.attack.get_config()
+    assert restored.attack.noise_factor == 3.0
+    with pytest.raises(ValueError, match="step_factor"):
+        NoiseFGSM(0.1, step_factor=0.0)
 
 
 def test_worst_case_accuracy_counts_an_example_only_if_every_restart_fails():
