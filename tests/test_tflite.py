@@ -101,7 +101,8 @@ def test_per_tensor_int8_drops_the_per_channel_scales_and_zero_points():
     # each bias (256 + 256 + 10 + 10 pairs); per tensor: one pair for each of those four tensors
     saved = quantization_parameter_bytes(per_channel) - quantization_parameter_bytes(per_tensor)
     assert saved == (2 * 256 + 2 * 10 - 4) * (4 + 8)
-    assert len(per_channel) - len(per_tensor) >= saved
+    # the files differ by that much, give or take the flatbuffer's vector headers and alignment padding
+    assert abs((len(per_channel) - len(per_tensor)) - saved) <= 64
     np.testing.assert_allclose(
         TFLiteModel(per_tensor).predict(x), model.predict(x, verbose=0), atol=0.1 * np.abs(model(x)).max()
     )

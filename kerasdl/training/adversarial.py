@@ -135,6 +135,7 @@ class NoiseFGSM(GradientAttack):
         return {**config, "noise_factor": self.noise_factor, "step_factor": self.step_factor}
 
     def perturb_graph(self, output: ModelOutput, x, labels, seed):
+        """The N-FGSM points as graph code (``x`` float, ``labels`` int32, ``seed`` int (2,))."""
         x = tf.cast(x, tf.float32)
         if self.eps == 0.0:
             return tf.identity(x)
