@@ -1,6 +1,6 @@
 """Benchmark: ensembles of the seed CNN on real MNIST: independent members vs a snapshot ensemble.
 
-    python benchmarks/ensembles.py                        # the full protocol (hours on 2 CPU cores)
+    python benchmarks/ensembles.py                        # the full protocol (45 minutes on 2 idle CPU cores)
     python benchmarks/ensembles.py --train-size 6000 --epochs 3 --cycle-epochs 1    # scaled down
 
 Full protocol (issue 19): ``kerasdl.models.mnist_cnn`` on the 60,000 MNIST training images,
