@@ -116,27 +116,21 @@ def _pair_tied_detections(found, want, tolerance: float):
     Both lists are sorted by score, but two detections whose scores differ by less than
     float32 noise may come out in either order (an untrained model gives many such ties), so
     each wanted detection is paired with the unpaired found one of the same class, with a score
-    within ``tolerance``, whose box is closest. Detections with no such partner keep their
-    position, so the comparison that follows reports them.
+    within ``tolerance``, whose box is closest. If one has no such partner, the order is left as
+    it is, so the comparison that follows reports the disagreement.
     """
     import numpy as np
 
     count = len(want["scores"])
-    order = np.arange(count)
     free = np.ones(count, bool)
-    pairs = []
+    partners = []
     for i in range(count):
         candidates = np.flatnonzero(
             free & (found["classes"] == want["classes"][i]) & (np.abs(found["scores"] - want["scores"][i]) <= tolerance)
         )
         if len(candidates) == 0:
-            continue
+            return np.arange(count)
         box_gap = np.max(np.abs(found["boxes"][candidates] - want["boxes"][i]), axis=-1)
-        best = candidates[int(np.argmin(box_gap))]
-        free[best] = False
-        pairs.append((i, best))
-    paired = {i for i, _ in pairs}
-    if len(paired) == count:
-        for i, j in pairs:
-            order[i] = j
-    return order
+        partners.append(candidates[int(np.argmin(box_gap))])
+        free[partners[-1]] = False
+    return np.asarray(partners, dtype=int)
