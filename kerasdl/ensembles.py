@@ -315,6 +315,24 @@ def _compile(model, strategy, optimizer, learning_rate, jit_compile):
         compile_model(model, optimizer, learning_rate, jit_compile=jit_compile)
 
 
+def _check_augment(augment) -> dict | None:
+    """``augment`` checked by building it once: ``None`` or :func:`image_augmentation` keywords."""
+    if augment is None:
+        return None
+    if not isinstance(augment, dict):
+        raise TypeError(f"augment must be None or a dict of image_augmentation arguments, got {augment!r}")
+    if "seed" in augment:
+        raise ValueError("augment: leave out 'seed'; each member's augmentation is seeded with the member's seed")
+    _augmenter(augment, 0)  # unknown keywords or bad values fail here, before any training
+    return dict(augment)
+
+
+def _augmenter(augment: dict | None, seed: int):
+    from kerasdl.data import image_augmentation
+
+    return None if augment is None else image_augmentation(**augment, seed=seed)
+
+
 def train_ensemble(
     builder: Callable[[], keras.Model],
     data,
@@ -326,6 +344,7 @@ def train_ensemble(
     optimizer="adam",
     learning_rate: float = 1e-3,
     schedule: str = "constant",
+    augment: dict | None = None,
     validation_data=None,
     jit_compile="auto",
     strategy=None,
@@ -349,6 +368,10 @@ def train_ensemble(
         optimizer: the optimizer name or instance (``compile_model``).
         learning_rate: the (peak) learning rate (``compile_model``).
         schedule: ``compile_model``'s schedule name, decayed over ``epochs`` (e.g. ``"cosine"``).
+        augment: optional keyword arguments of :func:`kerasdl.data.image_augmentation`
+            (e.g. ``{"translation": 0.1, "rotation": 0.025}``); each member gets its own
+            random layers, seeded with its seed, so the members also differ in the images they
+            see (more diverse errors, a larger gain from averaging).
         validation_data: optional ``(x_val, y_val)`` reported in each member's history.
         jit_compile: ``"auto"``, ``True`` or ``False``.
         strategy: optional ``tf.distribute.Strategy`` to build and compile under.
@@ -373,6 +396,7 @@ def train_ensemble(
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     x, y = _training_arrays(data)
+    augment = _check_augment(augment)
     steps = -(-len(x) // batch_size)
     validation = None if validation_data is None else make_dataset(*validation_data, 256, shuffle=False)
 
@@ -391,7 +415,7 @@ def train_ensemble(
             rate = make_schedule(schedule, learning_rate, decay_steps=epochs * steps)
         _compile(model, strategy, optimizer, rate, jit_compile)
         history = model.fit(
-            make_dataset(x, y, batch_size, shuffle=True, seed=seed),
+            make_dataset(x, y, batch_size, shuffle=True, augment=_augmenter(augment, seed), seed=seed),
             validation_data=validation,
             epochs=epochs,
             shuffle=False,  # make_dataset reshuffles every epoch
@@ -470,6 +494,7 @@ def train_snapshot_ensemble(
     optimizer="adam",
     learning_rate: float = 1e-3,
     seed: int = 0,
+    augment: dict | None = None,
     validation_data=None,
     snapshot_dir=None,
     jit_compile="auto",
@@ -486,7 +511,9 @@ def train_snapshot_ensemble(
         snapshots: number of cycles and members, at least 2.
         epochs_per_cycle: epochs from one restart to the next snapshot.
         learning_rate: ``alpha_0``, the rate at each restart.
-        seed: the run's seed (initialisation and batch order).
+        seed: the run's seed (initialisation, batch order and augmentation).
+        augment: optional :func:`kerasdl.data.image_augmentation` keyword arguments, as in
+            :func:`train_ensemble`.
         snapshot_dir: optional folder for ``snapshot_<k>.keras`` files.
         batch_size: training batch size, as in :func:`train_ensemble`.
         optimizer: the optimizer name or instance, as in :func:`train_ensemble`.
@@ -510,6 +537,7 @@ def train_snapshot_ensemble(
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, Real):
         raise ValueError(f"learning_rate must be a number (the rate at each restart), got {learning_rate!r}")
     x, y = _training_arrays(data)
+    augment = _check_augment(augment)
     steps = -(-len(x) // batch_size)
 
     start = time.perf_counter()
@@ -518,7 +546,7 @@ def train_snapshot_ensemble(
     _compile(model, strategy, optimizer, snapshot_schedule(learning_rate, epochs_per_cycle * steps), jit_compile)
     collector = SnapshotCallback(epochs_per_cycle, snapshot_dir)
     history = model.fit(
-        make_dataset(x, y, batch_size, shuffle=True, seed=seed),
+        make_dataset(x, y, batch_size, shuffle=True, augment=_augmenter(augment, seed), seed=seed),
         validation_data=None if validation_data is None else make_dataset(*validation_data, 256, shuffle=False),
         epochs=snapshots * epochs_per_cycle,
         shuffle=False,
@@ -605,6 +633,7 @@ def fit_and_evaluate_ensemble(
     validation_fraction: float | None = 0.1,
     seed: int = 0,
     method: str = "mean",
+    augment: dict | None = None,
     jit_compile="auto",
     strategy=None,
     verbose: int = 0,
@@ -617,8 +646,9 @@ def fit_and_evaluate_ensemble(
     ``members`` cycles of ``epochs / members`` epochs (:func:`train_snapshot_ensemble`;
     ``epochs`` must be a multiple of ``members``), peak rate ``learning_rate``.
     ``validation_fraction`` of the training split is held out and reported in the histories
-    (``None``: none). ``data`` is an ``ImageClassificationData`` (``x_train``, ``y_train``,
-    ``x_test``, ``y_test``).
+    (``None``: none). ``augment``: :func:`kerasdl.data.image_augmentation` keywords, each
+    member's layers seeded with its seed (:func:`train_ensemble`). ``data`` is an
+    ``ImageClassificationData`` (``x_train``, ``y_train``, ``x_test``, ``y_test``).
 
     Raises:
         ValueError: an unknown ``kind``/``method``, fewer than 2 members, ``epochs`` not a
@@ -648,6 +678,7 @@ def fit_and_evaluate_ensemble(
         optimizer=optimizer,
         learning_rate=learning_rate,
         validation_data=validation,
+        augment=augment,
         jit_compile=jit_compile,
         strategy=strategy,
         verbose=verbose,

@@ -14,6 +14,7 @@ from kerasdl.training.adversarial import (
     AdversarialModel,
     NoiseFGSM,
     RobustAccuracyEarlyStopping,
+    FastFGSM,
     fast_fgsm,
     worst_case_accuracy,
 )
@@ -105,9 +106,9 @@ def test_serialisation_and_bad_arguments(tmp_path):
         AdversarialModel(tf.identity, "fgsm")
 
 
-def test_fast_fgsm_is_fgsm_from_a_random_start_with_step_1_25_eps():
+def test_fast_fgsm_is_fgsm_from_a_random_start_with_step_1_25_eps(tmp_path):
     attack = fast_fgsm(0.3, seed=4)
-    assert isinstance(attack, PGD) and attack.steps == 1 and attack.random_start
+    assert isinstance(attack, FastFGSM) and attack.steps == 1 and attack.random_start
     assert attack.step_size == pytest.approx(0.375) and attack.seed == 4
     x = np.random.default_rng(0).uniform(0, 1, (32, 6)).astype("float32")
     y = np.arange(32) % 2
@@ -117,8 +118,18 @@ def test_fast_fgsm_is_fgsm_from_a_random_start_with_step_1_25_eps():
     # the random start makes it differ from plain FGSM, whose every pixel moves by exactly eps (or hits a bound)
     plain = FGSM(0.3)(model, x, y)
     assert not np.allclose(x_adv, plain)
-    wrapped = AdversarialModel(model, "fgsm-rs", eps=0.3, alpha=0.0)
-    assert wrapped.attack.get_config() == fast_fgsm(0.3).get_config()
+    # Wong et al.'s start is not clipped into [0, 1] before the step: from a black pixel, a step up
+    # ends anywhere in [0.075, 0.3] (u + 0.375 for u ~ U(-0.3, 0.3), clipped: below 0.29 with
+    # probability 0.215 / 0.6 = 0.36), where a clipped start (max(u, 0) + 0.375) always gives eps
+    black = attack(model, np.zeros((256, 6), "float32"), np.arange(256) % 2)
+    moved = black[black > 0]
+    assert moved.min() >= 0.075 - 1e-6 and moved.max() <= 0.3 + 1e-6
+    assert np.mean(moved < 0.29) > 0.2, np.mean(moved < 0.29)
+    wrapped = AdversarialModel(model, "fgsm-rs", eps=0.3, alpha=0.0, attack_options={"step_factor": 1.0})
+    assert wrapped.attack.get_config() == fast_fgsm(0.3, step_factor=1.0).get_config()
+    wrapped.compile("adam", 1e-3, loss=LOSS)
+    restored = load_keras(save_keras(wrapped, tmp_path / "fast.keras"))
+    assert isinstance(restored.attack, FastFGSM) and restored.attack.step_size == pytest.approx(0.3)
     with pytest.raises(ValueError, match="fast_fgsm fixes"):
         fast_fgsm(0.3, steps=2)
     with pytest.raises(ValueError, match="step_factor"):
@@ -169,7 +180,8 @@ def test_worst_case_accuracy_counts_an_example_only_if_every_restart_fails():
 def test_fast_fgsm_training_with_early_stopping_raises_robust_accuracy():
     """Wong et al. (2020)'s recipe on the robust/non-robust problem: FGSM from a random start with
     step 1.25 eps, early stopping on held-out PGD accuracy. Measured over seed offsets 0-2 and with
-    oneDNN on/off: standard robust accuracy 0.11-0.12, fast-FGSM 0.94-0.96 (PGD-5, 2 restarts)."""
+    oneDNN on/off: standard robust accuracy 0.11-0.12, fast-FGSM 0.94-0.96 (PGD-5, 2 restarts), the
+    same figures as when the random start was clipped into the valid range (before FastFGSM)."""
     x, y = robust_vs_nonrobust(800, 0)
     x_val, y_val = robust_vs_nonrobust(200, 5)
     x_test, y_test = robust_vs_nonrobust(300, 1)

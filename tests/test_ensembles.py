@@ -146,6 +146,42 @@ def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="new model per call"):
         model = _mlp()
         train_ensemble(lambda: model, data, members=2, epochs=1)
+    with pytest.raises(TypeError, match="augment must be None or a dict"):
+        train_ensemble(_mlp, data, members=2, augment="shift")
+    with pytest.raises(ValueError, match="leave out 'seed'"):
+        train_ensemble(_mlp, data, members=2, augment={"translation": 0.1, "seed": 3})
+    with pytest.raises(TypeError, match="zoom_factor|unexpected keyword"):
+        train_snapshot_ensemble(_mlp, data, augment={"zoom_factor": 0.1})
+
+
+def _tiny_cnn():
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ],
+        name="tiny_cnn",
+    )
+
+
+def test_each_member_trains_on_its_own_augmented_images():
+    """``augment``: every member's random shifts are seeded with its seed, so a rerun repeats
+    them exactly, while the same seeds without augmentation (or with other shifts) train other
+    weights: the layers really sit in the training pipeline."""
+    rng = np.random.default_rng(0)
+    data = (rng.random((48, 8, 8, 1), dtype="float32"), rng.integers(0, 3, 48))
+    common = dict(members=2, seeds=[3, 4], epochs=1, batch_size=16, jit_compile=False)
+    shift = {"translation": 0.25, "rotation": 0.0}
+    first = train_ensemble(_tiny_cnn, data, augment=shift, **common)
+    again = train_ensemble(_tiny_cnn, data, augment=shift, **common)
+    plain = train_ensemble(_tiny_cnn, data, **common)
+    for a, b, c in zip(first.models, again.models, plain.models):
+        np.testing.assert_allclose(a.get_weights()[0], b.get_weights()[0], atol=1e-6)
+        assert np.max(np.abs(a.get_weights()[0] - c.get_weights()[0])) > 1e-4
+    snapshots = train_snapshot_ensemble(_tiny_cnn, data, snapshots=2, epochs_per_cycle=1, batch_size=16, augment=shift)
+    assert len(snapshots.models) == 2
 
 
 # ------------------------------------------------------------------ snapshots
@@ -241,6 +277,7 @@ def test_train_app_snapshot_ensemble(tmp_path, capsys, no_data_dir):
             "2",
             "--ensemble-method",
             "vote",
+            "--augment",
             "--hidden-units",
             "(16,)",
             "--export",
@@ -254,6 +291,7 @@ def test_train_app_snapshot_ensemble(tmp_path, capsys, no_data_dir):
     [run_dir] = list((tmp_path / "runs").iterdir())
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["ensemble"]["kind"] == "snapshot" and summary["ensemble"]["method"] == "vote"
+    assert summary["ensemble"]["augment"] is True
     assert len(summary["ensemble"]["member_test_accuracies"]) == 2
     assert 0 <= summary["test_accuracy"] <= 1 and summary["export_max_abs_diff"] <= 1e-5
     assert "member 1" in out and "member 2" in out and "ensemble" in out

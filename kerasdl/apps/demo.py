@@ -51,6 +51,7 @@ def run(args) -> int:
         image_size=args.image_size,
         strategy_name=args.strategy,
         mixed_precision=args.mixed_precision,
+        augment=args.augment,
     )
     train.print_summary(result)
     return 0

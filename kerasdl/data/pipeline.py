@@ -101,8 +101,11 @@ def make_dataset(
 
     Order: cache (the raw elements, once) → shuffle (a full-size buffer, reshuffled each
     epoch) → batch → ``augment`` (a callable on an image batch, e.g. a ``keras.Sequential``
-    of random layers, applied in parallel and only in this pipeline) → prefetch. ``x``/``y``
-    that are ``None``, empty or of different lengths raise ``ValueError`` (:func:`num_examples`).
+    of random layers, applied only in this pipeline) → prefetch. With a ``seed``, ``augment``
+    runs on one batch at a time, in order: Keras' random layers draw from one seed state,
+    and parallel calls would take its draws in a racing order, so a rerun would see other
+    images; without a seed it runs in parallel. ``x``/``y`` that are ``None``, empty or of
+    different lengths raise ``ValueError`` (:func:`num_examples`).
     """
     from kerasdl._backend import require_tensorflow
 
@@ -122,10 +125,11 @@ def make_dataset(
         ds = ds.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if apply is not None:
+        parallel = tf.data.AUTOTUNE if seed is None else None
         if y is None:
-            ds = ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
+            ds = ds.map(apply, num_parallel_calls=parallel)
         else:
-            ds = ds.map(lambda xb, yb: (apply(xb), yb), num_parallel_calls=tf.data.AUTOTUNE)
+            ds = ds.map(lambda xb, yb: (apply(xb), yb), num_parallel_calls=parallel)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
