@@ -746,6 +746,7 @@ def _ensembles(data):
     return lines + key_values(
         [
             ("model", get(data, "model")),
+            ("augmentation", get(data, "augmentation")),
             ("train / test images", f"{get(data, 'train_images')} / {get(data, 'test_images')}"),
             ("target (ensemble accuracy at least)", pct(get(data, "target", "ensemble_test_accuracy_min"))),
         ]
