@@ -162,6 +162,24 @@ ARCHITECTURES = {
 }
 
 
+# --wong-eps03: the settings of the full eps = 0.3 protocol; a flag given explicitly overrides its entry.
+WONG_EPS03 = {
+    "at_architecture": "wong",
+    "at_epochs": 10,
+    "at_learning_rate": 5e-3,
+    "at_schedule": "one_cycle",
+    "at_pct_start": 0.4,
+    "at_batch_size": 100,
+    "at_early_stopping": 1000,
+    "at_pgd_epochs": 10,
+    "train_steps": 10,
+    "at_n_eval": 10000,
+    "eval_steps": 50,
+    "eval_step_size": 0.01,
+    "eval_restarts": 10,
+}
+
+
 def art_attack(model, kind, eps, batch_size):
     """ART's own attack class for one configuration, on the same Keras model and loss."""
     import numpy as np
@@ -274,11 +292,9 @@ def main(argv=None) -> int:
     if args.wong_eps03:  # Wong, Rice & Kolter 2020 (MNIST), evaluated as Madry et al. 2018
         args.skip_attacks, args.train_eps, args.alpha = True, 0.3, 0.0
         args.train_attack = "n-fgsm" if args.train_attack == "n-fgsm" else "fgsm-rs"
-        args.at_architecture, args.at_epochs, args.at_max_train = "wong", 10, None
-        args.at_learning_rate, args.at_schedule, args.at_batch_size = 5e-3, "one_cycle", 100
-        args.at_pct_start, args.at_pgd_epochs, args.train_steps = 0.4, 10, 10
-        args.at_early_stopping, args.at_n_eval = 1000, 10000
-        args.eval_steps, args.eval_step_size, args.eval_restarts = 50, 0.01, 10
+        for name, value in WONG_EPS03.items():  # the protocol's settings, unless a flag says otherwise
+            if getattr(args, name) == parser.get_default(name):
+                setattr(args, name, value)
 
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
