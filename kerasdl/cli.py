@@ -7,7 +7,10 @@ value), as argparse does, and 130 when interrupted (Ctrl-C, SIGINT).
 Interrupts: an app that trains tells the CLI about its run with :func:`record_run` (the
 run folder, how to find its last checkpoint, and whether ``--resume RUN_DIR`` continues
 it). On Ctrl-C the command then stops without a traceback, names the last checkpoint and
-prints the command that resumes the run.
+prints the command that resumes the run. An interrupt that lands while Python runs an object's
+``__del__`` (TensorFlow frees its iterators and resources there, every epoch) would be
+printed as "Exception ignored" and lost, leaving the run going: :func:`interrupts_survive_destructors`
+raises it again 50 ms later, outside the destructor.
 
 TensorFlow's C++ start-up notices (oneDNN, CUDA probing, CPU features) are quiet by
 default: ``TF_CPP_MIN_LOG_LEVEL`` defaults to 3 and the lines TensorFlow logs while it is
@@ -24,7 +27,9 @@ import importlib
 import os
 import re
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 
 # record_run lives in kerasdl._runs (library flows call it too); re-exported here for apps and users.
@@ -122,6 +127,43 @@ def _import_tensorflow_quietly() -> None:
 # ------------------------------------------------------------------ running one command
 
 
+INTERRUPT_RETRY_SECONDS = 0.05
+
+
+def _in_destructor(frame) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _interrupt(signum, frame):
+    """SIGINT: raise ``KeyboardInterrupt``, except inside a ``__del__``, where CPython would
+    swallow it; then send SIGINT again after :data:`INTERRUPT_RETRY_SECONDS`."""
+    if _in_destructor(frame):
+        retry = threading.Timer(INTERRUPT_RETRY_SECONDS, os.kill, (os.getpid(), signal.SIGINT))
+        retry.daemon = True
+        retry.start()
+        return
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupts_survive_destructors():
+    """Within the block, Ctrl-C always ends in ``KeyboardInterrupt`` in the main thread (see the
+    module docstring); the previous SIGINT handler comes back afterwards. Elsewhere than the
+    main thread (where Python cannot install handlers) the block runs unchanged."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _run(parser: argparse.ArgumentParser, run, args, argv=(), *, quiet_tensorflow: bool = False) -> int:
     """Run one command and map its outcome to an exit status (see the module docstring)."""
     from kerasdl.data import DatasetNotFoundError
@@ -130,7 +172,7 @@ def _run(parser: argparse.ArgumentParser, run, args, argv=(), *, quiet_tensorflo
     try:
         if quiet_tensorflow:
             _import_tensorflow_quietly()
-        with _restoring_dtype_policy():  # --mixed-precision must not outlive the command
+        with _restoring_dtype_policy(), interrupts_survive_destructors():  # --mixed-precision must not outlive it
             return run(args) or 0
     except (UsageError, ValueError) as error:
         parser.print_usage(sys.stderr)

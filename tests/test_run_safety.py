@@ -403,3 +403,29 @@ def test_kerasdl_prints_tensorflows_start_up_lines_only_when_the_user_asks(tmp_p
     verbose = _run_quietly_or_not(["-m", "kerasdl.cli", "export", missing, str(tmp_path / "out")], level="0")
     sources = re.compile(r"^[IWE]\d{4} [\d:.]+\s+\d+ (\S+:\d+)\]", re.M)  # e.g. port.cc:153
     assert set(sources.findall(plain.stderr)) <= set(sources.findall(verbose.stderr))
+
+
+def test_an_interrupt_inside_a_destructor_is_raised_after_it(capsys):
+    """CPython swallows a KeyboardInterrupt raised inside ``__del__`` ("Exception ignored"), and
+    TensorFlow frees iterators and resources there every epoch: a Ctrl-C landing there let a
+    GAN run train on (CI saw one such run outlive its 60 s). Under the CLI's handler the
+    interrupt comes back once the destructor has returned."""
+    from kerasdl.cli import interrupts_survive_destructors
+
+    class InterruptedWhileFreed:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            sum(range(10_000))  # Python code runs here, so the handler runs inside __del__
+
+    handler = signal.getsignal(signal.SIGINT)
+    reached = False
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_survive_destructors():
+            InterruptedWhileFreed()  # freed at once: the signal arrives inside __del__
+            reached = True  # the destructor returned normally
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+    assert reached
+    assert "Exception ignored" not in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is handler  # the previous handler is back
