@@ -96,7 +96,24 @@ def fast_fgsm(eps, *, step_factor: float = FAST_FGSM_STEP, **options) -> FastFGS
     return FastFGSM(eps, step_factor=step_factor, **options)
 
 
-class FastFGSM(GradientAttack):
+class _SingleStepTrainingAttack(GradientAttack):
+    """A one-step L∞ training attack whose step is ``step_factor·eps``: the shared set-up and
+    config of :class:`FastFGSM` and :class:`NoiseFGSM` (their steps, norm, start and
+    targeting are fixed, so the config holds only the factors)."""
+
+    def __init__(self, eps, *, step_factor: float, **options):
+        self.step_factor = check_float("step_factor", step_factor, minimum=0.0, min_inclusive=False)
+        eps = check_float("eps", eps, minimum=0.0)
+        super().__init__(eps, steps=1, step_size=self.step_factor * eps, random_start=True, **options)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        for fixed in ("steps", "step_size", "norm", "random_start", "targeted"):
+            config.pop(fixed)
+        return {**config, "step_factor": self.step_factor}
+
+
+class FastFGSM(_SingleStepTrainingAttack):
     """FGSM from a random start, exactly as Wong, Rice & Kolter (2020) train with it:
 
         δ ~ U(−ε, ε);  δ ← clip(δ + α·sign(∇ L(x + δ)), −ε, ε);  x_adv = clip(x + δ, valid range)
@@ -119,15 +136,7 @@ class FastFGSM(GradientAttack):
     name = "fgsm-rs"
 
     def __init__(self, eps, *, step_factor: float = FAST_FGSM_STEP, **options):
-        self.step_factor = check_float("step_factor", step_factor, minimum=0.0, min_inclusive=False)
-        eps = check_float("eps", eps, minimum=0.0)
-        super().__init__(eps, steps=1, step_size=self.step_factor * eps, random_start=True, **options)
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        for fixed in ("steps", "step_size", "norm", "random_start", "targeted"):
-            config.pop(fixed)
-        return {**config, "step_factor": self.step_factor}
+        super().__init__(eps, step_factor=step_factor, **options)
 
     def perturb_graph(self, output: ModelOutput, x, labels, seed):
         """The FGSM-RS points as graph code (``x`` float, ``labels`` int32, ``seed`` int (2,))."""
@@ -140,7 +149,7 @@ class FastFGSM(GradientAttack):
         return tf.stop_gradient(tf.clip_by_value(x + delta, self.clip_min, self.clip_max))
 
 
-class NoiseFGSM(GradientAttack):
+class NoiseFGSM(_SingleStepTrainingAttack):
     """N-FGSM (de Jorge et al. 2022, "Make Some Noise: Reliable and Efficient Single-Step
     Adversarial Training"): a training attack that does not catastrophically overfit at large ε.
 
@@ -163,15 +172,10 @@ class NoiseFGSM(GradientAttack):
 
     def __init__(self, eps, *, noise_factor: float = 2.0, step_factor: float = 1.0, **options):
         self.noise_factor = check_float("noise_factor", noise_factor, minimum=0.0)
-        self.step_factor = check_float("step_factor", step_factor, minimum=0.0, min_inclusive=False)
-        eps = check_float("eps", eps, minimum=0.0)
-        super().__init__(eps, steps=1, step_size=self.step_factor * eps, random_start=True, **options)
+        super().__init__(eps, step_factor=step_factor, **options)
 
     def get_config(self) -> dict:
-        config = super().get_config()
-        for fixed in ("steps", "step_size", "norm", "random_start", "targeted"):
-            config.pop(fixed)
-        return {**config, "noise_factor": self.noise_factor, "step_factor": self.step_factor}
+        return {**super().get_config(), "noise_factor": self.noise_factor}
 
     def perturb_graph(self, output: ModelOutput, x, labels, seed):
         """The N-FGSM points as graph code (``x`` float, ``labels`` int32, ``seed`` int (2,))."""
