@@ -116,3 +116,35 @@ ax.set_title("seed CNN on the digits")
 # On real MNIST the same model reaches 99.44% test accuracy in 12 epochs
 # (`python benchmarks/mnist_cnn.py`; see [Benchmarks](../benchmarks.md)). `kerasdl demo` runs this
 # flow end to end and also exports a SavedModel that takes uint8 images.
+
+# %% [markdown]
+# ## An ensemble of seeds
+#
+# The notes' "Model Ensembles": *train multiple independent models; at test time average their
+# results.* `kerasdl.ensembles.fit_and_evaluate_ensemble` trains `members` copies of the builder, one
+# seed each (with `augment`, each member also sees its own random shifts and rotations), combines
+# them into one Keras model (mean of the softmax outputs here; `"geometric"` and `"vote"` are the
+# other methods) and scores every member and the combination on the test split.
+
+# %%
+from kerasdl.ensembles import fit_and_evaluate_ensemble
+
+run = fit_and_evaluate_ensemble(
+    mnist_cnn,
+    data,
+    members=3 if SMOKE else 5,
+    epochs=epochs,
+    augment={"translation": 0.1, "rotation": 0.025},
+    method="mean",
+)
+scores = run.evaluation
+print("members' test accuracies:", ", ".join(f"{a:.4f}" for a in scores.member_accuracies))
+print(f"mean member {scores.mean_member_accuracy:.4f}, ensemble {scores.ensemble_accuracy:.4f}")
+print(f"one model for serving: {run.ensemble.name}, {run.ensemble.count_params():,} parameters")
+
+# %% [markdown]
+# The combined model has one input and one output, so `kerasdl.export.export_saved_model` exports
+# it like any other. `kerasdl train mnist_cnn --ensemble 5 --augment` does the same from the command
+# line, and `kerasdl train mnist_cnn --snapshot-ensemble 5` trains the members in one run with a
+# restarted cosine rate (Huang et al. 2017). On real MNIST, `python benchmarks/ensembles.py`
+# trains the members on all 60,000 images (see [Benchmarks](../benchmarks.md)).
