@@ -223,3 +223,15 @@ def test_two_stage_export_takes_uint8_and_matches_the_in_memory_pipeline(tmp_pat
     other = TwoStageDetector((32, 32, 3), 10, anchor_sizes=(8, 12), anchor_ratios=(1.0,), **TINY)
     with pytest.raises(RuntimeError, match="disagrees"):
         check_two_stage_export(path, other, data.images, **nms)
+
+
+def test_detector_round_trips_through_a_keras_file(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = TwoStageDetector((32, 32, 3), 3, anchor_sizes=(6, 10), anchor_ratios=(1.0, 2.0), **TINY)
+    images = np.random.default_rng(1).random((2, 32, 32, 3)).astype(np.float32)
+    model.save(tmp_path / "detector.keras")
+    loaded = keras.models.load_model(tmp_path / "detector.keras")
+    assert isinstance(loaded, TwoStageDetector)
+    assert loaded.get_config() == model.get_config()
+    for expected, got in zip(model(images), loaded(images)):
+        np.testing.assert_allclose(got, expected, atol=1e-6)

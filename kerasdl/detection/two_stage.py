@@ -162,6 +162,7 @@ def propose_regions(
     )
 
 
+@keras.saving.register_keras_serializable(package="kerasdl")
 class TwoStageDetector(CustomModelCompile, keras.Model):
     """Faster R-CNN-style detector (see the module docstring); ``compile`` then ``fit(images, targets)``.
 
@@ -237,6 +238,8 @@ class TwoStageDetector(CustomModelCompile, keras.Model):
             raise ValueError(f"post_nms[0]={self.post_nms[0]} must be >= roi_batch={self.roi_batch}")
         self.proposal_iou = check_float("proposal_iou", proposal_iou, minimum=0.0, maximum=1.0)
         self.roi_size = check_int("roi_size", roi_size, minimum=1)
+        self.filters = tuple(filters)
+        self.downsamplings = downsamplings
 
         inputs = keras.Input(self.image_shape, name="images")
         self.backbone = keras.Model(inputs, darknet_backbone(inputs, filters, downsamplings), name="backbone")
@@ -255,7 +258,8 @@ class TwoStageDetector(CustomModelCompile, keras.Model):
         )
         self.rpn_objectness = _L.Conv2D(per_cell, 1, kernel_initializer=small, name="rpn_objectness")
         self.rpn_deltas = _L.Conv2D(4 * per_cell, 1, kernel_initializer=small, name="rpn_deltas")
-        units = check_int("head_units", head_units, minimum=1)
+        self.rpn_channels = self.rpn_conv.filters
+        units = self.head_units = check_int("head_units", head_units, minimum=1)
         self.head_flatten = _L.Flatten(name="roi_flatten")
         self.head_fc1 = _L.Dense(units, activation="relu", kernel_initializer="he_normal", name="roi_fc1")
         self.head_fc2 = _L.Dense(units, activation="relu", kernel_initializer="he_normal", name="roi_fc2")
@@ -272,6 +276,29 @@ class TwoStageDetector(CustomModelCompile, keras.Model):
     def metrics(self):
         """The loss trackers ``fit`` reports (reset by Keras at each epoch)."""
         return list(self.loss_trackers)
+
+    def get_config(self):
+        """The constructor's arguments, so ``model.save("detector.keras")`` and
+        ``keras.models.load_model`` rebuild the same detector with its weights."""
+        return {
+            **super().get_config(),
+            "input_shape": self.image_shape,
+            "num_classes": self.num_classes,
+            "anchor_sizes": self.anchor_sizes,
+            "anchor_ratios": self.anchor_ratios,
+            "filters": self.filters,
+            "downsamplings": self.downsamplings,
+            "rpn_channels": self.rpn_channels,
+            "head_units": self.head_units,
+            "roi_size": self.roi_size,
+            "rpn_batch": self.rpn_batch,
+            "rpn_positive_fraction": self.rpn_positive_fraction,
+            "roi_batch": self.roi_batch,
+            "roi_positive_fraction": self.roi_positive_fraction,
+            "pre_nms": self.pre_nms,
+            "post_nms": self.post_nms,
+            "proposal_iou": self.proposal_iou,
+        }
 
     # ------------------------------------------------------------------ the two stages
 
