@@ -18,7 +18,9 @@ subset of N training images (scaled-down runs); the test set is always the full 
 MNIST is read by ``kerasdl.data.load_image_classification("mnist")`` from
 ``$KERASDL_DATA_DIR`` (default: ``../shared/data`` beside the repository). Prints the figures
 and writes ``benchmarks/results/ensembles.json`` (atomically), with the exact command, the
-machine's load average before and after, and the versions.
+machine's load average before and after, and the versions; ``ensembles.png`` beside it plots the
+test accuracy of the mean ensemble of the first k members against k (``--replot`` redraws it
+from the JSON without training).
 """
 
 from __future__ import annotations
@@ -33,6 +35,46 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def plot_ensemble_sizes(result: dict, path: Path) -> Path:
+    """Test accuracy of the mean ensemble of the first k members against k, beside each member's
+    own accuracy and the target, for the independent members and the snapshots (PNG, atomic)."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kerasdl.export import atomic_file
+
+    figure, axis = plt.subplots(figsize=(6, 3.8), dpi=120)
+    for kind, colour in (("independent", "#1f77b4"), ("snapshot", "#ff7f0e")):
+        part = result[kind]
+        sizes = part.get("mean_ensemble_test_accuracy_of_first_k_members")
+        if not sizes:
+            continue
+        ks = [int(k) for k in sizes]
+        axis.plot(ks, [100 * sizes[str(k)] for k in ks], "o-", color=colour, label=f"{kind}: mean of the first k")
+        members = part["member_test_accuracies"]
+        axis.scatter(
+            range(1, len(members) + 1),
+            [100 * a for a in members],
+            marker="x",
+            color=colour,
+            alpha=0.6,
+            label=f"{kind}: member k alone",
+        )
+    axis.axhline(100 * result["target"]["ensemble_test_accuracy_min"], color="0.4", ls="--", lw=1, label="target")
+    axis.set(xlabel="members k", ylabel="MNIST test accuracy (%)", title="Ensembles of the seed CNN on MNIST")
+    axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    with atomic_file(path, suffix=".png") as tmp:
+        figure.savefig(tmp, format="png")
+    plt.close(figure)
+    return path
 
 
 def main(argv=None) -> int:
@@ -51,7 +93,11 @@ def main(argv=None) -> int:
     parser.add_argument("--no-augment", action="store_true", help="train every member on the plain images")
     parser.add_argument("--seed", type=int, default=0, help="first member's seed; the snapshot run's seed")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "ensembles.json")
+    parser.add_argument("--replot", action="store_true", help="only redraw the PNG from the JSON at --out")
     args = parser.parse_args(argv)
+    if args.replot:
+        print(f"written to {plot_ensemble_sizes(json.loads(args.out.read_text()), args.out.with_suffix('.png'))}")
+        return 0
 
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
@@ -175,6 +221,7 @@ def main(argv=None) -> int:
             **snapshot_figures,
         },
         "target": {"ensemble_test_accuracy_min": 0.9965, "single_model_reference": 0.9944},
+        "plot": args.out.with_suffix(".png").name,
         "wall_seconds": round(time.perf_counter() - started, 1),
         "load_average_before": load_before,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
@@ -189,7 +236,7 @@ def main(argv=None) -> int:
     with atomic_file(args.out) as tmp:
         tmp.write_text(text)
     print(text)
-    print(f"written to {args.out}")
+    print(f"written to {args.out} and {plot_ensemble_sizes(result, args.out.with_suffix('.png'))}")
     return 0
 
 
