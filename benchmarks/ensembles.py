@@ -12,7 +12,8 @@ members ensemble to only 99.45%, their errors being nearly the same); a snapshot
 --cycle-epochs`` epochs with Huang et al.'s cyclic cosine rate (peak ``--snapshot-lr``).
 Everything is scored once on the 10,000 test images (no selection on the test set): every
 member, the ensembles combined by mean, geometric mean and vote, and the "single model"
-(member 0). Target: the ensemble >= 99.65%. ``--train-size N`` trains on a seeded random
+(member 0), and the mean ensemble of the first k members for every k (the published run has
+``--members 10``). Target: the ensemble >= 99.65%. ``--train-size N`` trains on a seeded random
 subset of N training images (scaled-down runs); the test set is always the full one.
 
 MNIST is read by ``kerasdl.data.load_image_classification("mnist")`` from

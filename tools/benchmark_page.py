@@ -743,10 +743,15 @@ def _ensembles(data):
         ],
         rows,
     )
+    by_size = get(data, "independent", "mean_ensemble_test_accuracy_of_first_k_members", default={})
     return lines + key_values(
         [
             ("model", get(data, "model")),
             ("augmentation", get(data, "augmentation")),
+            (
+                "mean ensemble of the first k independent members",
+                ", ".join(f"{k}: {pct(v)}" for k, v in by_size.items()) if by_size else None,
+            ),
             ("train / test images", f"{get(data, 'train_images')} / {get(data, 'test_images')}"),
             ("target (ensemble accuracy at least)", pct(get(data, "target", "ensemble_test_accuracy_min"))),
         ]
