@@ -8,9 +8,9 @@ Interrupts: an app that trains tells the CLI about its run with :func:`record_ru
 run folder, how to find its last checkpoint, and whether ``--resume RUN_DIR`` continues
 it). On Ctrl-C the command then stops without a traceback, names the last checkpoint and
 prints the command that resumes the run. An interrupt that lands while Python runs an object's
-``__del__`` (TensorFlow frees its iterators and resources there, every epoch) would be
-printed as "Exception ignored" and lost, leaving the run going: :func:`interrupts_survive_destructors`
-raises it again 50 ms later, outside the destructor.
+``__del__``, a weakref callback or a generator's clean-up (TensorFlow frees its iterators and
+resources that way, every epoch) would be printed as "Exception ignored" and lost, leaving the
+run going: :func:`interrupts_survive_destructors` raises it again 50 ms later, outside.
 
 TensorFlow's C++ start-up notices (oneDNN, CUDA probing, CPU features) are quiet by
 default: ``TF_CPP_MIN_LOG_LEVEL`` defaults to 3 and the lines TensorFlow logs while it is
@@ -130,38 +130,45 @@ def _import_tensorflow_quietly() -> None:
 INTERRUPT_RETRY_SECONDS = 0.05
 
 
-def _in_destructor(frame) -> bool:
-    while frame is not None:
-        if frame.f_code.co_name == "__del__":
-            return True
-        frame = frame.f_back
-    return False
-
-
-def _interrupt(signum, frame):
-    """SIGINT: raise ``KeyboardInterrupt``, except inside a ``__del__``, where CPython would
-    swallow it; then send SIGINT again after :data:`INTERRUPT_RETRY_SECONDS`."""
-    if _in_destructor(frame):
-        retry = threading.Timer(INTERRUPT_RETRY_SECONDS, os.kill, (os.getpid(), signal.SIGINT))
-        retry.daemon = True
-        retry.start()
-        return
-    raise KeyboardInterrupt
-
-
 @contextlib.contextmanager
 def interrupts_survive_destructors():
-    """Within the block, Ctrl-C always ends in ``KeyboardInterrupt`` in the main thread (see the
-    module docstring); the previous SIGINT handler comes back afterwards. Elsewhere than the
-    main thread (where Python cannot install handlers) the block runs unchanged."""
+    """Within the block, Ctrl-C always ends in ``KeyboardInterrupt`` in the main thread.
+
+    CPython cannot raise an exception out of code it runs on its own behalf: an object's
+    ``__del__``, a weakref callback, a generator closed by the garbage collector. A
+    ``KeyboardInterrupt`` raised there goes to :func:`sys.unraisablehook` ("Exception ignored
+    in ...") and is lost, and TensorFlow frees iterators and resources that way every epoch.
+    Inside the block that hook sends SIGINT again after :data:`INTERRUPT_RETRY_SECONDS`, so the
+    interrupt is raised anew where it can propagate; other unraisable exceptions go to the
+    previous hook. SIGINT raises ``KeyboardInterrupt`` inside the block whatever handler was set
+    before; the previous handler and hook come back afterwards and retries not yet sent are
+    cancelled. Elsewhere than the main thread (where Python cannot install handlers) the block
+    runs unchanged.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, _interrupt)
+    previous_hook = sys.unraisablehook
+    retries: list[threading.Timer] = []
+
+    def raise_lost_interrupts_again(unraisable):
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            retry = threading.Timer(INTERRUPT_RETRY_SECONDS, os.kill, (os.getpid(), signal.SIGINT))
+            retry.daemon = True
+            retries.append(retry)
+            retry.start()
+        else:
+            previous_hook(unraisable)
+
+    previous_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.unraisablehook = raise_lost_interrupts_again
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
+        for retry in retries:
+            retry.cancel()
+        signal.signal(signal.SIGINT, previous_handler)
 
 
 def _run(parser: argparse.ArgumentParser, run, args, argv=(), *, quiet_tensorflow: bool = False) -> int:

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -405,27 +406,83 @@ def test_kerasdl_prints_tensorflows_start_up_lines_only_when_the_user_asks(tmp_p
     assert set(sources.findall(plain.stderr)) <= set(sources.findall(verbose.stderr))
 
 
-def test_an_interrupt_inside_a_destructor_is_raised_after_it(capsys):
-    """CPython swallows a KeyboardInterrupt raised inside ``__del__`` ("Exception ignored"), and
-    TensorFlow frees iterators and resources there every epoch: a Ctrl-C landing there let a
-    GAN run train on (CI saw one such run outlive its 60 s). Under the CLI's handler the
-    interrupt comes back once the destructor has returned."""
-    from kerasdl.cli import interrupts_survive_destructors
+def _interrupt_here():
+    os.kill(os.getpid(), signal.SIGINT)
+    sum(range(10_000))  # Python code runs here, so the handler runs in this frame
 
-    class InterruptedWhileFreed:
-        def __del__(self):
-            os.kill(os.getpid(), signal.SIGINT)
-            sum(range(10_000))  # Python code runs here, so the handler runs inside __del__
 
-    handler = signal.getsignal(signal.SIGINT)
+class _InterruptedWhileFreed:
+    def __del__(self):
+        _interrupt_here()
+
+
+class _Referent:
+    pass
+
+
+def _free_an_object_with_a_destructor():
+    _InterruptedWhileFreed()  # freed at once
+
+
+def _free_an_object_watched_by_a_weakref_callback():
+    referent = _Referent()
+    watcher = weakref.ref(referent, lambda _: _interrupt_here())
+    del referent  # the callback runs now, while watcher is still alive
+    return watcher
+
+
+def _close_a_generator_by_freeing_it():
+    def generator():
+        try:
+            yield 1
+        finally:
+            _interrupt_here()
+
+    running = generator()
+    next(running)
+    del running  # CPython closes it here: its finally clause runs
+
+
+@pytest.mark.parametrize(
+    "lose_an_interrupt",
+    [
+        _free_an_object_with_a_destructor,
+        _free_an_object_watched_by_a_weakref_callback,
+        _close_a_generator_by_freeing_it,
+    ],
+    ids=["__del__", "weakref-callback", "generator-finalizer"],
+)
+def test_an_interrupt_python_cannot_raise_is_raised_again_afterwards(capsys, lose_an_interrupt):
+    """CPython swallows a KeyboardInterrupt raised where it runs code on its own behalf
+    ("Exception ignored in ..."): an object's ``__del__``, a weakref callback, a generator it
+    closes. TensorFlow frees iterators and resources that way every epoch: a Ctrl-C landing
+    there let a GAN run train on (CI saw two such runs outlive their 60 s). Under the CLI's
+    handler the interrupt comes back once that code has returned."""
+    handler, hook = signal.getsignal(signal.SIGINT), sys.unraisablehook
     reached = False
     with pytest.raises(KeyboardInterrupt):
-        with interrupts_survive_destructors():
-            InterruptedWhileFreed()  # freed at once: the signal arrives inside __del__
-            reached = True  # the destructor returned normally
+        with cli.interrupts_survive_destructors():
+            lose_an_interrupt()
+            reached = True  # the swallowed interrupt did not stop the block by itself
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
                 time.sleep(0.01)
     assert reached
     assert "Exception ignored" not in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGINT) is handler  # the previous handler is back
+    assert signal.getsignal(signal.SIGINT) is handler and sys.unraisablehook is hook  # both are back
+
+
+def test_other_lost_exceptions_still_reach_the_previous_hook():
+    class FailsWhileFreed:
+        def __del__(self):
+            raise RuntimeError("lost in __del__")
+
+    seen = []
+    previous, sys.unraisablehook = sys.unraisablehook, seen.append
+    try:
+        with cli.interrupts_survive_destructors():
+            FailsWhileFreed()
+            time.sleep(3 * cli.INTERRUPT_RETRY_SECONDS)
+    finally:
+        sys.unraisablehook = previous
+    assert [type(u.exc_value) for u in seen] == [RuntimeError]  # passed on once, and no SIGINT was sent
