@@ -204,10 +204,9 @@ def main(argv=None) -> int:
         "augmentation": (
             "none"
             if augment is None
-            else f"per member, seeded with its seed: RandomTranslation({args.translation}), "
-            f"RandomRotation({args.rotation} turn)"
-            + (f" and RandomZoom({args.zoom})" if args.zoom else "")
-            + ", constant fill"
+            else "per member, seeded with its seed: kerasdl.data.image_augmentation("
+            + ", ".join(f"{name}={value}" for name, value in augment.items())
+            + "), constant fill"
         ),
         "single_model": {
             "what": f"member 0 (seed {args.seed}), {args.epochs} epochs, Adam lr={args.learning_rate} cosine decay",

@@ -44,8 +44,8 @@ One run, one model, the same test images for every attack:
    recipe (FGSM with random start, 10 epochs of all 60,000 training images less 1,000 held out
    for early stopping, Adam with a one-cycle rate peaking at 5e-3 at 40% of the steps, batch
    100); then 25 epochs of PGD-20 training from its best epoch; PGD-50 x 10 restarts (step
-   0.01) on all 10,000 test images (88.77% here: PGD-20 x 15 epochs gave 88.19%, PGD-10 x 10 87.11%, PGD-40 x 12
-   epochs 87.60%; ``benchmarks/results/robustness_eps03.json``). The FGSM phase alone collapses at ε = 0.3 here
+   0.01) on all 10,000 test images (88.77% here: PGD-20 x 15 epochs gave 88.19%, PGD-10 x 10
+   87.11%, PGD-40 x 12 epochs 87.60%; ``benchmarks/results/robustness_eps03.json``). The FGSM phase alone collapses at ε = 0.3 here
    (catastrophic overfitting after its 4th-5th epoch, held-out PGD accuracy at most 0.73), so
    it serves as the cheap start of Madry et al.'s PGD training, which from a random
    initialisation sits at chance (loss ln 10) at this ε.

@@ -152,7 +152,7 @@ def interrupts_survive_destructors():
     retries: list[threading.Timer] = []
 
     def raise_lost_interrupts_again(unraisable):
-        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
             retry = threading.Timer(INTERRUPT_RETRY_SECONDS, os.kill, (os.getpid(), signal.SIGINT))
             retry.daemon = True
             retries.append(retry)
