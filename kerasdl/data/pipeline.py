@@ -152,6 +152,8 @@ def image_augmentation(
     translation: float = 0.1,
     rotation: float = 0.05,
     zoom: float = 0.0,
+    elastic: float = 0.0,
+    elastic_sigma: float = 4.0,
     flip: bool = False,
     contrast: float = 0.0,
     color_jitter: float = 0.0,
@@ -160,6 +162,10 @@ def image_augmentation(
 ):
     """A ``keras.Sequential`` of Keras' random image layers (training only; identity at inference).
 
+    ``translation``, ``rotation`` and ``zoom`` are Keras' factors (fractions of the side, of a
+    turn, of the side). ``elastic`` > 0 first bends each image with
+    :class:`kerasdl.layers.RandomElasticDistortion`, α = ``elastic`` pixels and
+    σ = ``elastic_sigma`` (Simard et al. 2003 used α = 34, σ = 4 on MNIST).
     ``contrast`` adds ``RandomContrast``; ``color_jitter`` adds ``RandomColorJitter`` with
     that factor for brightness, saturation and (a quarter of it) hue: the seeds' colour-shift
     augmentation, for tasks where colour is not the label. ``value_range`` is the pixel
@@ -168,6 +174,10 @@ def image_augmentation(
     import keras
 
     layers = []
+    if elastic:
+        from kerasdl.layers.elastic import RandomElasticDistortion
+
+        layers.append(RandomElasticDistortion(elastic, elastic_sigma, seed=seed))
     if flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
     if translation:
@@ -191,7 +201,7 @@ def image_augmentation(
         )
     if not layers:
         raise ValueError(
-            "image_augmentation needs at least one of translation, rotation, zoom, flip, contrast, color_jitter"
+            "image_augmentation needs at least one of translation, rotation, zoom, elastic, flip, contrast, color_jitter"
         )
     return keras.Sequential(layers, name="augmentation")
 

@@ -21,6 +21,7 @@ from kerasdl.layers.blocks import (
     output_activation_for,
     resolve_initializer,
 )
+from kerasdl.layers.elastic import RandomElasticDistortion
 from kerasdl.layers.evidential import DirichletEvidence, NormalInverseGamma
 from kerasdl.layers.hub import HubLayer, HubModelNotFoundError, hub_cache_dir, resolve_handle
 from kerasdl.layers.inception import inception_module
@@ -45,6 +46,7 @@ __all__ = [
     "resolve_handle",
     "DirichletEvidence",
     "NormalInverseGamma",
+    "RandomElasticDistortion",
     "KLSparsityRegularizer",
     "MaskedGlobalMaxPooling1D",
     "Sampling",
