@@ -68,6 +68,17 @@ def test_distortion_moves_strokes_and_keeps_flat_images_flat():
     np.testing.assert_allclose(flat.numpy(), 0.5, atol=1e-6)
 
 
+def test_uint8_and_float16_images_keep_their_dtype():
+    images = np.zeros((2, 16, 16, 1), "uint8")
+    images[:, 4:12, 7:9] = 255
+    out = RandomElasticDistortion(20.0, 3.0, seed=0)(images, training=True).numpy()
+    assert out.dtype == np.uint8 and out.max() > 200 and np.any(out != images)
+    # Float inputs take the layer's compute dtype, as in every Keras layer (float16 under mixed precision).
+    half = RandomElasticDistortion(20.0, 3.0, seed=0, dtype="float16")(images.astype("float16") / 255, training=True)
+    assert half.dtype == tf.float16
+    np.testing.assert_allclose(half.numpy().astype("float32") * 255, out, atol=1.0)
+
+
 def test_inference_and_alpha_zero_leave_images_unchanged():
     images = np.random.default_rng(0).uniform(size=(2, 12, 12, 1)).astype("float32")
     layer = RandomElasticDistortion(34.0, 4.0, seed=0)
@@ -104,7 +115,16 @@ def test_runs_in_the_tf_data_pipeline_with_a_short_last_batch():
     for (xb, yb), (xa, ya) in zip(batches, again):
         np.testing.assert_array_equal(yb.numpy(), ya.numpy())
         np.testing.assert_array_equal(xb.numpy(), xa.numpy())
-    assert image_augmentation(elastic=10.0, translation=0.0, rotation=0.0).layers[0].alpha == 10.0
+    # New fields for every batch and every epoch, not one draw frozen into the traced pipeline.
+    bars = np.zeros((8, 28, 28, 1), "float32")
+    bars[:, 6:22, 13:15] = 1.0
+    alone = image_augmentation(elastic=34.0, translation=0.0, rotation=0.0, seed=0)
+    assert alone.layers[0].alpha == 34.0 and len(alone.layers) == 1
+    pipeline = make_dataset(bars, np.arange(8), 4, shuffle=False, augment=alone, seed=0)
+    epoch1, epoch2 = ([xb.numpy() for xb, _ in pipeline] for _ in range(2))
+    assert np.abs(epoch1[0] - bars[:4]).mean() > 0.01
+    assert not np.allclose(epoch1[0], epoch1[1])
+    assert not np.allclose(epoch1[0], epoch2[0])
 
 
 def test_config_round_trip():

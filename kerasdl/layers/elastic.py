@@ -91,7 +91,11 @@ class RandomElasticDistortion(keras.layers.Layer):
         dy, dx = self.displacements(batch, height, width)
         rows = tf.cast(tf.range(height), tf.float32)[None, :, None] + dy
         cols = tf.cast(tf.range(width), tf.float32)[None, None, :] + dx
-        return bilinear_sample(images, rows, cols, self.fill_value)
+        # Resampled in float32 whatever the images' dtype; uint8 and other integers are rounded back.
+        out = bilinear_sample(tf.cast(images, tf.float32), rows, cols, self.fill_value)
+        if images.dtype.is_integer:
+            return tf.saturate_cast(tf.round(out), images.dtype)
+        return tf.cast(out, images.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
