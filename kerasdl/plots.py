@@ -36,21 +36,22 @@ def plot_history(history, path, title: str | None = None) -> Path:
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _save(fig, path) -> Path:
+    """Lay out and write ``fig`` at ``path`` (PNG, or the format its suffix names), atomically:
+    a killed run leaves the previous picture or none, never a truncated one. Closes ``fig``."""
+    from kerasdl.export import atomic_file
+
     plt = _pyplot()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        fig.tight_layout()
+        with atomic_file(path, suffix=path.suffix) as tmp:
+            fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".").lower() or "png")
+    finally:
+        plt.close(fig)
     return path
 
 

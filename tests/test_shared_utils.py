@@ -36,6 +36,35 @@ def test_plots_write_pngs_and_validate(tmp_path):
         plot_confusion_matrix([[1, 2, 3]], tmp_path / "x.png")
 
 
+def test_a_plot_killed_while_written_leaves_the_previous_picture(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from kerasdl.plots import plot_history
+
+    path = plot_curves({"loss": [3, 2, 1]}, tmp_path / "curves.png")
+    before = path.read_bytes()
+    assert before.startswith(b"\x89PNG")
+    savefig = matplotlib.figure.Figure.savefig
+
+    def killed_halfway(self, fname, *args, **kwargs):
+        savefig(self, fname, *args, **kwargs)
+        with open(fname, "r+b") as handle:
+            handle.truncate(100)
+        raise KeyboardInterrupt("killed while saving the figure")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", killed_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        plot_curves({"loss": [5, 4]}, path)
+    with pytest.raises(KeyboardInterrupt):
+        plot_history({"loss": [1.0, 0.5]}, tmp_path / "history.png")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png"]  # no temporary file, no half picture
+    monkeypatch.undo()
+    # A suffix names the format; none gives a PNG.
+    assert plot_curves({"loss": [1, 0]}, tmp_path / "curves.svg").read_text().lstrip().startswith("<?xml")
+    assert plot_curves({"loss": [1, 0]}, tmp_path / "curves").read_bytes().startswith(b"\x89PNG")
+
+
 def test_atomic_directory_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "export"
     with pytest.raises(RuntimeError):

@@ -123,7 +123,15 @@ def run(args) -> int:
     from kerasdl.apps._common import new_run_dir, setup_runtime, write_summary
     from kerasdl.attacks import FGSM, PGD, evaluate_attack, predicted_labels
     from kerasdl.data import default_dataset, load_image_classification, make_dataset, train_val_split
-    from kerasdl.export import check_export_agrees, export_saved_model, load_keras, load_saved_model, with_preprocessing
+    from kerasdl.export import (
+        atomic_file,
+        check_export_agrees,
+        export_saved_model,
+        load_keras,
+        load_saved_model,
+        save_keras,
+        with_preprocessing,
+    )
     from kerasdl.models.lenet import lenet5
     from kerasdl.plots import plot_history, plot_image_grid
     from kerasdl.training import compile_model, make_callbacks
@@ -229,8 +237,9 @@ def run(args) -> int:
         title=f"clean (top) vs FGSM / PGD at ε={max(args.eps):g}",
     )
 
-    (run_dir / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
-    (run_dir / "results.md").write_text(_markdown(rows))
+    for name, text in (("results.json", json.dumps(rows, indent=2) + "\n"), ("results.md", _markdown(rows))):
+        with atomic_file(run_dir / name) as tmp:
+            tmp.write_text(text)
     print("\n" + _markdown(rows))
 
     serving = with_preprocessing(model, keras.layers.Rescaling(1 / 255, name="scale_uint8"))
@@ -239,8 +248,7 @@ def run(args) -> int:
     max_diff = check_export_agrees(
         load_saved_model(export_path)(raw), model.predict(raw.astype("float32") / 255, verbose=0)
     )
-    model_path = run_dir / "model.keras"
-    model.save(model_path)
+    model_path = save_keras(model, run_dir / "model.keras")
 
     summary = {
         "dataset": data.name,
