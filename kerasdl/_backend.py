@@ -3,8 +3,8 @@
 The builders (:mod:`kerasdl.models`), layers (:mod:`kerasdl.layers`) and losses
 (:mod:`kerasdl.losses`) are written with ``keras`` and ``keras.ops`` only, so they run on
 any Keras 3 backend (tested on TensorFlow and JAX). Training loops built on
-``tf.GradientTape``, SavedModel export, ``tf.data`` pipelines and TF Hub layers are
-TensorFlow features: they call :func:`require_tensorflow` where they start, so on another
+``tf.GradientTape``, SavedModel export, ``tf.data`` pipelines (and the elastic distortion
+layer written for them) and TF Hub layers are TensorFlow features: they call :func:`require_tensorflow` where they start, so on another
 backend they fail at once with a message that says why, instead of deep inside TensorFlow
 (or with an ``ImportError`` on a machine that has no TensorFlow at all).
 """

@@ -91,6 +91,11 @@ if report["backend"] != "tensorflow":
         HubLayer("/nonexistent/saved_model")
     except TensorFlowBackendRequired as error:
         report["hub_error"] = str(error)
+    from kerasdl.layers import RandomElasticDistortion
+    try:
+        RandomElasticDistortion(34.0)
+    except TensorFlowBackendRequired as error:
+        report["elastic_error"] = str(error)
 report["tensorflow_imported"] = "tensorflow" in sys.modules
 print(json.dumps(report))
 '''
@@ -174,6 +179,7 @@ def test_builders_and_losses_run_on_jax_with_tensorflow_figures(early_process):
         assert jax_report["losses"][name] == pytest.approx(value, rel=1e-5, abs=1e-6), name
     # TensorFlow-only parts say so at once.
     assert "needs Keras' TensorFlow backend; KERAS_BACKEND is 'jax'" in jax_report["hub_error"]
+    assert jax_report["elastic_error"].startswith("RandomElasticDistortion (a tf.data augmentation) needs Keras' Tens")
 
 
 @pytest.mark.slow

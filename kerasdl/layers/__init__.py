@@ -5,6 +5,8 @@
 the MobileNet v1/v2 blocks, :mod:`kerasdl.layers.mbconv` EfficientNet's MBConv and
 squeeze-and-excitation blocks. :mod:`kerasdl.layers.blocks` holds functional-API helpers (tensor in, tensor out, layers
 named from an explicit prefix) and the small argument/shape helpers the builders share.
+:mod:`kerasdl.layers.elastic` holds ``RandomElasticDistortion`` (Simard et al. 2003), an
+augmentation for ``tf.data`` pipelines and, like ``HubLayer``, TensorFlow only.
 """
 
 from kerasdl.layers.blocks import (

@@ -20,6 +20,7 @@ import math
 
 import keras
 
+from kerasdl._backend import require_tensorflow
 from kerasdl._validation import check_float
 
 
@@ -30,7 +31,8 @@ class RandomElasticDistortion(keras.layers.Layer):
     Each image gets its own displacement field, the same for all its channels. Pixels that
     come from outside the image take ``fill_value``. Active only with ``training=True``
     (``kerasdl.data.make_dataset`` calls augmentation that way); at inference the images pass
-    unchanged. TensorFlow only: the layer runs in ``tf.data`` pipelines.
+    unchanged. TensorFlow only (like :class:`~kerasdl.layers.HubLayer`): it is built for
+    ``tf.data`` pipelines; on another Keras backend it raises ``TensorFlowBackendRequired``.
 
     Args:
         alpha: α, the scale of the smoothed displacement field, in pixels (Simard's MNIST: 34).
@@ -43,6 +45,7 @@ class RandomElasticDistortion(keras.layers.Layer):
     """
 
     def __init__(self, alpha=34.0, sigma=4.0, fill_value=0.0, seed=None, **kwargs):
+        require_tensorflow("RandomElasticDistortion (a tf.data augmentation)")
         super().__init__(**kwargs)
         self.alpha = check_float("alpha", alpha, minimum=0.0)
         self.sigma = check_float("sigma", sigma, minimum=0.0, min_inclusive=False)
