@@ -39,6 +39,8 @@ os.environ["KERAS_BACKEND"] = "jax"
 
 import numpy as np  # noqa: E402
 
+from kerasdl.benchmarking import write_json  # noqa: E402
+from kerasdl.export import atomic_file  # noqa: E402
 from kerasdl.generative.evaluation import GenerativeEvaluator  # noqa: E402
 from kerasdl.generative import losses  # noqa: E402
 from kerasdl.generative.gan_networks import dcgan  # noqa: E402
@@ -261,9 +263,7 @@ def _train(args):
         if args.ema_momentum:
             summary["final_ema"] = {"epoch": len(history), **ema_final}
         print(f"{tag}: {summary['final']} EMA: {summary.get('final_ema')}", flush=True)
-    partial = out / f"{tag}.json.partial"
-    partial.write_text(json.dumps(summary, indent=1) + "\n")
-    os.replace(partial, out / f"{tag}.json")  # atomic: a reader never sees half a file
+    write_json(out / f"{tag}.json", summary)  # atomic: a reader never sees half a file
 
 
 def _parity(args):
@@ -298,21 +298,19 @@ def _parity(args):
     gan.assign(state)
     generator.save_weights(out / "generator_final.weights.h5")
     discriminator.save_weights(out / "discriminator_final.weights.h5")
-    np.savez(out / "inputs.npz", real=real, noise=noise)
-    (out / "jax_metrics.json").write_text(
-        json.dumps(
-            {
-                "filters": args.filters,
-                "d_steps": args.d_steps,
-                "label_smoothing": args.label_smoothing,
-                "d_learning_rate": args.d_learning_rate,
-                "g_learning_rate": args.g_learning_rate,
-                "beta_1": args.beta_1,
-                "per_step": per_step,
-            },
-            indent=1,
-        )
-        + "\n"
+    with atomic_file(out / "inputs.npz", suffix=".npz") as tmp:
+        np.savez(tmp, real=real, noise=noise)
+    write_json(
+        out / "jax_metrics.json",
+        {
+            "filters": args.filters,
+            "d_steps": args.d_steps,
+            "label_smoothing": args.label_smoothing,
+            "d_learning_rate": args.d_learning_rate,
+            "g_learning_rate": args.g_learning_rate,
+            "beta_1": args.beta_1,
+            "per_step": per_step,
+        },
     )
     print(json.dumps(per_step))
 

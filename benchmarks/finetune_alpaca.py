@@ -13,13 +13,14 @@ Anchor: the TensorFlow transfer-learning tutorial, ~96% frozen and ~98% fine-tun
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from kerasdl.benchmarking import write_json
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -74,8 +75,7 @@ def main(argv=None) -> int:
                 f"({summary['epochs_run']} epochs, {results[label]['seconds']} s)"
             )
     results["target_met"] = results["fine_tuned"]["validation_accuracy"] >= 0.95
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.out, results)
     print(f"wrote {args.out}")
     return 0
 

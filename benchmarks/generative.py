@@ -43,6 +43,8 @@ import sys
 import time
 from pathlib import Path
 
+from kerasdl.benchmarking import write_json
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 SECTIONS = ("classifier", "vae2", "vae16", "mlp_gan", "dcgan", "anomaly", "overhead", "dcgan_jax")
@@ -51,8 +53,7 @@ SECTIONS = ("classifier", "vae2", "vae16", "mlp_gan", "dcgan", "anomaly", "overh
 def _save(out: Path, key: str, figures: dict) -> None:
     results = json.loads(out.read_text()) if out.is_file() else {}
     results[key] = figures
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(out, results)
     print(f"[{key}] " + json.dumps(figures), flush=True)
 
 
@@ -60,6 +61,7 @@ def _classifier(data, args, cache: Path):
     import keras
 
     from kerasdl.data import make_dataset
+    from kerasdl.export import save_keras
     from kerasdl.models import mnist_cnn
     from kerasdl.training import compile_model, set_seed
 
@@ -74,8 +76,7 @@ def _classifier(data, args, cache: Path):
         verbose=2,
         shuffle=False,
     )
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    model.save(cache)
+    save_keras(model, cache)
     return model, model.evaluate(data.x_test, data.y_test, batch_size=500, verbose=0)[1]
 
 

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from kerasdl.benchmarking import write_json
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -113,8 +115,7 @@ def main(argv=None) -> int:
         "targets": {"test_accuracy_min": 0.994, "test_accuracy_aim_with_augmentation": 0.996},
     }
     out = args.out or REPO / "benchmarks" / "results" / f"mnist_cnn{'_augment' if args.augment else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(out, result)
     print(json.dumps(result, indent=2))
     print(f"written to {out}")
     return 0

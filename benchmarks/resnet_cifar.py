@@ -35,6 +35,8 @@ import platform
 import sys
 from pathlib import Path
 
+from kerasdl.benchmarking import write_json
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -131,8 +133,7 @@ def main(argv=None) -> int:
         "reference_test_accuracy": REFERENCE,
     }
     out = args.out or REPO / "benchmarks" / "results" / f"resnet_cifar{'_augment' if args.augment else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(out, result)
     print(json.dumps(result, indent=2))
     print(f"written to {out}")
     return 0

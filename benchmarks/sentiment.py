@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from kerasdl.benchmarking import write_json
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -256,8 +258,7 @@ def main(argv=None) -> int:
                 f"{results[name]['seconds']:.0f} s",
                 flush=True,
             )
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(report, indent=2) + "\n")
+            write_json(args.out, report)
     print(
         "\n"
         + "\n".join(

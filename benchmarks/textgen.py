@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from kerasdl.benchmarking import write_json
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -90,8 +92,7 @@ def main(argv=None) -> int:
         "targets": {"val_loss_nats_per_char_max": 1.6},
         "target_met": summary["val_loss_nats_per_char"] <= 1.6,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(json.dumps(result, indent=2))
     print(f"written to {args.out}")
     return 0

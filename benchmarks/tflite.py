@@ -16,7 +16,6 @@ Prints the figures and writes ``benchmarks/results/tflite.json`` atomically.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shlex
@@ -24,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from kerasdl.benchmarking import write_json
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -46,7 +47,6 @@ def main(argv=None) -> int:
     import keras
     import tensorflow as tf
 
-    from kerasdl.export import atomic_file
     from kerasdl.tflite import export_tflite, image_folder_arrays
     from kerasdl.transfer import fine_tune_image_classifier
 
@@ -123,8 +123,7 @@ def main(argv=None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
     }
-    with atomic_file(args.out) as tmp_out:
-        tmp_out.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.out, results)
     print(f"wrote {args.out}")
     return 0
 

@@ -33,6 +33,8 @@ import time
 import traceback
 from pathlib import Path
 
+from kerasdl.benchmarking import write_json
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 SECTIONS = ("segmentation", "verification", "style", "detection")  # run order: own sections first
@@ -365,8 +367,7 @@ def main(argv=None) -> int:
         results[key]["wall_seconds"] = round(time.perf_counter() - start, 1)
         results[key]["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
         print(json.dumps(results[key], indent=2, default=str), flush=True)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        write_json(args.out, results, default=str)
     print(f"\nwrote {args.out}")
     return 0
 

@@ -279,12 +279,13 @@ def run_record(argv=None) -> dict:
     return record
 
 
-def write_json(path, data) -> None:
+def write_json(path, data, *, default=None) -> None:
     """Write ``data`` as indented JSON to ``path`` atomically (:func:`kerasdl.export.atomic_file`):
-    a run killed while writing leaves the previous file as it was."""
+    a run killed while writing leaves the previous file as it was. Every benchmark writes its
+    results this way. ``default``: ``json.dumps``' hook for values JSON has no type for."""
     from kerasdl.export import atomic_file
 
-    text = json.dumps(data, indent=2) + "\n"
+    text = json.dumps(data, indent=2, default=default) + "\n"
     with atomic_file(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(text)
