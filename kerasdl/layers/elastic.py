@@ -53,7 +53,12 @@ class RandomElasticDistortion(keras.layers.Layer):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"seed must be an integer or None, got {seed!r}")
         self.seed = seed
-        self._generator = None
+        import tensorflow as tf
+
+        # Created here, eagerly, so a tf.data map or tf.function captures one state and advances it.
+        self._generator = (
+            tf.random.Generator.from_non_deterministic_state() if seed is None else tf.random.Generator.from_seed(seed)
+        )
 
     def _gaussian_kernel(self):
         import tensorflow as tf
@@ -67,12 +72,6 @@ class RandomElasticDistortion(keras.layers.Layer):
         """α·(G_σ ∗ U(−1, 1)) fields ``(dy, dx)``, each ``(batch, height, width)``."""
         import tensorflow as tf
 
-        if self._generator is None:
-            self._generator = (
-                tf.random.Generator.from_non_deterministic_state()
-                if self.seed is None
-                else tf.random.Generator.from_seed(self.seed)
-            )
         noise = self._generator.uniform(tf.stack([2 * batch, height, width, 1]), -1.0, 1.0)
         kernel = self._gaussian_kernel()
         # The 2-D Gaussian is separable: blur down the columns, then along the rows.
