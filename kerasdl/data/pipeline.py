@@ -160,7 +160,7 @@ def image_augmentation(
     value_range=(0.0, 1.0),
     seed=None,
 ):
-    """A ``keras.Sequential`` of Keras' random image layers (training only; identity at inference).
+    """A ``keras.Sequential`` of random image layers (training only; identity at inference).
 
     ``translation``, ``rotation`` and ``zoom`` are Keras' factors (fractions of the side, of a
     turn, of the side). ``elastic`` > 0 first bends each image with

@@ -17,6 +17,7 @@ is 2.8, and it resamples one image at a time in a Python loop over a static batc
 from __future__ import annotations
 
 import math
+import numbers
 
 import keras
 
@@ -50,14 +51,16 @@ class RandomElasticDistortion(keras.layers.Layer):
         self.alpha = check_float("alpha", alpha, minimum=0.0)
         self.sigma = check_float("sigma", sigma, minimum=0.0, min_inclusive=False)
         self.fill_value = check_float("fill_value", fill_value)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
             raise TypeError(f"seed must be an integer or None, got {seed!r}")
-        self.seed = seed
+        self.seed = None if seed is None else int(seed)
         import tensorflow as tf
 
         # Created here, eagerly, so a tf.data map or tf.function captures one state and advances it.
         self._generator = (
-            tf.random.Generator.from_non_deterministic_state() if seed is None else tf.random.Generator.from_seed(seed)
+            tf.random.Generator.from_non_deterministic_state()
+            if seed is None
+            else tf.random.Generator.from_seed(self.seed)
         )
 
     def _gaussian_kernel(self):
