@@ -20,6 +20,7 @@ import math
 import numbers
 
 import keras
+import numpy as np
 
 from kerasdl._backend import require_tensorflow
 from kerasdl._validation import check_float
@@ -56,6 +57,10 @@ class RandomElasticDistortion(keras.layers.Layer):
         self.seed = None if seed is None else int(seed)
         import tensorflow as tf
 
+        # The normalised 1-D Gaussian of the separable blur, computed once.
+        radius = max(1, math.ceil(3 * self.sigma))
+        weights = np.exp(-0.5 * (np.arange(-radius, radius + 1) / self.sigma) ** 2)
+        self._kernel = (weights / weights.sum()).astype("float32")
         # Created here, eagerly, so a tf.data map or tf.function captures one state and advances it.
         self._generator = (
             tf.random.Generator.from_non_deterministic_state()
@@ -63,20 +68,12 @@ class RandomElasticDistortion(keras.layers.Layer):
             else tf.random.Generator.from_seed(self.seed)
         )
 
-    def _gaussian_kernel(self):
-        import tensorflow as tf
-
-        radius = max(1, math.ceil(3 * self.sigma))
-        offsets = tf.range(-radius, radius + 1, dtype=tf.float32)
-        weights = tf.exp(-0.5 * tf.square(offsets / self.sigma))
-        return weights / tf.reduce_sum(weights)
-
     def displacements(self, batch, height, width):
         """α·(G_σ ∗ U(−1, 1)) fields ``(dy, dx)``, each ``(batch, height, width)``."""
         import tensorflow as tf
 
         noise = self._generator.uniform(tf.stack([2 * batch, height, width, 1]), -1.0, 1.0)
-        kernel = self._gaussian_kernel()
+        kernel = tf.constant(self._kernel)
         # The 2-D Gaussian is separable: blur down the columns, then along the rows.
         smooth = tf.nn.conv2d(noise, tf.reshape(kernel, [-1, 1, 1, 1]), strides=1, padding="SAME")
         smooth = tf.nn.conv2d(smooth, tf.reshape(kernel, [1, -1, 1, 1]), strides=1, padding="SAME")
