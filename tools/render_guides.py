@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
 import sys
 import time
@@ -40,17 +39,20 @@ class GuideError(RuntimeError):
 
 
 def _figures_to_files(out_dir: Path, stem: str, counter: list[int]) -> list[str]:
-    """Save and close every open matplotlib figure; return their file names."""
+    """Save (atomically) and close every open matplotlib figure; return their file names."""
     if "matplotlib.pyplot" not in sys.modules:
         return []
     import matplotlib.pyplot as plt
+
+    from kerasdl.export import atomic_file
 
     names = []
     for number in plt.get_fignums():
         figure = plt.figure(number)
         counter[0] += 1
         name = f"{stem}_fig{counter[0]}.png"
-        figure.savefig(out_dir / name, dpi=80, bbox_inches="tight")
+        with atomic_file(out_dir / name, suffix=".png") as tmp:
+            figure.savefig(tmp, dpi=80, bbox_inches="tight", format="png")
         names.append(name)
     plt.close("all")
     return names
@@ -121,6 +123,9 @@ def main(argv=None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.chdir(ROOT)
+    from kerasdl.benchmarking import write_json
+    from kerasdl.export import atomic_file
+
     args.out.mkdir(parents=True, exist_ok=True)
     timings = {}
     for path in args.guides:
@@ -130,7 +135,8 @@ def main(argv=None) -> int:
         except GuideError as error:
             print(f"guide failed: {error}", file=sys.stderr)
             return 1
-        (args.out / f"{path.stem}.md").write_text(page, encoding="utf-8")
+        with atomic_file(args.out / f"{path.stem}.md", suffix=".md") as tmp:
+            tmp.write_text(page, encoding="utf-8")
         timings[path.name] = {
             "wall": round(time.perf_counter() - start, 2),
             "cpu": round(time.process_time() - cpu_start, 2),
@@ -140,7 +146,7 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
     summary = {"smoke": os.environ.get("KERASDL_GUIDE_SMOKE") == "1", "seconds": timings}
-    (args.out / "timings.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_json(args.out / "timings.json", summary)
     return 0
 
 
