@@ -21,8 +21,9 @@ training images (scaled-down runs); the test set is always the full one.
 
 Choosing a recipe without the test set: ``--holdout 10000`` holds out 10,000 training images
 (a fixed seeded split) and scores everything on them instead of the test set, which is then
-never read; ``--snapshots 0`` skips the snapshot run. The recipe of the published runs was
-chosen this way (see the JSON's ``recipe_selection``).
+not used; ``--snapshots 0`` skips the snapshot run. The JSON's ``recipe_selection`` records
+such a choice: elastic distortion alone (``--translation 0 --rotation 0 --elastic 34``)
+against the published shift and rotation, and elastic with rotation.
 
 MNIST is read by ``kerasdl.data.load_image_classification("mnist")`` from
 ``$KERASDL_DATA_DIR`` (default: ``../shared/data`` beside the repository). Prints the figures
@@ -155,7 +156,7 @@ def main(argv=None) -> int:
         order = np.random.default_rng(20031).permutation(len(x_train))
         x_eval, y_eval = x_train[order[: args.holdout]], y_train[order[: args.holdout]]
         x_train, y_train = x_train[order[args.holdout :]], y_train[order[args.holdout :]]
-        evaluated_on = f"{args.holdout} held-out training images (seeded split 20031; the test set is not read)"
+        evaluated_on = f"{args.holdout} held-out training images (seeded split 20031; the test set is not used)"
     if args.train_size is not None:
         keep = np.random.default_rng(args.seed).permutation(len(x_train))[: args.train_size]
         x_train, y_train = x_train[keep], y_train[keep]

@@ -743,6 +743,27 @@ def _ensembles(data):
         ],
         rows,
     )
+    selection = get(data, "recipe_selection", "recipes", default={})
+    if selection:
+        lines += [
+            "",
+            f"Recipe chosen on held-out training images, not the test set: `{get(data, 'recipe_selection', 'command')}`"
+            f" (winner: `{get(data, 'recipe_selection', 'winner')}`).",
+            "",
+            *table(
+                ["recipe", "flags", "members (held out)", "ensemble (mean, held out)", "training s"],
+                [
+                    [
+                        f"`{name}`",
+                        f"`{get(recipe, 'flags')}`",
+                        ", ".join(pct(a) for a in get(recipe, "member_accuracies", default=[])),
+                        pct(get(recipe, "ensemble_accuracy", "mean")),
+                        get(recipe, "training_seconds_total"),
+                    ]
+                    for name, recipe in selection.items()
+                ],
+            ),
+        ]
     by_size = get(data, "independent", "mean_ensemble_test_accuracy_of_first_k_members", default={})
     return lines + key_values(
         [
