@@ -743,12 +743,15 @@ def _ensembles(data):
         ],
         rows,
     )
-    selection = get(data, "recipe_selection", "recipes", default={})
-    if selection:
+    # Recipes compared on held-out training images (``--holdout``), never on the test set.
+    for key, search in data.items():
+        recipes = get(search, "recipes", default={}) if isinstance(search, dict) else {}
+        if not recipes:
+            continue
+        outcome = f"winner: `{search['winner']}`" if search.get("winner") else "no test-set run followed"
         lines += [
             "",
-            f"Recipe chosen on held-out training images, not the test set: `{get(data, 'recipe_selection', 'command')}`"
-            f" (winner: `{get(data, 'recipe_selection', 'winner')}`).",
+            f"`{key}`, on held-out training images, not the test set: `{get(search, 'command')}` ({outcome}).",
             "",
             *table(
                 ["recipe", "flags", "members (held out)", "ensemble (mean, held out)", "training s"],
@@ -760,7 +763,7 @@ def _ensembles(data):
                         pct(get(recipe, "ensemble_accuracy", "mean")),
                         get(recipe, "training_seconds_total"),
                     ]
-                    for name, recipe in selection.items()
+                    for name, recipe in recipes.items()
                 ],
             ),
         ]
