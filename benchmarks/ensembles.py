@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     x_train, y_train = data.x_train, data.y_train
     x_eval, y_eval, evaluated_on = data.x_test, data.y_test, "the MNIST test set"
     if args.holdout:
-        if not 0 < args.holdout < len(x_train):
+        if args.holdout >= len(x_train):
             raise SystemExit(f"--holdout must be below the {len(x_train)} training images, got {args.holdout}")
         # A fixed split, whatever --seed is: every recipe is scored on the same held-out images.
         order = np.random.default_rng(20031).permutation(len(x_train))
@@ -165,9 +165,10 @@ def main(argv=None) -> int:
     builder = functools.partial(mnist_cnn, input_shape=data.input_shape, num_classes=10, dropout=args.dropout)
 
     def score(members, label):
-        """Each member predicts the test set once; the three combinations come from those
-        probabilities (``combine_probabilities``, the formulas ``EnsembleCombine`` computes);
-        the Keras ensemble model itself is checked against them on 1,000 test images."""
+        """Each member predicts the evaluation images (the test set, or the ``--holdout`` ones)
+        once; the three combinations come from those probabilities (``combine_probabilities``,
+        the formulas ``EnsembleCombine`` computes); the Keras ensemble model itself is checked
+        against them on the first 1,000 of them."""
         probs = np.stack([m.predict(x_eval, batch_size=512, verbose=0) for m in members.models])
         accuracies = [float(np.mean(p.argmax(-1) == y_eval)) for p in probs]
         figures, check = {}, {}
