@@ -1,30 +1,33 @@
 """Benchmark: ensembles of the seed CNN on real MNIST: independent members vs a snapshot ensemble.
 
-    python benchmarks/ensembles.py                        # the full protocol (about an hour on 2 idle CPU cores)
+    python benchmarks/ensembles.py                        # the full protocol (about 1 h 45 min on 2 idle CPU cores)
     python benchmarks/ensembles.py --train-size 6000 --epochs 3 --cycle-epochs 1    # scaled down
 
 Full protocol (issue 19): ``kerasdl.models.mnist_cnn`` on the 60,000 MNIST training images,
-``--members 5`` members with seeds 0..4, each trained ``--epochs 15`` epochs with Adam and
+``--members 5`` members with seeds 0..4, each trained ``--epochs 30`` epochs with Adam and
 cosine decay (batch 128, as ``benchmarks/mnist_cnn.py``, whose single model stands at
 99.44%) on images randomly shifted (``--translation``) and rotated (``--rotation``), each
 member's augmentation seeded with its own seed (``--no-augment``: plain images; five such
-members ensemble to only 99.45%, their errors being nearly the same); a snapshot ensemble of ``--snapshots 5`` from one run of ``snapshots x
---cycle-epochs`` epochs with Huang et al.'s cyclic cosine rate (peak ``--snapshot-lr``).
-Everything is scored once on the 10,000 test images (no selection on the test set): every
-member, the ensembles combined by mean, geometric mean and vote, and the "single model"
-(member 0), and the mean ensemble of the first k members for every k (the published run has
-``--members 10``; ``--zoom 0.1`` with ``--epochs 20`` gave weaker members, see the JSON;
-``--elastic 34`` (Simard et al.'s elastic distortion, α = 34, σ = ``--elastic-sigma`` 4) on top
-of the shift and rotation gave far weaker ones, 97.7%, and alone (``--translation 0 --rotation 0``)
-weaker ones too, 99.31%, ensembling to 99.41%).
-Target: the ensemble >= 99.65%. ``--train-size N`` trains on a seeded random subset of N
-training images (scaled-down runs); the test set is always the full one.
+members ensemble to only 99.45%, their errors being nearly the same); a snapshot ensemble of
+``--snapshots 5`` from one run of ``snapshots x --cycle-epochs`` epochs with Huang et al.'s
+cyclic cosine rate (peak ``--snapshot-lr``). Everything is scored once on the 10,000 test
+images (no selection on the test set): every member, the ensembles combined by mean, geometric
+mean and vote, and the "single model" (member 0), and the mean ensemble of the first k members
+for every k. Target: the ensemble >= 99.65%; not met: the published run (5 members, 30 epochs)
+scores 99.64% by the mean rule, its members 99.50-99.61%. ``--train-size N`` trains on a seeded
+random subset of N training images (scaled-down runs); the test set is always the full one.
+
+The JSON keeps every earlier try beside the published run: 15-epoch members (5 and 10 of them,
+99.64% and 99.63%), ``--zoom 0.1`` with 20 epochs (weaker members), ``--elastic 34`` (Simard et
+al.'s elastic distortion, alpha 34, sigma ``--elastic-sigma`` 4) on top of the shift and rotation
+(far weaker, 97.7%) and alone (``--translation 0 --rotation 0``, 99.31% members, 99.41% ensemble).
 
 Choosing a recipe without the test set: ``--holdout 10000`` holds out 10,000 training images
 (a fixed seeded split) and scores everything on them instead of the test set, which is then
-not used; ``--snapshots 0`` skips the snapshot run. The JSON's ``recipe_selection`` records
-such a choice: elastic distortion alone (``--translation 0 --rotation 0 --elastic 34``)
-against the published shift and rotation, and elastic with rotation.
+not used; ``--snapshots 0`` skips the snapshot run. The JSON records three such choices:
+``recipe_selection`` (elastic distortion alone against shift and rotation, and elastic with
+rotation), ``dropout_search_held_out`` (dropout 0.5 against 0.3) and
+``schedule_selection_held_out`` (30 epochs against 15, which chose the published schedule).
 
 MNIST is read by ``kerasdl.data.load_image_classification("mnist")`` from
 ``$KERASDL_DATA_DIR`` (default: ``../shared/data`` beside the repository). Prints the figures
@@ -91,7 +94,7 @@ def plot_ensemble_sizes(result: dict, path: Path) -> Path:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--members", type=int, default=5, help="independent members (seeds 0..N-1)")
-    parser.add_argument("--epochs", type=int, default=15, help="epochs per independent member")
+    parser.add_argument("--epochs", type=int, default=30, help="epochs per independent member")
     parser.add_argument(
         "--snapshots", type=int, default=5, help="snapshot-ensemble members (cycles); 0: no snapshot run"
     )
