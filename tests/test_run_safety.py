@@ -346,7 +346,14 @@ def test_sigint_stops_a_gan_run_cleanly_with_exit_130(tmp_path):
             assert time.monotonic() < deadline, "no checkpoint within 120 s"
             time.sleep(0.2)
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        try:
+            out, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+            pytest.fail(
+                f"still running 60 s after SIGINT; the app's stderr ends:\n{err[-4000:]}\nstdout ends:\n{out[-2000:]}"
+            )
     finally:
         if process.poll() is None:
             process.kill()
