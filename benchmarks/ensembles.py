@@ -22,6 +22,12 @@ The JSON keeps every earlier try beside the published run: 15-epoch members (5 a
 al.'s elastic distortion, alpha 34, sigma ``--elastic-sigma`` 4) on top of the shift and rotation
 (far weaker, 97.7%) and alone (``--translation 0 --rotation 0``, 99.31% members, 99.41% ensemble).
 
+A run longer than a session: ``--members-dir DIR`` saves each finished member in ``DIR`` and
+loads the members already there (``train_ensemble``'s ``member_dir``, which refuses a member
+trained with other settings), so ``--seed 5 --members 5 --members-dir DIR`` one day and
+``--members 10 --members-dir DIR`` the next train an ensemble of seeds 0..9 in two parts, the
+same members as one run; a killed run loses only the member in progress.
+
 Choosing a recipe without the test set: ``--holdout 10000`` holds out 10,000 training images
 (a fixed seeded split) and scores everything on them instead of the test set, which is then
 not used; ``--snapshots 0`` skips the snapshot run. The JSON records three such choices:
@@ -122,6 +128,12 @@ def main(argv=None) -> int:
     parser.add_argument("--elastic-sigma", type=float, default=4.0, help="elastic distortion's Gaussian sigma (pixels)")
     parser.add_argument("--no-augment", action="store_true", help="train every member on the plain images")
     parser.add_argument("--seed", type=int, default=0, help="first member's seed; the snapshot run's seed")
+    parser.add_argument(
+        "--members-dir",
+        type=Path,
+        default=None,
+        help="save each finished member here and load the ones already there (train_ensemble's member_dir)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "ensembles.json")
     parser.add_argument("--replot", action="store_true", help="only redraw the PNG from the JSON at --out")
     args = parser.parse_args(argv)
@@ -221,6 +233,7 @@ def main(argv=None) -> int:
         learning_rate=args.learning_rate,
         schedule="cosine",
         augment=augment,
+        member_dir=args.members_dir,
         log=lambda line: print(line, flush=True),
     )
     independent_figures = score(independent, "independent")
@@ -268,6 +281,11 @@ def main(argv=None) -> int:
             "seeds": independent.seeds,
             "epochs_per_member": args.epochs,
             **independent_figures,
+            **(
+                {"members_dir": str(args.members_dir), "seeds_loaded_not_trained": independent.loaded_seeds}
+                if args.members_dir
+                else {}
+            ),
         },
         "snapshot": None
         if snapshot_figures is None

@@ -38,6 +38,8 @@ schedule; :class:`SnapshotCallback` takes the copies.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -266,7 +268,9 @@ class EnsembleMembers:
         seeds: each member's seed (independent), or the one run's seed repeated (snapshot).
         seconds: wall-clock training seconds per member (a snapshot: its cycle).
         histories: ``History.history`` per member (snapshot: the one run's, once).
-        total_seconds: wall-clock seconds of all training.
+        total_seconds: wall-clock seconds of all training (members loaded from a
+            ``member_dir`` count with the seconds recorded when they were trained).
+        loaded_seeds: the seeds of the members read back from ``member_dir`` instead of trained.
     """
 
     models: list
@@ -275,6 +279,7 @@ class EnsembleMembers:
     seconds: list
     histories: list = field(default_factory=list)
     total_seconds: float = 0.0
+    loaded_seeds: list = field(default_factory=list)
 
     def ensemble(self, method: str = "mean", weights=None, *, name: str = "ensemble") -> keras.Model:
         """:func:`average_ensemble` of these members."""
@@ -333,6 +338,62 @@ def _augmenter(augment: dict | None, seed: int):
     return None if augment is None else image_augmentation(**augment, seed=seed)
 
 
+def _training_fingerprint(model, x, y, **settings) -> dict:
+    """What decides a member's weights besides its seed: the architecture (every layer's class
+    and configuration, names left out as Keras numbers them per process), a SHA-256 of the
+    training images and labels, and the training settings. Two members with equal fingerprints
+    and seeds train to the same weights on the same machine."""
+    layers = [
+        (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"}) for layer in model.layers
+    ]
+    digest = hashlib.sha256()
+    for array in (x, y):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.data)
+    return {
+        "architecture": hashlib.sha256(json.dumps(layers, sort_keys=True, default=str).encode()).hexdigest(),
+        "parameters": int(model.count_params()),
+        "training_data": digest.hexdigest(),
+        **json.loads(json.dumps(settings, sort_keys=True, default=str)),
+    }
+
+
+def _saved_member(member_dir: Path, seed: int, fingerprint: dict):
+    """``(model, seconds, history)`` of the member with ``seed`` saved in ``member_dir``, or
+    None when none is there. A member trained otherwise (``fingerprint`` differs) raises
+    ``ValueError`` naming the differences: it is never mixed in."""
+    from kerasdl.export import load_keras
+
+    record = member_dir / f"member_seed{seed}.json"
+    if not record.is_file():  # written after the model: without it the member was not finished
+        return None
+    saved = json.loads(record.read_text())
+    differences = {
+        key: (saved["fingerprint"].get(key), value)
+        for key, value in fingerprint.items()
+        if saved["fingerprint"].get(key) != value
+    }
+    if differences:
+        listed = "; ".join(f"{key}: saved {old!r}, now {new!r}" for key, (old, new) in sorted(differences.items()))
+        raise ValueError(
+            f"{record} holds a member trained otherwise ({listed}); use another member_dir or delete that member"
+        )
+    return load_keras(member_dir / f"member_seed{seed}.keras", compile=False), saved["seconds"], saved["history"]
+
+
+def _save_member(member_dir: Path, seed: int, model, fingerprint: dict, seconds: float, history: dict) -> None:
+    """The member as ``member_seed<seed>.keras``, then its record (fingerprint, seconds,
+    history) as ``member_seed<seed>.json``; both atomic, the record last."""
+    from kerasdl.benchmarking import write_json
+    from kerasdl.export import save_keras
+
+    member_dir.mkdir(parents=True, exist_ok=True)
+    save_keras(model, member_dir / f"member_seed{seed}.keras")
+    record = {"seed": seed, "fingerprint": fingerprint, "seconds": seconds, "history": history}
+    write_json(member_dir / f"member_seed{seed}.json", record)
+
+
 def train_ensemble(
     builder: Callable[[], keras.Model],
     data,
@@ -346,6 +407,7 @@ def train_ensemble(
     schedule: str = "constant",
     augment: dict | None = None,
     validation_data=None,
+    member_dir=None,
     jit_compile="auto",
     strategy=None,
     verbose: int = 0,
@@ -373,10 +435,17 @@ def train_ensemble(
             random layers, seeded with its seed, so the members also differ in the images they
             see (more diverse errors, a larger gain from averaging).
         validation_data: optional ``(x_val, y_val)`` reported in each member's history.
+        member_dir: optional folder that makes a long run resumable and splittable: each
+            finished member is saved there (``member_seed<seed>.keras`` and a ``.json`` record
+            of how it was trained, both atomic), and a member already there with the same
+            seed, architecture, training data and settings is loaded instead of trained. A
+            killed run loses only the member in progress, and an ensemble of many members can
+            be trained in parts (``seeds=[5, 6, ...]`` one day, all of them the next). A
+            member saved with other settings raises ``ValueError`` rather than being mixed in.
         jit_compile: ``"auto"``, ``True`` or ``False``.
         strategy: optional ``tf.distribute.Strategy`` to build and compile under.
         verbose: ``fit``'s verbosity.
-        log: called with one line per finished member (e.g. ``print``).
+        log: called with one line per finished or loaded member (e.g. ``print``).
 
     Returns:
         :class:`EnsembleMembers` (``kind="independent"``); ``.ensemble(method)`` combines them.
@@ -399,10 +468,25 @@ def train_ensemble(
     augment = _check_augment(augment)
     steps = -(-len(x) // batch_size)
     validation = None if validation_data is None else make_dataset(*validation_data, 256, shuffle=False)
+    fingerprint = None
+    if member_dir is not None:
+        member_dir = Path(member_dir)
+        settings = dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, schedule=schedule)
+        settings["optimizer"] = optimizer if isinstance(optimizer, str) else keras.optimizers.serialize(optimizer)
+        fingerprint = _training_fingerprint(_build(builder, None), x, y, augment=augment, **settings)
 
-    models, seconds, histories = [], [], []
+    models, seconds, histories, loaded = [], [], [], []
     start_all = time.perf_counter()
     for i, seed in enumerate(seeds):
+        saved = None if member_dir is None else _saved_member(member_dir, seed, fingerprint)
+        if saved is not None:
+            models.append(saved[0])
+            seconds.append(saved[1])
+            histories.append(saved[2])
+            loaded.append(seed)
+            if log is not None:
+                log(f"member {i + 1}/{members} (seed {seed}): loaded from {member_dir} (trained in {saved[1]:.1f} s)")
+            continue
         start = time.perf_counter()
         set_seed(seed)
         model = _build(builder, strategy)
@@ -426,9 +510,12 @@ def train_ensemble(
         models.append(model)
         histories.append({k: [float(v) for v in vs] for k, vs in history.history.items()})
         seconds.append(time.perf_counter() - start)
+        if member_dir is not None:
+            _save_member(member_dir, seed, model, fingerprint, seconds[-1], histories[-1])
         if log is not None:
             log(f"member {i + 1}/{members} (seed {seed}): {epochs} epochs in {seconds[-1]:.1f} s")
-    return EnsembleMembers(models, "independent", seeds, seconds, histories, time.perf_counter() - start_all)
+    total = time.perf_counter() - start_all + sum(s for s, seed in zip(seconds, seeds) if seed in loaded)
+    return EnsembleMembers(models, "independent", seeds, seconds, histories, total, loaded)
 
 
 def snapshot_schedule(learning_rate: float, steps_per_cycle: int):

@@ -184,6 +184,39 @@ def test_each_member_trains_on_its_own_augmented_images():
     assert len(snapshots.models) == 2
 
 
+def test_member_dir_resumes_and_splits_a_run_into_parts(tmp_path):
+    """``member_dir``: members trained in two parts (seeds 3, 4, then 3, 4, 5 with 3 and 4
+    loaded) equal the members of one run of seeds 3, 4, 5; a member saved with other settings
+    is refused, naming the setting; a member whose record is missing (killed while saving) is
+    trained again."""
+    rng = np.random.default_rng(1)
+    data = (rng.random((48, 8, 8, 1), dtype="float32"), rng.integers(0, 3, 48))
+    common = dict(epochs=1, batch_size=16, jit_compile=False, augment={"translation": 0.2, "rotation": 0.0})
+    lines = []
+    first = train_ensemble(_tiny_cnn, data, members=2, seeds=[3, 4], member_dir=tmp_path, **common)
+    assert first.loaded_seeds == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"member_seed{s}.{ext}" for s in (3, 4) for ext in ("json", "keras")
+    ]
+    both = train_ensemble(_tiny_cnn, data, members=3, seeds=[3, 4, 5], member_dir=tmp_path, log=lines.append, **common)
+    assert both.loaded_seeds == [3, 4] and "loaded from" in lines[0] and "loaded from" not in lines[2]
+    assert both.seconds[:2] == first.seconds and both.histories[:2] == first.histories
+    whole = train_ensemble(_tiny_cnn, data, members=3, seeds=[3, 4, 5], **common)
+    x = data[0][:8]
+    for parted, single in zip(both.models, whole.models):
+        np.testing.assert_allclose(parted.predict(x, verbose=0), single.predict(x, verbose=0), atol=1e-6)
+    with pytest.raises(
+        ValueError, match=r"member_seed3.json holds a member trained otherwise \(epochs: saved 1, now 2"
+    ):
+        train_ensemble(_tiny_cnn, data, members=2, seeds=[3, 4], member_dir=tmp_path, **{**common, "epochs": 2})
+    other_data = (data[0] + 0.01, data[1])
+    with pytest.raises(ValueError, match="training_data"):
+        train_ensemble(_tiny_cnn, other_data, members=2, seeds=[3, 4], member_dir=tmp_path, **common)
+    (tmp_path / "member_seed4.json").unlink()
+    again = train_ensemble(_tiny_cnn, data, members=2, seeds=[3, 4], member_dir=tmp_path, **common)
+    assert again.loaded_seeds == [3] and (tmp_path / "member_seed4.json").is_file()
+
+
 # ------------------------------------------------------------------ snapshots
 
 
