@@ -7,10 +7,11 @@ value), as argparse does, and 130 when interrupted (Ctrl-C, SIGINT).
 Interrupts: an app that trains tells the CLI about its run with :func:`record_run` (the
 run folder, how to find its last checkpoint, and whether ``--resume RUN_DIR`` continues
 it). On Ctrl-C the command then stops without a traceback, names the last checkpoint and
-prints the command that resumes the run. An interrupt that lands while Python runs an object's
-``__del__``, a weakref callback or a generator's clean-up (TensorFlow frees its iterators and
-resources that way, every epoch) would be printed as "Exception ignored" and lost, leaving the
-run going: :func:`interrupts_survive_destructors` raises it again 50 ms later, outside.
+prints the command that resumes the run. An interrupt that lands where Python or a library
+loses it (an object's ``__del__``, a weakref callback, a generator's clean-up, a bare
+``except``: TensorFlow frees its iterators and functions that way, every epoch) would leave
+the run going: :func:`interrupts_are_never_lost` raises it again every 50 ms until it stops
+the command.
 
 TensorFlow's C++ start-up notices (oneDNN, CUDA probing, CPU features) are quiet by
 default: ``TF_CPP_MIN_LOG_LEVEL`` defaults to 3 and the lines TensorFlow logs while it is
@@ -27,6 +28,7 @@ import importlib
 import os
 import re
 import shlex
+import _thread
 import signal
 import sys
 import threading
@@ -131,43 +133,63 @@ INTERRUPT_RETRY_SECONDS = 0.05
 
 
 @contextlib.contextmanager
-def interrupts_survive_destructors():
-    """Within the block, Ctrl-C always ends in ``KeyboardInterrupt`` in the main thread.
+def interrupts_are_never_lost():
+    """Within the block, Ctrl-C always ends in ``KeyboardInterrupt`` leaving the block.
 
-    CPython cannot raise an exception out of code it runs on its own behalf: an object's
-    ``__del__``, a weakref callback, a generator closed by the garbage collector. A
-    ``KeyboardInterrupt`` raised there goes to :func:`sys.unraisablehook` ("Exception ignored
-    in ...") and is lost, and TensorFlow frees iterators and resources that way every epoch.
-    Inside the block that hook sends SIGINT again after :data:`INTERRUPT_RETRY_SECONDS`, so the
-    interrupt is raised anew where it can propagate; other unraisable exceptions go to the
-    previous hook. SIGINT raises ``KeyboardInterrupt`` inside the block whatever handler was set
-    before; the previous handler and hook come back afterwards and retries not yet sent are
-    cancelled. Elsewhere than the main thread (where Python cannot install handlers) the block
-    runs unchanged.
+    Python raises ``KeyboardInterrupt`` wherever the main thread is when SIGINT arrives, and
+    some code there can lose it: CPython cannot raise an exception out of code it runs on its
+    own behalf (an object's ``__del__``, a weakref callback, a generator closed by the garbage
+    collector: "Exception ignored in ..." and :func:`sys.unraisablehook`), and a library may
+    catch everything (TensorFlow's ``FuncGraph`` deleter runs ``try: ... except: pass`` in a
+    ``__del__``). TensorFlow frees iterators and functions that way every epoch, so a Ctrl-C
+    could leave a run training. Inside the block, from the first SIGINT until the interrupt
+    leaves the block, a watchdog thread re-raises it in the main thread every
+    :data:`INTERRUPT_RETRY_SECONDS` (``_thread.interrupt_main``) unless the main thread is
+    handling it at that moment (an ``except`` or ``finally`` clause on its way out, which is
+    left to finish). Lost interrupts are not printed; other unraisable exceptions go to the
+    previous hook. SIGINT raises ``KeyboardInterrupt`` inside the block whatever handler was
+    set before; the previous handler and hook come back afterwards. Elsewhere than the main
+    thread (where Python cannot install handlers) the block runs unchanged.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous_hook = sys.unraisablehook
-    retries: list[threading.Timer] = []
+    lock = threading.Lock()
+    state = {"stopping": False, "closed": False}  # closed: the block is being left, ignore SIGINT
+    watchdogs: list[threading.Timer] = []
 
-    def raise_lost_interrupts_again(unraisable):
-        if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            retry = threading.Timer(INTERRUPT_RETRY_SECONDS, os.kill, (os.getpid(), signal.SIGINT))
-            retry.daemon = True
-            retries.append(retry)
-            retry.start()
-        else:
+    def raise_again_if_still_inside():
+        with lock:  # never after the block has started to close
+            if state["stopping"] and not state["closed"]:
+                _thread.interrupt_main(signal.SIGINT)  # runs on_sigint in the main thread
+
+    def on_sigint(signum, frame):
+        if state["closed"]:
+            return
+        watchdog = threading.Timer(INTERRUPT_RETRY_SECONDS, raise_again_if_still_inside)
+        watchdog.daemon = True
+        watchdogs.append(watchdog)
+        watchdog.start()  # every SIGINT arms the next check, until the block is left
+        if state["stopping"] and isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            return  # the interrupt is on its way out (an except or finally clause): let that finish
+        state["stopping"] = True
+        raise KeyboardInterrupt
+
+    def hide_lost_interrupts(unraisable):
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
             previous_hook(unraisable)
 
-    previous_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
-    sys.unraisablehook = raise_lost_interrupts_again
+    previous_handler = signal.signal(signal.SIGINT, on_sigint)
+    sys.unraisablehook = hide_lost_interrupts
     try:
         yield
     finally:
+        with lock:
+            state["closed"] = True
+        for watchdog in watchdogs:
+            watchdog.cancel()
         sys.unraisablehook = previous_hook
-        for retry in retries:
-            retry.cancel()
         signal.signal(signal.SIGINT, previous_handler)
 
 
@@ -179,7 +201,7 @@ def _run(parser: argparse.ArgumentParser, run, args, argv=(), *, quiet_tensorflo
     try:
         if quiet_tensorflow:
             _import_tensorflow_quietly()
-        with _restoring_dtype_policy(), interrupts_survive_destructors():  # --mixed-precision must not outlive it
+        with _restoring_dtype_policy(), interrupts_are_never_lost():  # --mixed-precision must not outlive it
             return run(args) or 0
     except (UsageError, ValueError) as error:
         parser.print_usage(sys.stderr)
