@@ -50,6 +50,7 @@ END_TO_END_MODULES = {
     "test_adversarial_app",
     "test_cli",
     "test_dcgan_jax",
+    "test_ensembles_benchmark",
     "test_detect_app",
     "test_distribute",
     "test_generative_apps",
