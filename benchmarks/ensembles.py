@@ -1,7 +1,7 @@
 """Benchmark: ensembles of the seed CNN on real MNIST: independent members vs a snapshot ensemble.
 
-    python benchmarks/ensembles.py                        # the full protocol (about 1 h 45 min on 2 idle CPU cores)
-    python benchmarks/ensembles.py --train-size 6000 --epochs 3 --cycle-epochs 1    # scaled down
+    python benchmarks/ensembles.py --out /tmp/ensembles.json   # the full protocol (about 1 h 40 min on 2 idle CPU cores)
+    python benchmarks/ensembles.py --train-size 6000 --epochs 3 --cycle-epochs 1 --out /tmp/small.json  # scaled down
 
 Full protocol (issue 19): ``kerasdl.models.mnist_cnn`` on the 60,000 MNIST training images,
 ``--members 5`` members with seeds 0..4, each trained ``--epochs 30`` epochs with Adam and
@@ -22,11 +22,16 @@ The JSON keeps every earlier try beside the published run: 15-epoch members (5 a
 al.'s elastic distortion, alpha 34, sigma ``--elastic-sigma`` 4) on top of the shift and rotation
 (far weaker, 97.7%) and alone (``--translation 0 --rotation 0``, 99.31% members, 99.41% ensemble).
 
+The published run is never overwritten by accident: when ``--out`` holds one, a new run must
+either be published with ``--previous-as NAME`` (the previous run is kept as the entry ``NAME``
+and ``NAME_snapshot``) or kept beside it with ``--record-as NAME``; every other entry of the file
+(earlier tries, recipe selections, the note) is kept as it is.
+
 A run longer than a session: ``--members-dir DIR`` saves each finished member in ``DIR`` and
 loads the members already there (``train_ensemble``'s ``member_dir``, which refuses a member
 trained with other settings), so ``--seed 5 --members 5 --members-dir DIR`` one day and
-``--members 10 --members-dir DIR`` the next train an ensemble of seeds 0..9 in two parts, the
-same members as one run; a killed run loses only the member in progress.
+``--members 10 --members-dir DIR --previous-as NAME`` the next train an ensemble of seeds 0..9
+in two parts, the same members as one run; a killed run loses only the member in progress.
 
 Choosing a recipe without the test set: ``--holdout 10000`` holds out 10,000 training images
 (a fixed seeded split) and scores everything on them instead of the test set, which is then
@@ -49,6 +54,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -97,6 +103,60 @@ def plot_ensemble_sizes(result: dict, path: Path) -> Path:
     return path
 
 
+# The keys one run writes at the top level of the JSON; every other key is an earlier run, a
+# recipe selection or a note, kept as it is.
+RUN_KEYS = (
+    "benchmark command full_protocol model train_images test_images evaluated_on batch_size augmentation "
+    "single_model independent snapshot target plot wall_seconds load_average_before load_average_after device "
+    "tensorflow keras numpy python measured_at target_met"
+).split()
+
+
+def check_entry_names(parser, args, previous: dict) -> None:
+    """Refuse, before any training, to overwrite a published run or an earlier entry of --out."""
+    for flag, name in (("--record-as", args.record_as), ("--previous-as", args.previous_as)):
+        if name is None:
+            continue
+        if not name.replace("_", "").isalnum() or name in RUN_KEYS:
+            parser.error(f"{flag} takes a new entry name of letters, digits and _ (not {name!r})")
+        taken = [key for key in (name, f"{name}_snapshot") if key in previous]
+        if taken:
+            parser.error(f"{args.out} already has an entry {taken[0]!r}: choose another {flag} name")
+    if "independent" in previous and not (args.record_as or args.previous_as):
+        parser.error(
+            f"{args.out} holds a published run: keep it with --previous-as NAME (this run is published) "
+            "or --record-as NAME (this run is kept beside it), or give another --out"
+        )
+    if args.previous_as and "independent" not in previous:
+        parser.error(f"--previous-as: {args.out} holds no published run to keep")
+
+
+def describe_run(run: dict) -> str:
+    """One line for an entry that leaves the top level: how the run was made and measured."""
+    return (
+        f"{run.get('command')}: {run.get('evaluated_on')}, augmentation {run.get('augmentation')}; "
+        f"wall {run.get('wall_seconds')} s, load average {run.get('load_average_before')} before, "
+        f"{run.get('load_average_after')} after; measured at {run.get('measured_at', 'an unrecorded time')}"
+    )
+
+
+def keep_earlier_runs(result: dict, previous: dict, *, record_as=None, previous_as=None) -> dict:
+    """The JSON to write: ``result`` at the top level (or, with ``record_as``, kept as that entry
+    beside the published run), every earlier entry of ``previous`` unchanged and, with
+    ``previous_as``, the previous top-level run as that entry (and ``<name>_snapshot``)."""
+    earlier = {key: value for key, value in previous.items() if key not in RUN_KEYS}
+    if record_as is not None:
+        moved, published = result, {key: value for key, value in previous.items() if key in RUN_KEYS}
+        name = record_as
+    else:
+        moved, published, name = (previous if previous_as else {}), result, previous_as
+    if name is not None:
+        for part, suffix in (("independent", ""), ("snapshot", "_snapshot")):
+            if moved.get(part):
+                earlier[name + suffix] = {**moved[part], "what": describe_run(moved)}
+    return {**published, **earlier}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--members", type=int, default=5, help="independent members (seeds 0..N-1)")
@@ -135,6 +195,17 @@ def main(argv=None) -> int:
         help="save each finished member here and load the ones already there (train_ensemble's member_dir)",
     )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "ensembles.json")
+    keeping = parser.add_mutually_exclusive_group()
+    keeping.add_argument(
+        "--record-as",
+        metavar="NAME",
+        help="keep the published run at the top level of --out and store this one as the entry NAME",
+    )
+    keeping.add_argument(
+        "--previous-as",
+        metavar="NAME",
+        help="publish this run at the top level of --out, keeping the previous one as the entry NAME",
+    )
     parser.add_argument("--replot", action="store_true", help="only redraw the PNG from the JSON at --out")
     args = parser.parse_args(argv)
     if args.holdout < 0 or args.snapshots < 0 or args.snapshots == 1:
@@ -142,6 +213,8 @@ def main(argv=None) -> int:
     if args.replot:
         print(f"written to {plot_ensemble_sizes(json.loads(args.out.read_text()), args.out.with_suffix('.png'))}")
         return 0
+    previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    check_entry_names(parser, args, previous)
 
     if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
@@ -156,7 +229,7 @@ def main(argv=None) -> int:
 
     from kerasdl.data import load_image_classification
     from kerasdl.ensembles import METHODS, combine_probabilities, train_ensemble, train_snapshot_ensemble
-    from kerasdl.export import atomic_file
+    from kerasdl.benchmarking import write_json
     from kerasdl.models import mnist_cnn
     from kerasdl.training import gpu_available
 
@@ -257,7 +330,7 @@ def main(argv=None) -> int:
 
     result = {
         "benchmark": "ensembles",
-        "command": " ".join([sys.executable.rsplit("/", 1)[-1], *sys.argv]),
+        "command": shlex.join(["python", "benchmarks/ensembles.py", *(sys.argv[1:] if argv is None else argv)]),
         "full_protocol": args.train_size is None and not args.holdout and args.epochs >= 12 and args.members >= 5,
         "model": f"mnist_cnn (dropout {args.dropout}), {builder().count_params()} parameters",
         "train_images": int(len(x_train)),
@@ -307,12 +380,15 @@ def main(argv=None) -> int:
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
-    text = json.dumps(result, indent=2) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(args.out) as tmp:
-        tmp.write_text(text)
-    print(text)
-    print(f"written to {args.out} and {plot_ensemble_sizes(result, args.out.with_suffix('.png'))}")
+    result["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    result["target_met"] = bool(
+        result["full_protocol"] and independent_figures["ensemble_test_accuracy"]["mean"] >= 0.9965
+    )
+    print(json.dumps(result, indent=2))
+    published = keep_earlier_runs(result, previous, record_as=args.record_as, previous_as=args.previous_as)
+    write_json(args.out, published)
+    plotted = "" if args.record_as else f" and {plot_ensemble_sizes(published, args.out.with_suffix('.png'))}"
+    print(f"written to {args.out}{plotted}")
     return 0
 
 

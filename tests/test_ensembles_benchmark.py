@@ -37,7 +37,7 @@ def tiny_mnist(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_holdout_and_members_dir_split_a_run_in_two(tiny_mnist, capsys):
+def test_holdout_members_dir_and_earlier_runs_kept(tiny_mnist, capsys):
     benchmark = _benchmark()
     members_dir, out = tiny_mnist / "members", tiny_mnist / "result.json"
     common = ["--epochs", "1", "--batch-size", "32", "--snapshots", "0", "--holdout", "60"]
@@ -48,14 +48,33 @@ def test_holdout_and_members_dir_split_a_run_in_two(tiny_mnist, capsys):
     assert first["evaluated_on"].startswith("60 held-out training images") and first["test_images"] == 60
     assert first["train_images"] == 100 and not first["full_protocol"] and first["snapshot"] is None
     assert first["independent"]["seeds"] == [1, 2] and first["independent"]["seeds_loaded_not_trained"] == []
+    assert first["target_met"] is False and first["measured_at"].endswith("UTC")
     assert sorted(p.name for p in members_dir.glob("*.keras")) == ["member_seed1.keras", "member_seed2.keras"]
     assert out.with_suffix(".png").is_file()
 
-    assert benchmark.main(["--members", "3", *common]) == 0  # seeds 0..2: trains 0, loads 1 and 2
-    second = json.loads(out.read_text())["independent"]
-    assert second["seeds"] == [0, 1, 2] and second["seeds_loaded_not_trained"] == [1, 2]
-    assert second["member_test_accuracies"][1:] == first["independent"]["member_test_accuracies"]
-    assert "loaded from" in capsys.readouterr().out
+    # A published run is never overwritten by accident, nor an earlier entry: refused before training.
+    for flags, message in (([], "holds a published run"), (["--previous-as", "independent"], "new entry name")):
+        with pytest.raises(SystemExit) as refused:
+            benchmark.main(["--members", "3", *flags, *common])
+        assert refused.value.code == 2 and message in capsys.readouterr().err
 
-    with pytest.raises(ValueError, match="trained otherwise .*dropout|architecture"):
-        benchmark.main(["--members", "2", "--dropout", "0.3", *common])
+    # Seeds 0..2: trains 0, loads 1 and 2 (a run split in two); the first run becomes an entry.
+    assert benchmark.main(["--members", "3", "--previous-as", "first_try", *common]) == 0
+    second = json.loads(out.read_text())
+    assert second["independent"]["seeds"] == [0, 1, 2] and second["independent"]["seeds_loaded_not_trained"] == [1, 2]
+    assert second["independent"]["member_test_accuracies"][1:] == first["independent"]["member_test_accuracies"]
+    assert "loaded from" in capsys.readouterr().out
+    kept = second["first_try"]
+    assert kept["seeds"] == [1, 2] and "--seed 1 --members 2" in kept["what"] and "measured at" in kept["what"]
+
+    # A replicate beside the published run: loads both members, trains nothing, top level unchanged.
+    assert benchmark.main(["--seed", "1", "--members", "2", "--record-as", "replicate", *common]) == 0
+    third = json.loads(out.read_text())
+    assert third["independent"] == second["independent"] and third["first_try"] == kept
+    assert third["replicate"]["seeds_loaded_not_trained"] == [1, 2]
+    with pytest.raises(SystemExit):
+        benchmark.main(["--seed", "1", "--members", "2", "--record-as", "replicate", *common])
+    assert "already has an entry 'replicate'" in capsys.readouterr().err
+
+    with pytest.raises(ValueError, match="trained otherwise .*architecture"):
+        benchmark.main(["--members", "2", "--dropout", "0.3", "--record-as", "other", *common])
