@@ -379,7 +379,7 @@ def _saved_member(member_dir: Path, seed: int, fingerprint: dict):
         raise ValueError(
             f"{record} holds a member trained otherwise ({listed}); use another member_dir or delete that member"
         )
-    return load_keras(member_dir / f"member_seed{seed}.keras", compile=False), saved["seconds"], saved["history"]
+    return load_keras(member_dir / f"member_seed{seed}.keras"), saved["seconds"], saved["history"]
 
 
 def _save_member(member_dir: Path, seed: int, model, fingerprint: dict, seconds: float, history: dict) -> None:

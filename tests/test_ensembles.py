@@ -205,6 +205,10 @@ def test_member_dir_resumes_and_splits_a_run_into_parts(tmp_path):
     x = data[0][:8]
     for parted, single in zip(both.models, whole.models):
         np.testing.assert_allclose(parted.predict(x, verbose=0), single.predict(x, verbose=0), atol=1e-6)
+    # a loaded member comes back compiled, like a trained one (same loss and metrics)
+    assert both.models[0].evaluate(*data, verbose=0, return_dict=True) == pytest.approx(
+        whole.models[0].evaluate(*data, verbose=0, return_dict=True), abs=1e-6
+    )
     with pytest.raises(
         ValueError, match=r"member_seed3.json holds a member trained otherwise \(epochs: saved 1, now 2"
     ):
