@@ -265,4 +265,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from kerasdl.benchmarking import run_script
+
+    sys.exit(run_script(main))

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -360,4 +361,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from kerasdl.benchmarking import run_script
+
+    sys.exit(run_script(main))

@@ -320,7 +320,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "detection.json")
     args = parser.parse_args(argv)
-    from kerasdl.export import atomic_file
+    from kerasdl.benchmarking import write_json
 
     load_before = [round(x, 2) for x in os.getloadavg()]
     result = run_detection_benchmark(
@@ -339,13 +339,13 @@ def main(argv=None) -> int:
     result["command"] = "python benchmarks/detection.py " + " ".join(sys.argv[1:] if argv is None else argv)
     result["load_average_before"] = load_before
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(args.out) as tmp:
-        Path(tmp).write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(json.dumps(result, indent=2))
     print(f"written to {args.out}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from kerasdl.benchmarking import run_script
+
+    sys.exit(run_script(main))

@@ -145,7 +145,7 @@ def _write(args, runs: list, epochs: int, png: Path, load_before) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from kerasdl.export import atomic_file
+    from kerasdl.benchmarking import write_json
 
     summary = {}
     for loss_name in args.losses:
@@ -189,8 +189,7 @@ def _write(args, runs: list, epochs: int, png: Path, load_before) -> None:
     if "runs" in results:  # a file written before the sections existed: its runs did not rescale y
         results = {"y_raw": results}
     results["y_standardized" if args.standardize_y else "y_raw"] = result
-    with atomic_file(args.out, suffix=".json") as tmp:
-        Path(tmp).write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.out, results)
 
 
 def main(argv=None) -> int:
@@ -231,4 +230,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from kerasdl.benchmarking import run_script
+
+    sys.exit(run_script(main))

@@ -518,7 +518,7 @@ def write_results(out: Path, updates: dict, drop=()) -> None:
     parallel processes on the same file) and replace it atomically."""
     import tensorflow as tf
 
-    from kerasdl.export import atomic_file
+    from kerasdl.benchmarking import write_json
 
     results = json.loads(out.read_text()) if out.exists() else {}
     for key in drop:
@@ -536,8 +536,7 @@ def write_results(out: Path, updates: dict, drop=()) -> None:
         "load_average": load_average(),
         "note": "shared CPU machine",
     }
-    with atomic_file(out) as tmp:
-        Path(tmp).write_text(json.dumps(results, indent=2) + "\n")
+    write_json(out, results)
 
 
 def main(argv=None) -> int:
@@ -616,4 +615,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from kerasdl.benchmarking import run_script
+
+    sys.exit(run_script(main))

@@ -279,4 +279,6 @@ def _uses_vectors(result: dict, kind: str) -> bool:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from kerasdl.benchmarking import run_script
+
+    sys.exit(run_script(main))

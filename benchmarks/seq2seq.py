@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from kerasdl.export import atomic_file
+    from kerasdl.benchmarking import write_json
     from kerasdl.seq2seq.data import addition_pairs, date_pairs
     from kerasdl.seq2seq.export import check_export_agrees, export_translator
     from kerasdl.seq2seq.metrics import score_translations
@@ -266,13 +266,13 @@ def main(argv=None) -> int:
             },
         },
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(args.out, suffix=".json") as tmp:
-        Path(tmp).write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(json.dumps(result, indent=2))
     print(f"written to {args.out}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from kerasdl.benchmarking import run_script
+
+    sys.exit(run_script(main))

@@ -289,3 +289,25 @@ def write_json(path, data, *, default=None) -> None:
     with atomic_file(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(text)
+
+
+def run_script(main: Callable[[], int | None]) -> int:
+    """Run a benchmark script's ``main`` the way the ``kerasdl`` command runs an app; its exit status.
+
+    A Ctrl-C stops the script even where Python or a library would lose it (TensorFlow frees its
+    functions in ``__del__`` methods that catch everything: see
+    :func:`kerasdl.cli.interrupts_are_never_lost`), with one line on stderr instead of a
+    traceback and exit status 130. Every file a benchmark writes goes through an atomic write
+    (:func:`write_json`, :func:`kerasdl.export.atomic_file`), so an interrupted run leaves whole
+    files: the previous results, or the parts already done where a script writes as it goes. Use it as
+    ``if __name__ == "__main__": sys.exit(run_script(main))``.
+    """
+    from kerasdl.cli import interrupts_are_never_lost
+
+    try:
+        with interrupts_are_never_lost():
+            return main() or 0
+    except KeyboardInterrupt:
+        script = os.path.basename(sys.argv[0]) or "benchmark"
+        print(f"\n{script}: interrupted; the files it wrote are whole, the rest was not written", file=sys.stderr)
+        return 130

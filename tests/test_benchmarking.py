@@ -1,11 +1,28 @@
-"""kerasdl.benchmarking.compare on fake clocks: warm-up before timing, alternating order, statistics."""
+"""kerasdl.benchmarking: compare on fake clocks (warm-up before timing, alternating order,
+statistics), the run record, atomic JSON, and run_script's Ctrl-C contract for benchmark scripts."""
 
+import ast
 import json
+import os
+import signal
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from kerasdl.benchmarking import MIN_ROUNDS, compare, describe, round_orders, run_record, summarize, write_json
+from kerasdl.benchmarking import (
+    MIN_ROUNDS,
+    compare,
+    describe,
+    round_orders,
+    run_record,
+    run_script,
+    summarize,
+    write_json,
+)
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 class FakeMachine:
@@ -188,3 +205,33 @@ def test_run_record_and_atomic_json(tmp_path):
     write_json(path, {"figure": 1.5, "record": record})
     assert json.loads(path.read_text())["figure"] == 1.5
     assert [p.name for p in path.parent.iterdir()] == ["x.json"]  # no temporary left behind
+
+
+def test_run_script_passes_the_exit_status_and_turns_ctrl_c_into_130(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["benchmarks/some_benchmark.py", "--flag"])
+    assert run_script(lambda: None) == 0 and run_script(lambda: 3) == 3
+
+    def swallows_the_interrupt_then_works_on():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the interrupt lands here...
+        except:  # noqa: E722 (...and is lost, as in a library's __del__)
+            pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # a benchmark's next epochs
+            time.sleep(0.01)
+        return 0
+
+    started = time.monotonic()
+    assert run_script(swallows_the_interrupt_then_works_on) == 130
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert "some_benchmark.py: interrupted" in err and "Traceback" not in err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler given back
+
+
+@pytest.mark.parametrize("script", sorted(BENCHMARKS.glob("*.py")), ids=lambda path: path.name)
+def test_every_benchmark_script_runs_its_main_through_run_script(script):
+    tree = ast.parse(script.read_text())
+    [guard] = [node for node in tree.body if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)]
+    assert "sys.exit(run_script(main))" in ast.unparse(guard), f"{script.name}: a Ctrl-C could be lost"

@@ -1,12 +1,18 @@
 """benchmarks/ensembles.py's plumbing on a tiny stand-in for MNIST (random 28x28 images in a
 data folder): ``--holdout`` scores on held-out training images and says so, ``--snapshots 0``
 skips the snapshot run, and ``--members-dir`` makes a second run load the members the first
-one trained (the way a 10-member run is split over two sessions), and a published run is kept
-(``--previous-as``, ``--record-as``), never overwritten. The accuracies here mean nothing; the
+one trained (the way a 10-member run is split over two sessions), a published run is kept
+(``--previous-as``, ``--record-as``), never overwritten, and Ctrl-C stops a run with exit 130,
+keeping the members it saved. The accuracies here mean nothing; the
 real figures come from the full protocol on real MNIST."""
 
 import importlib.util
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +82,34 @@ def test_holdout_members_dir_and_earlier_runs_kept(tiny_mnist, capsys):
     with pytest.raises(SystemExit):
         benchmark.main(["--seed", "1", "--members", "2", "--record-as", "replicate", *common])
     assert "already has an entry 'replicate'" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_the_script_with_exit_130_and_keeps_the_saved_members(tiny_mnist):
+    members_dir, out = tiny_mnist / "members", tiny_mnist / "result.json"
+    command = [sys.executable, str(REPO / "benchmarks" / "ensembles.py"), "--members", "50", "--epochs", "2"]
+    command += ["--batch-size", "32", "--snapshots", "0", "--members-dir", str(members_dir), "--out", str(out)]
+    process = subprocess.Popen(
+        command, cwd=REPO, env=os.environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (members_dir / "member_seed0.json").is_file():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no member saved within 120 s"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        try:
+            _, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail(f"still running 60 s after SIGINT; stderr ends:\n{process.communicate()[1][-3000:]}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err
+    assert "ensembles.py: interrupted" in err and "Traceback" not in err
+    assert not out.exists() and not out.with_suffix(".png").exists()
+    saved = sorted(members_dir.iterdir())
+    assert saved and all(path.suffix in (".json", ".keras") for path in saved)  # no half-written temporary
+    for record in members_dir.glob("*.json"):
+        assert json.loads(record.read_text())["seed"] >= 0 and record.with_suffix(".keras").is_file()
