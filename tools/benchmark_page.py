@@ -852,6 +852,8 @@ def render_page(results: Path = RESULTS) -> str:
         "produced it is beside it. Unless a record says otherwise the machine was 2 shared CPU cores without a",
         "GPU (TensorFlow 2.21, Keras 3.15), so timings carry the load of other jobs (most records keep the load",
         "average). Rerun a benchmark, then `python tools/benchmark_page.py` (or `make docs`) to refresh this page.",
+        "Ctrl-C stops a benchmark with exit status 130 and no traceback; its files are written atomically, so an",
+        "interrupted run leaves the previous results (or the parts it had finished) whole.",
         "",
     ]
     for name in names:
