@@ -147,4 +147,6 @@ print(f"one model for serving: {run.ensemble.name}, {run.ensemble.count_params()
 # it like any other. `kerasdl train mnist_cnn --ensemble 5 --augment` does the same from the command
 # line, and `kerasdl train mnist_cnn --snapshot-ensemble 5` trains the members in one run with a
 # restarted cosine rate (Huang et al. 2017). On real MNIST, `python benchmarks/ensembles.py`
-# trains the members on all 60,000 images (see [Benchmarks](../benchmarks.md)).
+# trains 10 members for 30 epochs each on all 60,000 images, shifted and rotated: the members score
+# 99.50-99.61% on the test set and their mean 99.69%, against 99.47% for 5 snapshots of one run
+# that costs a twentieth of the time (see [Benchmarks](../benchmarks.md)).
