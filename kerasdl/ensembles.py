@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -359,10 +360,22 @@ def _training_fingerprint(model, x, y, **settings) -> dict:
     }
 
 
+def _software() -> dict:
+    """What a member was trained with besides its fingerprint: the TensorFlow and Keras versions
+    and the oneDNN setting. Other versions or kernels train valid members that are not
+    bit-identical to this machine's, so they are reported on loading, not refused."""
+    import tensorflow as tf
+
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "TF_ENABLE_ONEDNN_OPTS": onednn}
+
+
 def _saved_member(member_dir: Path, seed: int, fingerprint: dict):
-    """``(model, seconds, history)`` of the member with ``seed`` saved in ``member_dir``, or
-    None when none is there. A member trained otherwise (``fingerprint`` differs) raises
-    ``ValueError`` naming the differences: it is never mixed in."""
+    """``(model, seconds, history, software)`` of the member with ``seed`` saved in
+    ``member_dir``, or None when none is there; ``software`` names what differs from
+    :func:`_software` now ("" when nothing does or the record predates it). A member trained
+    otherwise (``fingerprint`` differs) raises ``ValueError`` naming the differences: it is
+    never mixed in."""
     from kerasdl.export import load_keras
 
     record = member_dir / f"member_seed{seed}.json"
@@ -379,18 +392,22 @@ def _saved_member(member_dir: Path, seed: int, fingerprint: dict):
         raise ValueError(
             f"{record} holds a member trained otherwise ({listed}); use another member_dir or delete that member"
         )
-    return load_keras(member_dir / f"member_seed{seed}.keras"), saved["seconds"], saved["history"]
+    now, then = _software(), saved.get("trained_with", {})
+    software = ", ".join(f"{key} {then[key]} (now {now[key]})" for key in now if then.get(key, now[key]) != now[key])
+    return load_keras(member_dir / f"member_seed{seed}.keras"), saved["seconds"], saved["history"], software
 
 
 def _save_member(member_dir: Path, seed: int, model, fingerprint: dict, seconds: float, history: dict) -> None:
     """The member as ``member_seed<seed>.keras``, then its record (fingerprint, seconds,
-    history) as ``member_seed<seed>.json``; both atomic, the record last."""
+    history, the software it was trained with) as ``member_seed<seed>.json``; both atomic, the
+    record last."""
     from kerasdl.benchmarking import write_json
     from kerasdl.export import save_keras
 
     member_dir.mkdir(parents=True, exist_ok=True)
     save_keras(model, member_dir / f"member_seed{seed}.keras")
     record = {"seed": seed, "fingerprint": fingerprint, "seconds": seconds, "history": history}
+    record["trained_with"] = _software()
     write_json(member_dir / f"member_seed{seed}.json", record)
 
 
@@ -441,7 +458,9 @@ def train_ensemble(
             seed, architecture, training data and settings is loaded instead of trained. A
             killed run loses only the member in progress, and an ensemble of many members can
             be trained in parts (``seeds=[5, 6, ...]`` one day, all of them the next). A
-            member saved with other settings raises ``ValueError`` rather than being mixed in.
+            member saved with other settings raises ``ValueError`` rather than being mixed in;
+            one trained with other TensorFlow or Keras versions or another oneDNN setting
+            (valid, not bit-identical) is loaded and ``log`` says so.
         jit_compile: ``"auto"``, ``True`` or ``False``.
         strategy: optional ``tf.distribute.Strategy`` to build and compile under.
         verbose: ``fit``'s verbosity.
@@ -485,7 +504,10 @@ def train_ensemble(
             histories.append(saved[2])
             loaded.append(seed)
             if log is not None:
-                log(f"member {i + 1}/{members} (seed {seed}): loaded from {member_dir} (trained in {saved[1]:.1f} s)")
+                other = f"; trained with {saved[3]}: valid, not bit-identical to a fresh run" if saved[3] else ""
+                log(
+                    f"member {i + 1}/{members} (seed {seed}): loaded from {member_dir} (trained in {saved[1]:.1f} s{other})"
+                )
             continue
         start = time.perf_counter()
         set_seed(seed)

@@ -6,6 +6,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kerasdl.ensembles import (
     EnsembleCombine,
@@ -216,6 +217,17 @@ def test_member_dir_resumes_and_splits_a_run_into_parts(tmp_path):
     other_data = (data[0] + 0.01, data[1])
     with pytest.raises(ValueError, match="training_data"):
         train_ensemble(_tiny_cnn, other_data, members=2, seeds=[3, 4], member_dir=tmp_path, **common)
+    # other TensorFlow/Keras versions or oneDNN setting: loaded, and the log says so
+    record_path = tmp_path / "member_seed3.json"
+    record = json.loads(record_path.read_text())
+    assert set(record["trained_with"]) == {"tensorflow", "keras", "TF_ENABLE_ONEDNN_OPTS"}
+    assert "trained with" not in lines[0]
+    record["trained_with"]["tensorflow"] = "0.0"
+    record_path.write_text(json.dumps(record))
+    lines.clear()
+    train_ensemble(_tiny_cnn, data, members=2, seeds=[3, 4], member_dir=tmp_path, log=lines.append, **common)
+    assert f"trained with tensorflow 0.0 (now {tf.__version__}): valid, not bit-identical" in lines[0]
+    assert "trained with" not in lines[1]
     (tmp_path / "member_seed4.json").unlink()
     again = train_ensemble(_tiny_cnn, data, members=2, seeds=[3, 4], member_dir=tmp_path, **common)
     assert again.loaded_seeds == [3] and (tmp_path / "member_seed4.json").is_file()
