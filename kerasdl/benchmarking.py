@@ -296,13 +296,13 @@ def run_script(main: Callable[[], int | None]) -> int:
 
     A Ctrl-C stops the script even where Python or a library would lose it (TensorFlow frees its
     functions in ``__del__`` methods that catch everything: see
-    :func:`kerasdl.cli.interrupts_are_never_lost`), with one line on stderr instead of a
+    :func:`kerasdl._interrupts.interrupts_are_never_lost`), with one line on stderr instead of a
     traceback and exit status 130. Every file a benchmark writes goes through an atomic write
     (:func:`write_json`, :func:`kerasdl.export.atomic_file`), so an interrupted run leaves whole
     files: the previous results, or the parts already done where a script writes as it goes. Use it as
     ``if __name__ == "__main__": sys.exit(run_script(main))``.
     """
-    from kerasdl.cli import interrupts_are_never_lost
+    from kerasdl._interrupts import interrupts_are_never_lost
 
     try:
         with interrupts_are_never_lost():

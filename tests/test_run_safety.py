@@ -28,6 +28,7 @@ import kerasdl  # noqa: F401  (sets the Keras backend before keras is imported)
 import keras
 
 from kerasdl import cli
+from kerasdl._interrupts import INTERRUPT_RETRY_SECONDS, interrupts_are_never_lost
 from kerasdl.export import load_keras
 from kerasdl.training import compile_model, make_callbacks
 from kerasdl.training.callbacks import BestCheckpoint, HistoryCSV, TrainingDiverged
@@ -479,7 +480,7 @@ def test_an_interrupt_python_cannot_raise_is_raised_again_afterwards(capsys, los
     handler, hook = signal.getsignal(signal.SIGINT), sys.unraisablehook
     reached = False
     with pytest.raises(KeyboardInterrupt):
-        with cli.interrupts_are_never_lost():
+        with interrupts_are_never_lost():
             lose_an_interrupt()
             reached = True  # the swallowed interrupt did not stop the block by itself
             deadline = time.monotonic() + 5
@@ -497,16 +498,16 @@ def test_an_interrupt_on_its_way_out_is_raised_once_and_lets_the_clean_up_finish
     handler = signal.getsignal(signal.SIGINT)
     cleaned = False
     with pytest.raises(KeyboardInterrupt) as raised:
-        with cli.interrupts_are_never_lost():
+        with interrupts_are_never_lost():
             try:
                 _interrupt_here()
             finally:
-                deadline = time.monotonic() + 10 * cli.INTERRUPT_RETRY_SECONDS
+                deadline = time.monotonic() + 10 * INTERRUPT_RETRY_SECONDS
                 while time.monotonic() < deadline:
                     sum(range(1000))  # Python code, where a re-raised interrupt would land
                 cleaned = True
     assert cleaned and raised.value.__context__ is None  # the first interrupt, not a second one
-    time.sleep(5 * cli.INTERRUPT_RETRY_SECONDS)  # no late interrupt from a watchdog
+    time.sleep(5 * INTERRUPT_RETRY_SECONDS)  # no late interrupt from a watchdog
     assert signal.getsignal(signal.SIGINT) is handler
 
 
@@ -518,9 +519,9 @@ def test_other_lost_exceptions_still_reach_the_previous_hook():
     seen = []
     previous, sys.unraisablehook = sys.unraisablehook, seen.append
     try:
-        with cli.interrupts_are_never_lost():
+        with interrupts_are_never_lost():
             FailsWhileFreed()
-            time.sleep(3 * cli.INTERRUPT_RETRY_SECONDS)
+            time.sleep(3 * INTERRUPT_RETRY_SECONDS)
     finally:
         sys.unraisablehook = previous
     assert [type(u.exc_value) for u in seen] == [RuntimeError]  # passed on once, and no SIGINT was sent
