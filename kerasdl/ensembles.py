@@ -499,15 +499,15 @@ def train_ensemble(
     for i, seed in enumerate(seeds):
         saved = None if member_dir is None else _saved_member(member_dir, seed, fingerprint)
         if saved is not None:
-            models.append(saved[0])
-            seconds.append(saved[1])
-            histories.append(saved[2])
+            model, trained_seconds, history, software = saved
+            models.append(model)
+            seconds.append(trained_seconds)
+            histories.append(history)
             loaded.append(seed)
             if log is not None:
-                other = f"; trained with {saved[3]}: valid, not bit-identical to a fresh run" if saved[3] else ""
-                log(
-                    f"member {i + 1}/{members} (seed {seed}): loaded from {member_dir} (trained in {saved[1]:.1f} s{other})"
-                )
+                other = f"; trained with {software}: valid, not bit-identical to a fresh run" if software else ""
+                where = f"loaded from {member_dir} (trained in {trained_seconds:.1f} s{other})"
+                log(f"member {i + 1}/{members} (seed {seed}): {where}")
             continue
         start = time.perf_counter()
         set_seed(seed)

@@ -19,6 +19,9 @@ while the suite's in-process tests (mostly one busy core) run; the test then tak
 """
 
 import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -178,3 +181,36 @@ def tiny_bert_preset(tmp_path):
         return folder, tokenizer, backbone
 
     return make
+
+
+@pytest.fixture
+def interrupt_when():
+    """``interrupt_when(command, ready, what, cwd=..., env=...)``: start ``command``, wait (up to
+    120 s) until ``ready()`` is true, send it SIGINT (Ctrl-C) and return ``(returncode, stdout,
+    stderr)``. Fails the test if the process ends before it is ready or still runs 60 s after
+    the SIGINT (a lost interrupt: what the Ctrl-C tests are there to catch); never leaves it
+    running."""
+
+    def run(command, ready, what, **popen):
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+        try:
+            deadline = time.monotonic() + 120
+            while not ready():
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline, f"no {what} within 120 s"
+                time.sleep(0.1)
+            process.send_signal(signal.SIGINT)
+            try:
+                out, err = process.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, err = process.communicate()
+                pytest.fail(
+                    f"still running 60 s after SIGINT; stderr ends:\n{err[-4000:]}\nstdout ends:\n{out[-2000:]}"
+                )
+        finally:
+            if process.poll() is None:
+                process.kill()
+        return process.returncode, out, err
+
+    return run

@@ -9,10 +9,7 @@ real figures come from the full protocol on real MNIST."""
 import importlib.util
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -84,29 +81,14 @@ def test_holdout_members_dir_and_earlier_runs_kept(tiny_mnist, capsys):
     assert "already has an entry 'replicate'" in capsys.readouterr().err
 
 
-def test_ctrl_c_stops_the_script_with_exit_130_and_keeps_the_saved_members(tiny_mnist):
+def test_ctrl_c_stops_the_script_with_exit_130_and_keeps_the_saved_members(tiny_mnist, interrupt_when):
     members_dir, out = tiny_mnist / "members", tiny_mnist / "result.json"
     command = [sys.executable, str(REPO / "benchmarks" / "ensembles.py"), "--members", "50", "--epochs", "2"]
     command += ["--batch-size", "32", "--snapshots", "0", "--members-dir", str(members_dir), "--out", str(out)]
-    process = subprocess.Popen(
-        command, cwd=REPO, env=os.environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    returncode, _, err = interrupt_when(
+        command, (members_dir / "member_seed0.json").is_file, "member saved", cwd=REPO, env=os.environ
     )
-    try:
-        deadline = time.monotonic() + 120
-        while not (members_dir / "member_seed0.json").is_file():
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "no member saved within 120 s"
-            time.sleep(0.1)
-        process.send_signal(signal.SIGINT)
-        try:
-            _, err = process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            pytest.fail(f"still running 60 s after SIGINT; stderr ends:\n{process.communicate()[1][-3000:]}")
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 130, err
+    assert returncode == 130, err
     assert "ensembles.py: interrupted" in err and "Traceback" not in err
     assert not out.exists() and not out.with_suffix(".png").exists()
     saved = sorted(members_dir.iterdir())

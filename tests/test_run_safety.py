@@ -314,7 +314,7 @@ def test_interrupt_names_the_checkpoint_and_the_resume_command(tmp_path, capsys)
     assert "no --resume" in line
 
 
-def test_sigint_stops_a_gan_run_cleanly_with_exit_130(tmp_path):
+def test_sigint_stops_a_gan_run_cleanly_with_exit_130(tmp_path, interrupt_when):
     runs = tmp_path / "runs"
     env = {**os.environ, "KERASDL_OFFLINE": "1", "KERAS_HOME": str(tmp_path / "keras-home")}
     env.pop("KERASDL_DATA_DIR", None)
@@ -339,27 +339,11 @@ def test_sigint_stops_a_gan_run_cleanly_with_exit_130(tmp_path):
         "--export",
         str(tmp_path / "sm"),
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not list(runs.glob("*/checkpoints/checkpoint")):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "no checkpoint within 120 s"
-            time.sleep(0.2)
-        process.send_signal(signal.SIGINT)
-        try:
-            out, err = process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
-            pytest.fail(
-                f"still running 60 s after SIGINT; the app's stderr ends:\n{err[-4000:]}\nstdout ends:\n{out[-2000:]}"
-            )
-    finally:
-        if process.poll() is None:
-            process.kill()
+    returncode, _, err = interrupt_when(
+        command, lambda: any(runs.glob("*/checkpoints/checkpoint")), "checkpoint", cwd=ROOT, env=env
+    )
     [run_dir] = runs.iterdir()
-    assert process.returncode == 130, err
+    assert returncode == 130, err
     assert "Traceback" not in err
     assert re.search(rf"last checkpoint: {re.escape(str(run_dir / 'checkpoints'))}/ckpt-\d+", err)
     assert "Resume with: python -m apps.gan --kind mlp" in err and err.rstrip().endswith(f"--resume {run_dir}")
